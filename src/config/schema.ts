@@ -1,0 +1,81 @@
+import { z } from 'zod';
+
+/**
+ * Values from environment variables arrive as strings; numbers and booleans accept their string forms so that
+ * `HFU_FHIR__TIMEOUT_MS=5000` works, while a non-numeric string still fails with a message naming the key.
+ */
+function integer(defaultValue: number, min: number, max: number) {
+  return z
+    .preprocess(
+      (v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v),
+      z.number().int().min(min).max(max)
+    )
+    .default(defaultValue);
+}
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+const authSchema = z
+  .discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('none') }),
+    z.strictObject({ type: z.literal('bearer'), token: z.string().min(1) }),
+    z.strictObject({
+      type: z.literal('client-credentials'),
+      clientId: z.string().min(1),
+      clientSecret: z.string().min(1),
+      /** When absent, discovered from `<baseUrl>/.well-known/smart-configuration`. */
+      tokenUrl: httpUrl.optional(),
+      scope: z.string().optional(),
+    }),
+  ])
+  .prefault({ type: 'none' });
+
+const fhirSchema = z
+  .strictObject({
+    /** The FHIR R4 endpoint. Absent: the embedded server (`hfu fhir-server`, `npm start`). */
+    baseUrl: httpUrl.optional(),
+    auth: authSchema,
+    timeoutMs: integer(30_000, 100, 600_000),
+    /** Attempts per request including the first; retries apply to 429, 502, 503, 504 and network errors. */
+    maxAttempts: integer(5, 1, 20),
+    retryBaseDelayMs: integer(500, 1, 60_000),
+    retryMaxDelayMs: integer(30_000, 1, 600_000),
+    /** A `Retry-After` longer than this fails the request instead of stalling the run. */
+    maxRetryAfterMs: integer(120_000, 0, 3_600_000),
+    /** Requests in flight at once against the endpoint. */
+    concurrency: integer(4, 1, 64),
+    /** `_count` asked of the server per search page (servers may return fewer). */
+    pageSize: integer(1000, 1, 10_000),
+    /** Patients per `subject=Patient/a,Patient/b,...` search. */
+    chunkSize: integer(100, 1, 1000),
+  })
+  .prefault({});
+
+const logSchema = z
+  .strictObject({
+    level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+    format: z.enum(['json', 'pretty', 'auto']).default('auto'),
+  })
+  .prefault({});
+
+const embeddedSchema = z
+  .strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: integer(8103, 0, 65_535),
+    /** Patients in the synthetic practice seeded at start-up (0: start empty). */
+    seedPractice: integer(5000, 0, 2_000_000),
+    seed: integer(1, 0, 2 ** 31 - 1),
+  })
+  .prefault({});
+
+export const configSchema = z
+  .strictObject({
+    fhir: fhirSchema,
+    log: logSchema,
+    embedded: embeddedSchema,
+  })
+  .prefault({});
+
+export type Config = z.output<typeof configSchema>;
+export type FhirConfig = Config['fhir'];
+export type AuthConfig = FhirConfig['auth'];
