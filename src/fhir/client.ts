@@ -1,0 +1,270 @@
+import type { Bundle, BundleEntry, CapabilityStatement, Resource } from '@medplum/fhirtypes';
+import type { FhirConfig } from '../config';
+import type { Logger } from '../logging';
+import { createAuthProvider } from './auth';
+import { FhirError } from './errors';
+import type { HttpResponse, TransportObserver } from './http';
+import { HttpTransport } from './http';
+
+/** Search parameters; an array repeats the parameter (`date=ge2024-01-01&date=le2024-12-31`). */
+export type SearchParams = Record<string, string | number | readonly string[] | undefined>;
+
+export interface FhirClientDeps {
+  fetch?: typeof fetch;
+  logger?: Logger;
+  observer?: TransportObserver;
+  random?: () => number;
+  now?: () => number;
+}
+
+export interface WriteResult<T extends Resource> {
+  resource: T;
+  /** True when the server created a new resource (HTTP 201), false when it matched or updated an existing one. */
+  created: boolean;
+}
+
+/**
+ * A typed FHIR R4 client over HttpTransport. A thin wrapper around fetch rather than Medplum's MedplumClient, because
+ * that client sends its token to whatever absolute URL it is given (including a `next` link on another host), does not
+ * honour `Retry-After`, caps retry delays at 2 s without jitter, caches GETs and adds Medplum-specific headers.
+ */
+export class FhirClient {
+  constructor(
+    readonly transport: HttpTransport,
+    readonly pageSize: number,
+    readonly chunkSize: number
+  ) {}
+
+  static fromConfig(config: FhirConfig & { baseUrl: string }, deps: FhirClientDeps = {}): FhirClient {
+    const auth = createAuthProvider(
+      config.auth,
+      { fhirBaseUrl: config.baseUrl, timeoutMs: config.timeoutMs, fetch: deps.fetch },
+      deps.now
+    );
+    const transport = new HttpTransport({
+      baseUrl: config.baseUrl,
+      auth,
+      timeoutMs: config.timeoutMs,
+      retry: {
+        maxAttempts: config.maxAttempts,
+        baseDelayMs: config.retryBaseDelayMs,
+        maxDelayMs: config.retryMaxDelayMs,
+        maxRetryAfterMs: config.maxRetryAfterMs,
+      },
+      concurrency: config.concurrency,
+      fetch: deps.fetch,
+      logger: deps.logger,
+      observer: deps.observer,
+      random: deps.random,
+    });
+    return new FhirClient(transport, config.pageSize, config.chunkSize);
+  }
+
+  get baseUrl(): string {
+    return this.transport.baseUrl;
+  }
+
+  async capabilities(signal?: AbortSignal): Promise<CapabilityStatement> {
+    return this.expectBody(
+      await this.transport.request<CapabilityStatement>({ method: 'GET', url: 'metadata', signal })
+    );
+  }
+
+  async read<T extends Resource>(resourceType: T['resourceType'], id: string, signal?: AbortSignal): Promise<T> {
+    const url = `${resourceType}/${encodeURIComponent(id)}`;
+    return this.expectBody(await this.transport.request<T>({ method: 'GET', url, signal }));
+  }
+
+  /**
+   * Every page of a search, following `Bundle.link[next]` to the end. Each `next` link must stay on the configured
+   * origin, and a link seen before ends the run with an error rather than looping.
+   */
+  async *pages<T extends Resource>(
+    resourceType: T['resourceType'],
+    params: SearchParams = {},
+    signal?: AbortSignal
+  ): AsyncGenerator<Bundle<T>> {
+    let url: string | undefined = `${resourceType}?${toQuery({ _count: this.pageSize, ...params })}`;
+    const seen = new Set<string>();
+    while (url) {
+      const absolute: string = this.transport.resolve(url).toString();
+      if (seen.has(absolute)) {
+        throw new FhirError(`${resourceType} search: the server's next link repeats an earlier page`, {
+          kind: 'paging-loop',
+          path: resourceType,
+        });
+      }
+      seen.add(absolute);
+      const response: HttpResponse<Bundle<T>> = await this.transport.request<Bundle<T>>({
+        method: 'GET',
+        url: absolute,
+        signal,
+      });
+      const bundle: Bundle<T> = this.expectBundle(response, resourceType);
+      yield bundle;
+      url = bundle.link?.find((link) => link.relation === 'next')?.url;
+    }
+  }
+
+  /** The matching resources of every page (not `_include`d ones). */
+  async *search<T extends Resource>(
+    resourceType: T['resourceType'],
+    params: SearchParams = {},
+    signal?: AbortSignal
+  ): AsyncGenerator<T[]> {
+    for await (const bundle of this.pages<T>(resourceType, params, signal)) {
+      yield matches(bundle);
+    }
+  }
+
+  async searchAll<T extends Resource>(
+    resourceType: T['resourceType'],
+    params: SearchParams = {},
+    signal?: AbortSignal
+  ): Promise<T[]> {
+    const all: T[] = [];
+    for await (const page of this.search<T>(resourceType, params, signal)) {
+      all.push(...page);
+    }
+    return all;
+  }
+
+  /**
+   * One search per chunk of patients, `subjectParam=Patient/a,Patient/b,...` (FHIR OR semantics), each followed to its
+   * last page. Yields the resources of one chunk at a time, so memory is bounded by the chunk, not the population.
+   */
+  async *searchBySubjects<T extends Resource>(
+    resourceType: T['resourceType'],
+    subjectParam: string,
+    patientIds: readonly string[],
+    params: SearchParams = {},
+    signal?: AbortSignal
+  ): AsyncGenerator<{ patientIds: string[]; resources: T[] }> {
+    for (let i = 0; i < patientIds.length; i += this.chunkSize) {
+      const chunk = patientIds.slice(i, i + this.chunkSize);
+      const subjects = chunk.map((id) => `Patient/${id}`).join(',');
+      const resources = await this.searchAll<T>(resourceType, { ...params, [subjectParam]: subjects }, signal);
+      yield { patientIds: chunk, resources };
+    }
+  }
+
+  /** Plain or conditional create (`If-None-Exist`: the server returns the existing match instead of a duplicate). */
+  async create<T extends Resource>(
+    resource: T,
+    options: { ifNoneExist?: SearchParams; signal?: AbortSignal } = {}
+  ): Promise<WriteResult<T>> {
+    const headers: Record<string, string> = {};
+    if (options.ifNoneExist) {
+      headers['If-None-Exist'] = toQuery(options.ifNoneExist);
+    }
+    const response = await this.transport.request<T>({
+      method: 'POST',
+      url: resource.resourceType,
+      body: resource,
+      headers,
+      idempotent: Boolean(options.ifNoneExist),
+      signal: options.signal,
+    });
+    return { resource: this.expectBody(response), created: response.status === 201 };
+  }
+
+  /** Update by id; with `ifMatch` (a version id) the server refuses with 412 if the resource changed meanwhile. */
+  async update<T extends Resource>(resource: T, options: { ifMatch?: string; signal?: AbortSignal } = {}): Promise<T> {
+    if (!resource.id) {
+      throw new TypeError(`cannot update a ${resource.resourceType} without an id`);
+    }
+    const headers: Record<string, string> = {};
+    if (options.ifMatch) {
+      headers['If-Match'] = `W/"${options.ifMatch}"`;
+    }
+    const url = `${resource.resourceType}/${encodeURIComponent(resource.id)}`;
+    const response = await this.transport.request<T>({
+      method: 'PUT',
+      url,
+      body: resource,
+      headers,
+      signal: options.signal,
+    });
+    return this.expectBody(response);
+  }
+
+  /** Conditional update (`PUT Type?criteria`): updates the single match, or creates when there is none. */
+  async conditionalUpdate<T extends Resource>(
+    resource: T,
+    criteria: SearchParams,
+    signal?: AbortSignal
+  ): Promise<WriteResult<T>> {
+    const url = `${resource.resourceType}?${toQuery(criteria)}`;
+    const response = await this.transport.request<T>({ method: 'PUT', url, body: resource, signal });
+    return { resource: this.expectBody(response), created: response.status === 201 };
+  }
+
+  /** A batch: entries succeed or fail independently; check each `entry.response.status`. */
+  async batch(bundle: Bundle, signal?: AbortSignal): Promise<Bundle> {
+    return this.postBundle({ ...bundle, type: 'batch' }, false, signal);
+  }
+
+  /**
+   * A transaction: all entries or none (on servers that roll back). `idempotent` tells the transport the bundle
+   * holds only conditional writes, so a network failure may safely be retried.
+   */
+  async transaction(bundle: Bundle, options: { idempotent?: boolean; signal?: AbortSignal } = {}): Promise<Bundle> {
+    return this.postBundle({ ...bundle, type: 'transaction' }, options.idempotent ?? false, options.signal);
+  }
+
+  private async postBundle(bundle: Bundle, idempotent: boolean, signal?: AbortSignal): Promise<Bundle> {
+    const response = await this.transport.request<Bundle>({
+      method: 'POST',
+      url: '',
+      body: bundle,
+      idempotent,
+      signal,
+    });
+    return this.expectBundle(response, 'Bundle');
+  }
+
+  private expectBody<T>(response: HttpResponse<T>): T {
+    if (response.body === undefined) {
+      throw new FhirError(`the server answered HTTP ${response.status} with an empty body`, {
+        kind: 'invalid-response',
+        status: response.status,
+      });
+    }
+    return response.body;
+  }
+
+  private expectBundle<T extends Resource>(response: HttpResponse<Bundle<T>>, what: string): Bundle<T> {
+    const body = this.expectBody(response);
+    if ((body as { resourceType?: unknown }).resourceType !== 'Bundle') {
+      throw new FhirError(`${what}: expected a Bundle from the server`, {
+        kind: 'invalid-response',
+        status: response.status,
+      });
+    }
+    return body;
+  }
+}
+
+/** Entries that matched the search (not included resources or outcomes). */
+function matches<T extends Resource>(bundle: Bundle<T>): T[] {
+  const out: T[] = [];
+  for (const entry of bundle.entry ?? ([] as BundleEntry<T>[])) {
+    if (entry.resource && (entry.search?.mode === undefined || entry.search.mode === 'match')) {
+      out.push(entry.resource);
+    }
+  }
+  return out;
+}
+
+export function toQuery(params: SearchParams): string {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined) {
+      continue;
+    }
+    for (const v of Array.isArray(value) ? value : [value]) {
+      query.append(key, String(v));
+    }
+  }
+  return query.toString();
+}

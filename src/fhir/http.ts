@@ -1,0 +1,277 @@
+import type { Logger } from '../logging';
+import { silentLogger } from '../logging';
+import type { AuthProvider } from './auth';
+import { FhirError, isOperationOutcome, outcomeText } from './errors';
+import { Limiter } from './limiter';
+import type { RetryPolicy } from './retry';
+import { isRetryableStatus, parseRetryAfter, retryDelayMs, sleep } from './retry';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+
+export interface HttpRequest {
+  method: HttpMethod;
+  /** Relative to the base URL (`Patient?_count=10`) or absolute on the same origin (a `next` link). */
+  url: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /**
+   * Whether repeating the request is harmless. Defaults to true for GET, PUT and DELETE. A POST is idempotent
+   * only when its caller says so (a transaction of conditional writes, a search).
+   */
+  idempotent?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T | undefined;
+}
+
+/** Observes every attempt: for metrics (issue-level counters), never for payloads. */
+export interface TransportObserver {
+  onResponse?(method: HttpMethod, status: number, durationMs: number): void;
+  onRetry?(method: HttpMethod, reason: string): void;
+}
+
+export interface HttpTransportOptions {
+  baseUrl: string;
+  auth: AuthProvider;
+  timeoutMs: number;
+  retry: RetryPolicy;
+  concurrency: number;
+  fetch?: typeof fetch;
+  logger?: Logger;
+  observer?: TransportObserver;
+  /** Source of jitter, injectable for tests. */
+  random?: () => number;
+}
+
+const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * HTTP to one FHIR endpoint: JSON in and out, authentication, retries with backoff, per-request timeouts and a
+ * bound on requests in flight. The token is only ever sent to the configured origin: an absolute URL or a redirect
+ * to any other origin is refused before a request is made.
+ */
+export class HttpTransport {
+  readonly baseUrl: string;
+  private readonly origin: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly limiter: Limiter;
+  private readonly logger: Logger;
+  private readonly random: () => number;
+
+  constructor(private readonly options: HttpTransportOptions) {
+    this.baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : options.baseUrl + '/';
+    this.origin = new URL(this.baseUrl).origin;
+    this.fetchImpl = options.fetch ?? fetch;
+    this.limiter = new Limiter(options.concurrency);
+    this.logger = options.logger ?? silentLogger();
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Absolute URL for `url`, refusing any origin but the configured one. */
+  resolve(url: string): URL {
+    const resolved = new URL(url, this.baseUrl);
+    if (resolved.origin !== this.origin) {
+      throw new FhirError(
+        `refusing to send a request to ${resolved.origin}: only the configured FHIR origin ${this.origin} is trusted with the token`,
+        { kind: 'cross-origin' }
+      );
+    }
+    return resolved;
+  }
+
+  /** Path relative to the base, without the query: safe to log and to put in error messages. */
+  describe(url: URL): string {
+    const base = new URL(this.baseUrl).pathname;
+    return url.pathname.startsWith(base) ? url.pathname.slice(base.length) || '/' : url.pathname;
+  }
+
+  async request<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
+    const url = this.resolve(req.url);
+    const idempotent = req.idempotent ?? req.method !== 'POST';
+    const policy = this.options.retry;
+    let reauthorized = false;
+    for (let attempt = 1; ; attempt++) {
+      let failure: FhirError;
+      try {
+        const response = await this.limiter.run(() => this.attempt<T>(url, req));
+        if (response.status === 401 && !reauthorized && this.options.auth.invalidate()) {
+          reauthorized = true; // the token may have been revoked or expired early: fetch a new one, once
+          attempt--;
+          continue;
+        }
+        if (response.status < 400) {
+          return response;
+        }
+        failure = this.httpError(req.method, url, response);
+        if (!isRetryableStatus(response.status, idempotent)) {
+          throw failure;
+        }
+      } catch (err) {
+        if (!(err instanceof FhirError)) {
+          throw err;
+        }
+        const transient = err.kind === 'network' || err.kind === 'timeout' || err.kind === 'invalid-response';
+        if (err.kind === 'http' || !(transient && idempotent)) {
+          err.attempts = attempt;
+          throw err;
+        }
+        failure = err;
+      }
+      failure.attempts = attempt;
+      if (attempt >= policy.maxAttempts) {
+        failure.message = `${failure.message} (gave up after ${attempt} attempts)`;
+        throw failure;
+      }
+      await this.backoff(req, url, failure, attempt);
+    }
+  }
+
+  private async backoff(req: HttpRequest, url: URL, failure: FhirError, attempt: number): Promise<void> {
+    const policy = this.options.retry;
+    if (failure.retryAfterMs !== undefined && failure.retryAfterMs > policy.maxRetryAfterMs) {
+      throw new FhirError(
+        `${req.method} ${this.describe(url)}: the server asked to retry after ${Math.ceil(failure.retryAfterMs / 1000)} s, ` +
+          `longer than the configured maximum of ${Math.ceil(policy.maxRetryAfterMs / 1000)} s`,
+        {
+          kind: 'retry-after-too-long',
+          method: req.method,
+          path: this.describe(url),
+          status: failure.status,
+          attempts: attempt,
+        }
+      );
+    }
+    const delayMs = retryDelayMs(policy, attempt, failure.retryAfterMs, this.random);
+    const reason = failure.status ? String(failure.status) : failure.kind;
+    this.options.observer?.onRetry?.(req.method, reason);
+    this.logger.warn('fhir request retry', {
+      method: req.method,
+      path: this.describe(url),
+      reason,
+      attempt,
+      delayMs,
+    });
+    await sleep(delayMs, req.signal);
+  }
+
+  /** One attempt: the request, same-origin redirects, and the whole body read, all inside the timeout. */
+  private async attempt<T>(url: URL, req: HttpRequest): Promise<HttpResponse<T>> {
+    const timeout = AbortSignal.timeout(this.options.timeoutMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+    const started = performance.now();
+    let method: HttpMethod = req.method;
+    let body = req.body;
+    let current = url;
+    try {
+      for (let hop = 0; ; hop++) {
+        const response = await this.fetchImpl(current, {
+          method,
+          headers: await this.headers(req, body !== undefined),
+          body: body === undefined ? undefined : JSON.stringify(body),
+          redirect: 'manual',
+          signal,
+        });
+        const location = response.headers.get('location');
+        if (REDIRECT_STATUSES.has(response.status) && location) {
+          await response.body?.cancel();
+          if (hop >= MAX_REDIRECTS) {
+            throw new FhirError(`${req.method} ${this.describe(url)}: too many redirects`, {
+              kind: 'invalid-response',
+            });
+          }
+          current = this.resolve(new URL(location, current).toString());
+          if (response.status === 303) {
+            method = 'GET';
+            body = undefined;
+          }
+          continue;
+        }
+        const parsed = await this.readBody<T>(response, req.method, url);
+        this.options.observer?.onResponse?.(req.method, response.status, performance.now() - started);
+        return parsed;
+      }
+    } catch (err) {
+      throw this.classify(err, req, url, timeout);
+    }
+  }
+
+  private async headers(req: HttpRequest, hasBody: boolean): Promise<Record<string, string>> {
+    const headers: Record<string, string> = { Accept: 'application/fhir+json', ...req.headers };
+    if (hasBody) {
+      headers['Content-Type'] = 'application/fhir+json';
+    }
+    const authorization = await this.options.auth.authorize(req.signal);
+    if (authorization) {
+      headers.Authorization = authorization;
+    }
+    return headers;
+  }
+
+  private async readBody<T>(response: Response, method: HttpMethod, url: URL): Promise<HttpResponse<T>> {
+    const text = await response.text();
+    let body: T | undefined;
+    if (text.trim()) {
+      try {
+        body = JSON.parse(text) as T;
+      } catch {
+        throw new FhirError(
+          `${method} ${this.describe(url)}: the response (HTTP ${response.status}) is not valid JSON; it may have been truncated`,
+          { kind: 'invalid-response', method, path: this.describe(url), status: response.status }
+        );
+      }
+    }
+    return { status: response.status, headers: response.headers, body };
+  }
+
+  private httpError(method: HttpMethod, url: URL, response: HttpResponse): FhirError {
+    const outcome = isOperationOutcome(response.body) ? response.body : undefined;
+    const text = outcomeText(outcome);
+    return new FhirError(`${method} ${this.describe(url)} failed: HTTP ${response.status}${text ? `: ${text}` : ''}`, {
+      kind: 'http',
+      method,
+      path: this.describe(url),
+      status: response.status,
+      outcome,
+      retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), Date.now()),
+    });
+  }
+
+  private classify(err: unknown, req: HttpRequest, url: URL, timeout: AbortSignal): unknown {
+    if (err instanceof FhirError) {
+      return err;
+    }
+    const where = `${req.method} ${this.describe(url)}`;
+    if (req.signal?.aborted) {
+      return new FhirError(`${where}: aborted`, {
+        kind: 'aborted',
+        method: req.method,
+        path: this.describe(url),
+        cause: err,
+      });
+    }
+    if (timeout.aborted) {
+      return new FhirError(`${where}: no complete response within ${this.options.timeoutMs} ms`, {
+        kind: 'timeout',
+        method: req.method,
+        path: this.describe(url),
+        cause: err,
+      });
+    }
+    if (err instanceof TypeError || (err as NodeJS.ErrnoException)?.code) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const detail = cause?.code ?? cause?.message ?? (err as Error).message;
+      return new FhirError(`${where}: network error (${detail})`, {
+        kind: 'network',
+        method: req.method,
+        path: this.describe(url),
+        cause: err,
+      });
+    }
+    return err;
+  }
+}

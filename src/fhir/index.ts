@@ -1,0 +1,17 @@
+export {
+  bearerAuth,
+  CachedTokenAuth,
+  clientCredentialsAuth,
+  createAuthProvider,
+  noAuth,
+  TOKEN_REFRESH_MARGIN_MS,
+} from './auth';
+export type { AuthProvider, TokenFetcher, TokenResponse } from './auth';
+export { FhirClient, toQuery } from './client';
+export type { FhirClientDeps, SearchParams, WriteResult } from './client';
+export { FhirError, isOperationOutcome, outcomeText } from './errors';
+export type { FhirErrorKind } from './errors';
+export { HttpTransport } from './http';
+export type { HttpMethod, HttpRequest, HttpResponse, TransportObserver } from './http';
+export { Limiter } from './limiter';
+export type { RetryPolicy } from './retry';

@@ -1,0 +1,406 @@
+import nock from 'nock';
+import type { FhirConfig } from '../../../src/config';
+import { configSchema } from '../../../src/config';
+import { FhirClient, FhirError } from '../../../src/fhir';
+
+const BASE = 'http://fhir.test/R4';
+const ORIGIN = 'http://fhir.test';
+
+function client(overrides: Partial<FhirConfig> = {}, deps: { now?: () => number } = {}): FhirClient {
+  const fhir = configSchema.parse({
+    fhir: { baseUrl: BASE, retryBaseDelayMs: 1, retryMaxDelayMs: 5, timeoutMs: 2000, ...overrides },
+  }).fhir;
+  return FhirClient.fromConfig({ ...fhir, baseUrl: BASE }, { random: () => 0, ...deps });
+}
+
+const bundle = (ids: string[], next?: string) => ({
+  resourceType: 'Bundle',
+  type: 'searchset',
+  entry: ids.map((id) => ({ resource: { resourceType: 'Patient', id }, search: { mode: 'match' } })),
+  link: next ? [{ relation: 'next', url: next }] : [],
+});
+
+async function failure(promise: Promise<unknown>): Promise<FhirError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof FhirError) {
+      return err;
+    }
+    throw err;
+  }
+  throw new Error('expected the call to fail');
+}
+
+beforeAll(() => nock.disableNetConnect());
+afterEach(() => nock.cleanAll());
+afterAll(() => nock.enableNetConnect());
+
+describe('retries', () => {
+  it('retries a 429 and returns the next success', async () => {
+    const scope = nock(ORIGIN)
+      .get('/R4/Patient/a')
+      .reply(429)
+      .get('/R4/Patient/a')
+      .reply(200, { resourceType: 'Patient', id: 'a' });
+    const patient = await client().read('Patient', 'a');
+    expect(patient.id).toBe('a');
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('waits at least as long as Retry-After asks', async () => {
+    nock(ORIGIN)
+      .get('/R4/Patient/a')
+      .reply(503, '', { 'Retry-After': '1' })
+      .get('/R4/Patient/a')
+      .reply(200, { resourceType: 'Patient', id: 'a' });
+    const started = Date.now();
+    await client().read('Patient', 'a');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  it('gives up without waiting when Retry-After exceeds the configured maximum', async () => {
+    const scope = nock(ORIGIN).get('/R4/Patient/a').reply(429, '', { 'Retry-After': '3600' });
+    const err = await failure(client({ maxRetryAfterMs: 10_000 }).read('Patient', 'a'));
+    expect(err.kind).toBe('retry-after-too-long');
+    expect(err.message).toContain('3600 s');
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('gives up after maxAttempts in a 503 storm', async () => {
+    let calls = 0;
+    nock(ORIGIN)
+      .get('/R4/Patient/a')
+      .times(10)
+      .reply(() => {
+        calls++;
+        return [
+          503,
+          {
+            resourceType: 'OperationOutcome',
+            issue: [{ severity: 'error', code: 'transient', diagnostics: 'overloaded' }],
+          },
+        ];
+      });
+    const err = await failure(client({ maxAttempts: 3 }).read('Patient', 'a'));
+    expect(calls).toBe(3);
+    expect(err.status).toBe(503);
+    expect(err.attempts).toBe(3);
+    expect(err.message).toContain('overloaded');
+    expect(err.message).toContain('gave up after 3 attempts');
+  });
+
+  it('retries network errors on idempotent requests', async () => {
+    nock(ORIGIN)
+      .get('/R4/Patient/a')
+      .replyWithError({ code: 'ECONNRESET', message: 'socket hang up' })
+      .get('/R4/Patient/a')
+      .reply(200, { resourceType: 'Patient', id: 'a' });
+    await expect(client().read('Patient', 'a')).resolves.toMatchObject({ id: 'a' });
+  });
+
+  it('does not repeat a non-idempotent POST after a network error or a 502', async () => {
+    let calls = 0;
+    nock(ORIGIN)
+      .post('/R4/Patient')
+      .times(3)
+      .reply(() => {
+        calls++;
+        return [502, ''];
+      });
+    const err = await failure(client().create({ resourceType: 'Patient' }));
+    expect(err.status).toBe(502);
+    expect(calls).toBe(1);
+  });
+
+  it('does not retry other 4xx and surfaces the OperationOutcome text', async () => {
+    let calls = 0;
+    nock(ORIGIN)
+      .get('/R4/Encounter')
+      .query(true)
+      .times(3)
+      .reply(() => {
+        calls++;
+        return [
+          400,
+          {
+            resourceType: 'OperationOutcome',
+            issue: [{ severity: 'error', code: 'invalid', details: { text: "Unknown search parameter 'foo'" } }],
+          },
+        ];
+      });
+    const err = await failure(client().searchAll('Encounter', { foo: 'x' }));
+    expect(calls).toBe(1);
+    expect(err.status).toBe(400);
+    expect(err.message).toContain("Unknown search parameter 'foo'");
+  });
+});
+
+describe('timeouts and bodies', () => {
+  it('times out a slow response and retries it', async () => {
+    nock(ORIGIN)
+      .get('/R4/Patient/a')
+      .delay(500)
+      .reply(200, { resourceType: 'Patient', id: 'slow' })
+      .get('/R4/Patient/a')
+      .reply(200, { resourceType: 'Patient', id: 'a' });
+    await expect(client({ timeoutMs: 100 }).read('Patient', 'a')).resolves.toMatchObject({ id: 'a' });
+  });
+
+  it('reports a timeout once the attempts are used up', async () => {
+    nock(ORIGIN).get('/R4/Patient/a').times(2).delay(500).reply(200, { resourceType: 'Patient', id: 'a' });
+    const err = await failure(client({ timeoutMs: 100, maxAttempts: 2 }).read('Patient', 'a'));
+    expect(err.kind).toBe('timeout');
+    expect(err.attempts).toBe(2);
+  });
+
+  it('treats a truncated JSON body as a clear, retryable error', async () => {
+    nock(ORIGIN)
+      .get('/R4/Patient')
+      .query(true)
+      .reply(200, '{"resourceType":"Bundle","type":"searchset","entry":[{"reso');
+    const err = await failure(client({ maxAttempts: 1 }).searchAll('Patient'));
+    expect(err.kind).toBe('invalid-response');
+    expect(err.message).toContain('not valid JSON');
+
+    nock(ORIGIN)
+      .get('/R4/Patient')
+      .query(true)
+      .reply(200, '{"resourceType":"Bundle","ent')
+      .get('/R4/Patient')
+      .query(true)
+      .reply(200, bundle(['a']));
+    await expect(client().searchAll('Patient')).resolves.toHaveLength(1);
+  });
+});
+
+describe('paging', () => {
+  it('follows next links to the last page', async () => {
+    nock(ORIGIN)
+      .get('/R4/Patient')
+      .query({ _count: '2' })
+      .reply(200, bundle(['a', 'b'], `${BASE}/Patient?_count=2&_offset=2`))
+      .get('/R4/Patient')
+      .query({ _count: '2', _offset: '2' })
+      .reply(200, bundle(['c', 'd'], `${BASE}/Patient?_count=2&_offset=4`))
+      .get('/R4/Patient')
+      .query({ _count: '2', _offset: '4' })
+      .reply(200, bundle(['e']));
+    const patients = await client({ pageSize: 2 }).searchAll('Patient');
+    expect(patients.map((p) => p.id)).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
+  it('refuses a next link to another origin and never contacts it', async () => {
+    const evil = nock('http://evil.test')
+      .get(/.*/)
+      .reply(200, bundle(['stolen']));
+    nock(ORIGIN, { reqheaders: { authorization: 'Bearer secret-token' } })
+      .get('/R4/Patient')
+      .query(true)
+      .reply(200, bundle(['a'], 'http://evil.test/R4/Patient?page=2'));
+    const err = await failure(client({ auth: { type: 'bearer', token: 'secret-token' } }).searchAll('Patient'));
+    expect(err.kind).toBe('cross-origin');
+    expect(err.message).toContain('http://evil.test');
+    expect(evil.isDone()).toBe(false);
+  });
+
+  it('refuses a redirect to another origin but follows one on the same origin with the token', async () => {
+    const evil = nock('http://evil.test').get(/.*/).reply(200, { resourceType: 'Patient', id: 'x' });
+    nock(ORIGIN).get('/R4/Patient/a').reply(302, '', { Location: 'http://evil.test/R4/Patient/a' });
+    const err = await failure(client({ auth: { type: 'bearer', token: 't' } }).read('Patient', 'a'));
+    expect(err.kind).toBe('cross-origin');
+    expect(evil.isDone()).toBe(false);
+
+    nock(ORIGIN)
+      .get('/R4/Patient/b')
+      .reply(301, '', { Location: '/R4/Patient/b2' })
+      .get('/R4/Patient/b2')
+      .matchHeader('authorization', 'Bearer t')
+      .reply(200, { resourceType: 'Patient', id: 'b2' });
+    await expect(client({ auth: { type: 'bearer', token: 't' } }).read('Patient', 'b')).resolves.toMatchObject({
+      id: 'b2',
+    });
+  });
+
+  it('stops with an error when a next link repeats an earlier page', async () => {
+    nock(ORIGIN)
+      .get('/R4/Patient')
+      .query({ _count: '1000' })
+      .reply(200, bundle(['a'], `${BASE}/Patient?_count=1000&_offset=1`))
+      .get('/R4/Patient')
+      .query({ _count: '1000', _offset: '1' })
+      .reply(200, bundle(['b'], `${BASE}/Patient?_count=1000&_offset=1`));
+    const err = await failure(client().searchAll('Patient'));
+    expect(err.kind).toBe('paging-loop');
+  });
+
+  it('searches by many subjects at once, in chunks', async () => {
+    const seen: string[] = [];
+    nock(ORIGIN)
+      .get('/R4/Encounter')
+      .query(true)
+      .times(3)
+      .reply((uri) => {
+        const subject = new URL(uri, ORIGIN).searchParams.get('subject') ?? '';
+        seen.push(subject);
+        return [200, { resourceType: 'Bundle', type: 'searchset', entry: [] }];
+      });
+    const chunks = [];
+    for await (const chunk of client({ chunkSize: 2 }).searchBySubjects('Encounter', 'subject', [
+      'a',
+      'b',
+      'c',
+      'd',
+      'e',
+    ])) {
+      chunks.push(chunk.patientIds);
+    }
+    expect(chunks).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+    expect(seen).toEqual(['Patient/a,Patient/b', 'Patient/c,Patient/d', 'Patient/e']);
+  });
+});
+
+describe('concurrency', () => {
+  it('keeps at most `concurrency` requests in flight', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    nock(ORIGIN)
+      .get(/\/R4\/Patient\/\d+/)
+      .times(8)
+      .reply(async (uri) => {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        await new Promise((r) => setTimeout(r, 30));
+        inFlight--;
+        return [200, { resourceType: 'Patient', id: uri.split('/').pop() }];
+      });
+    const c = client({ concurrency: 2 });
+    const results = await Promise.all([...Array(8).keys()].map((i) => c.read('Patient', String(i))));
+    expect(results).toHaveLength(8);
+    expect(peak).toBe(2);
+  });
+});
+
+describe('writes', () => {
+  it('sends If-None-Exist on a conditional create and reports whether it created', async () => {
+    nock(ORIGIN)
+      .post('/R4/Task')
+      .matchHeader('if-none-exist', 'identifier=https%3A%2F%2Fid.test%7Cabc')
+      .reply(201, { resourceType: 'Task', id: 't1' })
+      .post('/R4/Task')
+      .matchHeader('if-none-exist', 'identifier=https%3A%2F%2Fid.test%7Cabc')
+      .reply(200, { resourceType: 'Task', id: 't1' });
+    const c = client();
+    const task = { resourceType: 'Task', status: 'requested', intent: 'proposal' } as const;
+    const first = await c.create(task, { ifNoneExist: { identifier: 'https://id.test|abc' } });
+    const second = await c.create(task, { ifNoneExist: { identifier: 'https://id.test|abc' } });
+    expect([first.created, second.created]).toEqual([true, false]);
+  });
+
+  it('sends a conditional update to Type?criteria and If-Match on a versioned update', async () => {
+    nock(ORIGIN)
+      .put('/R4/Flag')
+      .query({ identifier: 'https://id.test|f1' })
+      .reply(200, { resourceType: 'Flag', id: 'f' })
+      .put('/R4/Flag/f')
+      .matchHeader('if-match', 'W/"3"')
+      .reply(412, {
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code: 'conflict', diagnostics: 'stale' }],
+      });
+    const c = client();
+    const flag = { resourceType: 'Flag', status: 'active', code: {}, subject: { reference: 'Patient/a' } } as const;
+    const result = await c.conditionalUpdate(flag, { identifier: 'https://id.test|f1' });
+    expect(result).toMatchObject({ created: false, resource: { id: 'f' } });
+    const err = await failure(c.update({ ...flag, id: 'f' }, { ifMatch: '3' }));
+    expect(err.status).toBe(412);
+    expect(err.message).toContain('stale');
+  });
+
+  it('posts batch and transaction bundles to the base URL', async () => {
+    const types: string[] = [];
+    nock(ORIGIN)
+      .post('/R4/', (body: { type: string }) => {
+        types.push(body.type);
+        return true;
+      })
+      .times(2)
+      .reply(200, { resourceType: 'Bundle', type: 'transaction-response', entry: [] });
+    const c = client();
+    await c.batch({ resourceType: 'Bundle', type: 'batch', entry: [] });
+    await c.transaction({ resourceType: 'Bundle', type: 'transaction', entry: [] });
+    expect(types).toEqual(['batch', 'transaction']);
+  });
+});
+
+describe('authentication', () => {
+  const smartConfig = { token_endpoint: 'http://auth.test/token' };
+
+  it('discovers the token endpoint, caches the token and renews it before expiry', async () => {
+    let now = 1_000_000;
+    let issued = 0;
+    nock(ORIGIN).get('/R4/.well-known/smart-configuration').reply(200, smartConfig);
+    nock('http://auth.test')
+      .post(
+        '/token',
+        (body: Record<string, string>) => body.grant_type === 'client_credentials' && body.scope === 'system/*.rs'
+      )
+      .basicAuth({ user: 'hfu', pass: 's3cret' })
+      .times(2)
+      .reply(() => [200, { access_token: `token-${++issued}`, expires_in: 300, token_type: 'bearer' }]);
+    const used: string[] = [];
+    nock(ORIGIN)
+      .get(/\/R4\/Patient\/.+/)
+      .times(3)
+      .reply(function () {
+        used.push(String(this.req.headers.authorization));
+        return [200, { resourceType: 'Patient', id: 'a' }];
+      });
+    const c = client(
+      { auth: { type: 'client-credentials', clientId: 'hfu', clientSecret: 's3cret', scope: 'system/*.rs' } },
+      { now: () => now }
+    );
+    await c.read('Patient', 'a');
+    now += 200_000; // still more than the refresh margin before expiry
+    await c.read('Patient', 'b');
+    now += 50_000; // within the margin: renew before the request leaves
+    await c.read('Patient', 'c');
+    expect(used).toEqual(['Bearer token-1', 'Bearer token-1', 'Bearer token-2']);
+  });
+
+  it('fetches a new token once after a 401', async () => {
+    let issued = 0;
+    nock('http://auth.test')
+      .post('/token')
+      .times(2)
+      .reply(() => [200, { access_token: `token-${++issued}`, expires_in: 3600 }]);
+    nock(ORIGIN)
+      .get('/R4/Patient/a')
+      .matchHeader('authorization', 'Bearer token-1')
+      .reply(401)
+      .get('/R4/Patient/a')
+      .matchHeader('authorization', 'Bearer token-2')
+      .reply(200, { resourceType: 'Patient', id: 'a' });
+    const c = client({
+      auth: { type: 'client-credentials', clientId: 'hfu', clientSecret: 'x', tokenUrl: 'http://auth.test/token' },
+    });
+    await expect(c.read('Patient', 'a')).resolves.toMatchObject({ id: 'a' });
+    expect(issued).toBe(2);
+  });
+
+  it('reports a refused token request without echoing the secret', async () => {
+    nock('http://auth.test').post('/token').reply(401, { error: 'invalid_client' });
+    const c = client({
+      auth: {
+        type: 'client-credentials',
+        clientId: 'hfu',
+        clientSecret: 'top-secret',
+        tokenUrl: 'http://auth.test/token',
+      },
+    });
+    const err = await failure(c.read('Patient', 'a'));
+    expect(err.kind).toBe('auth');
+    expect(err.message).toContain('invalid_client');
+    expect(err.message).not.toContain('top-secret');
+  });
+});
