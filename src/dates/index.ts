@@ -1,0 +1,97 @@
+/**
+ * Calendar dates as the NHS in England counts them: in Europe/London local time. A date is an ISO `YYYY-MM-DD`
+ * string; an instant is a JavaScript Date. "12 months before" is calendar months (2024-02-29 → 2023-02-28), not 365
+ * days, as the programme's look-back windows require.
+ */
+export type IsoDate = string;
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const TIME_ZONE = 'Europe/London';
+
+export function isIsoDate(value: string): boolean {
+  const match = ISO_DATE.exec(value);
+  if (!match) {
+    return false;
+  }
+  const [, y, m, d] = match.map(Number) as [number, number, number, number];
+  const date = new Date(Date.UTC(y, m - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+}
+
+function parts(date: IsoDate): [number, number, number] {
+  if (!isIsoDate(date)) {
+    throw new RangeError(`not a calendar date (YYYY-MM-DD): '${date}'`);
+  }
+  return date.split('-').map(Number) as [number, number, number];
+}
+
+function format(y: number, m: number, d: number): IsoDate {
+  return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+}
+
+/** Adds calendar months, clamping the day to the end of a shorter month. */
+export function addMonths(date: IsoDate, months: number): IsoDate {
+  const [y, m, d] = parts(date);
+  const monthIndex = y * 12 + (m - 1) + months;
+  const ny = Math.floor(monthIndex / 12);
+  const nm = monthIndex - ny * 12 + 1;
+  const lastDay = new Date(Date.UTC(ny, nm, 0)).getUTCDate();
+  return format(ny, nm, Math.min(d, lastDay));
+}
+
+export function addDays(date: IsoDate, days: number): IsoDate {
+  const [y, m, d] = parts(date);
+  const next = new Date(Date.UTC(y, m - 1, d + days));
+  return format(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate());
+}
+
+/** Whole years from `from` to `to` (an age on a date). */
+export function yearsBetween(from: IsoDate, to: IsoDate): number {
+  const [fy, fm, fd] = parts(from);
+  const [ty, tm, td] = parts(to);
+  return ty - fy - (tm < fm || (tm === fm && td < fd) ? 1 : 0);
+}
+
+const offsetFormat = new Intl.DateTimeFormat('en-GB', { timeZone: TIME_ZONE, timeZoneName: 'longOffset' });
+const dateFormat = new Intl.DateTimeFormat('en-CA', {
+  timeZone: TIME_ZONE,
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+});
+
+/** Minutes east of UTC in London at `instant` (0 in winter, 60 in summer). */
+export function londonOffsetMinutes(instant: Date): number {
+  const name = offsetFormat.formatToParts(instant).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
+  const match = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
+  return match ? (match[1] === '-' ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3])) : 0;
+}
+
+/** The instant London's local day `date` begins. */
+export function londonStartOfDay(date: IsoDate): Date {
+  const [y, m, d] = parts(date);
+  const utcMidnight = Date.UTC(y, m - 1, d);
+  // DST changes at 01:00 UTC, so the offset in force at UTC midnight is the one at local midnight.
+  return new Date(utcMidnight - londonOffsetMinutes(new Date(utcMidnight)) * 60_000);
+}
+
+/** London's calendar date at `instant`. */
+export function londonDate(instant: Date): IsoDate {
+  return dateFormat.format(instant);
+}
+
+/** `instant` as a FHIR dateTime with London's offset, e.g. `2025-06-01T10:30:00+01:00`. */
+export function toLondonDateTime(instant: Date): string {
+  const offset = londonOffsetMinutes(instant);
+  const local = new Date(instant.getTime() + offset * 60_000);
+  const sign = offset < 0 ? '-' : '+';
+  const abs = Math.abs(offset);
+  const hh = String(Math.floor(abs / 60)).padStart(2, '0');
+  const mm = String(abs % 60).padStart(2, '0');
+  return `${local.toISOString().slice(0, 19)}${sign}${hh}:${mm}`;
+}
+
+/** Today's date in London, for defaults only; computations take the evaluation date as an explicit input. */
+export function londonToday(now: Date = new Date()): IsoDate {
+  return londonDate(now);
+}

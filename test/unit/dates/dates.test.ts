@@ -1,0 +1,58 @@
+import {
+  addDays,
+  addMonths,
+  isIsoDate,
+  londonDate,
+  londonStartOfDay,
+  toLondonDateTime,
+  yearsBetween,
+} from '../../../src/dates';
+
+describe('calendar arithmetic', () => {
+  it.each([
+    ['2026-11-23', -12, '2025-11-23'],
+    ['2024-02-29', -12, '2023-02-28'],
+    ['2025-03-31', -1, '2025-02-28'],
+    ['2025-01-31', 1, '2025-02-28'],
+    ['2025-12-15', 1, '2026-01-15'],
+  ])('%s plus %i months is %s', (date, months, expected) => {
+    expect(addMonths(date, months)).toBe(expected);
+  });
+
+  it('adds days across month and year ends', () => {
+    expect(addDays('2025-12-31', 1)).toBe('2026-01-01');
+    expect(addDays('2024-03-01', -1)).toBe('2024-02-29');
+  });
+
+  it('counts whole years for an age', () => {
+    expect(yearsBetween('1950-11-24', '2026-11-23')).toBe(75);
+    expect(yearsBetween('1950-11-23', '2026-11-23')).toBe(76);
+  });
+
+  it('rejects what is not a calendar date', () => {
+    expect(isIsoDate('2025-02-30')).toBe(false);
+    expect(() => addMonths('23/11/2026', 1)).toThrow(/not a calendar date/);
+  });
+});
+
+describe('Europe/London', () => {
+  it('starts a winter day at midnight UTC and a summer day at 23:00 UTC the evening before', () => {
+    expect(londonStartOfDay('2025-12-01').toISOString()).toBe('2025-12-01T00:00:00.000Z');
+    expect(londonStartOfDay('2025-07-01').toISOString()).toBe('2025-06-30T23:00:00.000Z');
+  });
+
+  it('handles the days the clocks change', () => {
+    expect(londonStartOfDay('2025-03-30').toISOString()).toBe('2025-03-30T00:00:00.000Z');
+    expect(londonStartOfDay('2025-10-26').toISOString()).toBe('2025-10-25T23:00:00.000Z');
+  });
+
+  it('writes dateTimes with the offset in force', () => {
+    expect(toLondonDateTime(new Date('2025-06-01T09:30:00Z'))).toBe('2025-06-01T10:30:00+01:00');
+    expect(toLondonDateTime(new Date('2025-01-15T09:30:00Z'))).toBe('2025-01-15T09:30:00+00:00');
+  });
+
+  it('reads the London date of an instant', () => {
+    expect(londonDate(new Date('2025-06-30T23:30:00Z'))).toBe('2025-07-01');
+    expect(londonDate(new Date('2025-12-31T23:30:00Z'))).toBe('2025-12-31');
+  });
+});
