@@ -1,19 +1,34 @@
-// Two projects: fast unit tests, and integration tests that talk HTTP to a real embedded FHIR server.
+// Unit tests; the date-sensitive ones again under two other time zones; integration tests over HTTP against a real
+// embedded FHIR server.
 const transform = {
   '^.+\\.ts$': [
     '@swc/jest',
     { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } },
   ],
 };
+const common = { transform, testEnvironment: 'node' };
+const dateSensitive = ['<rootDir>/test/unit/dates/**/*.test.ts', '<rootDir>/test/unit/synth/population.test.ts'];
 
 module.exports = {
   projects: [
-    { displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'], transform, testEnvironment: 'node' },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {
+      ...common,
+      displayName: 'unit-tz-east',
+      testMatch: dateSensitive,
+      setupFiles: ['<rootDir>/test/setup/tz-far-east.js'],
+    },
+    {
+      ...common,
+      displayName: 'unit-tz-west',
+      testMatch: dateSensitive,
+      setupFiles: ['<rootDir>/test/setup/tz-west.js'],
+    },
+    {
+      ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      transform,
-      testEnvironment: 'node',
+      testTimeout: 120000,
     },
   ],
 };

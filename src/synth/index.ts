@@ -1,0 +1,14 @@
+export { calibrationFigures, DEFAULT_THRESHOLDS, expectedTier } from './calibration';
+export type { CalibrationFigures, TierThresholds } from './calibration';
+export * as codes from './codes';
+export { isValidNhsNumber, MAX_TEST_NHS_NUMBERS, nhsCheckDigit, testNhsNumber } from './nhs-number';
+export {
+  generatePatient,
+  generatePatients,
+  OBJECTION_CODE,
+  practiceIds,
+  practiceOrganizations,
+  synthesizePractice,
+} from './population';
+export type { FrailtyCategory, PatientTruth, PracticeIds, PracticeOptions, SynthPatient } from './population';
+export { Random } from './random';

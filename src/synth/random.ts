@@ -1,0 +1,108 @@
+/**
+ * A small seeded PRNG (mulberry32) and the distributions the synthetic population needs. Deterministic: the same
+ * seed gives the same sequence on every machine, which keeps generated populations reproducible.
+ */
+export class Random {
+  private state: number;
+
+  constructor(seed: number) {
+    this.state = seed >>> 0;
+  }
+
+  /** A generator for item `index` of a stream seeded with `seed`: item i is the same whatever the stream's length. */
+  static forItem(seed: number, index: number): Random {
+    return new Random(hash32(seed, index));
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    let t = (this.state += 0x6d2b79f5);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+
+  /** Integer in [min, max], both inclusive. */
+  int(min: number, max: number): number {
+    return min + Math.floor(this.next() * (max - min + 1));
+  }
+
+  pick<T>(items: readonly T[]): T {
+    if (!items.length) {
+      throw new RangeError('cannot pick from an empty list');
+    }
+    return items[Math.floor(this.next() * items.length)] as T;
+  }
+
+  weighted<T>(items: readonly (readonly [T, number])[]): T {
+    const total = items.reduce((sum, [, w]) => sum + w, 0);
+    let r = this.next() * total;
+    for (const [item, weight] of items) {
+      r -= weight;
+      if (r < 0) {
+        return item;
+      }
+    }
+    return (items[items.length - 1] as readonly [T, number])[0];
+  }
+
+  /** Poisson-distributed count (Knuth's method; a normal approximation above λ = 30). */
+  poisson(lambda: number): number {
+    if (lambda <= 0) {
+      return 0;
+    }
+    if (lambda > 30) {
+      return Math.max(0, Math.round(lambda + Math.sqrt(lambda) * this.normal()));
+    }
+    const limit = Math.exp(-lambda);
+    let k = 0;
+    let p = this.next();
+    while (p > limit) {
+      k++;
+      p *= this.next();
+    }
+    return k;
+  }
+
+  /** Standard normal (Box–Muller). */
+  normal(): number {
+    const u = 1 - this.next();
+    const v = this.next();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
+  /** Gamma with the given shape and mean 1 (Marsaglia–Tsang): over-dispersion for contact rates. */
+  gammaUnitMean(shape: number): number {
+    const d = shape - 1 / 3;
+    const c = 1 / Math.sqrt(9 * d);
+    for (;;) {
+      const x = this.normal();
+      const v = (1 + c * x) ** 3;
+      if (v > 0 && Math.log(1 - this.next()) < 0.5 * x * x + d - d * v + d * Math.log(v)) {
+        return (d * v) / shape;
+      }
+    }
+  }
+
+  /** `count` distinct items, in random order. */
+  sample<T>(items: readonly T[], count: number): T[] {
+    const pool = [...items];
+    const out: T[] = [];
+    while (out.length < count && pool.length) {
+      out.push(pool.splice(Math.floor(this.next() * pool.length), 1)[0] as T);
+    }
+    return out;
+  }
+}
+
+/** Mixes two integers into a well-spread 32-bit seed. */
+function hash32(a: number, b: number): number {
+  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x632be59b, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return (h ^ (h >>> 16)) >>> 0;
+}
