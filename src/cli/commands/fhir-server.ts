@@ -1,0 +1,78 @@
+import type { Command } from 'commander';
+import { londonToday } from '../../dates';
+import type { RunningFhirServer } from '../../server';
+import { startFhirServer } from '../../server';
+import { generatePatients, practiceOrganizations } from '../../synth';
+import type { CliIo, CommandContext } from '../context';
+import { commandContext, writeLine } from '../context';
+import { parseDate, parseInteger } from '../options';
+
+export interface EmbeddedServerOptions {
+  host: string;
+  port: number;
+  seedPractice: number;
+  seed: number;
+  asOf: string;
+}
+
+/** Starts the embedded server and seeds the synthetic practice; shared by `fhir-server`, `demo` and `serve`. */
+export async function startSeededServer(
+  ctx: CommandContext,
+  options: EmbeddedServerOptions
+): Promise<RunningFhirServer> {
+  const started = performance.now();
+  const server = await startFhirServer({ host: options.host, port: options.port, logger: ctx.logger });
+  if (options.seedPractice > 0) {
+    const practice = { patients: options.seedPractice, seed: options.seed, asOf: options.asOf };
+    await server.repo.load(practiceOrganizations());
+    for (const patient of generatePatients(practice)) {
+      await server.repo.load(patient.resources);
+    }
+  }
+  ctx.logger.info('embedded fhir server ready', {
+    baseUrl: server.baseUrl,
+    patients: options.seedPractice,
+    ms: Math.round(performance.now() - started),
+  });
+  return server;
+}
+
+export function embeddedOptions(ctx: CommandContext, flags: Record<string, string | undefined>): EmbeddedServerOptions {
+  return {
+    host: ctx.config.embedded.host,
+    port: ctx.config.embedded.port,
+    seedPractice: ctx.config.embedded.seedPractice,
+    seed: ctx.config.embedded.seed,
+    asOf: flags.asOf ?? londonToday(),
+  };
+}
+
+export function registerFhirServer(program: Command, io: CliIo): void {
+  program
+    .command('fhir-server')
+    .description('run the embedded FHIR R4 server (in memory), optionally seeded with a synthetic practice')
+    .option('--port <port>', 'port to listen on (0: any free port)')
+    .option('--host <host>', 'address to listen on')
+    .option('--seed-practice <patients>', 'patients in the synthetic practice to load at start-up')
+    .option('--seed <seed>', 'seed of the synthetic population')
+    .option('--as-of <date>', 'evaluation date the synthetic data is built around (default: today)')
+    .action(async (flags: Record<string, string | undefined>, command: Command) => {
+      const ctx = commandContext(io, command.optsWithGlobals().config, {
+        'embedded.port': parseInteger(flags.port, '--port'),
+        'embedded.host': flags.host,
+        'embedded.seedPractice': parseInteger(flags.seedPractice, '--seed-practice'),
+        'embedded.seed': parseInteger(flags.seed, '--seed'),
+      });
+      const options = embeddedOptions(ctx, { asOf: parseDate(flags.asOf, '--as-of') });
+      const server = await startSeededServer(ctx, options);
+      writeLine(io.stdout, `FHIR R4 server listening at ${server.baseUrl}`);
+      writeLine(
+        io.stdout,
+        `holding ${options.seedPractice} synthetic patients (seed ${options.seed}, data up to ${options.asOf}); ` +
+          `try ${server.baseUrl}/Patient?_count=10`
+      );
+      const signal = await io.stopSignal;
+      ctx.logger.info('stopping embedded fhir server', { signal });
+      await server.stop();
+    });
+}

@@ -1,0 +1,45 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { main } from '../../../src/cli/main';
+import { captureIo } from '../../helpers/io';
+
+describe('hfu validate-config', () => {
+  it('exits 0 and summarises a valid configuration', async () => {
+    const io = captureIo({ HFU_FHIR__BASE_URL: 'https://fhir.test/R4' });
+    expect(await main(['validate-config'], io)).toBe(0);
+    expect(io.out()).toContain('https://fhir.test/R4');
+  });
+
+  it('exits 2 naming every bad key', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'hfu-cli-')), 'c.yaml');
+    writeFileSync(file, 'fhir:\n  concurrency: lots\n  unknownThing: 1\n');
+    const io = captureIo();
+    expect(await main(['--config', file, 'validate-config'], io)).toBe(2);
+    expect(io.err()).toContain('fhir.concurrency');
+    expect(io.err()).toContain('fhir.unknownThing: unknown key');
+  });
+});
+
+describe('usage errors', () => {
+  it('exits 2 for an unknown command or a malformed flag', async () => {
+    expect(await main(['no-such-command'], captureIo())).toBe(2);
+    const io = captureIo();
+    expect(await main(['synth', '--patients', 'ten'], io)).toBe(2);
+    expect(io.err()).toContain('--patients takes a whole number');
+  });
+});
+
+describe('hfu synth', () => {
+  it('writes one valid JSON resource per line, the same for the same seed', async () => {
+    const first = captureIo();
+    const second = captureIo();
+    expect(await main(['synth', '--patients', '3', '--seed', '9', '--as-of', '2026-11-23'], first)).toBe(0);
+    await main(['synth', '--patients', '3', '--seed', '9', '--as-of', '2026-11-23'], second);
+    const lines = first.out().trim().split('\n');
+    const types = new Set(lines.map((line) => (JSON.parse(line) as { resourceType: string }).resourceType));
+    expect(types.has('Patient')).toBe(true);
+    expect(types.has('Organization')).toBe(true);
+    expect(first.out()).toBe(second.out());
+  });
+});
