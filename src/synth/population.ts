@@ -172,8 +172,8 @@ export function practiceIds(odsCode = DEFAULT_ODS): PracticeIds {
 }
 
 /** The organisations the population refers to: the practice (with its ODS code), its acute trust, 111 and 999. */
-export function practiceOrganizations(options: Pick<PracticeOptions, 'odsCode' | 'practiceName'> = {}): Organization[] {
-  const ods = options.odsCode ?? DEFAULT_ODS;
+export function practiceOrganizations(odsCode = DEFAULT_ODS, practiceName?: string): Organization[] {
+  const ods = odsCode;
   const ids = practiceIds(ods);
   const org = (id: string, name: string, code?: string): Organization => ({
     resourceType: 'Organization',
@@ -183,7 +183,7 @@ export function practiceOrganizations(options: Pick<PracticeOptions, 'odsCode' |
     ...(code ? { identifier: [{ system: SYSTEM.ods, value: code }] } : {}),
   });
   return [
-    org(ids.practice, options.practiceName ?? 'Synthetic Medical Practice', ods),
+    org(ids.practice, practiceName ?? 'Synthetic Medical Practice', ods),
     org(ids.trust, 'Synthetic Acute Hospitals NHS Trust'),
     org(ids.nhs111, 'Synthetic NHS 111 Service'),
     org(ids.ambulance, 'Synthetic Ambulance Service NHS Trust'),
@@ -199,7 +199,7 @@ export function* generatePatients(options: PracticeOptions): Generator<SynthPati
 
 /** The whole practice: organisations first, then every patient's resources, and the generator's own counts. */
 export function synthesizePractice(options: PracticeOptions): { resources: Resource[]; truth: PatientTruth[] } {
-  const resources: Resource[] = [...practiceOrganizations(options)];
+  const resources: Resource[] = [...practiceOrganizations(options.odsCode, options.practiceName)];
   const truth: PatientTruth[] = [];
   for (const patient of generatePatients(options)) {
     resources.push(...patient.resources);
