@@ -53,18 +53,21 @@ export function yearsBetween(from: IsoDate, to: IsoDate): number {
 }
 
 const offsetFormat = new Intl.DateTimeFormat('en-GB', { timeZone: TIME_ZONE, timeZoneName: 'longOffset' });
-const dateFormat = new Intl.DateTimeFormat('en-CA', {
-  timeZone: TIME_ZONE,
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-});
+
+/** Offsets by UTC hour: Intl is slow and London's offset only ever changes on the hour. */
+const offsetByHour = new Map<number, number>();
 
 /** Minutes east of UTC in London at `instant` (0 in winter, 60 in summer). */
 export function londonOffsetMinutes(instant: Date): number {
-  const name = offsetFormat.formatToParts(instant).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
-  const match = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
-  return match ? (match[1] === '-' ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3])) : 0;
+  const hour = Math.floor(instant.getTime() / 3_600_000);
+  let offset = offsetByHour.get(hour);
+  if (offset === undefined) {
+    const name = offsetFormat.formatToParts(instant).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
+    const match = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
+    offset = match ? (match[1] === '-' ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3])) : 0;
+    offsetByHour.set(hour, offset);
+  }
+  return offset;
 }
 
 /** The instant London's local day `date` begins. */
@@ -77,7 +80,7 @@ export function londonStartOfDay(date: IsoDate): Date {
 
 /** London's calendar date at `instant`. */
 export function londonDate(instant: Date): IsoDate {
-  return dateFormat.format(instant);
+  return new Date(instant.getTime() + londonOffsetMinutes(instant) * 60_000).toISOString().slice(0, 10);
 }
 
 /** `instant` as a FHIR dateTime with London's offset, e.g. `2025-06-01T10:30:00+01:00`. */
@@ -94,4 +97,28 @@ export function toLondonDateTime(instant: Date): string {
 /** Today's date in London, for defaults only; computations take the evaluation date as an explicit input. */
 export function londonToday(now: Date = new Date()): IsoDate {
   return londonDate(now);
+}
+
+/** The London calendar day of a FHIR date or dateTime (partial dates: their first day). */
+export function londonDay(value: unknown): IsoDate | undefined {
+  if (typeof value !== 'string') {
+    return undefined;
+  }
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    return value;
+  }
+  if (/^\d{4}-\d{2}$/.test(value)) {
+    return `${value}-01`;
+  }
+  if (/^\d{4}$/.test(value)) {
+    return `${value}-01-01`;
+  }
+  if (/^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})$/.test(value)) {
+    const instant = new Date(value);
+    return Number.isNaN(instant.getTime()) ? undefined : londonDate(instant);
+  }
+  if (/^\d{4}-\d{2}-\d{2}T/.test(value)) {
+    return value.slice(0, 10); // a local time without offset: already London's day
+  }
+  return undefined;
 }
