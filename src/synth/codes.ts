@@ -1,3 +1,5 @@
+import { NHS_SYSTEM } from '../vocabulary';
+
 /**
  * Codes the synthetic population uses, as a UK GP and hospital system would record them. All are real:
  * - SNOMED CT encounter types and care settings: UK Core ValueSets UKCore-EncounterType and UKCore-CareSettingType;
@@ -8,8 +10,7 @@
 export const SYSTEM = {
   snomed: 'http://snomed.info/sct',
   dmd: 'https://dmd.nhs.uk',
-  nhsNumber: 'https://fhir.nhs.uk/Id/nhs-number',
-  ods: 'https://fhir.nhs.uk/Id/ods-organization-code',
+  ...NHS_SYSTEM,
   actCode: 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
   admissionMethod: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-AdmissionMethodEngland',
   courseOfTherapy: 'http://terminology.hl7.org/CodeSystem/medicationrequest-course-of-therapy',

@@ -31,6 +31,7 @@ import {
 } from './codes';
 import { testNhsNumber } from './nhs-number';
 import { Random } from './random';
+import { CODE_SYSTEM } from '../vocabulary';
 
 export interface PracticeOptions {
   patients: number;
@@ -72,7 +73,7 @@ export interface SynthPatient {
 
 /** The project's own code for a patient who has declined proactive contact (no national code exists for it). */
 export const OBJECTION_CODE = {
-  system: 'https://fhir.hfu-connector.org/CodeSystem/hfu',
+  system: CODE_SYSTEM.hfu,
   code: 'declined-proactive-care',
   display: 'Declined proactive personalised care contact',
 } as const;
@@ -650,12 +651,12 @@ class PatientBuilder {
         r < severe ? 'severe' : r < moderate ? 'moderate' : r < mild ? 'mild' : undefined;
       if (category) {
         this.truth.frailty = category;
-        this.observation(FRAILTY[category], 'survey', 'Survey');
+        this.observation(FRAILTY[category], 'survey', 'Survey', 23); // eFI categories are reviewed at least every two years
       }
     }
   }
 
-  private observation(code: Code, category: string, categoryDisplay: string): void {
+  private observation(code: Code, category: string, categoryDisplay: string, withinMonths = 36): void {
     const observation: Observation = {
       resourceType: 'Observation',
       id: this.nextId('obs'),
@@ -663,7 +664,7 @@ class PatientBuilder {
       category: [concept(SYSTEM.observationCategory, { code: category, display: categoryDisplay })],
       code: concept(SYSTEM.snomed, code),
       subject: this.ref,
-      effectiveDateTime: this.instantOn(addMonths(this.options.asOf, -this.rng.int(1, 36)), 8, 17),
+      effectiveDateTime: this.instantOn(addMonths(this.options.asOf, -this.rng.int(1, withinMonths)), 8, 17),
     };
     this.resources.push(observation);
   }

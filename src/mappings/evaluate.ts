@@ -1,0 +1,162 @@
+import type { Patient, Resource } from '@medplum/fhirtypes';
+import type { IsoDate } from '../dates';
+import { addDays, addMonths, londonDay } from '../dates';
+import { evaluationFailure } from '../expressions';
+import type { CompiledFeature, CompiledMapping } from './load';
+import type { Duration, SourceType } from './schema';
+
+/** One patient's data as read from the source: the Patient and their resources by type. */
+export interface PatientRecord {
+  patient: Patient;
+  resources: Partial<Record<SourceType, Resource[]>>;
+}
+
+export type FactValue = number | boolean | string | null;
+
+/** Facts by feature name, and for each feature the references of the resources that produced it. */
+export interface PatientFeatures {
+  facts: Record<string, FactValue>;
+  evidence: Record<string, string[]>;
+}
+
+/** Data a mapping could not evaluate for one patient: the patient is skipped, the run goes on. */
+export class FeatureEvaluationError extends Error {
+  constructor(
+    readonly feature: string,
+    readonly reason: string
+  ) {
+    super(`feature ${feature}: ${reason}`);
+    this.name = 'FeatureEvaluationError';
+  }
+}
+
+export type FeatureEvaluator = (record: PatientRecord) => PatientFeatures;
+
+/**
+ * Binds a mapping to an evaluation date. The returned function evaluates every feature of one patient: each
+ * feature's `where` runs once over the patient's whole list of that resource type, then dates are placed in the
+ * window (London calendar days, so precision and time zones never make a comparison silently empty), then the
+ * aggregate. Records entered in error or cancelled never count, whatever the mapping says, and neither does
+ * anything dated after the evaluation date.
+ */
+export function featureEvaluator(mapping: CompiledMapping, asOf: IsoDate): FeatureEvaluator {
+  const variables = { asOfDate: asOf };
+  const windows = new Map(mapping.features.map((f) => [f.name, f.window ? windowStart(asOf, f.window) : undefined]));
+  return (record) => {
+    const facts: Record<string, FactValue> = {};
+    const evidence: Record<string, string[]> = {};
+    for (const feature of mapping.features) {
+      const all = feature.resource === 'Patient' ? [record.patient] : (record.resources[feature.resource] ?? []);
+      try {
+        const matched = select(feature, all.filter(isCurrent), variables, windows.get(feature.name), asOf);
+        const result = aggregate(feature, matched, variables);
+        facts[feature.name] = result.value;
+        evidence[feature.name] = result.evidence;
+      } catch (err) {
+        if (err instanceof FeatureEvaluationError) {
+          throw err;
+        }
+        throw new FeatureEvaluationError(feature.name, evaluationFailure(err));
+      }
+    }
+    return { facts, evidence };
+  };
+}
+
+/** First day of the look-back window ending on `asOf` (inclusive): 12 calendar months, not 365 days. */
+export function windowStart(asOf: IsoDate, window: Duration): IsoDate {
+  switch (window.unit) {
+    case 'Y':
+      return addMonths(asOf, -12 * window.amount);
+    case 'M':
+      return addMonths(asOf, -window.amount);
+    case 'W':
+      return addDays(asOf, -7 * window.amount);
+    case 'D':
+      return addDays(asOf, -window.amount);
+  }
+}
+
+interface Dated {
+  resource: Resource;
+  day?: IsoDate;
+}
+
+function select(
+  feature: CompiledFeature,
+  resources: Resource[],
+  variables: Record<string, unknown>,
+  start: IsoDate | undefined,
+  asOf: IsoDate
+): Dated[] {
+  const kept = feature.select ? (feature.select(resources, variables) as Resource[]) : resources;
+  if (!feature.date) {
+    return kept.map((resource) => ({ resource }));
+  }
+  const dated = kept.map((resource) => ({ resource, day: londonDay(feature.date?.(resource, variables)[0]) }));
+  if (!start) {
+    // No window: all history counts, but never what is dated after the evaluation date (`--now` in the past).
+    return dated.filter((d) => d.day === undefined || d.day <= asOf);
+  }
+  return dated.filter((d) => d.day !== undefined && d.day >= start && d.day <= asOf);
+}
+
+function aggregate(
+  feature: CompiledFeature,
+  matched: Dated[],
+  variables: Record<string, unknown>
+): { value: FactValue; evidence: string[] } {
+  const refs = (items: Dated[]): string[] => items.map((d) => `${d.resource.resourceType}/${d.resource.id}`);
+  const valueOf = (d: Dated): FactValue | undefined => {
+    const value = feature.value?.(d.resource, variables)[0];
+    return value === undefined || value === null ? undefined : (value as FactValue);
+  };
+  switch (feature.aggregate.kind) {
+    case 'count':
+      return { value: matched.length, evidence: refs(matched) };
+    case 'exists':
+      return { value: matched.length > 0, evidence: refs(matched) };
+    case 'countDistinct': {
+      const withValue = matched.map((d) => ({ d, v: valueOf(d) })).filter((x) => x.v !== undefined);
+      return { value: new Set(withValue.map((x) => distinctKey(x.v))).size, evidence: refs(withValue.map((x) => x.d)) };
+    }
+    case 'sum': {
+      const numbers = matched.map((d) => ({ d, v: valueOf(d) })).filter((x) => typeof x.v === 'number');
+      return { value: numbers.reduce((s, x) => s + (x.v as number), 0), evidence: refs(numbers.map((x) => x.d)) };
+    }
+    case 'min':
+    case 'max': {
+      const values = matched.map((d) => ({ d, v: valueOf(d) })).filter((x) => x.v !== undefined);
+      if (!values.length) {
+        return { value: null, evidence: [] };
+      }
+      const sign = feature.aggregate.kind === 'min' ? 1 : -1;
+      const best = values.reduce((a, b) => ((a.v as number) * sign <= (b.v as number) * sign ? a : b));
+      return { value: best.v as FactValue, evidence: refs([best.d]) };
+    }
+    case 'latest': {
+      if (!matched.length) {
+        return { value: null, evidence: [] };
+      }
+      const latest = matched.reduce((a, b) => ((b.day ?? '') >= (a.day ?? '') ? b : a));
+      return { value: valueOf(latest) ?? null, evidence: refs([latest]) };
+    }
+  }
+}
+
+/** Values compared by content: two Codings with the same system and code are the same item. */
+function distinctKey(value: unknown): string {
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+const VOID_STATUSES = new Set(['entered-in-error', 'cancelled']);
+
+/** False for records that were entered in error or cancelled: they never count towards anything. */
+function isCurrent(resource: Resource): boolean {
+  const status = (resource as { status?: unknown }).status;
+  if (typeof status === 'string' && VOID_STATUSES.has(status)) {
+    return false;
+  }
+  const verification = (resource as { verificationStatus?: { coding?: { code?: string }[] } }).verificationStatus;
+  return !verification?.coding?.some((c) => c.code === 'entered-in-error');
+}

@@ -1,0 +1,134 @@
+import type { ValueSet } from '@medplum/fhirtypes';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { Evaluator } from '../expressions';
+import { compileExpression, ExpressionError } from '../expressions';
+import { mappingFunctions } from './functions';
+import type { Aggregate, Duration, FeatureSpec, MappingFile, SourceType } from './schema';
+import { mappingSchema, parseAggregate, parseDuration } from './schema';
+import type { CodeLists } from './valuesets';
+import { loadValueSets } from './valuesets';
+
+/** The mappings that ship with the connector, by name. */
+export const BUILT_IN_MAPPINGS_DIR = path.resolve(__dirname, '../../mappings');
+
+/** Variables every mapping expression may use. */
+export const MAPPING_VARIABLES = ['asOfDate'] as const;
+
+export interface CompiledFeature {
+  name: string;
+  spec: FeatureSpec;
+  resource: SourceType;
+  /** Applied to the whole list of a patient's resources of the type at once: `where(<where>)`. */
+  select?: Evaluator;
+  date?: Evaluator;
+  window?: Duration;
+  aggregate: Aggregate;
+  /** The aggregate's expression (countDistinct/sum/min/max/latest), per resource. */
+  value?: Evaluator;
+}
+
+export interface CompiledMapping {
+  name: string;
+  description: string;
+  file: string;
+  search: MappingFile['search'];
+  features: CompiledFeature[];
+  valueSets: ValueSet[];
+  codeLists: CodeLists;
+  /** Resource types other than Patient that the features read, searched per chunk of patients. */
+  resourceTypes: SourceType[];
+}
+
+/** A mapping that cannot be used: every problem, each naming the file and the feature. */
+export class MappingError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: readonly string[]
+  ) {
+    super(`invalid mapping ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'MappingError';
+  }
+}
+
+/** `uk-core`, `synthea` or a path to a mapping YAML file. */
+export function resolveMappingFile(ref: string): string {
+  if (/^[a-z0-9-]+$/.test(ref)) {
+    return path.join(BUILT_IN_MAPPINGS_DIR, ref, 'mapping.yaml');
+  }
+  return path.resolve(ref);
+}
+
+/** Reads, validates and compiles a mapping: every expression is compiled once, here, so a broken one never runs. */
+export function loadMapping(ref: string): CompiledMapping {
+  const file = resolveMappingFile(ref);
+  if (!existsSync(file)) {
+    throw new MappingError(file, [
+      `no such mapping file${/^[a-z0-9-]+$/.test(ref) ? ` (built-in mappings: uk-core, synthea)` : ''}`,
+    ]);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new MappingError(file, [`not valid YAML: ${(err as Error).message}`]);
+  }
+  const parsed = mappingSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new MappingError(
+      file,
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`)
+    );
+  }
+  const mapping = parsed.data;
+  const { lists, valueSets, problems } = loadValueSets(path.resolve(path.dirname(file), mapping.valueSets));
+  const functions = mappingFunctions(lists);
+  const features: CompiledFeature[] = [];
+  for (const [name, spec] of Object.entries(mapping.features)) {
+    const compile = (part: string, expression: string): Evaluator | undefined => {
+      try {
+        return compileExpression(expression, { functions, variables: MAPPING_VARIABLES });
+      } catch (err) {
+        if (err instanceof ExpressionError) {
+          problems.push(`features.${name}.${part}: ${err.message}`);
+          return undefined;
+        }
+        throw err;
+      }
+    };
+    const aggregate = parseAggregate(spec.aggregate);
+    problems.push(
+      ...valueSetReferences(spec, lists).map((id) => `features.${name}: no value set '${id}' in ${mapping.valueSets}/`)
+    );
+    features.push({
+      name,
+      spec,
+      resource: spec.resource,
+      select: spec.where ? compile('where', `where(${spec.where})`) : undefined,
+      date: spec.date ? compile('date', spec.date) : undefined,
+      window: spec.window ? parseDuration(spec.window) : undefined,
+      aggregate,
+      value: 'expression' in aggregate ? compile('aggregate', aggregate.expression) : undefined,
+    });
+  }
+  if (problems.length) {
+    throw new MappingError(file, problems);
+  }
+  return {
+    name: mapping.name,
+    description: mapping.description,
+    file,
+    search: mapping.search,
+    features,
+    valueSets,
+    codeLists: lists,
+    resourceTypes: [...new Set(features.map((f) => f.resource))].filter((t) => t !== 'Patient'),
+  };
+}
+
+/** Value set ids named in inValueSet('...') calls, so a typo fails at load rather than on the first patient. */
+function valueSetReferences(spec: FeatureSpec, lists: CodeLists): string[] {
+  const text = [spec.where, spec.date, spec.aggregate].filter(Boolean).join(' ');
+  return [...text.matchAll(/inValueSet\('([^']+)'\)/g)].map((m) => m[1] as string).filter((id) => !lists.has(id));
+}

@@ -1,0 +1,96 @@
+import { z } from 'zod';
+
+/** Resource types a mapping may read. Patient is read as the population itself; the rest per chunk of patients. */
+export const SOURCE_TYPES = [
+  'Patient',
+  'Encounter',
+  'MedicationRequest',
+  'Condition',
+  'Observation',
+  'Consent',
+] as const;
+export type SourceType = (typeof SOURCE_TYPES)[number];
+
+/** count | exists | countDistinct(expr) | sum(expr) | min(expr) | max(expr) | latest(expr) */
+const AGGREGATE = /^(count|exists)$|^(countDistinct|sum|min|max|latest)\((.+)\)$/s;
+
+/** An ISO 8601 duration in whole years, months, weeks or days: P12M, P1Y, P6W, P30D. */
+const DURATION = /^P(\d+)([YMWD])$/;
+
+const featureSchema = z.strictObject({
+  description: z.string().min(1),
+  resource: z.enum(SOURCE_TYPES),
+  /** FHIRPath boolean, evaluated against each resource of the type; true keeps the resource. */
+  where: z.string().min(1).optional(),
+  /** FHIRPath to the resource's date or dateTime; needed when there is a window. */
+  date: z.string().min(1).optional(),
+  window: z.string().regex(DURATION, 'must be an ISO 8601 duration such as P12M, P1Y, P6W or P30D').optional(),
+  aggregate: z
+    .string()
+    .regex(AGGREGATE, 'must be count, exists, countDistinct(expr), sum(expr), min(expr), max(expr) or latest(expr)'),
+});
+
+const searchSchema = z.strictObject({
+  /** The search parameter naming the patient: subject for most types, patient for Consent. */
+  subject: z.string().min(1),
+  /** A date search parameter to bound the search to the look-back window, when every feature of the type has one. */
+  date: z.string().min(1).optional(),
+});
+
+export const mappingSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9-]+$/, 'lower-case letters, digits and hyphens'),
+    description: z.string().min(1),
+    /** Folder of FHIR ValueSet JSON files (explicit codes), relative to the mapping file. */
+    valueSets: z.string().default('valuesets'),
+    search: z.partialRecord(z.enum(SOURCE_TYPES), searchSchema).default({}),
+    features: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9]*$/, 'feature names are identifiers'), featureSchema),
+  })
+  .superRefine((mapping, ctx) => {
+    for (const [name, feature] of Object.entries(mapping.features)) {
+      if (feature.window && !feature.date) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['features', name, 'date'],
+          message: 'a feature with a window needs a date',
+        });
+      }
+      if (feature.resource !== 'Patient' && !mapping.search[feature.resource]) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['search', feature.resource],
+          message: `feature '${name}' reads ${feature.resource}: say how to search it (search.${feature.resource}.subject)`,
+        });
+      }
+    }
+  });
+
+export type MappingFile = z.output<typeof mappingSchema>;
+export type FeatureSpec = MappingFile['features'][string];
+
+export type Aggregate =
+  { kind: 'count' | 'exists' } | { kind: 'countDistinct' | 'sum' | 'min' | 'max' | 'latest'; expression: string };
+
+export function parseAggregate(text: string): Aggregate {
+  const match = AGGREGATE.exec(text);
+  if (!match) {
+    throw new Error(`not an aggregate: ${text}`);
+  }
+  if (match[1]) {
+    return { kind: match[1] as 'count' | 'exists' };
+  }
+  return { kind: match[2] as 'countDistinct', expression: (match[3] as string).trim() };
+}
+
+export interface Duration {
+  amount: number;
+  unit: 'Y' | 'M' | 'W' | 'D';
+}
+
+export function parseDuration(text: string): Duration {
+  const match = DURATION.exec(text);
+  if (!match) {
+    throw new Error(`not a duration: ${text}`);
+  }
+  return { amount: Number(match[1]), unit: match[2] as Duration['unit'] };
+}
