@@ -1,0 +1,8 @@
+export { applyCapacity, compareSeverity, tierLimits } from './capacity';
+export type { Capacity, CapacityOutcome } from './capacity';
+export { decide, explainDecision, holds, NO_STATE, substituteParameters } from './decide';
+export type { Decision, ProgrammeState, RuleExplanation } from './decide';
+export { BUILT_IN_PROGRAMMES_DIR, DEFAULT_PROGRAMME, loadProgramme, ProgrammeError } from './load';
+export type { CompiledRule, LoadProgrammeOptions, Programme } from './load';
+export { tune } from './tune';
+export type { TuneGrid, TuneResult } from './tune';

@@ -1,0 +1,125 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { Evaluator } from '../expressions';
+import { compileExpression, ExpressionError } from '../expressions';
+import type { TierId } from '../vocabulary';
+import type { ProgrammeFile, Rule } from './schema';
+import { programmeSchema } from './schema';
+
+export const BUILT_IN_PROGRAMMES_DIR = path.resolve(__dirname, '../../programmes');
+export const DEFAULT_PROGRAMME = 'nhse-hfu-2022';
+
+/** Variables a programme expression may use: features, parameters and the patient's programme state. */
+const VARIABLES = ['f', 'p', 'state'] as const;
+
+export interface CompiledRule extends Rule {
+  test: Evaluator;
+  /** Features the rule reads (`%f.name`), whose evidence explains it. */
+  features: string[];
+}
+
+export interface Programme {
+  id: string;
+  version: string;
+  title: string;
+  file: string;
+  parameters: Readonly<Record<string, number>>;
+  tiers: (CompiledRule & { id: TierId })[];
+  riskFactors: CompiledRule[];
+  exclusions: CompiledRule[];
+  rankBy: string[];
+}
+
+export class ProgrammeError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: readonly string[]
+  ) {
+    super(`invalid programme ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ProgrammeError';
+  }
+}
+
+export interface LoadProgrammeOptions {
+  /** A built-in programme id or a path to a programme YAML file. */
+  ref?: string;
+  /** Site overrides of the programme's parameters (thresholds). */
+  parameters?: Record<string, number>;
+  /** Features the mapping provides: every `%f.name` a rule reads must be one. */
+  features?: readonly string[];
+}
+
+export function loadProgramme(options: LoadProgrammeOptions = {}): Programme {
+  const ref = options.ref ?? DEFAULT_PROGRAMME;
+  const file = /^[a-z0-9-]+$/.test(ref) ? path.join(BUILT_IN_PROGRAMMES_DIR, `${ref}.yaml`) : path.resolve(ref);
+  if (!existsSync(file)) {
+    throw new ProgrammeError(file, ['no such programme file']);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ProgrammeError(file, [`not valid YAML: ${(err as Error).message}`]);
+  }
+  const parsed = programmeSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ProgrammeError(
+      file,
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`)
+    );
+  }
+  return compileProgramme(file, parsed.data, options);
+}
+
+function compileProgramme(file: string, programme: ProgrammeFile, options: LoadProgrammeOptions): Programme {
+  const problems: string[] = [];
+  for (const name of Object.keys(options.parameters ?? {})) {
+    if (!(name in programme.parameters)) {
+      problems.push(
+        `programme.parameters.${name}: not a parameter of ${programme.id} (${Object.keys(programme.parameters).join(', ')})`
+      );
+    }
+  }
+  const compile = <T extends Rule>(section: string, rules: T[]): (T & CompiledRule)[] =>
+    rules.map((rule, i) => {
+      const features = [...new Set([...rule.when.matchAll(/%f\.([A-Za-z][A-Za-z0-9]*)/g)].map((m) => m[1] as string))];
+      for (const feature of features) {
+        if (options.features && !options.features.includes(feature)) {
+          problems.push(
+            `${section}[${i}] (${rule.id}): reads feature '${feature}', which the mapping does not provide`
+          );
+        }
+      }
+      for (const [, name] of rule.when.matchAll(/%p\.([A-Za-z][A-Za-z0-9]*)/g)) {
+        if (!((name as string) in programme.parameters)) {
+          problems.push(`${section}[${i}] (${rule.id}): unknown parameter %p.${name}`);
+        }
+      }
+      let test: Evaluator = () => [];
+      try {
+        test = compileExpression(rule.when, { variables: VARIABLES, fhirModel: false });
+      } catch (err) {
+        if (!(err instanceof ExpressionError)) {
+          throw err;
+        }
+        problems.push(`${section}[${i}] (${rule.id}).when: ${err.message}`);
+      }
+      return { ...rule, test, features };
+    });
+  const compiled: Programme = {
+    id: programme.id,
+    version: programme.version,
+    title: programme.title,
+    file,
+    parameters: { ...programme.parameters, ...options.parameters },
+    tiers: compile('tiers', programme.tiers),
+    riskFactors: compile('riskFactors', programme.riskFactors),
+    exclusions: compile('exclusions', programme.exclusions),
+    rankBy: programme.rankBy,
+  };
+  if (problems.length) {
+    throw new ProgrammeError(file, problems);
+  }
+  return compiled;
+}
