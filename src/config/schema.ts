@@ -68,14 +68,85 @@ const embeddedSchema = z
   })
   .prefault({});
 
+const tierNumbers = z.strictObject({
+  first: integer(0, 0, 1_000_000).optional(),
+  second: integer(0, 0, 1_000_000).optional(),
+});
+
+const programmeSchema = z
+  .strictObject({
+    /** A built-in programme id or a path to a programme YAML file. */
+    file: z.string().min(1).default('nhse-hfu-2022'),
+    /** Overrides of the programme's parameters (thresholds), e.g. repeatItems: 8. */
+    parameters: z
+      .record(
+        z.string(),
+        z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number())
+      )
+      .default({}),
+    /** Candidates proposed per tier; absent: every qualifying patient. */
+    capacity: z
+      .union([
+        tierNumbers,
+        z.strictObject({
+          perThousand: z.strictObject({ first: z.number().min(0).optional(), second: z.number().min(0).optional() }),
+        }),
+      ])
+      .optional(),
+  })
+  .prefault({});
+
+const scopeSchema = z
+  .discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('all') }),
+    /** The patients registered with a practice, found by its ODS code. */
+    z.strictObject({
+      type: z.literal('practice'),
+      ods: z.string().regex(/^[A-Z0-9]{3,10}$/, 'an ODS code such as Y99001'),
+    }),
+    /** The members of a FHIR Group on the endpoint. */
+    z.strictObject({ type: z.literal('group'), id: z.string().min(1) }),
+    /** An explicit list of Patient ids. */
+    z.strictObject({ type: z.literal('list'), patients: z.array(z.string().min(1)).min(1) }),
+  ])
+  .prefault({ type: 'all' });
+
+const extractSchema = z
+  .strictObject({
+    /** Chunks of patients evaluated at once. */
+    concurrency: integer(4, 1, 64),
+    /** Bound searches to the look-back window with the mapping's date parameters (off for servers that refuse them). */
+    dateBounds: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean()).default(true),
+  })
+  .prefault({});
+
+const writebackSchema = z
+  .strictObject({
+    /** Owner of the MDT review Tasks, e.g. CareTeam/pcn-mdt or Organization/y99001; absent: unassigned. */
+    reviewOwner: z
+      .string()
+      .regex(/^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/, 'a reference such as CareTeam/pcn-mdt')
+      .optional(),
+    /** Writes per batch request. */
+    batchSize: integer(50, 1, 500),
+  })
+  .prefault({});
+
 export const configSchema = z
   .strictObject({
     fhir: fhirSchema,
+    /** uk-core, synthea, or a path to a mapping YAML file. */
+    mapping: z.string().min(1).default('uk-core'),
+    programme: programmeSchema,
+    scope: scopeSchema,
+    extract: extractSchema,
+    writeback: writebackSchema,
     log: logSchema,
     embedded: embeddedSchema,
   })
   .prefault({});
 
 export type Config = z.output<typeof configSchema>;
+export type Scope = Config['scope'];
 export type FhirConfig = Config['fhir'];
 export type AuthConfig = FhirConfig['auth'];

@@ -1,0 +1,76 @@
+import type { Group, Organization, Patient } from '@medplum/fhirtypes';
+import type { Scope } from '../config';
+import type { FhirClient } from '../fhir';
+import { NHS_SYSTEM } from '../vocabulary';
+
+/** The patients a run evaluates, read page by page (each page is one chunk). */
+export interface Population {
+  /** Stable key of the population, part of the cohort Group's identifier: `all`, `practice-Y99001`, ... */
+  key: string;
+  title: string;
+  pages(signal?: AbortSignal): AsyncGenerator<Patient[]>;
+}
+
+export class ScopeError extends Error {
+  override name = 'ScopeError';
+}
+
+export async function resolvePopulation(client: FhirClient, scope: Scope, signal?: AbortSignal): Promise<Population> {
+  const pageSize = client.chunkSize;
+  switch (scope.type) {
+    case 'all':
+      return {
+        key: 'all',
+        title: 'all patients',
+        pages: (s) => client.search<Patient>('Patient', { _count: pageSize }, s),
+      };
+    case 'practice': {
+      const orgs = await client.searchAll<Organization>(
+        'Organization',
+        { identifier: `${NHS_SYSTEM.ods}|${scope.ods}` },
+        signal
+      );
+      if (orgs.length !== 1) {
+        throw new ScopeError(`expected one Organization with ODS code ${scope.ods}, found ${orgs.length}`);
+      }
+      const gp = `Organization/${orgs[0]?.id}`;
+      return {
+        key: `practice-${scope.ods}`,
+        title: `practice ${scope.ods}`,
+        pages: (s) => client.search<Patient>('Patient', { 'general-practitioner': gp, _count: pageSize }, s),
+      };
+    }
+    case 'group': {
+      const group = await client.read<Group>('Group', scope.id, signal);
+      const ids = (group.member ?? [])
+        .map((m) => /(?:^|\/)Patient\/([^/]+)$/.exec(m.entity.reference ?? '')?.[1])
+        .filter((id): id is string => Boolean(id));
+      return { key: `group-${scope.id}`, title: `group ${scope.id}`, pages: (s) => patientsById(client, ids, s) };
+    }
+    case 'list':
+      return {
+        key: `list-${listKey(scope.patients)}`,
+        title: `${scope.patients.length} listed patients`,
+        pages: (s) => patientsById(client, scope.patients, s),
+      };
+  }
+}
+
+async function* patientsById(
+  client: FhirClient,
+  ids: readonly string[],
+  signal?: AbortSignal
+): AsyncGenerator<Patient[]> {
+  for (let i = 0; i < ids.length; i += client.chunkSize) {
+    yield await client.searchAll<Patient>('Patient', { _id: ids.slice(i, i + client.chunkSize).join(',') }, signal);
+  }
+}
+
+/** A short stable key for a list of patients (FNV-1a over the sorted ids). */
+function listKey(ids: readonly string[]): string {
+  let hash = 0x811c9dc5;
+  for (const ch of [...ids].sort().join(',')) {
+    hash = Math.imul(hash ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, '0');
+}
