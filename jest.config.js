@@ -5,6 +5,7 @@ const common = { transform, testEnvironment: 'node' };
 const dateSensitive = ['<rootDir>/test/unit/dates/**/*.test.ts', '<rootDir>/test/unit/synth/population.test.ts'];
 
 module.exports = {
+  testTimeout: 120000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {
@@ -23,7 +24,6 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      testTimeout: 120000,
     },
   ],
 };

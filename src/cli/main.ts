@@ -1,17 +1,25 @@
 import { Command, CommanderError } from 'commander';
+import { ScopeError } from '../cohort';
 import { ConfigError } from '../config';
+import { ProgrammeError } from '../criteria';
+import { FhirError } from '../fhir';
+import { MappingError } from '../mappings';
 import type { CliIo } from './context';
 import { processIo, writeLine } from './context';
-import { UsageError } from './options';
 import { registerDemo } from './commands/demo';
+import { registerExplain } from './commands/explain';
 import { registerFhirServer } from './commands/fhir-server';
+import { registerMappingTest } from './commands/mapping-test';
+import { registerRun } from './commands/run';
 import { registerSynth } from './commands/synth';
+import { registerTune } from './commands/tune';
 import { registerValidateConfig } from './commands/validate-config';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit';
+import { UsageError } from './options';
 
-/** Exit codes: 0 success, 1 a failed run, 2 bad configuration or usage. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+export { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit';
 
-export function buildProgram(io: CliIo): Command {
+export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   const program = new Command('hfu')
     .description('High Frequency Users connector: finds the cohort in a FHIR R4 record and writes the programme back')
     .option('--config <file>', 'YAML or JSON configuration file (default: $HFU_CONFIG, else defaults)')
@@ -22,27 +30,39 @@ export function buildProgram(io: CliIo): Command {
     })
     .showHelpAfterError();
   registerDemo(program, io);
+  registerExplain(program, io, setExitCode);
   registerFhirServer(program, io);
+  registerMappingTest(program, io, setExitCode);
+  registerRun(program, io, setExitCode);
   registerSynth(program, io);
+  registerTune(program, io);
   registerValidateConfig(program, io);
   return program;
 }
 
+/** Errors that mean "fix the configuration or the command line": exit 2 with their message. */
+const USAGE_ERRORS = [ConfigError, UsageError, MappingError, ProgrammeError, ScopeError];
+
 /** The CLI as a function: runs one command and returns its exit code (bin/hfu.js sets process.exitCode). */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const program = buildProgram(io);
+  let exitCode: number = EXIT_OK;
+  const program = buildProgram(io, (code) => (exitCode = code));
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return EXIT.ok;
+    return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
-      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
-    if (err instanceof ConfigError || err instanceof UsageError) {
-      writeLine(io.stderr, `hfu: ${err.message}`);
-      return EXIT.usage;
+    if (USAGE_ERRORS.some((type) => err instanceof type)) {
+      writeLine(io.stderr, `hfu: ${(err as Error).message}`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof FhirError) {
+      writeLine(io.stderr, `hfu: FHIR endpoint: ${err.message}`);
+      return EXIT_FAILED;
     }
     writeLine(io.stderr, `hfu: ${(err as Error)?.message ?? String(err)}`);
-    return EXIT.failed;
+    return EXIT_FAILED;
   }
 }

@@ -1,24 +1,42 @@
 import type { Command } from 'commander';
+import { runCohort } from '../../cohort';
+import { FhirClient } from '../../fhir';
 import type { CliIo } from '../context';
 import { commandContext, writeLine } from '../context';
+import { loadRules, runSettings, runSummary } from '../runtime';
 import { embeddedOptions, startSeededServer } from './fhir-server';
 
-/** The newcomer's first command (`npm start`): the embedded server with a synthetic 5,000-patient practice. */
+/**
+ * The newcomer's first command (`npm start`): the embedded FHIR server with a synthetic 5,000-patient practice, one
+ * real run of the programme against it (written back), and a summary. The server then stays up to be explored.
+ */
 export function registerDemo(program: Command, io: CliIo): void {
   program
     .command('demo')
-    .description('start the embedded FHIR server with a synthetic 5,000-patient practice and show what it holds')
+    .description(
+      'embedded FHIR server + synthetic 5,000-patient practice + one real run of the programme, written back'
+    )
     .action(async (_flags: unknown, command: Command) => {
       const ctx = commandContext(io, command.optsWithGlobals().config);
+      const rules = loadRules(ctx.config);
       const options = embeddedOptions(ctx, {});
       const server = await startSeededServer(ctx, options);
-      const counts = server.repo.countsByType();
-      writeLine(io.stdout, `Embedded FHIR R4 server: ${server.baseUrl}`);
-      writeLine(io.stdout, `Synthetic practice (seed ${options.seed}, data up to ${options.asOf}):`);
-      for (const [type, count] of Object.entries(counts).sort()) {
-        writeLine(io.stdout, `  ${type.padEnd(18)} ${count}`);
+      try {
+        const client = FhirClient.fromConfig({ ...ctx.config.fhir, baseUrl: server.baseUrl }, { logger: ctx.logger });
+        const result = await runCohort(
+          { client, logger: ctx.logger, ...rules },
+          runSettings(ctx.config, { asOf: options.asOf, dryRun: false })
+        );
+        writeLine(
+          io.stdout,
+          `Embedded FHIR R4 server: ${server.baseUrl} (synthetic practice of ${options.seedPractice}, seed ${options.seed})`
+        );
+        runSummary(result, rules.programme).forEach((line) => writeLine(io.stdout, line));
+        writeLine(io.stdout, `The MDT review Tasks: ${server.baseUrl}/Task?code=mdt-review   (Ctrl-C to stop)`);
+      } catch (err) {
+        await server.stop();
+        throw err;
       }
-      writeLine(io.stdout, `Try: curl '${server.baseUrl}/Patient?_count=5'   (Ctrl-C to stop)`);
       await io.stopSignal;
       await server.stop();
     });

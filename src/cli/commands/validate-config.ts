@@ -1,17 +1,25 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../context';
 import { commandContext, writeLine } from '../context';
+import { loadRules } from '../runtime';
 
 export function registerValidateConfig(program: Command, io: CliIo): void {
   program
     .command('validate-config')
-    .description('check the configuration (file and HFU_* variables) and report every problem; exit 2 if invalid')
-    .action((_flags: unknown, command: Command) => {
-      const { config } = commandContext(io, command.optsWithGlobals().config);
+    .description('check configuration, mapping and programme (every expression compiled); exit 2 with every problem')
+    .option('--mapping <mapping>', 'uk-core, synthea, or a path to a mapping YAML file')
+    .action((flags: Record<string, string | undefined>, command: Command) => {
+      const { config } = commandContext(io, command.optsWithGlobals().config, { mapping: flags.mapping });
+      const { mapping, programme } = loadRules(config);
       writeLine(io.stdout, 'configuration is valid');
       writeLine(
         io.stdout,
         `  FHIR endpoint: ${config.fhir.baseUrl ?? '(embedded server)'} (auth: ${config.fhir.auth.type})`
       );
+      writeLine(
+        io.stdout,
+        `  mapping: ${mapping.name} (${mapping.features.length} features, ${mapping.valueSets.length} value sets)`
+      );
+      writeLine(io.stdout, `  programme: ${programme.id} ${programme.version}; scope: ${config.scope.type}`);
     });
 }

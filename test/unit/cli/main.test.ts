@@ -43,3 +43,36 @@ describe('hfu synth', () => {
     expect(first.out()).toBe(second.out());
   });
 });
+
+describe('hfu validate-config with a broken mapping', () => {
+  it('exits 2 naming the file, the feature and the parser message', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hfu-map-'));
+    const file = path.join(dir, 'mapping.yaml');
+    writeFileSync(
+      file,
+      [
+        'name: broken',
+        'description: a mapping with a typo',
+        'search: { Encounter: { subject: subject } }',
+        'features:',
+        '  unplannedAdmissions:',
+        '    description: x',
+        '    resource: Encounter',
+        "    where: class.code = 'IMP' and",
+        '    aggregate: count',
+      ].join('\n')
+    );
+    const io = captureIo();
+    expect(await main(['validate-config', '--mapping', file], io)).toBe(2);
+    expect(io.err()).toContain(file);
+    expect(io.err()).toMatch(/features\.unplannedAdmissions\.where: .*line: 1/);
+  });
+
+  it('validates the built-in mappings and programme', async () => {
+    for (const mapping of ['uk-core', 'synthea']) {
+      const io = captureIo();
+      expect(await main(['validate-config', '--mapping', mapping], io)).toBe(0);
+      expect(io.out()).toContain(`mapping: ${mapping}`);
+    }
+  });
+});

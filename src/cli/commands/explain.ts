@@ -1,0 +1,110 @@
+import type { Command } from 'commander';
+import { runCohort } from '../../cohort';
+import type { Decision, Programme, RuleExplanation } from '../../criteria';
+import { explainDecision } from '../../criteria';
+import type { CliIo } from '../context';
+import { commandContext, writeLine } from '../context';
+import { EXIT_FAILED, EXIT_OK } from '../exit';
+import { parseDate, UsageError } from '../options';
+import { fhirClient, loadRules, runSettings } from '../runtime';
+
+export function registerExplain(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+  program
+    .command('explain <patient>')
+    .description('why a patient is, or is not, a candidate: features with their evidence, and every rule')
+    .option('--fhir-base-url <url>', 'FHIR R4 endpoint (overrides fhir.baseUrl)')
+    .option('--mapping <mapping>', 'uk-core, synthea, or a path to a mapping YAML file')
+    .option('--now <date>', 'evaluation date YYYY-MM-DD (default: today in London)')
+    .option('--json', 'write one JSON document to stdout')
+    .action(async (patient: string, flags: Record<string, string | boolean | undefined>, command: Command) => {
+      const id = /^(?:Patient\/)?([A-Za-z0-9\-.]{1,64})$/.exec(patient)?.[1];
+      if (!id) {
+        throw new UsageError(`expected Patient/<id>, not '${patient}'`);
+      }
+      const ctx = commandContext(io, command.optsWithGlobals().config, {
+        'fhir.baseUrl': flags.fhirBaseUrl,
+        mapping: flags.mapping,
+      });
+      const rules = loadRules(ctx.config);
+      const client = fhirClient(ctx.config, ctx.logger);
+      const settings = runSettings(ctx.config, {
+        asOf: parseDate(flags.now as string | undefined, '--now'),
+        dryRun: true,
+        scope: { type: 'list', patients: [id] },
+        keepAllDecisions: true,
+      });
+      const result = await runCohort({ client, logger: ctx.logger, ...rules }, settings);
+      const decision = result.decisions?.[0];
+      if (!decision) {
+        const reason = result.skipped[0]?.reason ?? 'not found on the endpoint';
+        writeLine(io.stderr, `hfu: Patient/${id}: ${reason}`);
+        setExitCode(EXIT_FAILED);
+        return;
+      }
+      const explanation = explainDecision(rules.programme, decision, {
+        coolingOff: decision.excludedBy.includes('cool-off'),
+      });
+      if (flags.json) {
+        io.stdout.write(
+          JSON.stringify(
+            {
+              patient: `Patient/${id}`,
+              asOf: result.asOf,
+              ...verdict(decision),
+              features: decision.facts,
+              evidence: decision.evidence,
+              ...explanation,
+            },
+            null,
+            2
+          ) + '\n'
+        );
+      } else {
+        explainText(rules.programme, decision, explanation, result.asOf).forEach((line) => writeLine(io.stdout, line));
+      }
+      setExitCode(EXIT_OK);
+    });
+}
+
+function verdict(decision: Decision): { candidate: boolean; tier?: string; reason: string } {
+  if (decision.tier) {
+    return { candidate: true, tier: decision.tier, reason: `meets the ${decision.tier} tier` };
+  }
+  if (decision.excludedBy.length) {
+    return { candidate: false, reason: `excluded: ${decision.excludedBy.join(', ')}` };
+  }
+  return { candidate: false, reason: 'no tier rule holds' };
+}
+
+function explainText(
+  programme: Programme,
+  decision: Decision,
+  explanation: Record<string, RuleExplanation[]>,
+  asOf: string
+): string[] {
+  const v = verdict(decision);
+  const lines = [
+    `Patient/${decision.patientId} on ${asOf}: ${v.candidate ? `CANDIDATE (${v.tier} priority)` : `not a candidate (${v.reason})`}`,
+    '',
+    'Features:',
+  ];
+  const width = Math.max(...Object.keys(decision.facts).map((k) => k.length));
+  for (const [name, value] of Object.entries(decision.facts)) {
+    const refs = decision.evidence[name] ?? [];
+    const shown = refs.slice(0, 6).join(', ') + (refs.length > 6 ? `, ... (${refs.length} in all)` : '');
+    lines.push(`  ${name.padEnd(width)}  ${String(value).padEnd(6)}${shown ? `  ${shown}` : ''}`);
+  }
+  const section = (title: string, rules: RuleExplanation[]): void => {
+    lines.push('', `${title}:`);
+    for (const rule of rules) {
+      const values = Object.entries(rule.values)
+        .map(([k, val]) => `${k}=${String(val)}`)
+        .join(', ');
+      lines.push(`  [${rule.holds ? 'x' : ' '}] ${rule.id}: ${rule.when}${values ? `   (${values})` : ''}`);
+    }
+  };
+  section(`Tiers (${programme.id}, first that holds wins)`, explanation.tiers ?? []);
+  section('Exclusions', explanation.exclusions ?? []);
+  section('Risk factors (for the MDT, not gates)', explanation.riskFactors ?? []);
+  return lines;
+}

@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { runCohort } from '../../cohort';
+import type { CliIo } from '../context';
+import { commandContext, writeLine } from '../context';
+import { EXIT_FAILED, EXIT_OK } from '../exit';
+import { parseDate } from '../options';
+import { fhirClient, loadRules, runJson, runSettings, runSummary } from '../runtime';
+
+export function registerRun(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+  program
+    .command('run')
+    .description(
+      'one refresh: evaluate the population, propose candidates for MDT review, write back (unless --dry-run)'
+    )
+    .option('--fhir-base-url <url>', 'FHIR R4 endpoint (overrides fhir.baseUrl)')
+    .option('--mapping <mapping>', 'uk-core, synthea, or a path to a mapping YAML file')
+    .option('--now <date>', 'evaluation date YYYY-MM-DD (default: today in London)')
+    .option('--dry-run', 'evaluate and report what would be written, write nothing')
+    .option('--json', 'write exactly one JSON document to stdout')
+    .action(async (flags: Record<string, string | boolean | undefined>, command: Command) => {
+      const ctx = commandContext(io, command.optsWithGlobals().config, {
+        'fhir.baseUrl': flags.fhirBaseUrl,
+        mapping: flags.mapping,
+      });
+      const rules = loadRules(ctx.config);
+      const client = fhirClient(ctx.config, ctx.logger);
+      const settings = runSettings(ctx.config, {
+        asOf: parseDate(flags.now as string | undefined, '--now'),
+        dryRun: Boolean(flags.dryRun),
+      });
+      const result = await runCohort({ client, logger: ctx.logger, ...rules }, settings);
+      if (flags.json) {
+        io.stdout.write(JSON.stringify(runJson(result), null, 2) + '\n');
+      } else {
+        runSummary(result, rules.programme).forEach((line) => writeLine(io.stdout, line));
+      }
+      setExitCode(result.complete && !result.writes.failures.length ? EXIT_OK : EXIT_FAILED);
+    });
+}

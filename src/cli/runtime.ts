@@ -1,0 +1,107 @@
+import type { Config } from '../config';
+import type { RunDeps, RunResult, RunSettings } from '../cohort';
+import { candidateReport } from '../cohort';
+import type { Programme } from '../criteria';
+import { loadProgramme } from '../criteria';
+import type { IsoDate } from '../dates';
+import { londonToday } from '../dates';
+import { FhirClient } from '../fhir';
+import type { Logger } from '../logging';
+import { loadMapping } from '../mappings';
+import type { Scope } from '../config';
+import { UsageError } from './options';
+
+/** The mapping and programme a configuration names, both compiled (any error names file and key). */
+export function loadRules(config: Config): Pick<RunDeps, 'mapping' | 'programme'> {
+  const mapping = loadMapping(config.mapping);
+  const programme = loadProgramme({
+    ref: config.programme.file,
+    parameters: config.programme.parameters,
+    features: mapping.features.map((f) => f.name),
+  });
+  return { mapping, programme };
+}
+
+export function fhirClient(config: Config, logger: Logger, baseUrl = config.fhir.baseUrl): FhirClient {
+  if (!baseUrl) {
+    throw new UsageError(
+      'no FHIR endpoint: set fhir.baseUrl (HFU_FHIR__BASE_URL) or --fhir-base-url; `hfu demo` runs against the embedded server'
+    );
+  }
+  return FhirClient.fromConfig({ ...config.fhir, baseUrl }, { logger });
+}
+
+export function runSettings(
+  config: Config,
+  options: { asOf?: IsoDate; dryRun: boolean; scope?: Scope; keepAllDecisions?: boolean }
+): RunSettings {
+  return {
+    scope: options.scope ?? config.scope,
+    asOf: options.asOf ?? londonToday(),
+    dryRun: options.dryRun,
+    capacity: config.programme.capacity,
+    concurrency: config.extract.concurrency,
+    dateBounds: config.extract.dateBounds,
+    reviewOwner: config.writeback.reviewOwner,
+    batchSize: config.writeback.batchSize,
+    keepAllDecisions: options.keepAllDecisions,
+  };
+}
+
+/** The one JSON document `hfu run --json` writes to stdout. */
+export function runJson(result: RunResult): Record<string, unknown> {
+  return {
+    runId: result.runId,
+    asOf: result.asOf,
+    dryRun: result.dryRun,
+    complete: result.complete,
+    population: result.population,
+    tiers: result.tiers,
+    candidates: result.proposed.map(candidateReport),
+    waitlisted: result.waitlisted.map((d) => ({ patient: `Patient/${d.patientId}`, tier: d.tier })),
+    excluded: result.excluded,
+    skipped: result.skipped,
+    unattributedResources: result.unattributedResources,
+    writes: { created: result.writes.created, updated: result.writes.updated, unchanged: result.writes.unchanged },
+    writeFailures: result.writes.failures,
+    conflicts: result.conflicts,
+    timings: result.timings,
+  };
+}
+
+/** A few lines for a person: population, tiers, the top candidates and why, what was written. */
+export function runSummary(result: RunResult, programme: Programme, top = 10): string[] {
+  const lines = [
+    `${programme.title}`,
+    `Evaluated ${result.population} patients on ${result.asOf}${result.complete ? '' : ' (INCOMPLETE: part of the population could not be read)'}`,
+    `  first priority:  ${result.tiers.first}`,
+    `  second priority: ${result.tiers.second}`,
+  ];
+  if (result.waitlisted.length) {
+    lines.push(`  waitlisted (over capacity): ${result.waitlisted.length}`);
+  }
+  const excluded = Object.entries(result.excluded).map(([id, n]) => `${id} ${n}`);
+  if (excluded.length) {
+    lines.push(`  excluded: ${excluded.join(', ')}`);
+  }
+  if (result.skipped.length) {
+    lines.push(`  skipped: ${result.skipped.length} (see --json for reasons)`);
+  }
+  if (result.proposed.length) {
+    lines.push(`Top candidates:`);
+    for (const d of result.proposed.slice(0, top)) {
+      const risks = d.riskFactors.length ? `; risk factors: ${d.riskFactors.join(', ')}` : '';
+      lines.push(
+        `  Patient/${d.patientId}  ${d.tier}: ${d.facts.unplannedAdmissions ?? '?'} unplanned admissions, ` +
+          `${d.facts.repeatMedications ?? '?'} repeat items${risks}`
+      );
+    }
+  }
+  const w = result.writes;
+  lines.push(
+    result.dryRun
+      ? `Dry run: would create ${w.created}, update ${w.updated}, leave ${w.unchanged} unchanged`
+      : `Written: ${w.created} created, ${w.updated} updated, ${w.unchanged} unchanged${w.failures.length ? `, ${w.failures.length} FAILED` : ''}`
+  );
+  return lines;
+}

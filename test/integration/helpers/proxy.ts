@@ -1,0 +1,64 @@
+import type { IncomingMessage, Server } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type Fault = { status: number; body?: unknown; headers?: Record<string, string> } | 'drop';
+
+/**
+ * An HTTP proxy in front of a real FHIR server that injects faults the real server will not produce on demand
+ * (5xx on chosen requests, a dropped connection). Everything else is forwarded untouched.
+ */
+export interface FaultyProxy {
+  baseUrl: string;
+  /** Method and path+query of every request seen, in order. */
+  seen: string[];
+  stop(): Promise<void>;
+}
+
+export async function startFaultyProxy(
+  targetBaseUrl: string,
+  faultFor: (req: { method: string; url: string }) => Fault | undefined
+): Promise<FaultyProxy> {
+  const target = new URL(targetBaseUrl);
+  const seen: string[] = [];
+  const server: Server = createServer((req: IncomingMessage, res) => {
+    const path = (req.url ?? '').replace(/^\/proxy/, target.pathname);
+    seen.push(`${req.method} ${path}`);
+    const fault = faultFor({ method: req.method ?? 'GET', url: path });
+    if (fault === 'drop') {
+      req.socket.destroy();
+      return;
+    }
+    if (fault) {
+      res.writeHead(fault.status, { 'Content-Type': 'application/fhir+json', ...fault.headers });
+      res.end(fault.body === undefined ? '' : JSON.stringify(fault.body));
+      return;
+    }
+    const upstream = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path,
+        headers: { ...req.headers, host: target.host },
+      },
+      (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      }
+    );
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    baseUrl: `http://127.0.0.1:${port}/proxy`,
+    seen,
+    stop: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
