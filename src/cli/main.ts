@@ -10,6 +10,7 @@ import { registerDemo } from './commands/demo';
 import { registerExplain } from './commands/explain';
 import { registerFhirServer } from './commands/fhir-server';
 import { registerMappingTest } from './commands/mapping-test';
+import { registerProfiles } from './commands/profiles';
 import { registerRun } from './commands/run';
 import { registerSynth } from './commands/synth';
 import { registerTune } from './commands/tune';
@@ -33,6 +34,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   registerExplain(program, io, setExitCode);
   registerFhirServer(program, io);
   registerMappingTest(program, io, setExitCode);
+  registerProfiles(program, io);
   registerRun(program, io, setExitCode);
   registerSynth(program, io);
   registerTune(program, io);

@@ -1,7 +1,8 @@
 /**
- * The project's own terminology and identifier systems. Every resource the connector writes is tagged with
- * MANAGED_TAG and carries a business identifier from one of the IDENTIFIER systems, which is what makes writes
- * idempotent and lets the connector recognise (and only ever touch) its own resources.
+ * The project's own terminology, identifier systems and profile URLs. Every resource the connector writes is
+ * tagged with MANAGED_TAG, declares one of PROFILE, and carries a business identifier from IDENTIFIER (Provenance,
+ * which has no identifier element in R4, gets an id derived from its event instead). That is what makes writes
+ * idempotent and lets the connector recognise, and only ever touch, its own resources.
  */
 export const CANONICAL_BASE = 'https://fhir.hfu-connector.org';
 
@@ -12,32 +13,132 @@ export const NHS_SYSTEM = {
 } as const;
 
 export const CODE_SYSTEM = {
-  /** Programme-level codes: the HFU flag, the objection to proactive contact, the managed-by tag. */
+  /** Programme-level codes: the HFU flag and its category, the care plan category, objections, the managed tag. */
   hfu: `${CANONICAL_BASE}/CodeSystem/hfu`,
   task: `${CANONICAL_BASE}/CodeSystem/hfu-task`,
   tier: `${CANONICAL_BASE}/CodeSystem/hfu-tier`,
+  role: `${CANONICAL_BASE}/CodeSystem/hfu-role`,
+  businessStatus: `${CANONICAL_BASE}/CodeSystem/hfu-business-status`,
+  risk: `${CANONICAL_BASE}/CodeSystem/hfu-risk`,
+} as const;
+
+export const VALUE_SET = {
+  task: `${CANONICAL_BASE}/ValueSet/hfu-task`,
+  tier: `${CANONICAL_BASE}/ValueSet/hfu-tier`,
+  role: `${CANONICAL_BASE}/ValueSet/hfu-role`,
+  businessStatus: `${CANONICAL_BASE}/ValueSet/hfu-business-status`,
+  risk: `${CANONICAL_BASE}/ValueSet/hfu-risk`,
+} as const;
+
+export const PROFILE = {
+  group: `${CANONICAL_BASE}/StructureDefinition/hfu-cohort-group`,
+  flag: `${CANONICAL_BASE}/StructureDefinition/hfu-flag`,
+  task: `${CANONICAL_BASE}/StructureDefinition/hfu-task`,
+  carePlan: `${CANONICAL_BASE}/StructureDefinition/hfu-care-plan`,
+  provenance: `${CANONICAL_BASE}/StructureDefinition/hfu-provenance`,
 } as const;
 
 export const IDENTIFIER = {
   cohort: `${CANONICAL_BASE}/Id/cohort`,
   task: `${CANONICAL_BASE}/Id/task`,
+  flag: `${CANONICAL_BASE}/Id/flag`,
+  carePlan: `${CANONICAL_BASE}/Id/care-plan`,
+  device: `${CANONICAL_BASE}/Id/device`,
 } as const;
 
-export const MANAGED_TAG = {
+export interface Code {
+  system: string;
+  code: string;
+  display: string;
+}
+
+export const MANAGED_TAG: Code = {
   system: CODE_SYSTEM.hfu,
   code: 'managed-by-hfu-connector',
   display: 'Written by hfu-connector',
 };
 
-export const TASK_CODE = {
-  mdtReview: { system: CODE_SYSTEM.task, code: 'mdt-review', display: 'MDT review of a proposed HFU candidate' },
+/** The connector as a FHIR agent (Provenance.agent, Flag.author): a logical reference to its Device. */
+export const CONNECTOR_DEVICE = {
+  type: 'Device',
+  identifier: { system: IDENTIFIER.device, value: 'hfu-connector' },
+  display: 'hfu-connector',
 } as const;
+
+export const HFU_CODE = {
+  flag: { system: CODE_SYSTEM.hfu, code: 'hfu', display: 'High Frequency User - proactive personalised care' },
+  flagCategory: { system: CODE_SYSTEM.hfu, code: 'HFU', display: 'High Frequency User programme flag' },
+  carePlanCategory: {
+    system: CODE_SYSTEM.hfu,
+    code: 'personalised-care-and-support-plan',
+    display: 'Personalised care and support plan (HFU programme)',
+  },
+  objection: {
+    system: CODE_SYSTEM.hfu,
+    code: 'declined-proactive-care',
+    display: 'Declined proactive personalised care contact',
+  },
+} as const satisfies Record<string, Code>;
+
+export type TaskKind = 'mdt-review' | 'what-matters-conversation' | 'check-in' | 'step-down-review';
+
+export const TASK_CODE: Record<'mdtReview' | 'conversation' | 'checkIn' | 'stepDown', Code & { code: TaskKind }> = {
+  mdtReview: { system: CODE_SYSTEM.task, code: 'mdt-review', display: 'MDT review of a proposed HFU candidate' },
+  conversation: {
+    system: CODE_SYSTEM.task,
+    code: 'what-matters-conversation',
+    display: "'What Matters to Me' conversation",
+  },
+  checkIn: { system: CODE_SYSTEM.task, code: 'check-in', display: 'Check-in' },
+  stepDown: { system: CODE_SYSTEM.task, code: 'step-down-review', display: 'Step-down review' },
+};
+
+/** What a review Task carries besides the evidence (Task.input.type.text; the evidence inputs are named by feature). */
+export const REVIEW_INPUT = { dominantRisk: 'dominantRisk', proposedOwner: 'proposedOwner' } as const;
 
 export type TierId = 'first' | 'second';
 
-export const TIER_CODE: Record<TierId, { system: string; code: string; display: string }> = {
+export const TIER_CODE: Record<TierId, Code> = {
   first: { system: CODE_SYSTEM.tier, code: 'first', display: 'First priority' },
   second: { system: CODE_SYSTEM.tier, code: 'second', display: 'Second priority' },
+};
+
+export type Role =
+  | 'gp'
+  | 'nurse'
+  | 'pharmacist'
+  | 'advanced-nurse-practitioner'
+  | 'physician-associate'
+  | 'care-coordinator'
+  | 'social-prescribing-link-worker'
+  | 'health-and-wellbeing-coach';
+
+export type RiskType = 'clinical' | 'psychosocial';
+
+/** Who takes which caseload (step 2 of the guidance). */
+export const ROLES: Record<Role, { display: string; risk: RiskType }> = {
+  gp: { display: 'General practitioner', risk: 'clinical' },
+  nurse: { display: 'Nurse', risk: 'clinical' },
+  pharmacist: { display: 'Pharmacist', risk: 'clinical' },
+  'advanced-nurse-practitioner': { display: 'Advanced nurse practitioner', risk: 'clinical' },
+  'physician-associate': { display: 'Physician associate', risk: 'clinical' },
+  'care-coordinator': { display: 'Care coordinator', risk: 'psychosocial' },
+  'social-prescribing-link-worker': { display: 'Social prescribing link worker', risk: 'psychosocial' },
+  'health-and-wellbeing-coach': { display: 'Health and wellbeing coach', risk: 'psychosocial' },
+};
+
+export const RISK_CODE: Record<RiskType, Code> = {
+  clinical: { system: CODE_SYSTEM.risk, code: 'clinical', display: 'Clinical or pharmaceutical risk' },
+  psychosocial: { system: CODE_SYSTEM.risk, code: 'psychosocial', display: 'Psychosocial risk' },
+};
+
+export type BusinessStatus = 'proposed' | 'enrol' | 'decline' | 'scheduled';
+
+export const BUSINESS_STATUS: Record<BusinessStatus, Code> = {
+  proposed: { system: CODE_SYSTEM.businessStatus, code: 'proposed', display: 'Proposed by hfu-connector' },
+  enrol: { system: CODE_SYSTEM.businessStatus, code: 'enrol', display: 'MDT decision: enrol' },
+  decline: { system: CODE_SYSTEM.businessStatus, code: 'decline', display: 'MDT decision: decline' },
+  scheduled: { system: CODE_SYSTEM.businessStatus, code: 'scheduled', display: 'Scheduled by hfu-connector' },
 };
 
 /** `system|code` for search parameters. */
