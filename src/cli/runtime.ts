@@ -43,7 +43,8 @@ export function runSettings(
     concurrency: config.extract.concurrency,
     dateBounds: config.extract.dateBounds,
     reviewOwner: config.writeback.reviewOwner,
-    batchSize: config.writeback.batchSize,
+    workforce: config.allocation.workforce,
+    transactionMaxEntries: config.writeback.transactionMaxEntries,
     keepAllDecisions: options.keepAllDecisions,
   };
 }
@@ -57,12 +58,21 @@ export function runJson(result: RunResult): Record<string, unknown> {
     complete: result.complete,
     population: result.population,
     tiers: result.tiers,
-    candidates: result.proposed.map(candidateReport),
+    candidates: result.candidates.map(candidateReport),
+    proposed: result.proposed.map((id) => `Patient/${id}`),
     waitlisted: result.waitlisted.map((d) => ({ patient: `Patient/${d.patientId}`, tier: d.tier })),
+    awaitingCapacity: result.awaitingCapacity,
+    stages: result.stages,
+    actions: result.actions,
     excluded: result.excluded,
     skipped: result.skipped,
     unattributedResources: result.unattributedResources,
-    writes: { created: result.writes.created, updated: result.writes.updated, unchanged: result.writes.unchanged },
+    writes: {
+      created: result.writes.created,
+      updated: result.writes.updated,
+      unchanged: result.writes.unchanged,
+      provenance: result.writes.provenance,
+    },
     writeFailures: result.writes.failures,
     conflicts: result.conflicts,
     timings: result.timings,
@@ -87,9 +97,16 @@ export function runSummary(result: RunResult, programme: Programme, top = 10): s
   if (result.skipped.length) {
     lines.push(`  skipped: ${result.skipped.length} (see --json for reasons)`);
   }
-  if (result.proposed.length) {
+  if (result.awaitingCapacity.length) {
+    lines.push(`  accepted, awaiting workforce capacity: ${result.awaitingCapacity.length}`);
+  }
+  const actions = Object.entries(result.actions).map(([kind, n]) => `${kind} ${n}`);
+  if (actions.length) {
+    lines.push(`  lifecycle: ${actions.join(', ')}`);
+  }
+  if (result.candidates.length) {
     lines.push(`Top candidates:`);
-    for (const d of result.proposed.slice(0, top)) {
+    for (const d of result.candidates.slice(0, top)) {
       const risks = d.riskFactors.length ? `; risk factors: ${d.riskFactors.join(', ')}` : '';
       lines.push(
         `  Patient/${d.patientId}  ${d.tier}: ${d.facts.unplannedAdmissions ?? '?'} unplanned admissions, ` +

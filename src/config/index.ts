@@ -1,4 +1,4 @@
 export { CONFIG_FILE_ENV, ConfigError, ENV_PREFIX, envNameToPath, loadConfig, pathToEnvName } from './load';
 export type { LoadConfigOptions } from './load';
 export { configSchema } from './schema';
-export type { AuthConfig, Config, FhirConfig, Scope } from './schema';
+export type { AuthConfig, Config, FhirConfig, Scope, WorkforceMember } from './schema';

@@ -127,8 +127,45 @@ const writebackSchema = z
       .string()
       .regex(/^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/, 'a reference such as CareTeam/pcn-mdt')
       .optional(),
-    /** Writes per batch request. */
-    batchSize: integer(50, 1, 500),
+    /**
+     * Entries per transaction the FHIR server accepts. One patient's changes go in one transaction with their
+     * Provenance, at most 6 entries (exit: three open Tasks, Flag, CarePlan, Provenance); Medplum accepts 8 when any
+     * entry is conditional.
+     */
+    transactionMaxEntries: integer(8, 6, 1000),
+  })
+  .prefault({});
+
+const roleSchema = z.enum([
+  'gp',
+  'nurse',
+  'pharmacist',
+  'advanced-nurse-practitioner',
+  'physician-associate',
+  'care-coordinator',
+  'social-prescribing-link-worker',
+  'health-and-wellbeing-coach',
+]);
+
+const allocationSchema = z
+  .strictObject({
+    /** Who can take HFU caseloads; empty: allocation is left to the MDT and no caseload limit applies. */
+    workforce: z
+      .array(
+        z.strictObject({
+          /** The PractitionerRole or CareTeam that will own the Tasks and care plans. */
+          reference: z
+            .string()
+            .regex(
+              /^(PractitionerRole|CareTeam|Practitioner)\/[A-Za-z0-9\-.]{1,64}$/,
+              'a reference such as PractitionerRole/splw-1'
+            ),
+          role: roleSchema,
+          /** Patients this person or team can carry at once (open Tasks and active care plans they own). */
+          caseload: integer(10, 0, 10_000),
+        })
+      )
+      .default([]),
   })
   .prefault({});
 
@@ -141,6 +178,7 @@ export const configSchema = z
     scope: scopeSchema,
     extract: extractSchema,
     writeback: writebackSchema,
+    allocation: allocationSchema,
     log: logSchema,
     embedded: embeddedSchema,
   })
@@ -148,5 +186,6 @@ export const configSchema = z
 
 export type Config = z.output<typeof configSchema>;
 export type Scope = Config['scope'];
+export type WorkforceMember = Config['allocation']['workforce'][number];
 export type FhirConfig = Config['fhir'];
 export type AuthConfig = FhirConfig['auth'];

@@ -29,6 +29,8 @@ export interface Programme {
   riskFactors: CompiledRule[];
   exclusions: CompiledRule[];
   rankBy: string[];
+  /** Dominant-risk scores (FHIRPath numbers over %f and %p): psychosocial and clinical. */
+  allocation: { psychosocialScore: CompiledRule; clinicalScore: CompiledRule };
 }
 
 export class ProgrammeError extends Error {
@@ -117,6 +119,13 @@ function compileProgramme(file: string, programme: ProgrammeFile, options: LoadP
     riskFactors: compile('riskFactors', programme.riskFactors),
     exclusions: compile('exclusions', programme.exclusions),
     rankBy: programme.rankBy,
+    allocation: (() => {
+      const [psychosocialScore, clinicalScore] = compile('allocation', [
+        { id: 'psychosocial-score', title: 'Psychosocial risk score', when: programme.allocation.psychosocialScore },
+        { id: 'clinical-score', title: 'Clinical risk score', when: programme.allocation.clinicalScore },
+      ]);
+      return { psychosocialScore: psychosocialScore as CompiledRule, clinicalScore: clinicalScore as CompiledRule };
+    })(),
   };
   if (problems.length) {
     throw new ProgrammeError(file, problems);

@@ -12,6 +12,10 @@ export const programmeSchema = z.strictObject({
   riskFactors: z.array(rule).default([]),
   exclusions: z.array(rule).default([]),
   rankBy: z.array(z.string()).default([]),
+  /** Scores for the dominant risk (allocation); absent: every patient goes to a clinician. */
+  allocation: z
+    .strictObject({ psychosocialScore: z.string().min(1), clinicalScore: z.string().min(1) })
+    .default({ psychosocialScore: '0', clinicalScore: '0' }),
 });
 
 export type ProgrammeFile = z.output<typeof programmeSchema>;

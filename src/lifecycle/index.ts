@@ -1,4 +1,14 @@
-export { episodeOf, parseReviewIdentifier, readProgrammeRecord } from './record';
-export type { ProgrammeRecord } from './record';
-export { hasBusinessStatus, isDeclined, patientProgrammeState } from './state';
-export type { PatientProgrammeState } from './state';
+export { managedIdentifierValue, parseManagedIdentifier, readProgrammeRecord } from './record';
+export type { Episode, ManagedKind, PatientInProgramme, ProgrammeRecord } from './record';
+export {
+  episodeStage,
+  hasBusinessStatus,
+  isCoolingOff,
+  isOpenStage,
+  isOpenTask,
+  standingOf,
+  tierOfEpisode,
+} from './stage';
+export type { Stage, Standing } from './stage';
+export { needsDischarge, openTasks, transitions } from './transitions';
+export type { Action, ExitReason, TransitionSettings } from './transitions';

@@ -1,63 +1,135 @@
-import type { Group, Task } from '@medplum/fhirtypes';
+import type { CarePlan, Flag, Group, Resource, Task } from '@medplum/fhirtypes';
 import type { FhirClient } from '../fhir';
-import { IDENTIFIER, MANAGED_TAG, TASK_CODE, token } from '../vocabulary';
+import type { TaskKind } from '../vocabulary';
+import { IDENTIFIER, MANAGED_TAG, token } from '../vocabulary';
+
+/** What the record holds of one episode of one patient in the programme (an episode starts with a review). */
+export interface Episode {
+  number: number;
+  review?: Task;
+  flag?: Flag;
+  carePlan?: CarePlan;
+  conversation?: Task;
+  /** Check-ins by their sequence number (1, 2, ...). */
+  checkIns: Map<number, Task>;
+  stepDown?: Task;
+}
+
+export interface PatientInProgramme {
+  patientId: string;
+  /** Episodes by number, oldest first. */
+  episodes: Episode[];
+}
 
 /** The programme's own resources as the record holds them: the state of the programme lives only there. */
 export interface ProgrammeRecord {
   group?: Group;
-  /** Review Tasks by patient id, oldest episode first. */
-  reviewTasks: Map<string, Task[]>;
+  patients: Map<string, PatientInProgramme>;
 }
 
-/** Reads the cohort Group and every review Task of the programme (the connector's own, found by tag and code). */
+export type ManagedKind = TaskKind | 'flag' | 'care-plan';
+
+/** A business identifier value: `<programme>/Patient/<id>/<kind>/<episode>[/<n>]`. */
+export function managedIdentifierValue(
+  programmeId: string,
+  patientId: string,
+  kind: ManagedKind,
+  episode: number,
+  n?: number
+): string {
+  return `${programmeId}/Patient/${patientId}/${kind}/${episode}${n === undefined ? '' : `/${n}`}`;
+}
+
+export function parseManagedIdentifier(
+  value: string,
+  programmeId: string
+): { patientId: string; kind: ManagedKind; episode: number; n?: number } | undefined {
+  const prefix = `${programmeId}/Patient/`;
+  if (!value.startsWith(prefix)) {
+    return undefined;
+  }
+  const match = /^([^/]+)\/([a-z-]+)\/(\d+)(?:\/(\d+))?$/.exec(value.slice(prefix.length));
+  if (!match) {
+    return undefined;
+  }
+  return {
+    patientId: match[1] as string,
+    kind: match[2] as ManagedKind,
+    episode: Number(match[3]),
+    n: match[4] ? Number(match[4]) : undefined,
+  };
+}
+
+const IDENTIFIER_SYSTEMS = new Set<string>([IDENTIFIER.task, IDENTIFIER.flag, IDENTIFIER.carePlan]);
+
+/**
+ * Reads the cohort Group and every Task, Flag and CarePlan the connector wrote (found by its tag), and files them
+ * by patient and episode from their business identifiers. Resources of other programmes are ignored.
+ */
 export async function readProgrammeRecord(
   client: FhirClient,
   programmeId: string,
   cohortIdentifier: { system: string; value: string },
   signal?: AbortSignal
 ): Promise<ProgrammeRecord> {
-  const [groups, tasks] = await Promise.all([
-    client.searchAll('Group', { identifier: `${cohortIdentifier.system}|${cohortIdentifier.value}` }, signal),
-    client.searchAll<Task>('Task', { _tag: token(MANAGED_TAG), code: token(TASK_CODE.mdtReview) }, signal),
+  const tag = token(MANAGED_TAG);
+  const [groups, tasks, flags, carePlans] = await Promise.all([
+    client.searchAll<Group>('Group', { identifier: `${cohortIdentifier.system}|${cohortIdentifier.value}` }, signal),
+    client.searchAll<Task>('Task', { _tag: tag }, signal),
+    client.searchAll<Flag>('Flag', { _tag: tag }, signal),
+    client.searchAll<CarePlan>('CarePlan', { _tag: tag }, signal),
   ]);
-  const reviewTasks = new Map<string, Task[]>();
-  for (const task of tasks) {
-    const parsed = parseReviewIdentifier(task, programmeId);
-    if (parsed) {
-      const list = reviewTasks.get(parsed.patientId) ?? [];
-      list.push(task);
-      reviewTasks.set(parsed.patientId, list);
+  const patients = new Map<string, PatientInProgramme>();
+  for (const resource of [...tasks, ...flags, ...carePlans] as Resource[]) {
+    for (const identifier of (resource as { identifier?: { system?: string; value?: string }[] }).identifier ?? []) {
+      if (!identifier.system || !IDENTIFIER_SYSTEMS.has(identifier.system) || !identifier.value) {
+        continue;
+      }
+      const parsed = parseManagedIdentifier(identifier.value, programmeId);
+      if (parsed) {
+        file(patients, parsed, resource);
+      }
     }
   }
-  for (const list of reviewTasks.values()) {
-    list.sort((a, b) => (episodeOf(a, programmeId) ?? 0) - (episodeOf(b, programmeId) ?? 0));
+  for (const patient of patients.values()) {
+    patient.episodes.sort((a, b) => a.number - b.number);
   }
-  return { group: groups[0] as Group | undefined, reviewTasks };
+  return { group: groups[0], patients };
 }
 
-/** `nhse-hfu-2022/Patient/<id>/mdt-review/<episode>` → patient id and episode. */
-export function parseReviewIdentifier(
-  task: Task,
-  programmeId: string
-): { patientId: string; episode: number } | undefined {
-  for (const identifier of task.identifier ?? []) {
-    if (identifier.system !== IDENTIFIER.task) {
-      continue;
-    }
-    const match = new RegExp(`^${escapeRegExp(programmeId)}/Patient/([^/]+)/mdt-review/(\\d+)$`).exec(
-      identifier.value ?? ''
-    );
-    if (match) {
-      return { patientId: match[1] as string, episode: Number(match[2]) };
-    }
+function file(
+  patients: Map<string, PatientInProgramme>,
+  id: NonNullable<ReturnType<typeof parseManagedIdentifier>>,
+  resource: Resource
+): void {
+  let patient = patients.get(id.patientId);
+  if (!patient) {
+    patient = { patientId: id.patientId, episodes: [] };
+    patients.set(id.patientId, patient);
   }
-  return undefined;
-}
-
-export function episodeOf(task: Task, programmeId: string): number | undefined {
-  return parseReviewIdentifier(task, programmeId)?.episode;
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  let episode = patient.episodes.find((e) => e.number === id.episode);
+  if (!episode) {
+    episode = { number: id.episode, checkIns: new Map() };
+    patient.episodes.push(episode);
+  }
+  switch (id.kind) {
+    case 'mdt-review':
+      episode.review = resource as Task;
+      break;
+    case 'what-matters-conversation':
+      episode.conversation = resource as Task;
+      break;
+    case 'check-in':
+      episode.checkIns.set(id.n ?? 1, resource as Task);
+      break;
+    case 'step-down-review':
+      episode.stepDown = resource as Task;
+      break;
+    case 'flag':
+      episode.flag = resource as Flag;
+      break;
+    case 'care-plan':
+      episode.carePlan = resource as CarePlan;
+      break;
+  }
 }

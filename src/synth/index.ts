@@ -5,7 +5,6 @@ export { isValidNhsNumber, MAX_TEST_NHS_NUMBERS, nhsCheckDigit, testNhsNumber } 
 export {
   generatePatient,
   generatePatients,
-  OBJECTION_CODE,
   practiceIds,
   practiceOrganizations,
   synthesizePractice,

@@ -31,7 +31,7 @@ import {
 } from './codes';
 import { testNhsNumber } from './nhs-number';
 import { Random } from './random';
-import { CODE_SYSTEM } from '../vocabulary';
+import { HFU_CODE } from '../vocabulary';
 
 export interface PracticeOptions {
   patients: number;
@@ -70,13 +70,6 @@ export interface SynthPatient {
   resources: Resource[];
   truth: PatientTruth;
 }
-
-/** The project's own code for a patient who has declined proactive contact (no national code exists for it). */
-export const OBJECTION_CODE = {
-  system: CODE_SYSTEM.hfu,
-  code: 'declined-proactive-care',
-  display: 'Declined proactive personalised care contact',
-} as const;
 
 const DEFAULT_ODS = 'Y99001';
 /** Events are generated this far back, so that some fall just outside the 12-month window. */
@@ -692,7 +685,7 @@ class PatientBuilder {
         resourceType: 'Observation',
         id: this.nextId('obs'),
         status: 'final',
-        code: { coding: [{ ...OBJECTION_CODE }] },
+        code: { coding: [{ ...HFU_CODE.objection }] },
         subject: this.ref,
         effectiveDateTime: this.instantOn(addMonths(this.options.asOf, -rng.int(1, 24)), 8, 17),
       });

@@ -1,8 +1,13 @@
-import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import { createHash, randomUUID } from 'node:crypto';
+import type { Bundle, BundleEntry, Provenance, Resource } from '@medplum/fhirtypes';
+import type { Programme } from '../criteria';
 import type { FhirClient } from '../fhir';
-import { outcomeText, toQuery } from '../fhir';
-import type { Logger } from '../logging';
-import type { WritePlan } from './reconcile';
+import { FhirError, toQuery } from '../fhir';
+import { CANONICAL_BASE, MANAGED_TAG, PROFILE } from '../vocabulary';
+import type { Desired, WritePlan } from './reconcile';
+import { identifierKey } from './reconcile';
+import type { ReferenceBook } from './resources';
+import { connector } from './resources';
 
 export interface WriteCounts {
   created: number;
@@ -11,71 +16,166 @@ export interface WriteCounts {
 }
 
 export interface WriteOutcome extends WriteCounts {
-  /** Writes that failed: the resource reference or identifier and the server's reason. Re-running converges. */
+  /** Provenance resources written (one per transaction that changed something). */
+  provenance: number;
+  /** Writes that failed: what, and the server's reason. Nothing was half-written by the connector; re-run converges. */
   failures: { target: string; reason: string }[];
 }
 
+export function emptyOutcome(): WriteOutcome {
+  return { created: 0, updated: 0, unchanged: 0, provenance: 0, failures: [] };
+}
+
+export function addOutcome(total: WriteOutcome, part: WriteOutcome): void {
+  total.created += part.created;
+  total.updated += part.updated;
+  total.unchanged += part.unchanged;
+  total.provenance += part.provenance;
+  total.failures.push(...part.failures);
+}
+
+/** What a Provenance says of one set of changes. */
+export interface ProvenanceInfo {
+  programme: Programme;
+  /** A stable key for whose changes these are (a patient, the cohort). */
+  subjectKey: string;
+  /** What happened: the lifecycle actions carried out. */
+  events: readonly string[];
+  reasons: readonly string[];
+  evidence: readonly string[];
+  asOf: string;
+  now: string;
+}
+
 /**
- * Carries out a plan in batches. Creates are conditional (If-None-Exist on the business identifier), so a resource
- * someone else created meanwhile is found, not duplicated; updates carry If-Match, so a change made since the read
- * is never overwritten (412, reported, reconciled on the next run). Each identifier appears once per plan and
- * batches run one after another: no two writes for the same identifier are ever in flight together.
+ * Applies one subject's plan in a single transaction together with the Provenance of the changes: all of it or none
+ * (on servers that roll back). Creates are conditional on the business identifier, updates carry If-Match, and the
+ * Provenance's id derives from the changes it records, so a transaction repeated after a lost response neither
+ * duplicates anything nor overwrites a newer change (412, reported, reconciled on the next run).
  */
-export async function applyPlan(
+export async function applyInTransaction(
   client: FhirClient,
   plan: WritePlan,
-  options: { batchSize: number; logger: Logger; signal?: AbortSignal }
+  book: ReferenceBook | undefined,
+  info: ProvenanceInfo,
+  options: { maxEntries: number; signal?: AbortSignal }
 ): Promise<WriteOutcome> {
-  const outcome: WriteOutcome = { created: 0, updated: 0, unchanged: plan.unchanged.length, failures: [] };
-  const entries: { entry: BundleEntry; target: string; kind: 'create' | 'update' }[] = [
-    ...plan.creates.map((want) => ({
-      kind: 'create' as const,
-      target: `${want.resource.resourceType}?identifier=${want.identifier.system}|${want.identifier.value}`,
-      entry: {
-        resource: want.resource,
-        request: {
-          method: 'POST' as const,
-          url: want.resource.resourceType,
-          ifNoneExist: toQuery({ identifier: `${want.identifier.system}|${want.identifier.value}` }),
-        },
-      },
-    })),
+  const outcome: WriteOutcome = { ...emptyOutcome(), unchanged: plan.unchanged.length };
+  if (!plan.creates.length && !plan.updates.length) {
+    return outcome;
+  }
+  const creates = plan.creates.map((want) => ({
+    want,
+    fullUrl: book?.fullUrlFor(identifierKey(want.identifier)) ?? `urn:uuid:${randomUUID()}`,
+  }));
+  const entries: BundleEntry[] = [
+    ...creates.map(({ want, fullUrl }) => createEntry(want, fullUrl)),
     ...plan.updates.map(({ next }) => ({
-      kind: 'update' as const,
-      target: `${next.resourceType}/${next.id}`,
-      entry: {
-        resource: next,
-        request: {
-          method: 'PUT' as const,
-          url: `${next.resourceType}/${next.id}`,
-          ifMatch: next.meta?.versionId ? `W/"${next.meta.versionId}"` : undefined,
-        },
+      resource: next,
+      request: {
+        method: 'PUT' as const,
+        url: `${next.resourceType}/${next.id}`,
+        ...(next.meta?.versionId ? { ifMatch: `W/"${next.meta.versionId}"` } : {}),
       },
     })),
   ];
-  for (let i = 0; i < entries.length; i += options.batchSize) {
-    const slice = entries.slice(i, i + options.batchSize);
-    const bundle: Bundle = { resourceType: 'Bundle', type: 'batch', entry: slice.map((s) => s.entry) };
-    const response = await client.batch(bundle, options.signal);
-    slice.forEach((item, n) => {
-      const result = response.entry?.[n]?.response;
-      const status = Number.parseInt(result?.status ?? '0', 10);
-      if (status === 201) {
+  const targets = [
+    ...creates.map((c) => c.fullUrl),
+    ...plan.updates.map(({ next }) => `${next.resourceType}/${next.id}`),
+  ];
+  const provenance = provenanceFor(info, targets, [...plan.creates, ...plan.updates.map((u) => u.desired)]);
+  entries.push({ resource: provenance, request: { method: 'PUT', url: `Provenance/${provenance.id}` } });
+  if (entries.length > options.maxEntries) {
+    throw new Error(
+      `${info.subjectKey}: ${entries.length} writes exceed the transaction limit of ${options.maxEntries} (writeback.transactionMaxEntries)`
+    );
+  }
+  try {
+    const response = await client.transaction(
+      { resourceType: 'Bundle', type: 'transaction', entry: entries } as Bundle,
+      {
+        idempotent: true,
+        signal: options.signal,
+      }
+    );
+    entries.forEach((entry, i) => {
+      const status = Number.parseInt(response.entry?.[i]?.response?.status ?? '0', 10);
+      if (entry.resource?.resourceType === 'Provenance') {
+        outcome.provenance++;
+      } else if (status === 201) {
         outcome.created++;
-      } else if (status === 200 && item.kind === 'create') {
-        outcome.unchanged++; // created by someone else meanwhile: found, not duplicated
-      } else if (status === 200) {
-        outcome.updated++;
+      } else if (entry.request?.method === 'POST') {
+        outcome.unchanged++; // someone (or a lost earlier response) created it already: found, not duplicated
       } else {
-        const reason = outcomeText(result?.outcome as never) || `HTTP ${status || 'unknown'}`;
-        outcome.failures.push({ target: item.target, reason });
+        outcome.updated++;
       }
     });
-  }
-  if (outcome.failures.length) {
-    options.logger.warn('writes failed', { failed: outcome.failures.length, attempted: entries.length });
+  } catch (err) {
+    if (!(err instanceof FhirError) || err.kind === 'aborted') {
+      throw err;
+    }
+    outcome.failures.push({ target: info.subjectKey, reason: err.message });
   }
   return outcome;
+}
+
+function createEntry(want: Desired, fullUrl: string): BundleEntry {
+  return {
+    fullUrl,
+    resource: want.resource,
+    request: {
+      method: 'POST',
+      url: want.resource.resourceType,
+      ifNoneExist: toQuery({ identifier: `${want.identifier.system}|${want.identifier.value}` }),
+    },
+  };
+}
+
+/** The programme as a canonical policy reference: `<base>/programme/<id>|<version>`. */
+export function programmePolicy(programme: Programme): string {
+  return `${CANONICAL_BASE}/programme/${programme.id}|${programme.version}`;
+}
+
+export function provenanceFor(info: ProvenanceInfo, targets: string[], written: readonly Desired[]): Provenance {
+  const keys = written.map((d) => identifierKey(d.identifier)).sort();
+  const id = `hfu-${createHash('sha256')
+    .update([info.subjectKey, info.asOf, ...info.events, ...keys].join('\n'))
+    .digest('hex')
+    .slice(0, 40)}`;
+  const created = written.length && written.every((d) => !d.resource.id);
+  return {
+    resourceType: 'Provenance',
+    id,
+    meta: { profile: [PROFILE.provenance], tag: [MANAGED_TAG] },
+    target: targets.map((reference) => ({ reference })),
+    occurredDateTime: info.asOf,
+    recorded: info.now,
+    policy: [programmePolicy(info.programme)],
+    activity: {
+      coding: [
+        { system: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation', code: created ? 'CREATE' : 'UPDATE' },
+      ],
+      text: info.events.join(', '),
+    },
+    ...(info.reasons.length ? { reason: info.reasons.map((text) => ({ text })) } : {}),
+    agent: [
+      {
+        type: {
+          coding: [
+            {
+              system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type',
+              code: 'author',
+              display: 'Author',
+            },
+          ],
+        },
+        who: connector(),
+      },
+    ],
+    ...(info.evidence.length
+      ? { entity: info.evidence.map((reference) => ({ role: 'source' as const, what: { reference } })) }
+      : {}),
+  };
 }
 
 export function writtenReference(resource: Resource): string {

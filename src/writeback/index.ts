@@ -1,13 +1,10 @@
-export { applyPlan } from './apply';
-export type { WriteCounts, WriteOutcome } from './apply';
-export {
-  cohortGroup,
-  cohortIdentifier,
-  describeCandidate,
-  MEMBERS_REFRESHED_URL,
-  reviewTask,
-  reviewTaskIdentifier,
-} from './cohort';
-export type { CohortContext } from './cohort';
+export { addOutcome, applyInTransaction, emptyOutcome, programmePolicy, writtenReference } from './apply';
+export type { ProvenanceInfo, WriteCounts, WriteOutcome } from './apply';
+export { cohortGroup, cohortIdentifier, MEMBERS_REFRESHED_URL } from './cohort';
+export type { CohortMembership } from './cohort';
+export { patientChanges, resourcesOf } from './patient';
+export type { PatientChanges, PatientInputs, PatientSettings } from './patient';
 export { canonical, identifierKey, isManaged, mergeOwned, planWrites } from './reconcile';
 export type { Desired, WritePlan } from './reconcile';
+export { connector, describeCandidate, evidenceReferences, ReferenceBook } from './resources';
+export type { PatientContext } from './resources';

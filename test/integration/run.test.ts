@@ -23,7 +23,7 @@ interface RunJson {
     evidence: Record<string, string[]>;
   }[];
   skipped: { patient: string; reason: string }[];
-  writes: { created: number; updated: number; unchanged: number };
+  writes: { created: number; updated: number; unchanged: number; provenance: number };
 }
 
 let server: SeededServer;
@@ -71,12 +71,22 @@ describe('hfu run on the embedded server', () => {
   });
 
   it('wrote one MDT review Task per candidate and the cohort Group', async () => {
-    expect(first.writes).toEqual({ created: expected.size + 1, updated: 0, unchanged: 0 });
+    // One transaction per candidate and one for the Group, each with the Provenance of what it wrote.
+    expect(first.writes).toEqual({
+      created: expected.size + 1,
+      updated: 0,
+      unchanged: 0,
+      provenance: expected.size + 1,
+    });
     const tasks = await reviewTasks();
     expect(tasks.map((t) => t.for?.reference).sort()).toEqual([...expected.keys()].sort());
     const task = tasks[0] as Task;
     expect(task).toMatchObject({ status: 'requested', intent: 'proposal' });
-    const evidence = task.input?.map((i) => i.valueReference?.reference) ?? [];
+    expect(task.input?.find((i) => i.type.text === 'dominantRisk')?.valueCodeableConcept?.coding?.[0]?.code).toMatch(
+      /^(clinical|psychosocial)$/
+    );
+    const evidence =
+      task.input?.filter((i) => i.type.text === 'unplannedAdmissions').map((i) => i.valueReference?.reference) ?? [];
     expect(evidence.length).toBeGreaterThan(0);
     const [type, id] = (evidence[0] as string).split('/');
     await expect(client.read(type as 'Encounter', id as string)).resolves.toMatchObject({ id });
@@ -90,7 +100,7 @@ describe('hfu run on the embedded server', () => {
     const groupBefore = (await cohortGroups())[0]?.meta?.versionId;
     const { code, json } = await hfuRun(server.baseUrl);
     expect(code).toBe(0);
-    expect(json.writes).toEqual({ created: 0, updated: 0, unchanged: expected.size + 1 });
+    expect(json.writes).toEqual({ created: 0, updated: 0, unchanged: expected.size + 1, provenance: 0 });
     expect((await reviewTasks()).map((t) => `${t.id}@${t.meta?.versionId}`).sort()).toEqual(before);
     expect((await cohortGroups())[0]?.meta?.versionId).toBe(groupBefore);
   });

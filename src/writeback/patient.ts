@@ -1,0 +1,249 @@
+import type { CarePlan, Resource } from '@medplum/fhirtypes';
+import type { Allocation } from '../allocation';
+import type { Decision } from '../criteria';
+import type { Action, Episode, PatientInProgramme } from '../lifecycle';
+import { openTasks } from '../lifecycle';
+import type { RiskType, TierId } from '../vocabulary';
+import type { Desired } from './reconcile';
+import { identifierKey, mergeOwned } from './reconcile';
+import type { PatientContext } from './resources';
+import {
+  cancelled,
+  carePlan,
+  checkInTask,
+  conversationTask,
+  enrolmentFlag,
+  evidenceReferences,
+  inactiveFlag,
+  keyOf,
+  ReferenceBook,
+  retieredFlag,
+  reviewTask,
+  revokedCarePlan,
+  stepDownTask,
+  withActivities,
+} from './resources';
+
+export interface PatientSettings {
+  conversationWithinDays: number;
+  checkInEveryDays: number;
+}
+
+export interface PatientChanges {
+  patientId: string;
+  desired: Desired[];
+  book: ReferenceBook;
+  /** The action kinds these changes carry out, for the Provenance and the report. */
+  events: string[];
+  /** Why (the exit reason), when there is one. */
+  reasons: string[];
+  /** The evidence behind the changes, for the Provenance. */
+  evidence: string[];
+  /** An accepted patient left waiting because nobody in the workforce has room. */
+  waitlisted?: RiskType;
+}
+
+export interface PatientInputs {
+  ctx: PatientContext;
+  patient: PatientInProgramme | undefined;
+  decision: Decision | undefined;
+  actions: readonly Action[];
+  risk: RiskType;
+  /** Who would take the patient now (shown on new proposals; not a reservation). */
+  proposedOwner?: string;
+  /** Allocation for an enrolment (decided by the run, which tracks caseloads). */
+  allocate: (episode: Episode) => Allocation;
+  settings: PatientSettings;
+}
+
+/** The resources one patient's actions need, with references resolved among them. */
+export function patientChanges(inputs: PatientInputs): PatientChanges {
+  const { ctx, patient, decision, actions } = inputs;
+  const existing = new Map<string, Resource>();
+  for (const resource of resourcesOf(patient)) {
+    for (const identifier of (resource as { identifier?: { system?: string; value?: string }[] }).identifier ?? []) {
+      existing.set(identifierKey(identifier), resource);
+    }
+  }
+  const book = new ReferenceBook(existing);
+  const changes: PatientChanges = {
+    patientId: ctx.patientId,
+    desired: [],
+    book,
+    events: [],
+    reasons: [],
+    evidence: [],
+  };
+  for (const action of actions) {
+    const desired = desiredFor(inputs, action, book, changes);
+    if (desired.length) {
+      changes.desired.push(...desired);
+      changes.events.push(action.kind);
+    }
+  }
+  changes.desired = coalesce(changes.desired);
+  if (decision && changes.desired.length) {
+    const tier = decision.tier ?? decision.qualifyingTier;
+    changes.evidence = tier ? evidenceReferences(ctx, decision, tier) : [];
+  }
+  return changes;
+}
+
+function desiredFor(inputs: PatientInputs, action: Action, book: ReferenceBook, changes: PatientChanges): Desired[] {
+  const { ctx, decision, settings } = inputs;
+  switch (action.kind) {
+    case 'propose':
+      return decision
+        ? [reviewTask(ctx, decision, action.episode, action.tier, inputs.risk, inputs.proposedOwner)]
+        : [];
+    case 'refresh-proposal':
+      return decision
+        ? [reviewTask(ctx, decision, action.episode.number, action.tier, inputs.risk, inputs.proposedOwner)]
+        : [];
+    case 'enrol':
+      return enrolment(inputs, action.episode, action.tier, book, changes);
+    case 'schedule-check-in': {
+      const plan = action.episode.carePlan as CarePlan;
+      const key = keyOf(ctx, 'check-in', action.episode.number, action.n);
+      const task = checkInTask(
+        ctx,
+        action.episode.number,
+        action.n,
+        action.due,
+        ownerOf(plan),
+        book.ref(carePlanKey(ctx, action.episode)),
+        settings.checkInEveryDays
+      );
+      return [task, withActivities(plan, [book.ref(key)])];
+    }
+    case 'step-down':
+      return [
+        stepDownTask(
+          ctx,
+          action.episode.number,
+          ownerOf(action.episode.carePlan),
+          book.ref(carePlanKey(ctx, action.episode))
+        ),
+      ];
+    case 'retier':
+      return action.episode.flag ? [retieredFlag(action.episode.flag, action.tier)] : [];
+    case 'discharge': {
+      const end = action.episode.carePlan?.period?.end?.slice(0, 10) ?? ctx.asOf;
+      return [
+        ...(action.episode.flag?.status === 'active' ? [inactiveFlag(action.episode.flag, end)] : []),
+        ...openTasks(action.episode).map((t) =>
+          cancelled(t, 'The care plan was completed: discharged from the HFU programme')
+        ),
+      ];
+    }
+    case 'exit': {
+      changes.reasons.push(action.reason);
+      const why = `Left the HFU programme: ${action.reason}`;
+      const { episode } = action;
+      const desired: Desired[] = openTasks(episode).map((t) => cancelled(t, why));
+      if (
+        !episode.carePlan &&
+        episode.review &&
+        ['requested', 'received', 'ready', 'in-progress', 'on-hold', 'draft', 'accepted'].includes(
+          episode.review.status
+        )
+      ) {
+        desired.push(cancelled(episode.review, why));
+      }
+      if (episode.flag?.status === 'active') {
+        desired.push(inactiveFlag(episode.flag, ctx.asOf));
+      }
+      if (episode.carePlan && episode.carePlan.status !== 'revoked' && episode.carePlan.status !== 'completed') {
+        desired.push(revokedCarePlan(episode.carePlan, ctx.asOf));
+      }
+      return desired;
+    }
+  }
+}
+
+/**
+ * Enrolment, or the part of it still missing (a run stopped part-way converges here): the Flag, the care plan with
+ * the conversation as its first activity, and the What Matters to Me conversation owned by the allocated owner.
+ */
+function enrolment(
+  inputs: PatientInputs,
+  episode: Episode,
+  tier: TierId,
+  book: ReferenceBook,
+  changes: PatientChanges
+): Desired[] {
+  const { ctx, decision, settings } = inputs;
+  const allocation = episode.carePlan
+    ? { kind: 'mdt' as const, owner: ownerOf(episode.carePlan) ?? '' }
+    : inputs.allocate(episode);
+  if (allocation.kind === 'waitlisted') {
+    changes.waitlisted = allocation.risk;
+    return [];
+  }
+  const owner = allocation.kind === 'unassigned' ? undefined : allocation.owner || undefined;
+  const planRef = book.ref(carePlanKey(ctx, episode));
+  const conversationRef = book.ref(keyOf(ctx, 'what-matters-conversation', episode.number));
+  const desired: Desired[] = [];
+  if (!episode.flag) {
+    desired.push(enrolmentFlag(ctx, episode.number, tier));
+  }
+  if (!episode.carePlan && decision) {
+    desired.push(carePlan(ctx, episode.number, decision, tier, owner, [conversationRef]));
+  } else if (episode.carePlan && !episode.carePlan.activity?.some((a) => a.reference?.reference === conversationRef)) {
+    desired.push(withActivities(episode.carePlan, [conversationRef]));
+  }
+  if (!episode.conversation) {
+    desired.push(conversationTask(ctx, episode.number, owner, planRef, settings.conversationWithinDays));
+  }
+  return desired;
+}
+
+/**
+ * One desired state per resource: two actions may change the same one (finishing an enrolment adds the conversation
+ * to the care plan, a check-in adds itself), and a transaction must not write a resource twice.
+ */
+function coalesce(desired: readonly Desired[]): Desired[] {
+  const byKey = new Map<string, Desired>();
+  for (const want of desired) {
+    const key = `${want.resource.resourceType}:${identifierKey(want.identifier)}`;
+    const earlier = byKey.get(key);
+    byKey.set(key, earlier ? combined(earlier, want) : want);
+  }
+  return [...byKey.values()];
+}
+
+/** The later change applied over the earlier; care plan activities accumulate (each action adds its own). */
+function combined(earlier: Desired, later: Desired): Desired {
+  const resource = mergeOwned(earlier.resource, later);
+  if (resource.resourceType === 'CarePlan') {
+    const activity = [...((earlier.resource as CarePlan).activity ?? [])];
+    for (const a of (later.resource as CarePlan).activity ?? []) {
+      const ref = a.reference?.reference;
+      if (!ref || !activity.some((b) => b.reference?.reference === ref)) {
+        activity.push(a);
+      }
+    }
+    resource.activity = activity;
+  }
+  return { resource, identifier: later.identifier, owned: [...new Set([...earlier.owned, ...later.owned])] };
+}
+
+function carePlanKey(ctx: PatientContext, episode: Episode): string {
+  return keyOf(ctx, 'care-plan', episode.number);
+}
+
+/** The care plan's owner when it is a person or team (not the connector itself). */
+function ownerOf(plan: CarePlan | undefined): string | undefined {
+  const ref = plan?.author?.reference;
+  return ref && /^(PractitionerRole|Practitioner|CareTeam)\//.test(ref) ? ref : undefined;
+}
+
+function resourcesOf(patient: PatientInProgramme | undefined): Resource[] {
+  return (patient?.episodes ?? []).flatMap((e) =>
+    [e.review, e.flag, e.carePlan, e.conversation, e.stepDown, ...e.checkIns.values()].filter(
+      (r): r is NonNullable<typeof r> => Boolean(r)
+    )
+  );
+}
+
+export { resourcesOf };

@@ -1,0 +1,369 @@
+import { randomUUID } from 'node:crypto';
+import type { CarePlan, CodeableConcept, Device, Flag, Reference, Resource, Task, TaskInput } from '@medplum/fhirtypes';
+import type { Decision, Programme } from '../criteria';
+import { addDays } from '../dates';
+import type { ManagedKind } from '../lifecycle';
+import { managedIdentifierValue } from '../lifecycle';
+import type { RiskType, TierId } from '../vocabulary';
+import {
+  BUSINESS_STATUS,
+  CONNECTOR_DEVICE,
+  HFU_CODE,
+  IDENTIFIER,
+  MANAGED_TAG,
+  PROFILE,
+  REVIEW_INPUT,
+  RISK_CODE,
+  TASK_CODE,
+  TIER_CODE,
+} from '../vocabulary';
+import type { Desired } from './reconcile';
+import { identifierKey } from './reconcile';
+
+/** What every resource the connector writes about one patient needs to know. */
+export interface PatientContext {
+  programme: Programme;
+  patientId: string;
+  /** The cohort's business identifier, which review Tasks point at (focus). */
+  cohort: { system: string; value: string };
+  cohortTitle: string;
+  asOf: string;
+  now: string;
+  reviewOwner?: string;
+}
+
+const TASK_PROFILE = { profile: [PROFILE.task], tag: [MANAGED_TAG] };
+
+/**
+ * References among one patient's resources: an existing resource by its id, one this write creates by a `urn:uuid`
+ * the transaction resolves. Keys are business identifiers.
+ */
+export class ReferenceBook {
+  private readonly planned = new Map<string, string>();
+
+  constructor(private readonly existing: ReadonlyMap<string, Resource>) {}
+
+  /** `Type/id` of an existing resource, else the `urn:uuid` the transaction will give the new one. */
+  ref(key: string): string {
+    const found = this.existing.get(key);
+    if (found) {
+      return `${found.resourceType}/${found.id}`;
+    }
+    let urn = this.planned.get(key);
+    if (!urn) {
+      urn = `urn:uuid:${randomUUID()}`;
+      this.planned.set(key, urn);
+    }
+    return urn;
+  }
+
+  /** The `urn:uuid` of a resource this write creates, if any. */
+  fullUrlFor(key: string): string | undefined {
+    return this.planned.get(key);
+  }
+}
+
+export function managedIdentifier(
+  ctx: PatientContext,
+  kind: ManagedKind,
+  episode: number,
+  n?: number
+): { system: string; value: string } {
+  const system = kind === 'flag' ? IDENTIFIER.flag : kind === 'care-plan' ? IDENTIFIER.carePlan : IDENTIFIER.task;
+  return { system, value: managedIdentifierValue(ctx.programme.id, ctx.patientId, kind, episode, n) };
+}
+
+export function keyOf(ctx: PatientContext, kind: ManagedKind, episode: number, n?: number): string {
+  return identifierKey(managedIdentifier(ctx, kind, episode, n));
+}
+
+const concept = (coding: { system: string; code: string; display: string }, text?: string): CodeableConcept => ({
+  coding: [coding],
+  ...(text ? { text } : {}),
+});
+
+/** The features behind a decision: those its tier reads and those of its risk factors. */
+function decisiveFeatures(ctx: Pick<PatientContext, 'programme'>, decision: Decision, tier: TierId): string[] {
+  const tierRule = ctx.programme.tiers.find((t) => t.id === tier);
+  return [
+    ...new Set([
+      ...(tierRule?.features ?? []),
+      ...ctx.programme.riskFactors.filter((r) => decision.riskFactors.includes(r.id)).flatMap((r) => r.features),
+    ]),
+  ];
+}
+
+export function evidenceReferences(ctx: Pick<PatientContext, 'programme'>, decision: Decision, tier: TierId): string[] {
+  return [...new Set(decisiveFeatures(ctx, decision, tier).flatMap((f) => decision.evidence[f] ?? []))];
+}
+
+/** "First priority: unplannedAdmissions 3, repeatMedications 12. Risk factors: Age over 75; Carer." */
+export function describeCandidate(ctx: Pick<PatientContext, 'programme'>, decision: Decision, tier: TierId): string {
+  const rule = ctx.programme.tiers.find((t) => t.id === tier);
+  const facts = (rule?.features ?? []).map((f) => `${f} ${String(decision.facts[f])}`).join(', ');
+  const risks = ctx.programme.riskFactors.filter((r) => decision.riskFactors.includes(r.id)).map((r) => r.title);
+  return `${rule?.title ?? tier}: ${facts}.${risks.length ? ` Risk factors: ${risks.join('; ')}.` : ''}`;
+}
+
+/**
+ * The MDT review proposal (the MDT validates the list before anything reaches a patient): the evidence as input
+ * references, the tier, the dominant risk and, when the workforce has room, a proposed owner. The MDT owns its
+ * status, business status, owner and notes; the connector keeps only its own fields current.
+ */
+export function reviewTask(
+  ctx: PatientContext,
+  decision: Decision,
+  episode: number,
+  tier: TierId,
+  risk: RiskType,
+  proposedOwner?: string
+): Desired<Task> {
+  const identifier = managedIdentifier(ctx, 'mdt-review', episode);
+  const input: TaskInput[] = [
+    { type: { text: REVIEW_INPUT.dominantRisk }, valueCodeableConcept: concept(RISK_CODE[risk]) },
+    ...(proposedOwner
+      ? [{ type: { text: REVIEW_INPUT.proposedOwner }, valueReference: { reference: proposedOwner } }]
+      : []),
+    ...decisiveFeatures(ctx, decision, tier).flatMap((feature) =>
+      (decision.evidence[feature] ?? []).map((reference) => ({
+        type: { text: feature },
+        valueReference: { reference },
+      }))
+    ),
+  ];
+  const task: Task = {
+    resourceType: 'Task',
+    meta: TASK_PROFILE,
+    identifier: [identifier],
+    status: 'requested',
+    businessStatus: concept(BUSINESS_STATUS.proposed),
+    intent: 'proposal',
+    priority: tier === 'first' ? 'urgent' : 'routine',
+    code: concept(TASK_CODE.mdtReview, 'Review proposed High Frequency User'),
+    description: describeCandidate(ctx, decision, tier),
+    focus: { identifier: ctx.cohort, display: `HFU cohort: ${ctx.cohortTitle}` },
+    for: { reference: `Patient/${ctx.patientId}` },
+    authoredOn: ctx.now,
+    requester: connector(),
+    reasonCode: concept(TIER_CODE[tier]),
+    ...(ctx.reviewOwner ? { owner: { reference: ctx.reviewOwner } } : {}),
+    input,
+  };
+  return {
+    resource: task,
+    identifier,
+    owned: ['identifier', 'intent', 'code', 'description', 'focus', 'for', 'reasonCode', 'input', 'priority'],
+  };
+}
+
+/** The HFU Flag GP systems show: programme code, patient-flag category, tier, period, author (the connector). */
+export function enrolmentFlag(ctx: PatientContext, episode: number, tier: TierId): Desired<Flag> {
+  const identifier = managedIdentifier(ctx, 'flag', episode);
+  const flag: Flag = {
+    resourceType: 'Flag',
+    meta: { profile: [PROFILE.flag], tag: [MANAGED_TAG] },
+    identifier: [identifier],
+    status: 'active',
+    category: [concept(HFU_CODE.flagCategory), concept(TIER_CODE[tier])],
+    code: concept(HFU_CODE.flag, HFU_CODE.flag.display),
+    subject: { reference: `Patient/${ctx.patientId}` },
+    period: { start: ctx.asOf },
+    author: connector(),
+  };
+  return {
+    resource: flag,
+    identifier,
+    owned: ['identifier', 'status', 'category', 'code', 'subject', 'period', 'author'],
+  };
+}
+
+/**
+ * The personalised care and support plan: the long-term and mental health conditions it addresses, the evidence
+ * as supporting information, the allocated owner as author (the connector when the MDT has not allocated one), and
+ * as activities the programme's Tasks.
+ */
+export function carePlan(
+  ctx: PatientContext,
+  episode: number,
+  decision: Decision,
+  tier: TierId,
+  owner: string | undefined,
+  activityRefs: readonly string[]
+): Desired<CarePlan> {
+  const identifier = managedIdentifier(ctx, 'care-plan', episode);
+  const conditions = [
+    ...new Set([...(decision.evidence.longTermConditions ?? []), ...(decision.evidence.mentalHealth ?? [])]),
+  ];
+  const supporting = evidenceReferences(ctx, decision, tier).filter((r) => !conditions.includes(r));
+  const plan: CarePlan = {
+    resourceType: 'CarePlan',
+    meta: { profile: [PROFILE.carePlan], tag: [MANAGED_TAG] },
+    identifier: [identifier],
+    status: 'active',
+    intent: 'plan',
+    category: [concept(HFU_CODE.carePlanCategory)],
+    title: 'Personalised care and support plan (High Frequency Users programme)',
+    description: describeCandidate(ctx, decision, tier),
+    subject: { reference: `Patient/${ctx.patientId}` },
+    period: { start: ctx.asOf },
+    created: ctx.now,
+    author: owner ? { reference: owner } : connector(),
+    ...(owner?.startsWith('CareTeam/') ? { careTeam: [{ reference: owner }] } : {}),
+    ...(conditions.length ? { addresses: conditions.map((reference) => ({ reference })) } : {}),
+    ...(supporting.length ? { supportingInfo: supporting.map((reference) => ({ reference })) } : {}),
+    activity: activityRefs.map((reference) => ({ reference: { reference } })),
+  };
+  return {
+    resource: plan,
+    identifier,
+    owned: ['identifier', 'intent', 'category', 'subject', 'addresses', 'supportingInfo'],
+  };
+}
+
+/** An order-intent Task of the care plan: the What Matters to Me conversation, a check-in. */
+function carePlanTask(
+  ctx: PatientContext,
+  kind: 'what-matters-conversation' | 'check-in' | 'step-down-review',
+  episode: number,
+  n: number | undefined,
+  owner: string | undefined,
+  carePlanRef: string,
+  fields: Partial<Task>
+): Desired<Task> {
+  const identifier = managedIdentifier(ctx, kind, episode, n);
+  const code =
+    kind === 'what-matters-conversation'
+      ? TASK_CODE.conversation
+      : kind === 'check-in'
+        ? TASK_CODE.checkIn
+        : TASK_CODE.stepDown;
+  const task: Task = {
+    resourceType: 'Task',
+    meta: TASK_PROFILE,
+    identifier: [identifier],
+    basedOn: [{ reference: carePlanRef }],
+    status: 'requested',
+    intent: kind === 'step-down-review' ? 'proposal' : 'order',
+    code: concept(code),
+    for: { reference: `Patient/${ctx.patientId}` },
+    authoredOn: ctx.now,
+    requester: connector(),
+    ...(owner ? { owner: { reference: owner } } : {}),
+    ...fields,
+  };
+  return { resource: task, identifier, owned: ['identifier', 'intent', 'code', 'for', 'basedOn'] };
+}
+
+export function conversationTask(
+  ctx: PatientContext,
+  episode: number,
+  owner: string | undefined,
+  carePlanRef: string,
+  withinDays: number
+): Desired<Task> {
+  return carePlanTask(ctx, 'what-matters-conversation', episode, undefined, owner, carePlanRef, {
+    description:
+      "Invite the patient to a 'What Matters to Me' conversation about what support would help them. Participation is " +
+      'voluntary: explain why they are being contacted and what is available.',
+    restriction: { period: { start: ctx.asOf, end: addDays(ctx.asOf, withinDays) } },
+  });
+}
+
+export function checkInTask(
+  ctx: PatientContext,
+  episode: number,
+  n: number,
+  due: string,
+  owner: string | undefined,
+  carePlanRef: string,
+  everyDays: number
+): Desired<Task> {
+  return carePlanTask(ctx, 'check-in', episode, n, owner, carePlanRef, {
+    description: `Check-in ${n}: how is the patient getting on with the changes and support agreed; any problems with access or suitability?`,
+    businessStatus: concept(BUSINESS_STATUS.scheduled),
+    restriction: { period: { start: due, end: addDays(due, everyDays) } },
+  });
+}
+
+export function stepDownTask(
+  ctx: PatientContext,
+  episode: number,
+  owner: string | undefined,
+  carePlanRef: string
+): Desired<Task> {
+  return carePlanTask(ctx, 'step-down-review', episode, undefined, owner, carePlanRef, {
+    description:
+      'The patient no longer meets the programme criteria. Review whether to step them down to community support or ' +
+      'discharge them; they can re-enter the list if their circumstances change.',
+  });
+}
+
+// --- changes to resources the connector wrote earlier -------------------------------------------------------------
+
+/** A Task the programme no longer needs: cancelled, with why. */
+export function cancelled(task: Task, why: string): Desired<Task> {
+  return {
+    resource: { ...task, status: 'cancelled', statusReason: { text: why } },
+    identifier: requiredIdentifier(task),
+    owned: ['status', 'statusReason'],
+  };
+}
+
+export function inactiveFlag(flag: Flag, endDate: string): Desired<Flag> {
+  return {
+    resource: { ...flag, status: 'inactive', period: { ...flag.period, end: endDate } },
+    identifier: requiredIdentifier(flag),
+    owned: ['status', 'period'],
+  };
+}
+
+export function retieredFlag(flag: Flag, tier: TierId): Desired<Flag> {
+  const category = (flag.category ?? []).filter((c) => !c.coding?.some((x) => x.system === TIER_CODE.first.system));
+  return {
+    resource: { ...flag, category: [...category, concept(TIER_CODE[tier])] },
+    identifier: requiredIdentifier(flag),
+    owned: ['category'],
+  };
+}
+
+export function revokedCarePlan(plan: CarePlan, endDate: string): Desired<CarePlan> {
+  return {
+    resource: { ...plan, status: 'revoked', period: { ...plan.period, end: endDate } },
+    identifier: requiredIdentifier(plan),
+    owned: ['status', 'period'],
+  };
+}
+
+/** The care plan with activities added for new Tasks (activities someone else added are kept). */
+export function withActivities(plan: CarePlan, refs: readonly string[]): Desired<CarePlan> {
+  const present = new Set((plan.activity ?? []).map((a) => a.reference?.reference));
+  const added = refs.filter((r) => !present.has(r)).map((reference) => ({ reference: { reference } }));
+  return {
+    resource: { ...plan, activity: [...(plan.activity ?? []), ...added] },
+    identifier: requiredIdentifier(plan),
+    owned: ['activity'],
+  };
+}
+
+const MANAGED_SYSTEMS: ReadonlySet<string> = new Set([IDENTIFIER.task, IDENTIFIER.flag, IDENTIFIER.carePlan]);
+
+/** The business identifier the connector gave one of its resources. */
+function requiredIdentifier(resource: { identifier?: { system?: string; value?: string }[] }): {
+  system: string;
+  value: string;
+} {
+  const identifier = resource.identifier?.find((i) => i.system && MANAGED_SYSTEMS.has(i.system) && i.value);
+  if (!identifier) {
+    throw new Error('not a resource the connector wrote: no business identifier of its own');
+  }
+  return { system: identifier.system as string, value: identifier.value as string };
+}
+
+/** The connector as author or agent: a logical reference to its Device. */
+export function connector(): Reference<Device> {
+  return {
+    type: CONNECTOR_DEVICE.type,
+    identifier: { ...CONNECTOR_DEVICE.identifier },
+    display: CONNECTOR_DEVICE.display,
+  };
+}

@@ -1,0 +1,134 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Resource, StructureDefinition } from '@medplum/fhirtypes';
+import { decide, loadProgramme } from '../../../src/criteria';
+import { buildConformanceResources, fileNameOf, PROFILES_DIR, validateAgainstProfile } from '../../../src/profiles';
+import { PROFILE } from '../../../src/vocabulary';
+import { provenanceFor } from '../../../src/writeback/apply';
+import { cohortGroup } from '../../../src/writeback/cohort';
+import type { PatientContext } from '../../../src/writeback/resources';
+import {
+  cancelled,
+  carePlan,
+  checkInTask,
+  conversationTask,
+  enrolmentFlag,
+  inactiveFlag,
+  revokedCarePlan,
+  reviewTask,
+  stepDownTask,
+} from '../../../src/writeback/resources';
+
+const programme = loadProgramme();
+const ctx: PatientContext = {
+  programme,
+  patientId: 'p1',
+  cohort: { system: 'https://fhir.hfu-connector.org/Id/cohort', value: 'nhse-hfu-2022/practice-Y99001' },
+  cohortTitle: 'Practice Y99001',
+  asOf: '2026-11-23',
+  now: '2026-11-23T09:00:00.000Z',
+  reviewOwner: 'CareTeam/pcn-mdt',
+};
+const decision = decide(programme, 'p1', {
+  facts: { unplannedAdmissions: 2, repeatMedications: 11, longTermConditions: 2, mentalHealth: true, age: 80 },
+  evidence: {
+    unplannedAdmissions: ['Encounter/e1', 'Encounter/e2'],
+    repeatMedications: ['MedicationRequest/m1'],
+    longTermConditions: ['Condition/c1'],
+    mentalHealth: ['Condition/c2'],
+  },
+});
+
+/** One of everything the connector writes, as its builders make it. */
+function written(): Resource[] {
+  const plan = carePlan(ctx, 1, decision, 'first', 'PractitionerRole/pharm-1', ['urn:uuid:x']).resource;
+  const stored = { ...plan, id: 'cp1' };
+  const flag = { ...enrolmentFlag(ctx, 1, 'first').resource, id: 'f1' };
+  const conversation = { ...conversationTask(ctx, 1, 'PractitionerRole/pharm-1', 'CarePlan/cp1', 14).resource, id: 't2' };
+  return [
+    reviewTask(ctx, decision, 1, 'first', 'clinical', 'PractitionerRole/pharm-1').resource,
+    flag,
+    plan,
+    conversation,
+    checkInTask(ctx, 1, 1, '2026-12-07', undefined, 'CarePlan/cp1', 14).resource,
+    stepDownTask(ctx, 1, undefined, 'CarePlan/cp1').resource,
+    inactiveFlag(flag, '2027-01-10').resource,
+    cancelled(conversation, 'The care plan was completed').resource,
+    revokedCarePlan(stored, '2027-01-10').resource,
+    cohortGroup(programme, 'practice-Y99001', 'Practice Y99001', undefined, { open: new Map([['p1', { inactive: true }]]), unread: new Set() }, ctx).resource,
+    provenanceFor(
+      { programme, subjectKey: 'nhse-hfu-2022/Patient/p1', events: ['enrol'], reasons: [], evidence: ['Encounter/e1'], asOf: ctx.asOf, now: ctx.now },
+      ['Flag/f1'],
+      []
+    ),
+  ];
+}
+
+describe('published profiles', () => {
+  it('are exactly what `hfu profiles` builds (regenerate with `hfu profiles` after changing src/profiles)', () => {
+    const built = buildConformanceResources();
+    const files = readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.json'));
+    expect(files.sort()).toEqual(built.map(fileNameOf).sort());
+    for (const resource of built) {
+      const committed = JSON.parse(readFileSync(path.join(PROFILES_DIR, fileNameOf(resource)), 'utf8')) as unknown;
+      expect(committed).toEqual(resource);
+    }
+  });
+
+  it('each have a differential and a snapshot, derived from UK Core where UK Core has the resource', () => {
+    const sds = buildConformanceResources().filter((r): r is StructureDefinition => r.resourceType === 'StructureDefinition');
+    expect(sds.map((sd) => sd.url).sort()).toEqual(Object.values(PROFILE).sort());
+    const bases = Object.fromEntries(sds.map((sd) => [sd.type, sd.baseDefinition]));
+    expect(bases).toEqual({
+      Group: 'http://hl7.org/fhir/StructureDefinition/Group',
+      Flag: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-Flag',
+      Task: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-Task',
+      CarePlan: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-CarePlan',
+      Provenance: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-Provenance',
+    });
+    for (const sd of sds) {
+      expect(sd.differential?.element.length).toBeGreaterThan(1);
+      expect(sd.snapshot?.element.length).toBeGreaterThan(sd.differential?.element.length ?? 0);
+    }
+    const flag = sds.find((sd) => sd.type === 'Flag');
+    expect(flag?.snapshot?.element.find((e) => e.path === 'Flag.period')?.min).toBe(1);
+  });
+});
+
+describe('every resource the connector writes', () => {
+  const label = (r: Resource): string => {
+    const { code, status } = r as { code?: { coding?: { code?: string }[] }; status?: string };
+    return [r.resourceType, r.resourceType === 'Task' ? code?.coding?.[0]?.code : undefined, status].filter(Boolean).join(' ');
+  };
+  it.each(written().map((r) => [label(r), r] as const))(
+    '%s declares its profile and validates against it',
+    (_name, resource) => {
+      expect(resource.meta?.profile).toHaveLength(1);
+      expect(validateAgainstProfile(resource)).toEqual([]);
+    }
+  );
+
+  const broken: [string, (r: Resource) => Resource | undefined][] = [
+    ['a Flag without a period', (r) => (r.resourceType === 'Flag' ? { ...r, period: undefined } : undefined)],
+    ['a Flag without its tier', (r) => (r.resourceType === 'Flag' ? { ...r, category: r.category?.slice(0, 1) } : undefined)],
+    ['an inactive Flag without an end', (r) => (r.resourceType === 'Flag' ? { ...r, status: 'inactive', period: { start: '2026-11-23' } } : undefined)],
+    ['a Task without its patient', (r) => (r.resourceType === 'Task' ? { ...r, for: undefined } : undefined)],
+    ['a Task without a business identifier', (r) => (r.resourceType === 'Task' ? { ...r, identifier: undefined } : undefined)],
+    ['a conversation not based on the care plan', (r) => (r.resourceType === 'Task' && r.intent === 'order' ? { ...r, basedOn: undefined } : undefined)],
+    ['a CarePlan without an author', (r) => (r.resourceType === 'CarePlan' ? { ...r, author: undefined } : undefined)],
+    ['a CarePlan without its category', (r) => (r.resourceType === 'CarePlan' ? { ...r, category: undefined } : undefined)],
+    ['a Group without its identifier', (r) => (r.resourceType === 'Group' ? { ...r, identifier: undefined } : undefined)],
+    ['a Provenance without the programme as policy', (r) => (r.resourceType === 'Provenance' ? { ...r, policy: undefined } : undefined)],
+    ['a Provenance without the connector as agent', (r) => (r.resourceType === 'Provenance' ? { ...r, agent: [{ who: { reference: 'Practitioner/x' } }] } : undefined)],
+    ['anything without the connector tag', (r) => ({ ...r, meta: { profile: r.meta?.profile } })],
+  ];
+  it.each(broken)('fails validation for %s', (_name, breakIt) => {
+    const candidates = written()
+      .map(breakIt)
+      .filter((r): r is Resource => Boolean(r));
+    expect(candidates.length).toBeGreaterThan(0);
+    for (const resource of candidates) {
+      expect(validateAgainstProfile(resource).length).toBeGreaterThan(0);
+    }
+  });
+});
