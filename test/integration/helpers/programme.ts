@@ -1,0 +1,170 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { CarePlan, CareTeam, Flag, Group, PractitionerRole, Provenance, Resource, Task } from '@medplum/fhirtypes';
+import { configSchema } from '../../../src/config';
+import { londonToday } from '../../../src/dates';
+import { FhirClient } from '../../../src/fhir';
+import type { RunningFhirServer } from '../../../src/server';
+import { startFhirServer } from '../../../src/server';
+import { IDENTIFIER, MANAGED_TAG, token } from '../../../src/vocabulary';
+import { runCli } from './cli';
+import type { PatientSpec } from './practice';
+import { handMadePractice } from './practice';
+
+/**
+ * Today, in London: the connector stamps what it writes with the wall clock (authoredOn, created), and what the MDT
+ * records comes after that, so the story starts today. Later stages move the evaluation date on with `--now`.
+ */
+export const AS_OF = londonToday();
+const PROGRAMME = 'nhse-hfu-2022';
+
+/**
+ * The practice, patient by patient (admissions in the last 12 months, repeat items). Eight qualify:
+ * a, d, e first priority (2 admissions); b, c, f, g, h second (1 admission); all with 10 or more repeats.
+ */
+export const SPECS: PatientSpec[] = [
+  { id: 'hfu-a', admissionsDaysAgo: [20, 50], repeats: 12, longTermConditions: 2, mentalHealth: true },
+  { id: 'hfu-b', admissionsDaysAgo: [30], repeats: 11 },
+  { id: 'hfu-c', admissionsDaysAgo: [40], repeats: 10 },
+  { id: 'hfu-d', admissionsDaysAgo: [25, 45], repeats: 10 },
+  { id: 'hfu-e', admissionsDaysAgo: [15, 35], repeats: 13, mentalHealth: true, carer: true },
+  { id: 'hfu-f', admissionsDaysAgo: [55], repeats: 10 },
+  { id: 'hfu-g', admissionsDaysAgo: [60], repeats: 12 },
+  { id: 'hfu-h', admissionsDaysAgo: [10], repeats: 10, mentalHealth: true, carer: true },
+  { id: 'other-1', admissionsDaysAgo: [], repeats: 12 },
+  { id: 'other-2', admissionsDaysAgo: [5, 15, 25], repeats: 4 },
+  { id: 'other-3', admissionsDaysAgo: [], repeats: 0 },
+];
+export const CANDIDATES = SPECS.filter((s) => s.id.startsWith('hfu-')).length;
+
+/** The workforce (one health and wellbeing coach with room for one patient) and the MDT that reviews the list. */
+const TEAM: Resource[] = [
+  ...(['gp-1', 'pharm-1', 'coach-1'] as const).map((id): PractitionerRole => ({
+    resourceType: 'PractitionerRole',
+    id,
+    active: true,
+    organization: { reference: 'Organization/practice-y99001' },
+  })),
+  { resourceType: 'CareTeam', id: 'pcn-mdt', name: 'PCN HFU multidisciplinary team', status: 'active' } as CareTeam,
+];
+const CONFIG = {
+  writeback: { reviewOwner: 'CareTeam/pcn-mdt' },
+  allocation: {
+    workforce: [
+      { reference: 'PractitionerRole/gp-1', role: 'gp', caseload: 5 },
+      { reference: 'PractitionerRole/pharm-1', role: 'pharmacist', caseload: 5 },
+      { reference: 'PractitionerRole/coach-1', role: 'health-and-wellbeing-coach', caseload: 1 },
+    ],
+  },
+};
+
+export interface Writes {
+  created: number;
+  updated: number;
+  unchanged: number;
+  provenance: number;
+}
+
+export interface RunJson {
+  complete: boolean;
+  proposed: string[];
+  awaitingCapacity: { patient: string; risk: string }[];
+  actions: Record<string, number>;
+  skipped: { patient: string; reason: string }[];
+  writes: Writes;
+  writeFailures: unknown[];
+  conflicts: unknown[];
+}
+
+/**
+ * The hand-made practice and its team on a real embedded FHIR server, the connector's configuration, and what a
+ * test needs to look at the programme's record and to act in it as the MDT and clinicians do.
+ */
+export class ProgrammePractice {
+  private constructor(
+    readonly server: RunningFhirServer,
+    readonly client: FhirClient,
+    readonly configFile: string
+  ) {}
+
+  static async start(extraConfig: Record<string, unknown> = {}): Promise<ProgrammePractice> {
+    const server = await startFhirServer({ resources: [...handMadePractice(AS_OF, SPECS), ...TEAM] });
+    const client = FhirClient.fromConfig({ ...configSchema.parse({}).fhir, baseUrl: server.baseUrl });
+    const configFile = path.join(mkdtempSync(path.join(tmpdir(), 'hfu-lifecycle-')), 'config.json');
+    writeFileSync(configFile, JSON.stringify({ ...CONFIG, ...extraConfig }));
+    return new ProgrammePractice(server, client, configFile);
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  /** `hfu run --json` as a subprocess, against this server or (a proxy) `baseUrl`. */
+  async run(asOf: string, baseUrl = this.server.baseUrl): Promise<{ code: number; json: RunJson; stderr: string }> {
+    const { code, stdout, stderr } = await runCli(['run', '--json', '--now', asOf, '--config', this.configFile], {
+      HFU_FHIR__BASE_URL: baseUrl,
+    });
+    if (!stdout) {
+      throw new Error(`hfu run exited ${code} with no report: ${stderr.slice(-2000)}`);
+    }
+    return { code, json: JSON.parse(stdout) as RunJson, stderr };
+  }
+
+  tagged<T extends Resource>(type: T['resourceType']): Promise<T[]> {
+    return this.client.searchAll<T>(type, { _tag: token(MANAGED_TAG) });
+  }
+
+  /** Everything the connector wrote. */
+  async written(): Promise<Resource[]> {
+    const types = ['Task', 'Flag', 'CarePlan', 'Group', 'Provenance'] as const;
+    return (await Promise.all(types.map((t) => this.tagged(t)))).flat();
+  }
+
+  /** One of the programme's resources by its business identifier (never more than one). */
+  async managed<T extends Task | Flag | CarePlan>(
+    type: T['resourceType'],
+    patientId: string,
+    kind: string,
+    episode = 1,
+    n?: number
+  ): Promise<T | undefined> {
+    const system = type === 'Flag' ? IDENTIFIER.flag : type === 'CarePlan' ? IDENTIFIER.carePlan : IDENTIFIER.task;
+    const value = `${PROGRAMME}/Patient/${patientId}/${kind}/${episode}${n === undefined ? '' : `/${n}`}`;
+    const found = await this.client.searchAll<T>(type, { identifier: `${system}|${value}` });
+    if (found.length > 1) {
+      throw new Error(`${found.length} resources share the identifier ${value}`);
+    }
+    return found[0];
+  }
+
+  async must<T extends Task | Flag | CarePlan>(
+    type: T['resourceType'],
+    patientId: string,
+    kind: string,
+    episode = 1,
+    n?: number
+  ): Promise<T> {
+    const resource = await this.managed<T>(type, patientId, kind, episode, n);
+    if (!resource) {
+      throw new Error(`expected ${type} ${kind} ${episode}${n ? `/${n}` : ''} of Patient/${patientId}`);
+    }
+    return resource;
+  }
+
+  /** What the MDT or a clinician records: an update to a resource, as their system would make it. */
+  record<T extends Resource>(resource: T, changes: Partial<T>): Promise<T> {
+    return this.client.update<T>({ ...resource, ...changes });
+  }
+
+  async provenanceFor(target: Resource): Promise<Provenance[]> {
+    return (await this.tagged<Provenance>('Provenance')).filter((p) =>
+      p.target.some((t) => t.reference === `${target.resourceType}/${target.id}`)
+    );
+  }
+
+  async membersFor(patientId: string): Promise<NonNullable<Group['member']>> {
+    const [group] = await this.tagged<Group>('Group');
+    return group?.member?.filter((m) => m.entity.reference === `Patient/${patientId}`) ?? [];
+  }
+}
