@@ -100,11 +100,23 @@ export class ProgrammePractice {
     return this.server.stop();
   }
 
-  /** `hfu run --json` as a subprocess, against this server or (a proxy) `baseUrl`. */
-  async run(asOf: string, baseUrl = this.server.baseUrl): Promise<{ code: number; json: RunJson; stderr: string }> {
-    const { code, stdout, stderr } = await runCli(['run', '--json', '--now', asOf, '--config', this.configFile], {
-      HFU_FHIR__BASE_URL: baseUrl,
-    });
+  /** The arguments and environment of `hfu run --json` for this practice. */
+  runCommand(
+    asOf: string,
+    options: { baseUrl?: string; env?: Record<string, string> } = {}
+  ): [string[], Record<string, string>] {
+    return [
+      ['run', '--json', '--now', asOf, '--config', this.configFile],
+      { HFU_FHIR__BASE_URL: options.baseUrl ?? this.server.baseUrl, ...options.env },
+    ];
+  }
+
+  /** `hfu run --json` as a subprocess, against this server or (through a proxy) `baseUrl`. */
+  async run(
+    asOf: string,
+    options: { baseUrl?: string; env?: Record<string, string> } = {}
+  ): Promise<{ code: number; json: RunJson; stderr: string }> {
+    const { code, stdout, stderr } = await runCli(...this.runCommand(asOf, options));
     if (!stdout) {
       throw new Error(`hfu run exited ${code} with no report: ${stderr.slice(-2000)}`);
     }

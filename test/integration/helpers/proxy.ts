@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 export type Fault = { status: number; body?: unknown; headers?: Record<string, string> } | 'drop';
 
 /**
- * An HTTP proxy in front of a real FHIR server that injects faults the real server will not produce on demand
+ * A transparent HTTP proxy (same paths, Host kept) in front of a real FHIR server that injects faults the real server will not produce on demand
  * (5xx on chosen requests, a dropped connection). Everything else is forwarded untouched.
  */
 export interface FaultyProxy {
@@ -22,7 +22,7 @@ export async function startFaultyProxy(
   const target = new URL(targetBaseUrl);
   const seen: string[] = [];
   const server: Server = createServer((req: IncomingMessage, res) => {
-    const path = (req.url ?? '').replace(/^\/proxy/, target.pathname);
+    const path = req.url ?? '';
     seen.push(`${req.method} ${path}`);
     const fault = faultFor({ method: req.method ?? 'GET', url: path });
     if (fault === 'drop') {
@@ -40,7 +40,7 @@ export async function startFaultyProxy(
         port: target.port,
         method: req.method,
         path,
-        headers: { ...req.headers, host: target.host },
+        headers: req.headers, // the Host header stays the proxy's, so the server's links (next pages) lead back here
       },
       (upRes) => {
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
@@ -53,7 +53,7 @@ export async function startFaultyProxy(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    baseUrl: `http://127.0.0.1:${port}/proxy`,
+    baseUrl: `http://127.0.0.1:${port}${target.pathname}`,
     seen,
     stop: () =>
       new Promise((resolve) => {

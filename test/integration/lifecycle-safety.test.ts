@@ -1,0 +1,157 @@
+import type { ChildProcess } from 'node:child_process';
+import type { Flag, Resource, Task } from '@medplum/fhirtypes';
+import { BUSINESS_STATUS } from '../../src/vocabulary';
+import { startCli } from './helpers/cli';
+import { AS_OF, ProgrammePractice } from './helpers/programme';
+import { startFaultyProxy } from './helpers/proxy';
+
+/** The MDT's decisions after the first run: four patients to enrol (one of whom waits for capacity), one declined. */
+async function mdtDecides(practice: ProgrammePractice): Promise<void> {
+  const decided = { lastModified: new Date().toISOString() };
+  const review = (id: string) => practice.must<Task>('Task', id, 'mdt-review');
+  await practice.record(await review('hfu-a'), {
+    ...decided,
+    status: 'accepted',
+    owner: { reference: 'PractitionerRole/gp-1' },
+  });
+  await practice.record(await review('hfu-b'), {
+    ...decided,
+    status: 'completed',
+    businessStatus: { coding: [BUSINESS_STATUS.enrol] },
+  });
+  await practice.record(await review('hfu-c'), { ...decided, status: 'rejected' });
+  await practice.record(await review('hfu-e'), { ...decided, status: 'accepted' });
+  await practice.record(await review('hfu-h'), { ...decided, status: 'accepted' });
+}
+
+async function proposedAndDecided(): Promise<ProgrammePractice> {
+  const practice = await ProgrammePractice.start();
+  const { code } = await practice.run(AS_OF);
+  expect(code).toBe(0);
+  await mdtDecides(practice);
+  return practice;
+}
+
+/**
+ * The record as content, comparable across servers: server ids and versions dropped, references among the
+ * connector's own resources replaced by their business identifiers, wall-clock stamps dropped. Provenance ids are
+ * derived from the event they record, so they compare as they are.
+ */
+async function recordContent(practice: ProgrammePractice): Promise<Map<string, unknown>> {
+  const written = await practice.written();
+  const keyOf = new Map<string, string>();
+  for (const resource of written) {
+    const identifier = (resource as { identifier?: { value?: string }[] }).identifier?.[0]?.value;
+    keyOf.set(
+      `${resource.resourceType}/${resource.id}`,
+      identifier ? `${resource.resourceType}#${identifier}` : `${resource.resourceType}/${resource.id}`
+    );
+  }
+  const content = new Map<string, unknown>();
+  for (const resource of written) {
+    const key = keyOf.get(`${resource.resourceType}/${resource.id}`) as string;
+    expect(content.has(key)).toBe(false); // no duplicates
+    content.set(key, normalise(resource, keyOf));
+  }
+  return content;
+}
+
+const WALL_CLOCK = new Set(['authoredOn', 'created', 'recorded', 'lastModified']);
+
+function normalise(resource: Resource, keyOf: ReadonlyMap<string, string>): unknown {
+  const walk = (value: unknown, field?: string): unknown => {
+    if (Array.isArray(value)) {
+      return value.map((v) => walk(v));
+    }
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(
+        Object.entries(value as Record<string, unknown>)
+          .filter(([k]) => !WALL_CLOCK.has(k) && k !== 'valueDateTime')
+          .map(([k, v]) => [k, walk(v, k)])
+      );
+    }
+    return field === 'reference' && typeof value === 'string' ? (keyOf.get(value) ?? value) : value;
+  };
+  const { id: _id, meta, ...rest } = resource;
+  return walk({ ...rest, meta: { tag: meta?.tag, profile: meta?.profile } });
+}
+
+describe('a run killed between two transactions', () => {
+  let clean: ProgrammePractice;
+  let killed: ProgrammePractice;
+  afterAll(async () => {
+    await clean?.stop();
+    await killed?.stop();
+  });
+
+  it('leaves whole patients behind, and a re-run converges to exactly what an uninterrupted run writes', async () => {
+    [clean, killed] = await Promise.all([proposedAndDecided(), proposedAndDecided()]);
+    expect((await clean.run(AS_OF)).code).toBe(0);
+
+    // The writer is killed (SIGKILL: no clean-up) as it sends its second transaction, which never reaches the server.
+    const transactionPath = new URL(killed.server.baseUrl).pathname.replace(/\/$/, '');
+    let writer: ChildProcess | undefined;
+    let transactions = 0;
+    const proxy = await startFaultyProxy(killed.server.baseUrl, ({ method, url }) => {
+      if (method === 'POST' && url.replace(/\/$/, '') === transactionPath && ++transactions === 2) {
+        writer?.kill('SIGKILL');
+        return 'drop';
+      }
+      return undefined;
+    });
+    try {
+      const { child, done } = startCli(...killed.runCommand(AS_OF, { baseUrl: proxy.baseUrl }));
+      writer = child;
+      expect((await done).signal).toBe('SIGKILL');
+    } finally {
+      await proxy.stop();
+    }
+    // The first patient's enrolment is whole; nobody else's has started.
+    expect(await killed.managed<Flag>('Flag', 'hfu-a', 'flag')).toBeDefined();
+    expect(await killed.managed<Task>('Task', 'hfu-a', 'what-matters-conversation')).toBeDefined();
+    expect(await killed.managed<Flag>('Flag', 'hfu-b', 'flag')).toBeUndefined();
+
+    const rerun = await killed.run(AS_OF);
+    expect(rerun.code).toBe(0);
+    expect(rerun.json.writes).toEqual({ created: 6, updated: 1, unchanged: 3, provenance: 3 }); // b, e enrolled; d, f, g under review; the Group
+    expect(await recordContent(killed)).toEqual(await recordContent(clean));
+  });
+});
+
+describe('a patient whose data cannot be read whole', () => {
+  let practice: ProgrammePractice;
+  afterAll(() => practice?.stop());
+
+  it('gets nothing written, and keeps their place, until a run reads them', async () => {
+    practice = await proposedAndDecided();
+    const proxy = await startFaultyProxy(practice.server.baseUrl, ({ method, url }) =>
+      method === 'GET' && url.includes('/MedicationRequest?') && decodeURIComponent(url).includes('Patient/hfu-b')
+        ? { status: 503 }
+        : undefined
+    );
+    try {
+      const { code, json } = await practice.run(AS_OF, {
+        baseUrl: proxy.baseUrl,
+        env: { HFU_FHIR__MAX_ATTEMPTS: '1', HFU_FHIR__CHUNK_SIZE: '1' },
+      });
+      expect(code).toBe(1);
+      expect(json.complete).toBe(false);
+      expect(json.skipped).toEqual([
+        expect.objectContaining({ patient: 'Patient/hfu-b', reason: expect.stringMatching(/could not be read/) }),
+      ]);
+      expect(json.actions).toEqual({ enrol: 2 }); // a and e; h waits for the coach
+    } finally {
+      await proxy.stop();
+    }
+    expect(await practice.managed<Flag>('Flag', 'hfu-a', 'flag')).toBeDefined();
+    expect(await practice.managed<Flag>('Flag', 'hfu-b', 'flag')).toBeUndefined();
+    expect(await practice.membersFor('hfu-b')).toEqual([
+      expect.objectContaining({ inactive: true, period: { start: AS_OF } }),
+    ]);
+
+    const { code, json } = await practice.run(AS_OF);
+    expect(code).toBe(0);
+    expect(json.actions).toEqual({ enrol: 1 });
+    expect(await practice.managed<Flag>('Flag', 'hfu-b', 'flag')).toBeDefined();
+  });
+});
