@@ -10,7 +10,7 @@ export function registerRun(program: Command, io: CliIo, setExitCode: (code: num
   program
     .command('run')
     .description(
-      'one refresh: evaluate the population, propose candidates for MDT review, write back (unless --dry-run)'
+      'one refresh: evaluate the population and advance the programme (proposals, enrolments, check-ins, step-downs, discharges), write back (unless --dry-run)'
     )
     .option('--fhir-base-url <url>', 'FHIR R4 endpoint (overrides fhir.baseUrl)')
     .option('--mapping <mapping>', 'uk-core, synthea, or a path to a mapping YAML file')
