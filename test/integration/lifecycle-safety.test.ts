@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import type { Flag, Resource, Task } from '@medplum/fhirtypes';
+import type { CarePlan, Flag, Resource, Task } from '@medplum/fhirtypes';
 import { BUSINESS_STATUS } from '../../src/vocabulary';
 import { startCli } from './helpers/cli';
 import { AS_OF, ProgrammePractice } from './helpers/programme';
@@ -153,5 +153,28 @@ describe('a patient whose data cannot be read whole', () => {
     expect(code).toBe(0);
     expect(json.actions).toEqual({ enrol: 1 });
     expect(await practice.managed<Flag>('Flag', 'hfu-b', 'flag')).toBeDefined();
+  });
+});
+
+describe('with no workforce configured', () => {
+  let practice: ProgrammePractice;
+  afterAll(() => practice?.stop());
+
+  it('leaves allocation to the MDT: no owner proposed, no caseload limit, accepted patients enrolled', async () => {
+    practice = await ProgrammePractice.start({ allocation: { workforce: [] } });
+    expect((await practice.run(AS_OF)).code).toBe(0);
+    const review = await practice.must<Task>('Task', 'hfu-e', 'mdt-review');
+    expect(review.input?.map((i) => i.type.text)).not.toContain('proposedOwner');
+    await mdtDecides(practice);
+
+    const { code, json } = await practice.run(AS_OF);
+    expect(code).toBe(0);
+    expect(json.actions).toEqual({ enrol: 4 }); // a, b, e and h: nobody waits
+    expect(json.awaitingCapacity).toEqual([]);
+    expect((await practice.must<Task>('Task', 'hfu-a', 'what-matters-conversation')).owner?.reference).toBe(
+      'PractitionerRole/gp-1'
+    ); // the MDT's choice
+    expect((await practice.must<Task>('Task', 'hfu-h', 'what-matters-conversation')).owner).toBeUndefined();
+    expect((await practice.must<CarePlan>('CarePlan', 'hfu-h', 'care-plan')).author?.display).toBe('hfu-connector');
   });
 });
