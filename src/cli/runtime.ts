@@ -33,9 +33,10 @@ export function fhirClient(config: Config, logger: Logger, baseUrl = config.fhir
 
 export function runSettings(
   config: Config,
-  options: { asOf?: IsoDate; dryRun: boolean; scope?: Scope; keepAllDecisions?: boolean }
+  options: { asOf?: IsoDate; dryRun: boolean; scope?: Scope; patients?: string[]; keepAllDecisions?: boolean }
 ): RunSettings {
   return {
+    patients: options.patients,
     scope: options.scope ?? config.scope,
     asOf: options.asOf ?? londonToday(),
     dryRun: options.dryRun,

@@ -56,6 +56,11 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
   }
 }
 
+/** The same population (key, title: the same cohort) read only for the named patients. */
+export function restrictPopulation(population: Population, client: FhirClient, ids: readonly string[]): Population {
+  return { ...population, pages: (s) => patientsById(client, ids, s) };
+}
+
 async function* patientsById(
   client: FhirClient,
   ids: readonly string[],

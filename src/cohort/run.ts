@@ -1,34 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import type { Patient } from '@medplum/fhirtypes';
-import type { Allocation } from '../allocation';
-import { allocate, Caseloads, dominantRisk, proposedOwnerOf, proposeOwner } from '../allocation';
 import type { Scope, WorkforceMember } from '../config';
 import type { Capacity, Decision, Programme } from '../criteria';
 import { applyCapacity, decide, tierLimits } from '../criteria';
 import type { IsoDate } from '../dates';
 import type { FhirClient } from '../fhir';
 import { FhirError } from '../fhir';
-import type { Action, PatientInProgramme, ProgrammeRecord, Stage } from '../lifecycle';
-import { isCoolingOff, isOpenStage, readProgrammeRecord, standingOf, tierOfEpisode, transitions } from '../lifecycle';
+import type { Action, ProgrammeRecord, Stage } from '../lifecycle';
+import { isCoolingOff, isOpenStage, readProgrammeRecord, standingOf, tierOfEpisode } from '../lifecycle';
 import type { Logger } from '../logging';
 import { withLogContext } from '../logging';
 import type { CompiledMapping, FactValue, PatientRecord } from '../mappings';
 import { FeatureEvaluationError, featureEvaluator } from '../mappings';
 import type { RiskType, TierId } from '../vocabulary';
-import type { WriteOutcome, WritePlan } from '../writeback';
-import {
-  addOutcome,
-  applyInTransaction,
-  cohortGroup,
-  cohortIdentifier,
-  emptyOutcome,
-  patientChanges,
-  planWrites,
-  resourcesOf,
-} from '../writeback';
+import type { WriteOutcome } from '../writeback';
+import { cohortIdentifier } from '../writeback';
+import type { AdvanceOutcome } from './advance';
+import { advanceProgramme } from './advance';
 import { readChunk } from './extract';
 import type { Population } from './population';
-import { resolvePopulation } from './population';
+import { resolvePopulation, restrictPopulation } from './population';
 
 export interface RunDeps {
   client: FhirClient;
@@ -54,6 +45,27 @@ export interface RunSettings {
   signal?: AbortSignal;
   /** The wall clock, for the dates the record keeps (authoredOn, recorded); injectable for tests. */
   now?: () => Date;
+  /** The run's id (for a service that must name a run before it starts); default a new UUID. */
+  runId?: string;
+  /**
+   * Asks the run to stop at the next safe point: before the next page is read or the next patient's transaction is
+   * sent (the one in flight finishes). A stopped run writes no Group and reports itself incomplete.
+   */
+  stop?: AbortSignal;
+  /**
+   * A targeted refresh: only these patients of the population are read and advanced (a notification that their
+   * review or care plan changed). No new proposals: ranking and capacity need the whole population.
+   */
+  patients?: readonly string[];
+  onProgress?: (progress: RunProgress) => void;
+}
+
+/** How far a run has got, reported as it goes. */
+export interface RunProgress {
+  phase: 'reading' | 'writing';
+  evaluated: number;
+  advanced: number;
+  writes: { created: number; updated: number; unchanged: number; provenance: number };
 }
 
 export interface SkippedPatient {
@@ -65,8 +77,10 @@ export interface RunResult {
   runId: string;
   asOf: IsoDate;
   dryRun: boolean;
-  /** False when part of the population could not be read: nothing was then treated as having left the cohort. */
+  /** False when part of the population could not be read (or the run was stopped): nobody unread left the cohort. */
   complete: boolean;
+  /** Stopped on request (time budget, shutdown) before it finished. */
+  stopped: boolean;
   population: number;
   populationKey: string;
   tiers: Record<TierId, number>;
@@ -79,7 +93,7 @@ export interface RunResult {
   /** Accepted by the MDT but nobody in the workforce has room: they wait, nobody is overbooked. */
   awaitingCapacity: { patient: string; risk: RiskType }[];
   excluded: Record<string, number>;
-  /** Programme patients by stage, as the record stood when the run began. */
+  /** Programme patients by stage once this run's writes are done (on a dry run: would be). */
   stages: Partial<Record<Stage, number>>;
   /** Lifecycle actions that changed the record (or, on a dry run, would), by kind. */
   actions: Partial<Record<Action['kind'], number>>;
@@ -98,7 +112,7 @@ export interface RunResult {
  * Provenance, then the cohort Group. A patient whose data could not be read whole gets no write at all.
  */
 export async function runCohort(deps: RunDeps, settings: RunSettings): Promise<RunResult> {
-  const runId = randomUUID();
+  const runId = settings.runId ?? randomUUID();
   return withLogContext({ runId }, () => new CohortRun(deps, settings, runId).run());
 }
 
@@ -114,6 +128,8 @@ class CohortRun {
   private population = 0;
   private unattributed = 0;
   private complete = true;
+  private stopped = false;
+  private readonly only?: ReadonlySet<string>;
   private record: ProgrammeRecord = { patients: new Map() };
 
   constructor(
@@ -122,25 +138,22 @@ class CohortRun {
     private readonly runId: string
   ) {
     this.evaluate = featureEvaluator(deps.mapping, settings.asOf);
+    this.only = settings.patients ? new Set(settings.patients) : undefined;
   }
 
   async run(): Promise<RunResult> {
     const { client, programme, logger } = this.deps;
-    const population = await resolvePopulation(client, this.settings.scope, this.settings.signal);
+    const population = await this.resolvePopulation();
     logger.info('run started', {
       programme: programme.id,
       mapping: this.deps.mapping.name,
       population: population.key,
+      targeted: this.only?.size,
       asOf: this.settings.asOf,
       dryRun: this.settings.dryRun,
     });
-    this.record = await readProgrammeRecord(
-      client,
-      programme.id,
-      cohortIdentifier(programme, population.key),
-      this.settings.signal
-    );
-    const stages = this.stageCounts();
+    const cohort = cohortIdentifier(programme, population.key);
+    this.record = await readProgrammeRecord(client, programme.id, cohort, this.settings.signal);
     await this.readPopulation(population);
     await this.readProgrammePatientsNotSeen();
     const readMs = performance.now() - this.started;
@@ -148,19 +161,22 @@ class CohortRun {
     const qualifying = [...this.decisions.values()]
       .filter((d) => d.tier)
       .sort((a, b) => (a.patientId < b.patientId ? -1 : 1));
-    const fresh = qualifying.filter((d) => !isOpenStage(standingOf(this.record.patients.get(d.patientId)).stage));
+    const fresh = this.only
+      ? [] // a targeted refresh never proposes: ranking and capacity need the whole population
+      : qualifying.filter((d) => !isOpenStage(standingOf(this.record.patients.get(d.patientId)).stage));
     const { proposed: proposable, waitlisted } = applyCapacity(programme, fresh, this.remainingCapacity());
-    const proposableIds = new Set(proposable.map((d) => d.patientId));
     const waitlistedIds = new Set(waitlisted.map((d) => d.patientId));
 
     const writeStarted = performance.now();
-    const outcome = await this.advancePatients(population, proposableIds);
+    const outcome = this.stopped ? notAdvanced() : await this.advance(population, proposable);
+    this.stopped ||= outcome.stopped;
     const candidates = qualifying.filter((d) => !waitlistedIds.has(d.patientId));
     const result: RunResult = {
       runId: this.runId,
       asOf: this.settings.asOf,
       dryRun: this.settings.dryRun,
-      complete: this.complete,
+      complete: this.complete && !this.stopped,
+      stopped: this.stopped,
       population: this.population,
       populationKey: population.key,
       tiers: {
@@ -172,7 +188,7 @@ class CohortRun {
       waitlisted,
       awaitingCapacity: outcome.awaitingCapacity,
       excluded: this.excluded,
-      stages,
+      stages: outcome.stages,
       actions: outcome.actions,
       skipped: this.skipped,
       unattributedResources: this.unattributed,
@@ -187,6 +203,7 @@ class CohortRun {
     };
     logger.info('run finished', {
       complete: result.complete,
+      stopped: result.stopped,
       population: result.population,
       first: result.tiers.first,
       second: result.tiers.second,
@@ -202,15 +219,58 @@ class CohortRun {
     return result;
   }
 
-  private stageCounts(): Partial<Record<Stage, number>> {
-    const counts: Partial<Record<Stage, number>> = {};
-    for (const patient of this.record.patients.values()) {
-      const stage = standingOf(patient).stage;
-      if (stage) {
-        counts[stage] = (counts[stage] ?? 0) + 1;
-      }
-    }
-    return counts;
+  /** The configured population, or (a targeted refresh) just the named patients of it. */
+  private async resolvePopulation(): Promise<Population> {
+    const population = await resolvePopulation(this.deps.client, this.settings.scope, this.settings.signal);
+    return this.only ? restrictPopulation(population, this.deps.client, [...this.only]) : population;
+  }
+
+  private advance(population: Population, proposable: readonly Decision[]): Promise<AdvanceOutcome> {
+    const { settings } = this;
+    return advanceProgramme({
+      client: this.deps.client,
+      programme: this.deps.programme,
+      population,
+      record: this.record,
+      decisions: this.decisions,
+      unread: this.unread,
+      untouchedMembers: this.untouchedMembers(),
+      proposable: new Set(proposable.map((d) => d.patientId)),
+      only: this.only,
+      settings: {
+        asOf: settings.asOf,
+        dryRun: settings.dryRun,
+        now: (settings.now?.() ?? new Date()).toISOString(),
+        reviewOwner: settings.reviewOwner,
+        workforce: settings.workforce ?? [],
+        transactionMaxEntries: settings.transactionMaxEntries ?? 8,
+        signal: settings.signal,
+        stop: settings.stop,
+      },
+      onPatient: (writes, advanced) => this.report('writing', advanced, writes),
+    });
+  }
+
+  private report(phase: RunProgress['phase'], advanced = 0, writes?: WriteOutcome): void {
+    const w = writes ?? { created: 0, updated: 0, unchanged: 0, provenance: 0 };
+    this.settings.onProgress?.({
+      phase,
+      evaluated: this.population,
+      advanced,
+      writes: { created: w.created, updated: w.updated, unchanged: w.unchanged, provenance: w.provenance },
+    });
+  }
+
+  /**
+   * Patients whose Group entry must stay as it is: unread; when the population was read in part, everyone not
+   * seen; in a targeted refresh, everyone but the targeted patients.
+   */
+  private untouchedMembers(): Set<string> {
+    const members = (this.record.group?.member ?? [])
+      .map((m) => m.entity.reference?.replace(/^Patient\//, '') ?? '')
+      .filter((id) => id);
+    const untouched = members.filter((id) => (this.only ? !this.only.has(id) : !this.complete && !this.seen.has(id)));
+    return new Set([...this.unread, ...untouched]);
   }
 
   /** Tier capacity left for new proposals: the limit less the patients whose episode of that tier is open. */
@@ -239,6 +299,10 @@ class CohortRun {
     const inFlight = new Set<Promise<void>>();
     try {
       for await (const page of population.pages(this.settings.signal)) {
+        if (this.settings.stop?.aborted) {
+          this.stopped = true;
+          break;
+        }
         const job: Promise<void> = this.processChunk(page).finally(() => inFlight.delete(job));
         inFlight.add(job);
         if (inFlight.size >= this.settings.concurrency) {
@@ -258,10 +322,12 @@ class CohortRun {
 
   /** Patients in the programme whom the population did not include this time (moved, scope changed): read by id. */
   private async readProgrammePatientsNotSeen(): Promise<void> {
-    if (!this.complete) {
+    if (!this.complete || this.stopped) {
       return;
     }
-    const ids = [...this.record.patients.keys()].filter((id) => !this.seen.has(id));
+    const ids = [...this.record.patients.keys()].filter(
+      (id) => !this.seen.has(id) && (!this.only || this.only.has(id))
+    );
     for (let i = 0; i < ids.length; i += this.deps.client.chunkSize) {
       const chunkIds = ids.slice(i, i + this.deps.client.chunkSize);
       try {
@@ -318,6 +384,7 @@ class CohortRun {
     for (const record of chunk.records) {
       this.evaluatePatient(record);
     }
+    this.report('reading');
     this.deps.logger.debug('chunk evaluated', {
       patients: patients.length,
       ms: Math.round(performance.now() - started),
@@ -352,222 +419,19 @@ class CohortRun {
       this.all.push(decision);
     }
   }
-
-  /**
-   * Lifecycle actions and their writes for every patient who has one, then the cohort Group. Capacity freed by
-   * discharges and exits is released before anyone is allocated, so one run reaches the state a second would.
-   */
-  private async advancePatients(population: Population, proposable: ReadonlySet<string>): Promise<Progress> {
-    const cohort = cohortIdentifier(this.deps.programme, population.key);
-    const now = (this.settings.now?.() ?? new Date()).toISOString();
-    const steps = this.plannedSteps(proposable);
-    const caseloads = new Caseloads(this.record);
-    steps
-      .filter((s) => s.actions.some((a) => a.kind === 'discharge' || a.kind === 'exit'))
-      .forEach((s) => caseloads.release(s.patientId));
-    const progress: Progress = {
-      writes: emptyOutcome(),
-      conflicts: [],
-      actions: {},
-      proposed: [],
-      awaitingCapacity: [],
-      membership: new Map(),
-    };
-    for (const step of steps) {
-      await this.advancePatient(step, { cohort, cohortTitle: population.title, now, caseloads }, progress);
-    }
-    await this.writeCohortGroup(population, now, progress);
-    return progress;
-  }
-
-  /** Each patient's next steps, in patient id order: those in the programme, and new proposals. */
-  private plannedSteps(proposable: ReadonlySet<string>): PlannedStep[] {
-    const { programme } = this.deps;
-    const settings = {
-      asOf: this.settings.asOf,
-      checkInEveryDays: programme.parameters.checkInEveryDays ?? 14,
-      checkInCount: programme.parameters.checkInCount ?? 6,
-    };
-    const ids = [...new Set([...this.record.patients.keys(), ...proposable])].sort();
-    return ids
-      .filter((id) => !this.unread.has(id))
-      .map((patientId) => {
-        const patient = this.record.patients.get(patientId);
-        const decision = this.decisions.get(patientId);
-        return {
-          patientId,
-          patient,
-          decision,
-          actions: transitions(patient, decision, proposable.has(patientId), settings),
-        };
-      });
-  }
-
-  private async advancePatient(
-    step: PlannedStep,
-    shared: { cohort: { system: string; value: string }; cohortTitle: string; now: string; caseloads: Caseloads },
-    progress: Progress
-  ): Promise<void> {
-    const { programme } = this.deps;
-    const { patientId, patient, decision } = step;
-    const workforce = this.settings.workforce ?? [];
-    const standing = standingOf(patient);
-    const risk: RiskType = decision ? dominantRisk(programme, decision.facts) : 'clinical';
-    const changes = patientChanges({
-      ctx: {
-        programme,
-        patientId,
-        cohort: shared.cohort,
-        cohortTitle: shared.cohortTitle,
-        asOf: this.settings.asOf,
-        now: shared.now,
-        reviewOwner: this.settings.reviewOwner,
-      },
-      patient,
-      decision,
-      actions: step.actions,
-      risk,
-      // A pending proposal keeps the owner it proposed; a new one proposes whoever has room now.
-      proposedOwner: isOpenStage(standing.stage)
-        ? proposedOwnerOf(standing.latest?.review)
-        : proposeOwner(workforce, shared.caseloads, risk)?.reference,
-      allocate: (episode): Allocation => {
-        const allocation = allocate(episode.review, risk, workforce, shared.caseloads, this.settings.reviewOwner);
-        if (allocation.kind === 'mdt' || allocation.kind === 'proposed') {
-          shared.caseloads.add(allocation.owner, patientId);
-        }
-        return allocation;
-      },
-      settings: {
-        conversationWithinDays: programme.parameters.conversationWithinDays ?? 14,
-        checkInEveryDays: programme.parameters.checkInEveryDays ?? 14,
-      },
-    });
-    if (changes.waitlisted) {
-      progress.awaitingCapacity.push({ patient: `Patient/${patientId}`, risk: changes.waitlisted });
-    }
-    const membership = membershipAfter(standing.stage, changes.events, Boolean(changes.waitlisted));
-    if (membership) {
-      progress.membership.set(patientId, membership);
-    }
-    const plan = planWrites(changes.desired, resourcesOf(patient));
-    progress.conflicts.push(...plan.conflicts);
-    if (plan.creates.length || plan.updates.length) {
-      // Counted when they change the record: a proposal refreshed to what it already says is no action.
-      for (const kind of changes.events as Action['kind'][]) {
-        progress.actions[kind] = (progress.actions[kind] ?? 0) + 1;
-      }
-      if (changes.events.includes('propose')) {
-        progress.proposed.push(patientId);
-      }
-    }
-    addOutcome(
-      progress.writes,
-      await this.write(plan, changes.book, {
-        subjectKey: `${programme.id}/Patient/${patientId}`,
-        events: changes.events,
-        reasons: changes.reasons,
-        evidence: changes.evidence,
-        now: shared.now,
-      })
-    );
-  }
-
-  private async writeCohortGroup(population: Population, now: string, progress: Progress): Promise<void> {
-    const { programme } = this.deps;
-    const desired = cohortGroup(
-      programme,
-      population.key,
-      population.title,
-      this.record.group,
-      { open: progress.membership, unread: this.unreadMembers() },
-      { asOf: this.settings.asOf, now }
-    );
-    const plan = planWrites([desired], this.record.group ? [this.record.group] : []);
-    progress.conflicts.push(...plan.conflicts);
-    const info = { subjectKey: desired.identifier.value, events: ['cohort-refresh'], reasons: [], evidence: [], now };
-    addOutcome(progress.writes, await this.write(plan, undefined, info));
-  }
-
-  /** Patients whose Group entry must stay as it is: unread, or (population read in part) not seen at all. */
-  private unreadMembers(): Set<string> {
-    if (this.complete) {
-      return this.unread;
-    }
-    const notSeen = (this.record.group?.member ?? [])
-      .map((m) => m.entity.reference?.replace(/^Patient\//, '') ?? '')
-      .filter((id) => id && !this.seen.has(id));
-    return new Set([...this.unread, ...notSeen]);
-  }
-
-  private async write(
-    plan: WritePlan,
-    book: Parameters<typeof applyInTransaction>[2],
-    info: {
-      subjectKey: string;
-      events: readonly string[];
-      reasons: readonly string[];
-      evidence: readonly string[];
-      now: string;
-    }
-  ): Promise<WriteOutcome> {
-    if (this.settings.dryRun) {
-      const changed = plan.creates.length + plan.updates.length;
-      return {
-        created: plan.creates.length,
-        updated: plan.updates.length,
-        unchanged: plan.unchanged.length,
-        provenance: changed ? 1 : 0,
-        failures: [],
-      };
-    }
-    return applyInTransaction(
-      this.deps.client,
-      plan,
-      book,
-      { programme: this.deps.programme, asOf: this.settings.asOf, ...info },
-      {
-        maxEntries: this.settings.transactionMaxEntries ?? 8,
-        signal: this.settings.signal,
-      }
-    );
-  }
 }
 
-interface PlannedStep {
-  patientId: string;
-  patient?: PatientInProgramme;
-  decision?: Decision;
-  actions: Action[];
-}
-
-/** What the run has done so far, patient by patient. */
-interface Progress {
-  writes: WriteOutcome;
-  conflicts: RunResult['conflicts'];
-  actions: RunResult['actions'];
-  proposed: string[];
-  awaitingCapacity: RunResult['awaitingCapacity'];
-  /** Patients in the cohort after this run, and whether their membership is inactive (not yet enrolled). */
-  membership: Map<string, { inactive: boolean }>;
-}
-
-/** Whether, and how, a patient is in the cohort once this run's actions are done. */
-function membershipAfter(
-  stage: Stage | undefined,
-  events: readonly string[],
-  waitlisted: boolean
-): { inactive: boolean } | undefined {
-  if (events.includes('exit') || events.includes('discharge')) {
-    return undefined;
-  }
-  if (events.includes('propose')) {
-    return { inactive: true };
-  }
-  if (stage === 'enrolled' || (events.includes('enrol') && !waitlisted)) {
-    return { inactive: false };
-  }
-  return isOpenStage(stage) ? { inactive: true } : undefined;
+/** The outcome of a run stopped before it wrote anything. */
+function notAdvanced(): AdvanceOutcome {
+  return {
+    writes: { created: 0, updated: 0, unchanged: 0, provenance: 0, failures: [] },
+    conflicts: [],
+    actions: {},
+    proposed: [],
+    awaitingCapacity: [],
+    stages: {},
+    stopped: true,
+  };
 }
 
 /** A candidate as `hfu run --json` reports it. */

@@ -30,7 +30,7 @@ export function registerExplain(program: Command, io: CliIo, setExitCode: (code:
       const settings = runSettings(ctx.config, {
         asOf: parseDate(flags.now as string | undefined, '--now'),
         dryRun: true,
-        scope: { type: 'list', patients: [id] },
+        patients: [id],
         keepAllDecisions: true,
       });
       const result = await runCohort({ client, logger: ctx.logger, ...rules }, settings);
