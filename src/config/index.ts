@@ -1,4 +1,13 @@
 export { CONFIG_FILE_ENV, ConfigError, ENV_PREFIX, envNameToPath, loadConfig, pathToEnvName } from './load';
 export type { LoadConfigOptions } from './load';
 export { configSchema } from './schema';
-export type { AuthConfig, Config, FhirConfig, Scope, WorkforceMember } from './schema';
+export type {
+  AuthConfig,
+  Config,
+  FhirConfig,
+  RoleLevel,
+  Scope,
+  ServiceAuthConfig,
+  ServiceConfig,
+  WorkforceMember,
+} from './schema';

@@ -1,3 +1,4 @@
+import { validate as isCronExpression } from 'node-cron';
 import { z } from 'zod';
 
 /**
@@ -11,6 +12,20 @@ function integer(defaultValue: number, min: number, max: number) {
       z.number().int().min(min).max(max)
     )
     .default(defaultValue);
+}
+
+/** A boolean that also accepts `true` / `false` as strings (from environment variables). */
+function boolean(defaultValue: boolean) {
+  return z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean()).default(defaultValue);
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
@@ -106,6 +121,16 @@ const scopeSchema = z
     }),
     /** The members of a FHIR Group on the endpoint. */
     z.strictObject({ type: z.literal('group'), id: z.string().min(1) }),
+    /** The patients registered with any of several practices (a primary care network), one cohort for all. */
+    z.strictObject({
+      type: z.literal('practices'),
+      ods: z.array(z.string().regex(/^[A-Z0-9]{3,10}$/, 'an ODS code such as Y99001')).min(1),
+      /** Names the cohort (its Group identifier), e.g. the PCN's ODS code; default: the practices' codes. */
+      name: z
+        .string()
+        .regex(/^[A-Za-z0-9-]{1,40}$/, 'letters, digits and hyphens')
+        .optional(),
+    }),
     /** An explicit list of Patient ids. */
     z.strictObject({ type: z.literal('list'), patients: z.array(z.string().min(1)).min(1) }),
   ])
@@ -116,7 +141,7 @@ const extractSchema = z
     /** Chunks of patients evaluated at once. */
     concurrency: integer(4, 1, 64),
     /** Bound searches to the look-back window with the mapping's date parameters (off for servers that refuse them). */
-    dateBounds: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean()).default(true),
+    dateBounds: boolean(true),
   })
   .prefault({});
 
@@ -169,6 +194,91 @@ const allocationSchema = z
   })
   .prefault({});
 
+const roleLevel = z.enum(['read', 'operate']);
+
+const serviceAuthSchema = z
+  .strictObject({
+    /** Bearer JWTs from an identity provider, checked against its JWKS (signature, issuer, audience, expiry). */
+    jwt: z
+      .strictObject({
+        issuer: z.string().min(1),
+        audience: z.string().min(1),
+        jwksUri: httpUrl,
+        /** The claim holding the caller's roles: an array, or a space-separated string (`scope` works too). */
+        rolesClaim: z.string().min(1).default('roles'),
+        /** The role that may read the cohort and explanations. */
+        readRole: z.string().min(1).default('hfu.read'),
+        /** The role that may also trigger runs. */
+        operateRole: z.string().min(1).default('hfu.operate'),
+        algorithms: z
+          .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']))
+          .min(1)
+          .default(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'ES256', 'ES384']),
+        clockToleranceSeconds: integer(30, 0, 300),
+      })
+      .optional(),
+    /** API keys for small deployments, stored as SHA-256 hashes (`hfu api-key` makes one). */
+    apiKeys: z
+      .array(
+        z.strictObject({
+          name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . -'),
+          sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex digits (the SHA-256 of the key)'),
+          role: roleLevel,
+        })
+      )
+      .default([]),
+  })
+  .prefault({});
+
+const serviceSchema = z
+  .strictObject({
+    /** Interface the API listens on (0.0.0.0 in a container). */
+    host: z.string().min(1).default('127.0.0.1'),
+    port: integer(8080, 0, 65_535),
+    auth: serviceAuthSchema,
+    schedule: z
+      .strictObject({
+        /** When to refresh (5 fields, or 6 with seconds first), e.g. `0 6 * * 1-5`; absent: only on request. */
+        cron: z
+          .string()
+          .refine((e) => isCronExpression(e), 'not a valid cron expression')
+          .optional(),
+        timezone: z.string().refine(isTimeZone, 'not an IANA time zone such as Europe/London').default('Europe/London'),
+        /** Refresh once as soon as the service starts. */
+        runOnStart: boolean(false),
+      })
+      .prefault({}),
+    runs: z
+      .strictObject({
+        /** Runs kept in memory for GET /runs (every run is also logged). */
+        keep: integer(50, 1, 1000),
+        /** A run still going after this long is stopped cleanly (the transaction in flight completes). */
+        timeBudgetSeconds: integer(3600, 1, 86_400),
+      })
+      .prefault({}),
+    notifications: z
+      .strictObject({
+        /** Shared secret a FHIR Subscription sends in `header` (channel.header); absent: notifications refused. */
+        secret: z.string().min(16, 'at least 16 characters').optional(),
+        header: z
+          .string()
+          .regex(/^[A-Za-z0-9-]{1,64}$/, 'an HTTP header name')
+          .default('X-HFU-Subscription-Secret'),
+        /** Notifications arriving within this long of each other are refreshed together. */
+        debounceMs: integer(2000, 0, 600_000),
+      })
+      .prefault({}),
+    limits: z
+      .strictObject({
+        /** Largest request body accepted. */
+        bodyBytes: integer(1_000_000, 1024, 50_000_000),
+        /** Requests per minute per client on the API (health, readiness and metrics are not limited). */
+        requestsPerMinute: integer(300, 1, 100_000),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 export const configSchema = z
   .strictObject({
     fhir: fhirSchema,
@@ -179,6 +289,7 @@ export const configSchema = z
     extract: extractSchema,
     writeback: writebackSchema,
     allocation: allocationSchema,
+    service: serviceSchema,
     log: logSchema,
     embedded: embeddedSchema,
   })
@@ -189,3 +300,6 @@ export type Scope = Config['scope'];
 export type WorkforceMember = Config['allocation']['workforce'][number];
 export type FhirConfig = Config['fhir'];
 export type AuthConfig = FhirConfig['auth'];
+export type ServiceConfig = Config['service'];
+export type ServiceAuthConfig = ServiceConfig['auth'];
+export type RoleLevel = z.output<typeof roleLevel>;
