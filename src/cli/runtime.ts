@@ -1,26 +1,10 @@
-import type { Config } from '../config';
-import type { RunDeps, RunResult, RunSettings } from '../cohort';
+import type { RunResult } from '../cohort';
 import { candidateReport } from '../cohort';
+import type { Config } from '../config';
 import type { Programme } from '../criteria';
-import { loadProgramme } from '../criteria';
-import type { IsoDate } from '../dates';
-import { londonToday } from '../dates';
 import { FhirClient } from '../fhir';
 import type { Logger } from '../logging';
-import { loadMapping } from '../mappings';
-import type { Scope } from '../config';
 import { UsageError } from './options';
-
-/** The mapping and programme a configuration names, both compiled (any error names file and key). */
-export function loadRules(config: Config): Pick<RunDeps, 'mapping' | 'programme'> {
-  const mapping = loadMapping(config.mapping);
-  const programme = loadProgramme({
-    ref: config.programme.file,
-    parameters: config.programme.parameters,
-    features: mapping.features.map((f) => f.name),
-  });
-  return { mapping, programme };
-}
 
 export function fhirClient(config: Config, logger: Logger, baseUrl = config.fhir.baseUrl): FhirClient {
   if (!baseUrl) {
@@ -29,25 +13,6 @@ export function fhirClient(config: Config, logger: Logger, baseUrl = config.fhir
     );
   }
   return FhirClient.fromConfig({ ...config.fhir, baseUrl }, { logger });
-}
-
-export function runSettings(
-  config: Config,
-  options: { asOf?: IsoDate; dryRun: boolean; scope?: Scope; patients?: string[]; keepAllDecisions?: boolean }
-): RunSettings {
-  return {
-    patients: options.patients,
-    scope: options.scope ?? config.scope,
-    asOf: options.asOf ?? londonToday(),
-    dryRun: options.dryRun,
-    capacity: config.programme.capacity,
-    concurrency: config.extract.concurrency,
-    dateBounds: config.extract.dateBounds,
-    reviewOwner: config.writeback.reviewOwner,
-    workforce: config.allocation.workforce,
-    transactionMaxEntries: config.writeback.transactionMaxEntries,
-    keepAllDecisions: options.keepAllDecisions,
-  };
 }
 
 /** The one JSON document `hfu run --json` writes to stdout. */

@@ -25,19 +25,20 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
         pages: (s) => client.search<Patient>('Patient', { _count: pageSize }, s),
       };
     case 'practice': {
-      const orgs = await client.searchAll<Organization>(
-        'Organization',
-        { identifier: `${NHS_SYSTEM.ods}|${scope.ods}` },
-        signal
-      );
-      if (orgs.length !== 1) {
-        throw new ScopeError(`expected one Organization with ODS code ${scope.ods}, found ${orgs.length}`);
-      }
-      const gp = `Organization/${orgs[0]?.id}`;
+      const [gp] = await practiceReferences(client, [scope.ods], signal);
       return {
         key: `practice-${scope.ods}`,
         title: `practice ${scope.ods}`,
         pages: (s) => client.search<Patient>('Patient', { 'general-practitioner': gp, _count: pageSize }, s),
+      };
+    }
+    case 'practices': {
+      const gps = await practiceReferences(client, scope.ods, signal);
+      const name = scope.name ?? [...scope.ods].sort().join('-');
+      return {
+        key: `practices-${name}`,
+        title: `${scope.name ?? 'practices'} (${scope.ods.join(', ')})`,
+        pages: (s) => client.search<Patient>('Patient', { 'general-practitioner': gps.join(','), _count: pageSize }, s),
       };
     }
     case 'group': {
@@ -54,6 +55,27 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
         pages: (s) => patientsById(client, scope.patients, s),
       };
   }
+}
+
+/** `Organization/<id>` of each practice, found by ODS code: exactly one each, or the scope is wrong. */
+async function practiceReferences(
+  client: FhirClient,
+  odsCodes: readonly string[],
+  signal?: AbortSignal
+): Promise<string[]> {
+  const references: string[] = [];
+  for (const ods of odsCodes) {
+    const orgs = await client.searchAll<Organization>(
+      'Organization',
+      { identifier: `${NHS_SYSTEM.ods}|${ods}` },
+      signal
+    );
+    if (orgs.length !== 1) {
+      throw new ScopeError(`expected one Organization with ODS code ${ods}, found ${orgs.length}`);
+    }
+    references.push(`Organization/${orgs[0]?.id}`);
+  }
+  return references;
 }
 
 /** The same population (key, title: the same cohort) read only for the named patients. */

@@ -12,3 +12,5 @@ export {
 export type { Stage, Standing } from './stage';
 export { needsDischarge, openTasks, transitions } from './transitions';
 export type { Action, ExitReason, TransitionSettings } from './transitions';
+export { cohortEntries } from './view';
+export type { CohortEntry } from './view';

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { runCohort } from '../../cohort';
+import { rulesFrom, runCohort, runSettingsFrom } from '../../cohort';
 import { FhirClient } from '../../fhir';
 import type { CliIo } from '../context';
 import { commandContext, writeLine } from '../context';
-import { loadRules, runSettings, runSummary } from '../runtime';
+import { runSummary } from '../runtime';
 import { embeddedOptions, startSeededServer } from './fhir-server';
 
 /**
@@ -18,14 +18,14 @@ export function registerDemo(program: Command, io: CliIo): void {
     )
     .action(async (_flags: unknown, command: Command) => {
       const ctx = commandContext(io, command.optsWithGlobals().config);
-      const rules = loadRules(ctx.config);
+      const rules = rulesFrom(ctx.config);
       const options = embeddedOptions(ctx, {});
       const server = await startSeededServer(ctx, options);
       try {
         const client = FhirClient.fromConfig({ ...ctx.config.fhir, baseUrl: server.baseUrl }, { logger: ctx.logger });
         const result = await runCohort(
           { client, logger: ctx.logger, ...rules },
-          runSettings(ctx.config, { asOf: options.asOf, dryRun: false })
+          runSettingsFrom(ctx.config, { asOf: options.asOf, dryRun: false })
         );
         writeLine(
           io.stdout,

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { runCohort } from '../../cohort';
+import type { PatientExplanation } from '../../cohort';
+import { explainPatient, rulesFrom, runSettingsFrom } from '../../cohort';
 import type { Decision, Programme, RuleExplanation } from '../../criteria';
-import { explainDecision } from '../../criteria';
 import type { CliIo } from '../context';
 import { commandContext, writeLine } from '../context';
 import { EXIT_FAILED, EXIT_OK } from '../exit';
 import { parseDate, UsageError } from '../options';
-import { fhirClient, loadRules, runSettings } from '../runtime';
+import { fhirClient } from '../runtime';
 
 export function registerExplain(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
   program
@@ -25,66 +25,34 @@ export function registerExplain(program: Command, io: CliIo, setExitCode: (code:
         'fhir.baseUrl': flags.fhirBaseUrl,
         mapping: flags.mapping,
       });
-      const rules = loadRules(ctx.config);
+      const rules = rulesFrom(ctx.config);
       const client = fhirClient(ctx.config, ctx.logger);
-      const settings = runSettings(ctx.config, {
+      const settings = runSettingsFrom(ctx.config, {
         asOf: parseDate(flags.now as string | undefined, '--now'),
         dryRun: true,
         patients: [id],
         keepAllDecisions: true,
       });
-      const result = await runCohort({ client, logger: ctx.logger, ...rules }, settings);
-      const decision = result.decisions?.[0];
-      if (!decision) {
-        const reason = result.skipped[0]?.reason ?? 'not found on the endpoint';
-        writeLine(io.stderr, `hfu: Patient/${id}: ${reason}`);
+      const outcome = await explainPatient({ client, logger: ctx.logger, ...rules }, settings, id);
+      if ('skipped' in outcome) {
+        writeLine(io.stderr, `hfu: Patient/${id}: ${outcome.skipped}`);
         setExitCode(EXIT_FAILED);
         return;
       }
-      const explanation = explainDecision(rules.programme, decision, {
-        coolingOff: decision.excludedBy.includes('cool-off'),
-      });
       if (flags.json) {
-        io.stdout.write(
-          JSON.stringify(
-            {
-              patient: `Patient/${id}`,
-              asOf: result.asOf,
-              ...verdict(decision),
-              features: decision.facts,
-              evidence: decision.evidence,
-              ...explanation,
-            },
-            null,
-            2
-          ) + '\n'
-        );
+        io.stdout.write(JSON.stringify(outcome.explanation, null, 2) + '\n');
       } else {
-        explainText(rules.programme, decision, explanation, result.asOf).forEach((line) => writeLine(io.stdout, line));
+        explainText(rules.programme, outcome.decision, outcome.explanation).forEach((line) =>
+          writeLine(io.stdout, line)
+        );
       }
       setExitCode(EXIT_OK);
     });
 }
 
-function verdict(decision: Decision): { candidate: boolean; tier?: string; reason: string } {
-  if (decision.tier) {
-    return { candidate: true, tier: decision.tier, reason: `meets the ${decision.tier} tier` };
-  }
-  if (decision.excludedBy.length) {
-    return { candidate: false, reason: `excluded: ${decision.excludedBy.join(', ')}` };
-  }
-  return { candidate: false, reason: 'no tier rule holds' };
-}
-
-function explainText(
-  programme: Programme,
-  decision: Decision,
-  explanation: Record<string, RuleExplanation[]>,
-  asOf: string
-): string[] {
-  const v = verdict(decision);
+function explainText(programme: Programme, decision: Decision, v: PatientExplanation): string[] {
   const lines = [
-    `Patient/${decision.patientId} on ${asOf}: ${v.candidate ? `CANDIDATE (${v.tier} priority)` : `not a candidate (${v.reason})`}`,
+    `Patient/${decision.patientId} on ${v.asOf}: ${v.candidate ? `CANDIDATE (${v.tier} priority)` : `not a candidate (${v.reason})`}`,
     '',
     'Features:',
   ];
@@ -103,8 +71,8 @@ function explainText(
       lines.push(`  [${rule.holds ? 'x' : ' '}] ${rule.id}: ${rule.when}${values ? `   (${values})` : ''}`);
     }
   };
-  section(`Tiers (${programme.id}, first that holds wins)`, explanation.tiers ?? []);
-  section('Exclusions', explanation.exclusions ?? []);
-  section('Risk factors (for the MDT, not gates)', explanation.riskFactors ?? []);
+  section(`Tiers (${programme.id}, first that holds wins)`, v.tiers);
+  section('Exclusions', v.exclusions);
+  section('Risk factors (for the MDT, not gates)', v.riskFactors);
   return lines;
 }

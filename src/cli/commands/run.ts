@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { runCohort } from '../../cohort';
+import { rulesFrom, runCohort, runSettingsFrom } from '../../cohort';
 import type { CliIo } from '../context';
 import { commandContext, writeLine } from '../context';
 import { EXIT_FAILED, EXIT_OK } from '../exit';
 import { parseDate } from '../options';
-import { fhirClient, loadRules, runJson, runSettings, runSummary } from '../runtime';
+import { fhirClient, runJson, runSummary } from '../runtime';
 
 export function registerRun(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
   program
@@ -22,9 +22,9 @@ export function registerRun(program: Command, io: CliIo, setExitCode: (code: num
         'fhir.baseUrl': flags.fhirBaseUrl,
         mapping: flags.mapping,
       });
-      const rules = loadRules(ctx.config);
+      const rules = rulesFrom(ctx.config);
       const client = fhirClient(ctx.config, ctx.logger);
-      const settings = runSettings(ctx.config, {
+      const settings = runSettingsFrom(ctx.config, {
         asOf: parseDate(flags.now as string | undefined, '--now'),
         dryRun: Boolean(flags.dryRun),
       });

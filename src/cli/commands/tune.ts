@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { runCohort } from '../../cohort';
+import { rulesFrom, runCohort, runSettingsFrom } from '../../cohort';
 import { tune } from '../../criteria';
 import type { CliIo } from '../context';
 import { commandContext, writeLine } from '../context';
 import { parseDate, UsageError } from '../options';
-import { fhirClient, loadRules, runSettings } from '../runtime';
+import { fhirClient } from '../runtime';
 
 /** `name=from-to`, e.g. `repeatItems=5-15`. */
 function parseRange(text: string, flag: string): { parameter: string; values: number[] } {
@@ -38,9 +38,9 @@ export function registerTune(program: Command, io: CliIo): void {
       if (!tier) {
         throw new UsageError(`--tier takes first or second, not '${String(flags.tier)}'`);
       }
-      const rules = loadRules(ctx.config);
+      const rules = rulesFrom(ctx.config);
       const client = fhirClient(ctx.config, ctx.logger);
-      const settings = runSettings(ctx.config, {
+      const settings = runSettingsFrom(ctx.config, {
         asOf: parseDate(flags.now as string | undefined, '--now'),
         dryRun: true,
         keepAllDecisions: true,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
+import { rulesFrom } from '../../cohort';
 import type { CliIo } from '../context';
 import { commandContext, writeLine } from '../context';
-import { loadRules } from '../runtime';
 
 export function registerValidateConfig(program: Command, io: CliIo): void {
   program
@@ -10,7 +10,7 @@ export function registerValidateConfig(program: Command, io: CliIo): void {
     .option('--mapping <mapping>', 'uk-core, synthea, or a path to a mapping YAML file')
     .action((flags: Record<string, string | undefined>, command: Command) => {
       const { config } = commandContext(io, command.optsWithGlobals().config, { mapping: flags.mapping });
-      const { mapping, programme } = loadRules(config);
+      const { mapping, programme } = rulesFrom(config);
       writeLine(io.stdout, 'configuration is valid');
       writeLine(
         io.stdout,
