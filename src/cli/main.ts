@@ -6,12 +6,14 @@ import { FhirError } from '../fhir';
 import { MappingError } from '../mappings';
 import type { CliIo } from './context';
 import { processIo, writeLine } from './context';
+import { registerApiKey } from './commands/api-key';
 import { registerDemo } from './commands/demo';
 import { registerExplain } from './commands/explain';
 import { registerFhirServer } from './commands/fhir-server';
 import { registerMappingTest } from './commands/mapping-test';
 import { registerProfiles } from './commands/profiles';
 import { registerRun } from './commands/run';
+import { registerServe } from './commands/serve';
 import { registerSynth } from './commands/synth';
 import { registerTune } from './commands/tune';
 import { registerValidateConfig } from './commands/validate-config';
@@ -30,12 +32,14 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       writeErr: (s) => io.stderr.write(s),
     })
     .showHelpAfterError();
+  registerApiKey(program, io);
   registerDemo(program, io);
   registerExplain(program, io, setExitCode);
   registerFhirServer(program, io);
   registerMappingTest(program, io, setExitCode);
   registerProfiles(program, io);
   registerRun(program, io, setExitCode);
+  registerServe(program, io);
   registerSynth(program, io);
   registerTune(program, io);
   registerValidateConfig(program, io);
