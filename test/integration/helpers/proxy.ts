@@ -6,7 +6,8 @@ export type Fault = { status: number; body?: unknown; headers?: Record<string, s
 
 /**
  * A transparent HTTP proxy (same paths, Host kept) in front of a real FHIR server that injects faults the real server will not produce on demand
- * (5xx on chosen requests, a dropped connection). Everything else is forwarded untouched.
+ * (5xx on chosen requests, a dropped connection) or delays it will not make (a request held until released).
+ * Everything else is forwarded untouched.
  */
 export interface FaultyProxy {
   baseUrl: string;
@@ -17,13 +18,16 @@ export interface FaultyProxy {
 
 export async function startFaultyProxy(
   targetBaseUrl: string,
-  faultFor: (req: { method: string; url: string }) => Fault | undefined
+  faultFor: (req: { method: string; url: string }) => Fault | undefined,
+  /** A promise to wait for before forwarding a request (a slow server, held as long as a test needs). */
+  holdFor: (req: { method: string; url: string }) => Promise<void> | undefined = () => undefined
 ): Promise<FaultyProxy> {
   const target = new URL(targetBaseUrl);
   const seen: string[] = [];
-  const server: Server = createServer((req: IncomingMessage, res) => {
+  const server: Server = createServer(async (req: IncomingMessage, res) => {
     const path = req.url ?? '';
     seen.push(`${req.method} ${path}`);
+    await holdFor({ method: req.method ?? 'GET', url: path });
     const fault = faultFor({ method: req.method ?? 'GET', url: path });
     if (fault === 'drop') {
       req.socket.destroy();
