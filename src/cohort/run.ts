@@ -131,6 +131,8 @@ class CohortRun {
   private stopped = false;
   private readonly only?: ReadonlySet<string>;
   private record: ProgrammeRecord = { patients: new Map() };
+  /** Per-patient lines only when asked for: building them for every patient of an ICB costs time at info level. */
+  private readonly debug: boolean;
 
   constructor(
     private readonly deps: RunDeps,
@@ -139,6 +141,7 @@ class CohortRun {
   ) {
     this.evaluate = featureEvaluator(deps.mapping, settings.asOf);
     this.only = settings.patients ? new Set(settings.patients) : undefined;
+    this.debug = deps.logger.isDebugEnabled();
   }
 
   async run(): Promise<RunResult> {
@@ -417,6 +420,9 @@ class CohortRun {
     }
     if (this.settings.keepAllDecisions) {
       this.all.push(decision);
+    }
+    if (this.debug) {
+      this.deps.logger.debug('patient evaluated', { patientId, tier: decision.tier, excludedBy: decision.excludedBy });
     }
   }
 }

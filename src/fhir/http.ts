@@ -192,7 +192,15 @@ export class HttpTransport {
           continue;
         }
         const parsed = await this.readBody<T>(response, req.method, url);
-        this.options.observer?.onResponse?.(req.method, response.status, performance.now() - started);
+        const ms = performance.now() - started;
+        this.options.observer?.onResponse?.(req.method, response.status, ms);
+        // The path only: a query names patients by id and dates, but never belongs in a log at any level.
+        this.logger.debug('fhir response', {
+          method: req.method,
+          path: this.describe(url),
+          status: response.status,
+          ms: Math.round(ms),
+        });
         return parsed;
       }
     } catch (err) {

@@ -1,80 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
-import type { CarePlan, Flag, Resource, Task } from '@medplum/fhirtypes';
-import { BUSINESS_STATUS } from '../../src/vocabulary';
+import type { CarePlan, Flag, Task } from '@medplum/fhirtypes';
 import { startCli } from './helpers/cli';
-import { AS_OF, ProgrammePractice } from './helpers/programme';
+import { AS_OF, mdtDecides, ProgrammePractice, proposedAndDecided, recordContent } from './helpers/programme';
 import { startFaultyProxy } from './helpers/proxy';
-
-/** The MDT's decisions after the first run: four patients to enrol (one of whom waits for capacity), one declined. */
-async function mdtDecides(practice: ProgrammePractice): Promise<void> {
-  const decided = { lastModified: new Date().toISOString() };
-  const review = (id: string) => practice.must<Task>('Task', id, 'mdt-review');
-  await practice.record(await review('hfu-a'), {
-    ...decided,
-    status: 'accepted',
-    owner: { reference: 'PractitionerRole/gp-1' },
-  });
-  await practice.record(await review('hfu-b'), {
-    ...decided,
-    status: 'completed',
-    businessStatus: { coding: [BUSINESS_STATUS.enrol] },
-  });
-  await practice.record(await review('hfu-c'), { ...decided, status: 'rejected' });
-  await practice.record(await review('hfu-e'), { ...decided, status: 'accepted' });
-  await practice.record(await review('hfu-h'), { ...decided, status: 'accepted' });
-}
-
-async function proposedAndDecided(): Promise<ProgrammePractice> {
-  const practice = await ProgrammePractice.start();
-  const { code } = await practice.run(AS_OF);
-  expect(code).toBe(0);
-  await mdtDecides(practice);
-  return practice;
-}
-
-/**
- * The record as content, comparable across servers: server ids and versions dropped, references among the
- * connector's own resources replaced by their business identifiers, wall-clock stamps dropped. Provenance ids are
- * derived from the event they record, so they compare as they are.
- */
-async function recordContent(practice: ProgrammePractice): Promise<Map<string, unknown>> {
-  const written = await practice.written();
-  const keyOf = new Map<string, string>();
-  for (const resource of written) {
-    const identifier = (resource as { identifier?: { value?: string }[] }).identifier?.[0]?.value;
-    keyOf.set(
-      `${resource.resourceType}/${resource.id}`,
-      identifier ? `${resource.resourceType}#${identifier}` : `${resource.resourceType}/${resource.id}`
-    );
-  }
-  const content = new Map<string, unknown>();
-  for (const resource of written) {
-    const key = keyOf.get(`${resource.resourceType}/${resource.id}`) as string;
-    expect(content.has(key)).toBe(false); // no duplicates
-    content.set(key, normalise(resource, keyOf));
-  }
-  return content;
-}
-
-const WALL_CLOCK = new Set(['authoredOn', 'created', 'recorded', 'lastModified']);
-
-function normalise(resource: Resource, keyOf: ReadonlyMap<string, string>): unknown {
-  const walk = (value: unknown, field?: string): unknown => {
-    if (Array.isArray(value)) {
-      return value.map((v) => walk(v));
-    }
-    if (value && typeof value === 'object') {
-      return Object.fromEntries(
-        Object.entries(value as Record<string, unknown>)
-          .filter(([k]) => !WALL_CLOCK.has(k) && k !== 'valueDateTime')
-          .map(([k, v]) => [k, walk(v, k)])
-      );
-    }
-    return field === 'reference' && typeof value === 'string' ? (keyOf.get(value) ?? value) : value;
-  };
-  const { id: _id, meta, ...rest } = resource;
-  return walk({ ...rest, meta: { tag: meta?.tag, profile: meta?.profile } });
-}
 
 describe('a run killed between two transactions', () => {
   let clean: ProgrammePractice;
