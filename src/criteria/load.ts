@@ -6,8 +6,9 @@ import { compileExpression, ExpressionError } from '../expressions';
 import type { TierId } from '../vocabulary';
 import type { ProgrammeFile, Rule } from './schema';
 import { programmeSchema } from './schema';
+import { PACKAGE_ROOT } from '../package-root';
 
-export const BUILT_IN_PROGRAMMES_DIR = path.resolve(__dirname, '../../programmes');
+export const BUILT_IN_PROGRAMMES_DIR = path.join(PACKAGE_ROOT, 'programmes');
 export const DEFAULT_PROGRAMME = 'nhse-hfu-2022';
 
 /** Variables a programme expression may use: features, parameters and the patient's programme state. */

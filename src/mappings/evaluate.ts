@@ -3,6 +3,7 @@ import type { IsoDate } from '../dates';
 import { addDays, addMonths, londonDay } from '../dates';
 import { evaluationFailure } from '../expressions';
 import type { CompiledFeature, CompiledMapping } from './load';
+import type { Evaluator } from '../expressions';
 import type { Duration, SourceType } from './schema';
 
 /** One patient's data as read from the source: the Patient and their resources by type. */
@@ -33,11 +34,12 @@ export class FeatureEvaluationError extends Error {
 export type FeatureEvaluator = (record: PatientRecord) => PatientFeatures;
 
 /**
- * Binds a mapping to an evaluation date. The returned function evaluates every feature of one patient: each
- * feature's `where` runs once over the patient's whole list of that resource type, then dates are placed in the
- * window (London calendar days, so precision and time zones never make a comparison silently empty), then the
- * aggregate. Records entered in error or cancelled never count, whatever the mapping says, and neither does
- * anything dated after the evaluation date.
+ * Binds a mapping to an evaluation date. The returned function evaluates every feature of one patient. Per resource
+ * type it keeps the current records once (entered in error or cancelled never count, whatever the mapping says) and
+ * places each in time once per date expression (London calendar days, so precision and time zones never make a
+ * comparison silently empty); per feature it keeps what falls in the window (never anything after the evaluation
+ * date), runs the `where` once over that whole list, then the aggregate. Several features over one type (five over
+ * Encounter in uk-core) share the filtering and the dates.
  */
 export function featureEvaluator(mapping: CompiledMapping, asOf: IsoDate): FeatureEvaluator {
   const variables = { asOfDate: asOf };
@@ -45,10 +47,10 @@ export function featureEvaluator(mapping: CompiledMapping, asOf: IsoDate): Featu
   return (record) => {
     const facts: Record<string, FactValue> = {};
     const evidence: Record<string, string[]> = {};
+    const lists = new PatientLists(record, variables);
     for (const feature of mapping.features) {
-      const all = feature.resource === 'Patient' ? [record.patient] : (record.resources[feature.resource] ?? []);
       try {
-        const matched = select(feature, all.filter(isCurrent), variables, windows.get(feature.name), asOf);
+        const matched = select(feature, lists, variables, windows.get(feature.name), asOf);
         const result = aggregate(feature, matched, variables);
         facts[feature.name] = result.value;
         evidence[feature.name] = result.evidence;
@@ -61,6 +63,36 @@ export function featureEvaluator(mapping: CompiledMapping, asOf: IsoDate): Featu
     }
     return { facts, evidence };
   };
+}
+
+/** One patient's current records per type, and their days per date expression, each worked out once. */
+class PatientLists {
+  private readonly current = new Map<SourceType, Resource[]>();
+  private readonly days = new Map<Evaluator, (IsoDate | undefined)[]>();
+
+  constructor(
+    private readonly record: PatientRecord,
+    private readonly variables: Record<string, unknown>
+  ) {}
+
+  of(type: SourceType): Resource[] {
+    let list = this.current.get(type);
+    if (!list) {
+      list = type === 'Patient' ? [this.record.patient] : (this.record.resources[type] ?? []).filter(isCurrent);
+      this.current.set(type, list);
+    }
+    return list;
+  }
+
+  /** The day of each resource of `type` by `date`, in the order of `of(type)`. */
+  daysOf(type: SourceType, date: Evaluator): (IsoDate | undefined)[] {
+    let days = this.days.get(date);
+    if (!days) {
+      days = this.of(type).map((resource) => londonDay(date(resource, this.variables)[0]));
+      this.days.set(date, days);
+    }
+    return days;
+  }
 }
 
 /** First day of the look-back window ending on `asOf` (inclusive): 12 calendar months, not 365 days. */
@@ -84,21 +116,33 @@ interface Dated {
 
 function select(
   feature: CompiledFeature,
-  resources: Resource[],
+  lists: PatientLists,
   variables: Record<string, unknown>,
   start: IsoDate | undefined,
   asOf: IsoDate
 ): Dated[] {
-  const kept = feature.select ? (feature.select(resources, variables) as Resource[]) : resources;
-  if (!feature.date) {
-    return kept.map((resource) => ({ resource }));
-  }
-  const dated = kept.map((resource) => ({ resource, day: londonDay(feature.date?.(resource, variables)[0]) }));
-  if (!start) {
+  const all = lists.of(feature.resource);
+  let dated: Dated[];
+  if (feature.date) {
+    const days = lists.daysOf(feature.resource, feature.date);
     // No window: all history counts, but never what is dated after the evaluation date (`--now` in the past).
-    return dated.filter((d) => d.day === undefined || d.day <= asOf);
+    const inWindow = start
+      ? (day: IsoDate | undefined) => day !== undefined && day >= start && day <= asOf
+      : (day: IsoDate | undefined) => day === undefined || day <= asOf;
+    dated = all.map((resource, i) => ({ resource, day: days[i] })).filter((d) => inWindow(d.day));
+  } else {
+    dated = all.map((resource) => ({ resource }));
   }
-  return dated.filter((d) => d.day !== undefined && d.day >= start && d.day <= asOf);
+  if (!feature.select || !dated.length) {
+    return dated;
+  }
+  const kept = new Set(
+    feature.select(
+      dated.map((d) => d.resource),
+      variables
+    ) as Resource[]
+  );
+  return dated.filter((d) => kept.has(d.resource));
 }
 
 function aggregate(

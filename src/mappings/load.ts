@@ -9,9 +9,10 @@ import type { Aggregate, Duration, FeatureSpec, MappingFile, SourceType } from '
 import { mappingSchema, parseAggregate, parseDuration } from './schema';
 import type { CodeLists } from './valuesets';
 import { loadValueSets } from './valuesets';
+import { PACKAGE_ROOT } from '../package-root';
 
 /** The mappings that ship with the connector, by name. */
-export const BUILT_IN_MAPPINGS_DIR = path.resolve(__dirname, '../../mappings');
+export const BUILT_IN_MAPPINGS_DIR = path.join(PACKAGE_ROOT, 'mappings');
 
 /** Variables every mapping expression may use. */
 export const MAPPING_VARIABLES = ['asOfDate'] as const;
@@ -20,7 +21,7 @@ export interface CompiledFeature {
   name: string;
   spec: FeatureSpec;
   resource: SourceType;
-  /** Applied to the whole list of a patient's resources of the type at once: `where(<where>)`. */
+  /** Applied to the whole list of a patient's resources of the type at once: `where(<where>)`, chained for a list. */
   select?: Evaluator;
   date?: Evaluator;
   window?: Duration;
@@ -105,7 +106,15 @@ export function loadMapping(ref: string): CompiledMapping {
       name,
       spec,
       resource: spec.resource,
-      select: spec.where ? compile('where', `where(${spec.where})`) : undefined,
+      select: spec.where
+        ? compile(
+            'where',
+            [spec.where]
+              .flat()
+              .map((w) => `where(${w})`)
+              .join('.')
+          )
+        : undefined,
       date: spec.date ? compile('date', spec.date) : undefined,
       window: spec.window ? parseDuration(spec.window) : undefined,
       aggregate,
@@ -129,6 +138,6 @@ export function loadMapping(ref: string): CompiledMapping {
 
 /** Value set ids named in inValueSet('...') calls, so a typo fails at load rather than on the first patient. */
 function valueSetReferences(spec: FeatureSpec, lists: CodeLists): string[] {
-  const text = [spec.where, spec.date, spec.aggregate].filter(Boolean).join(' ');
+  const text = [spec.where, spec.date, spec.aggregate].flat().filter(Boolean).join(' ');
   return [...text.matchAll(/inValueSet\('([^']+)'\)/g)].map((m) => m[1] as string).filter((id) => !lists.has(id));
 }

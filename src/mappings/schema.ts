@@ -20,8 +20,12 @@ const DURATION = /^P(\d+)([YMWD])$/;
 const featureSchema = z.strictObject({
   description: z.string().min(1),
   resource: z.enum(SOURCE_TYPES),
-  /** FHIRPath boolean, evaluated against each resource of the type; true keeps the resource. */
-  where: z.string().min(1).optional(),
+  /**
+   * FHIRPath boolean, evaluated against each resource of the type; true keeps the resource. A list of them keeps
+   * the resources for which all hold, tested in order, each only on what the ones before kept: put the cheap and
+   * selective test first (fhirpath.js evaluates both sides of `and`, so a list is the faster way to write one).
+   */
+  where: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
   /** FHIRPath to the resource's date or dateTime; needed when there is a window. */
   date: z.string().min(1).optional(),
   window: z.string().regex(DURATION, 'must be an ISO 8601 duration such as P12M, P1Y, P6W or P30D').optional(),

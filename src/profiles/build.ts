@@ -5,9 +5,10 @@ import path from 'node:path';
 import type { ProfileSpec } from './structures';
 import { PROFILE_SPECS } from './structures';
 import { codeSystems, valueSets, VERSION } from './terminology';
+import { PACKAGE_ROOT } from '../package-root';
 
 /** Where the conformance resources live: the committed output of `hfu profiles`, and the UK Core bases. */
-export const PROFILES_DIR = path.resolve(__dirname, '../../profiles');
+export const PROFILES_DIR = path.join(PACKAGE_ROOT, 'profiles');
 
 /** Element properties a differential may set on a snapshot element. */
 const CONSTRAINABLE = [
