@@ -1,8 +1,30 @@
-/** `npm run bench`: performance figures, measured, never asserted in tests. */
+/**
+ * `npm run bench`: performance figures, measured, never asserted in tests.
+ *   npm run bench                      10,000 patients
+ *   npm run bench -- --patients 100000 (or --large)
+ *   npm run bench -- --only evaluation|run|search-index
+ */
+import { benchEvaluation } from './evaluation';
+import { benchRunVsRaw } from './run-vs-raw';
 import { benchSearchIndex } from './search-index';
 
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
 async function main(): Promise<void> {
-  await benchSearchIndex();
+  const patients = process.argv.includes('--large') ? 100_000 : Number(option('patients') ?? 10_000);
+  const only = option('only');
+  if (!only || only === 'evaluation') {
+    benchEvaluation(Math.min(patients, 10_000));
+  }
+  if (!only || only === 'run') {
+    await benchRunVsRaw(patients);
+  }
+  if (!only || only === 'search-index') {
+    await benchSearchIndex();
+  }
 }
 
 main().catch((err: unknown) => {

@@ -30,17 +30,11 @@ export async function readChunk(
   const ids = [...byId.keys()];
   let unattributed = 0;
   await Promise.all(
-    mapping.resourceTypes.map(async (type) => {
-      const search = mapping.search[type];
-      if (!search || !ids.length) {
+    chunkSearches(mapping, asOf, options.dateBounds).map(async ({ type, subjectParam, params }) => {
+      if (!ids.length) {
         return;
       }
-      const params: SearchParams = {};
-      const bound = options.dateBounds ? earliestWindowStart(mapping, type, asOf) : undefined;
-      if (bound && search.date) {
-        params[search.date] = `ge${bound}`;
-      }
-      for await (const chunk of client.searchBySubjects<Resource>(type, search.subject, ids, params, options.signal)) {
+      for await (const chunk of client.searchBySubjects<Resource>(type, subjectParam, ids, params, options.signal)) {
         for (const resource of chunk.resources) {
           const record = byId.get(patientIdOf(resource) ?? '');
           if (!record || resource.resourceType !== type) {
@@ -53,6 +47,33 @@ export async function readChunk(
     })
   );
   return { records: [...byId.values()], unattributed };
+}
+
+export interface ChunkSearch {
+  type: SourceType;
+  /** The search parameter naming the patient (`subject`, `patient`). */
+  subjectParam: string;
+  /** Everything else: the date bound, when the type has one. */
+  params: SearchParams;
+}
+
+/**
+ * The searches a chunk of patients needs, one per resource type the mapping reads: what `readChunk` runs, and what
+ * the benchmark's raw fetch runs to measure the endpoint alone.
+ */
+export function chunkSearches(mapping: CompiledMapping, asOf: IsoDate, dateBounds: boolean): ChunkSearch[] {
+  return mapping.resourceTypes.flatMap((type) => {
+    const search = mapping.search[type];
+    if (!search) {
+      return [];
+    }
+    const params: SearchParams = {};
+    const bound = dateBounds ? earliestWindowStart(mapping, type, asOf) : undefined;
+    if (bound && search.date) {
+      params[search.date] = `ge${bound}`;
+    }
+    return [{ type, subjectParam: search.subject, params }];
+  });
 }
 
 /** The start of the widest window among the type's features, or undefined when any feature reads all history. */

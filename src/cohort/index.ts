@@ -1,5 +1,5 @@
-export { patientIdOf, readChunk } from './extract';
-export type { ChunkRecords } from './extract';
+export { chunkSearches, patientIdOf, readChunk } from './extract';
+export type { ChunkRecords, ChunkSearch } from './extract';
 export { resolvePopulation, restrictPopulation, ScopeError } from './population';
 export type { Population } from './population';
 export { candidateReport, runCohort } from './run';
