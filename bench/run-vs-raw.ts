@@ -49,12 +49,18 @@ export async function benchRunVsRaw(patients: number): Promise<RunBenchFigures> 
     };
     const raw: number[] = [];
     const dry: number[] = [];
+    const rawCpu: CpuShare[] = [];
+    const dryCpu: CpuShare[] = [];
     let cohort = 0;
     for (let i = 0; i < 3; i++) {
-      raw.push(await rawFetch(client, config, rules));
-      const [ms, result] = await run(true);
-      dry.push(ms);
-      cohort = result.candidates.length;
+      rawCpu.push(await cpuShare(server.child, async () => raw.push(await rawFetch(client, config, rules))));
+      dryCpu.push(
+        await cpuShare(server.child, async () => {
+          const [ms, result] = await run(true);
+          dry.push(ms);
+          cohort = result.candidates.length;
+        })
+      );
     }
     const write: number[] = [];
     for (let i = 0; i < 3; i++) {
@@ -75,6 +81,8 @@ export async function benchRunVsRaw(patients: number): Promise<RunBenchFigures> 
       'dry run / raw fetch': `${(figures.dryMs / figures.rawMs).toFixed(2)} (target <= 1.25: ${
         figures.dryMs / figures.rawMs <= 1.25 ? 'met' : 'NOT met'
       })`,
+      'CPU busy during the raw fetch (connector, server)': describeCpu(rawCpu),
+      'CPU busy during the dry run (connector, server)': describeCpu(dryCpu),
       'write runs (creating, then unchanged x2)': write.map((ms) => `${seconds(ms)} s`).join(', '),
       'write run (median of 3) / raw fetch': (median(write) / figures.rawMs).toFixed(2),
       candidates: cohort,
@@ -149,6 +157,36 @@ function startServerProcess(patients: number): Promise<ServerProcess> {
     });
     child.on('exit', (code) => reject(new Error(`the embedded server exited (${code}) before listening`)));
   });
+}
+
+/** Of the wall time, the share each process spent on a CPU: 100% is one core kept busy throughout. */
+interface CpuShare {
+  connector: number;
+  server: number;
+}
+
+async function cpuShare(server: ChildProcess, work: () => Promise<unknown>): Promise<CpuShare> {
+  const serverBefore = cpuSecondsOf(String(server.pid));
+  const before = process.cpuUsage();
+  const started = performance.now();
+  await work();
+  const wall = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(before);
+  return {
+    connector: (used.user + used.system) / 1e6 / wall,
+    server: (cpuSecondsOf(String(server.pid)) - serverBefore) / wall,
+  };
+}
+
+/** User and system CPU seconds of a process, from /proc/<pid>/stat (clock ticks of 1/100 s). */
+function cpuSecondsOf(pid: string): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function describeCpu(shares: CpuShare[]): string {
+  const pct = (values: number[]) => `${Math.round(median(values) * 100)}%`;
+  return `${pct(shares.map((s) => s.connector))}, ${pct(shares.map((s) => s.server))} (medians)`;
 }
 
 /** Peak resident set size of a process (VmHWM), in MB. */

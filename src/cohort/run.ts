@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setImmediate } from 'node:timers/promises';
 import type { Patient } from '@medplum/fhirtypes';
 import type { Scope, WorkforceMember } from '../config';
 import type { Capacity, Decision, Programme } from '../criteria';
@@ -115,6 +116,9 @@ export async function runCohort(deps: RunDeps, settings: RunSettings): Promise<R
   const runId = settings.runId ?? randomUUID();
   return withLogContext({ runId }, () => new CohortRun(deps, settings, runId).run());
 }
+
+/** Longest stretch of evaluation between two turns of the event loop. */
+const EVALUATION_SLICE_MS = 2;
 
 class CohortRun {
   private readonly started = performance.now();
@@ -384,8 +388,16 @@ class CohortRun {
       return;
     }
     this.unattributed += chunk.unattributed;
+    let slice = performance.now();
     for (const record of chunk.records) {
       this.evaluatePatient(record);
+      if (performance.now() - slice > EVALUATION_SLICE_MS) {
+        // Let the event loop send the next searches and take in their answers: evaluating a whole chunk at once
+        // leaves the FHIR server idle meanwhile (measured at 5,000 patients: the dry run took 1.69x the raw fetch
+        // with both processes ~60% busy; 1.25x with 5 ms slices, 1.17x with 2 ms).
+        await setImmediate();
+        slice = performance.now();
+      }
     }
     this.report('reading');
     this.deps.logger.debug('chunk evaluated', {
