@@ -28,6 +28,15 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
+/** What a run reads (rs: read and search) and writes (cu: create and update), in SMART v2 scope syntax. */
+const SMART_SCOPES = [
+  ...['Patient', 'Encounter', 'MedicationRequest', 'Condition', 'Observation', 'Consent', 'Organization'].map(
+    (type) => `system/${type}.rs`
+  ),
+  ...['Group', 'Flag', 'Task', 'CarePlan'].map((type) => `system/${type}.crus`),
+  'system/Provenance.cu',
+].join(' ');
+
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
 const authSchema = z
@@ -42,6 +51,30 @@ const authSchema = z
       tokenUrl: httpUrl.optional(),
       scope: z.string().optional(),
     }),
+    /**
+     * SMART Backend Services: client_credentials with a private_key_jwt client assertion (RS384 or ES384 per the
+     * SMART spec; RS512 for NHS England's APIs). The key is PEM (PKCS#8) or a JWK as JSON, given inline (from the
+     * environment: HFU_FHIR__AUTH__PRIVATE_KEY) or as a file.
+     */
+    z
+      .strictObject({
+        type: z.literal('smart-backend'),
+        clientId: z.string().min(1),
+        privateKey: z.string().min(1).optional(),
+        privateKeyFile: z.string().min(1).optional(),
+        algorithm: z.enum(['RS384', 'ES384', 'RS512']).default('RS384'),
+        /** The key's id in the client's published JWKS (the assertion's `kid` header). */
+        kid: z.string().min(1),
+        /** The URL of the client's JWKS, sent as the assertion's `jku` header when the server registered one. */
+        jku: httpUrl.optional(),
+        /** When absent, discovered from `<baseUrl>/.well-known/smart-configuration`. */
+        tokenUrl: httpUrl.optional(),
+        scope: z.string().min(1).default(SMART_SCOPES),
+      })
+      .refine((auth) => Boolean(auth.privateKey) !== Boolean(auth.privateKeyFile), {
+        message: 'give the private key as privateKey or privateKeyFile (one of them)',
+        path: ['privateKey'],
+      }),
   ])
   .prefault({ type: 'none' });
 

@@ -1,4 +1,9 @@
+import type { JsonWebKey, KeyObject } from 'node:crypto';
+import { createPrivateKey, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { SignJWT } from 'jose';
 import type { AuthConfig } from '../config';
+import { ConfigError } from '../config';
 import { FhirError } from './errors';
 
 /** Supplies the `Authorization` header for requests to the FHIR origin (and only there: see HttpTransport). */
@@ -154,7 +159,79 @@ export function createAuthProvider(
       return bearerAuth(config.token);
     case 'client-credentials':
       return clientCredentialsAuth(config, options, now);
+    case 'smart-backend':
+      return smartBackendAuth(config, options, now);
   }
+}
+
+const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+/** The SMART spec allows an assertion to live at most five minutes; one minute is plenty for one token request. */
+const ASSERTION_LIFETIME_S = 60;
+
+/**
+ * SMART Backend Services (and NHS England's variant of it): each token request carries a fresh client assertion, a
+ * JWT signed with the client's private key — `iss` and `sub` the client id, `aud` the token URL, a unique `jti`, a
+ * short `exp` — with `kid` (and `jku`, when configured) in its header so the server finds the public key. The key
+ * is loaded and checked against the algorithm when the client is made, so a wrong key fails at start-up.
+ */
+export function smartBackendAuth(
+  config: Extract<AuthConfig, { type: 'smart-backend' }>,
+  options: Omit<TokenEndpointOptions, 'tokenUrl'>,
+  now: () => number = Date.now
+): AuthProvider {
+  const key = signingKey(config);
+  let tokenUrl: string | undefined = config.tokenUrl;
+  return new CachedTokenAuth(async (signal) => {
+    tokenUrl ??= await discoverTokenUrl({ ...options, tokenUrl }, signal);
+    const issuedAt = Math.floor(now() / 1000);
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({
+        alg: config.algorithm,
+        typ: 'JWT',
+        kid: config.kid,
+        ...(config.jku ? { jku: config.jku } : {}),
+      })
+      .setIssuer(config.clientId)
+      .setSubject(config.clientId)
+      .setAudience(tokenUrl)
+      .setJti(randomUUID())
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(issuedAt + ASSERTION_LIFETIME_S)
+      .sign(key);
+    const form = {
+      grant_type: 'client_credentials',
+      scope: config.scope,
+      client_assertion_type: CLIENT_ASSERTION_TYPE,
+      client_assertion: assertion,
+    };
+    return requestToken(tokenUrl, form, {}, { ...options, signal });
+  }, now);
+}
+
+/** The private key as a KeyObject, of the kind the algorithm needs (RSA of 2048 bits or more, or EC P-384). */
+function signingKey(config: Extract<AuthConfig, { type: 'smart-backend' }>): KeyObject {
+  const where = config.privateKeyFile ? `fhir.auth.privateKeyFile (${config.privateKeyFile})` : 'fhir.auth.privateKey';
+  let key: KeyObject;
+  try {
+    const text = config.privateKey ?? readFileSync(config.privateKeyFile as string, 'utf8');
+    key = text.trim().startsWith('{')
+      ? createPrivateKey({ key: JSON.parse(text) as JsonWebKey, format: 'jwk' })
+      : createPrivateKey(text);
+  } catch (err) {
+    // The reason only: the key's text never reaches a message.
+    throw new ConfigError('fhir.auth', [
+      `${where}: not a readable private key (${(err as { code?: string }).code ?? (err as Error).name})`,
+    ]);
+  }
+  const wanted = config.algorithm === 'ES384' ? 'ec' : 'rsa';
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  if (key.asymmetricKeyType !== wanted || (wanted === 'ec' && curve !== 'secp384r1')) {
+    throw new ConfigError('fhir.auth', [
+      `${where}: a ${key.asymmetricKeyType}${curve ? ` ${curve}` : ''} key cannot sign ${config.algorithm} ` +
+        `(it needs ${wanted === 'ec' ? 'an EC P-384' : 'an RSA'} key)`,
+    ]);
+  }
+  return key;
 }
 
 function withSlash(url: string): string {

@@ -18,7 +18,7 @@ export interface FaultyProxy {
 
 export async function startFaultyProxy(
   targetBaseUrl: string,
-  faultFor: (req: { method: string; url: string }) => Fault | undefined,
+  faultFor: (req: { method: string; url: string; headers: IncomingMessage['headers'] }) => Fault | undefined,
   /** A promise to wait for before forwarding a request (a slow server, held as long as a test needs). */
   holdFor: (req: { method: string; url: string }) => Promise<void> | undefined = () => undefined
 ): Promise<FaultyProxy> {
@@ -28,7 +28,7 @@ export async function startFaultyProxy(
     const path = req.url ?? '';
     seen.push(`${req.method} ${path}`);
     await holdFor({ method: req.method ?? 'GET', url: path });
-    const fault = faultFor({ method: req.method ?? 'GET', url: path });
+    const fault = faultFor({ method: req.method ?? 'GET', url: path, headers: req.headers });
     if (fault === 'drop') {
       req.socket.destroy();
       return;

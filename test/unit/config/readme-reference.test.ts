@@ -63,7 +63,7 @@ describe('the README configuration reference', () => {
       const config = loadConfig({
         file,
         env: {
-          HFU_FHIR__AUTH__CLIENT_SECRET: 'from-the-vault',
+          ...(yaml.includes('client-credentials') ? { HFU_FHIR__AUTH__CLIENT_SECRET: 'from-the-vault' } : {}),
           HFU_SERVICE__NOTIFICATIONS__SECRET: 'a-long-shared-secret',
         },
       });
