@@ -29,6 +29,8 @@ export function runSettingsFrom(
     capacity: config.programme.capacity,
     concurrency: config.extract.concurrency,
     dateBounds: config.extract.dateBounds,
+    extract: config.extract.mode,
+    maxPollMs: config.fhir.maxRetryAfterMs,
     reviewOwner: config.writeback.reviewOwner,
     workforce: config.allocation.workforce,
     transactionMaxEntries: config.writeback.transactionMaxEntries,

@@ -1,6 +1,7 @@
 import type { Group, Organization, Patient } from '@medplum/fhirtypes';
 import type { Scope } from '../config';
 import type { FhirClient } from '../fhir';
+import { toQuery } from '../fhir';
 import { NHS_SYSTEM } from '../vocabulary';
 
 /** The patients a run evaluates, read page by page (each page is one chunk). */
@@ -9,6 +10,8 @@ export interface Population {
   key: string;
   title: string;
   pages(signal?: AbortSignal): AsyncGenerator<Patient[]>;
+  /** The same patients as a Bulk Data export asks for them: a Group's, or every patient's through a filter. */
+  bulk: { groupId?: string; patientFilter?: string };
 }
 
 export class ScopeError extends Error {
@@ -23,6 +26,7 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
         key: 'all',
         title: 'all patients',
         pages: (s) => client.search<Patient>('Patient', { _count: pageSize }, s),
+        bulk: {},
       };
     case 'practice': {
       const [gp] = await practiceReferences(client, [scope.ods], signal);
@@ -30,6 +34,7 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
         key: `practice-${scope.ods}`,
         title: `practice ${scope.ods}`,
         pages: (s) => client.search<Patient>('Patient', { 'general-practitioner': gp, _count: pageSize }, s),
+        bulk: { patientFilter: `Patient?${toQuery({ 'general-practitioner': gp })}` },
       };
     }
     case 'practices': {
@@ -39,6 +44,7 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
         key: `practices-${name}`,
         title: `${scope.name ?? 'practices'} (${scope.ods.join(', ')})`,
         pages: (s) => client.search<Patient>('Patient', { 'general-practitioner': gps.join(','), _count: pageSize }, s),
+        bulk: { patientFilter: `Patient?${toQuery({ 'general-practitioner': gps.join(',') })}` },
       };
     }
     case 'group': {
@@ -46,13 +52,19 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
       const ids = (group.member ?? [])
         .map((m) => /(?:^|\/)Patient\/([^/]+)$/.exec(m.entity.reference ?? '')?.[1])
         .filter((id): id is string => Boolean(id));
-      return { key: `group-${scope.id}`, title: `group ${scope.id}`, pages: (s) => patientsById(client, ids, s) };
+      return {
+        key: `group-${scope.id}`,
+        title: `group ${scope.id}`,
+        pages: (s) => patientsById(client, ids, s),
+        bulk: { groupId: scope.id },
+      };
     }
     case 'list':
       return {
         key: `list-${listKey(scope.patients)}`,
         title: `${scope.patients.length} listed patients`,
         pages: (s) => patientsById(client, scope.patients, s),
+        bulk: { patientFilter: `Patient?${toQuery({ _id: scope.patients.join(',') })}` },
       };
   }
 }

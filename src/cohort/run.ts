@@ -18,6 +18,7 @@ import type { WriteOutcome } from '../writeback';
 import { cohortIdentifier } from '../writeback';
 import type { AdvanceOutcome } from './advance';
 import { advanceProgramme } from './advance';
+import { bulkRecords } from './bulk';
 import { readChunk } from './extract';
 import type { Population } from './population';
 import { resolvePopulation, restrictPopulation } from './population';
@@ -37,6 +38,10 @@ export interface RunSettings {
   /** Chunks of patients evaluated at once. */
   concurrency: number;
   dateBounds: boolean;
+  /** How the population is read: searches page by page (default), or one Bulk Data export. */
+  extract?: 'search' | 'bulk';
+  /** Bulk Data: the longest wait between status polls. */
+  maxPollMs?: number;
   reviewOwner?: string;
   workforce?: readonly WorkforceMember[];
   /** Entries per transaction the FHIR server accepts (Medplum: 8 when any entry is conditional). */
@@ -161,7 +166,11 @@ class CohortRun {
     });
     const cohort = cohortIdentifier(programme, population.key);
     this.record = await readProgrammeRecord(client, programme.id, cohort, this.settings.signal);
-    await this.readPopulation(population);
+    if (this.settings.extract === 'bulk' && !this.only) {
+      await this.readBulk(population);
+    } else {
+      await this.readPopulation(population);
+    }
     await this.readProgrammePatientsNotSeen();
     const readMs = performance.now() - this.started;
 
@@ -330,6 +339,12 @@ class CohortRun {
   /** Patients in the programme whom the population did not include this time (moved, scope changed): read by id. */
   private async readProgrammePatientsNotSeen(): Promise<void> {
     if (!this.complete || this.stopped) {
+      // The population was not read to the end: whoever it did not reach stays exactly as they are.
+      for (const id of this.record.patients.keys()) {
+        if (!this.seen.has(id)) {
+          this.unread.add(id);
+        }
+      }
       return;
     }
     const ids = [...this.record.patients.keys()].filter(
@@ -388,8 +403,18 @@ class CohortRun {
       return;
     }
     this.unattributed += chunk.unattributed;
+    await this.evaluateAll(chunk.records);
+    this.report('reading');
+    this.deps.logger.debug('chunk evaluated', {
+      patients: patients.length,
+      ms: Math.round(performance.now() - started),
+    });
+  }
+
+  /** Evaluates patients in slices, letting the event loop run between them. */
+  private async evaluateAll(records: readonly PatientRecord[]): Promise<void> {
     let slice = performance.now();
-    for (const record of chunk.records) {
+    for (const record of records) {
       this.evaluatePatient(record);
       if (performance.now() - slice > EVALUATION_SLICE_MS) {
         // Let the event loop send the next searches and take in their answers: evaluating a whole chunk at once
@@ -399,11 +424,33 @@ class CohortRun {
         slice = performance.now();
       }
     }
-    this.report('reading');
-    this.deps.logger.debug('chunk evaluated', {
-      patients: patients.length,
-      ms: Math.round(performance.now() - started),
-    });
+  }
+
+  /** The population through one Bulk Data export; a failure anywhere leaves the whole population unread. */
+  private async readBulk(population: Population): Promise<void> {
+    try {
+      for await (const chunk of bulkRecords(this.deps, population, {
+        asOf: this.settings.asOf,
+        dateBounds: this.settings.dateBounds,
+        chunkSize: this.deps.client.chunkSize,
+        maxPollMs: this.settings.maxPollMs ?? 120_000,
+        signal: this.settings.signal,
+      })) {
+        if (this.settings.stop?.aborted) {
+          this.stopped = true;
+          return;
+        }
+        this.unattributed += chunk.unattributed;
+        await this.evaluateAll(chunk.records);
+        this.report('reading');
+      }
+    } catch (err) {
+      if (!(err instanceof FhirError)) {
+        throw err;
+      }
+      this.complete = false;
+      this.deps.logger.error('bulk export could not be read', { kind: err.kind, status: err.status });
+    }
   }
 
   private evaluatePatient(record: PatientRecord): void {

@@ -171,6 +171,11 @@ const scopeSchema = z
 
 const extractSchema = z
   .strictObject({
+    /**
+     * `search`: the population page by page, one search per resource type per page. `bulk`: one Bulk Data export
+     * (`$export`), its ndjson files streamed and grouped by patient on disk.
+     */
+    mode: z.enum(['search', 'bulk']).default('search'),
     /** Chunks of patients evaluated at once. */
     concurrency: integer(4, 1, 64),
     /** Bound searches to the look-back window with the mapping's date parameters (off for servers that refuse them). */

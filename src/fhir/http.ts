@@ -131,6 +131,59 @@ export class HttpTransport {
     }
   }
 
+  /**
+   * The lines of an ndjson body, as they arrive: never the whole file in memory. With `authorize` the URL must be on
+   * the FHIR origin (the token goes nowhere else); without, any URL (a bulk file store that needs no token). The
+   * timeout applies to the wait for each piece of the body, not to the whole download.
+   */
+  async *lines(url: string, options: { authorize: boolean; signal?: AbortSignal }): AsyncGenerator<string> {
+    const target = options.authorize ? this.resolve(url) : new URL(url);
+    const headers: Record<string, string> = { Accept: 'application/fhir+ndjson' };
+    const authorization = options.authorize ? await this.options.auth.authorize(options.signal) : undefined;
+    if (authorization) {
+      headers.Authorization = authorization;
+    }
+    const idle = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
+    let timer = setTimeout(() => idle.abort(), this.options.timeoutMs);
+    const where = `GET ${this.describe(target)}`;
+    try {
+      const response = await this.fetchImpl(target, { headers, redirect: 'error', signal });
+      if (!response.ok || !response.body) {
+        await response.body?.cancel();
+        throw new FhirError(`${where} failed: HTTP ${response.status}`, {
+          kind: 'http',
+          method: 'GET',
+          status: response.status,
+        });
+      }
+      const decoder = new TextDecoder();
+      let pending = '';
+      for await (const chunk of response.body) {
+        clearTimeout(timer);
+        timer = setTimeout(() => idle.abort(), this.options.timeoutMs);
+        pending += decoder.decode(chunk as Uint8Array, { stream: true });
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        yield* lines.filter((line) => line.trim());
+      }
+      pending += decoder.decode();
+      if (pending.trim()) {
+        yield pending;
+      }
+    } catch (err) {
+      throw err instanceof FhirError
+        ? err
+        : new FhirError(`${where}: ${idle.signal.aborted ? 'no data within the timeout' : 'the download failed'}`, {
+            kind: idle.signal.aborted ? 'timeout' : 'network',
+            method: 'GET',
+            cause: err,
+          });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async backoff(req: HttpRequest, url: URL, failure: FhirError, attempt: number): Promise<void> {
     const policy = this.options.retry;
     if (failure.retryAfterMs !== undefined && failure.retryAfterMs > policy.maxRetryAfterMs) {

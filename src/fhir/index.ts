@@ -15,3 +15,5 @@ export { HttpTransport } from './http';
 export type { HttpMethod, HttpRequest, HttpResponse, TransportObserver } from './http';
 export { Limiter } from './limiter';
 export type { RetryPolicy } from './retry';
+export { bulkExport, releaseExport } from './bulk';
+export type { BulkExportRequest, BulkManifest } from './bulk';

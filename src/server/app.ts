@@ -7,6 +7,7 @@ import {
   serverError,
 } from '@medplum/core';
 import type { FhirRequest, HttpMethod } from '@medplum/fhir-router';
+import { addBulkExport } from './bulk';
 import { FhirRouter } from '@medplum/fhir-router';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { NextFunction, Request, Response } from 'express';
@@ -48,6 +49,7 @@ export function createFhirApp(options: FhirAppOptions): express.Express {
   app.get(`${FHIR_BASE_PATH}/metadata`, (req, res) => {
     sendResource(res, 200, capabilityStatement(baseUrlOf(req), software));
   });
+  addBulkExport(app, FHIR_BASE_PATH, options.repo, baseUrlOf);
   app.use(FHIR_BASE_PATH, (req, res, next) => {
     const started = performance.now();
     res.on('finish', () =>

@@ -58,6 +58,20 @@ export class IndexedMemoryRepository extends MemoryRepository {
     return n;
   }
 
+  /** Ids of every resource of a type, first-created first. */
+  idsOf(resourceType: string): string[] {
+    return [...(this.idsByType.get(resourceType) ?? [])];
+  }
+
+  /** Ids of the resources of `resourceType` that hold a reference to `reference` (e.g. a patient's compartment). */
+  referencing(reference: string, resourceType: string): string[] {
+    const prefix = resourceType + '/';
+    return [...(this.keysByIndex.get(`ref:${reference}`) ?? [])]
+      .filter((key) => key.startsWith(prefix))
+      .sort((a, b) => (this.sequence.get(a) ?? 0) - (this.sequence.get(b) ?? 0))
+      .map((key) => key.slice(prefix.length));
+  }
+
   /** How many resources of each type the repository holds. */
   countsByType(): Record<string, number> {
     return Object.fromEntries([...this.idsByType].map(([type, ids]) => [type, ids.size]));
