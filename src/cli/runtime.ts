@@ -23,6 +23,8 @@ export function runJson(result: RunResult): Record<string, unknown> {
     dryRun: result.dryRun,
     complete: result.complete,
     population: result.population,
+    mode: result.mode,
+    ...(result.changedSince ? { changedSince: result.changedSince } : {}),
     tiers: result.tiers,
     candidates: result.candidates.map(candidateReport),
     proposed: result.proposed.map((id) => `Patient/${id}`),

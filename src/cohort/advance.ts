@@ -46,6 +46,8 @@ export interface AdvanceSettings {
   reviewOwner?: string;
   workforce: readonly WorkforceMember[];
   transactionMaxEntries: number;
+  /** The incremental refresh's new watermark, when this run read what it had to completely. */
+  watermark?: string;
   signal?: AbortSignal;
   stop?: AbortSignal;
 }
@@ -223,7 +225,7 @@ class ProgrammeAdvance {
       population.title,
       record.group,
       { open: this.membership, unread: this.inputs.untouchedMembers },
-      { asOf: settings.asOf, now: settings.now }
+      { asOf: settings.asOf, now: settings.now, watermark: settings.watermark }
     );
     const plan = planWrites([desired], record.group ? [record.group] : []);
     this.outcome.conflicts.push(...plan.conflicts);

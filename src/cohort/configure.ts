@@ -19,7 +19,15 @@ export function rulesFrom(config: Config): Pick<RunDeps, 'mapping' | 'programme'
 /** A run's settings from the configuration, with what the caller decides (date, dry run, a targeted refresh). */
 export function runSettingsFrom(
   config: Config,
-  options: { asOf?: IsoDate; dryRun: boolean; scope?: Scope; patients?: string[]; keepAllDecisions?: boolean }
+  options: {
+    asOf?: IsoDate;
+    dryRun: boolean;
+    scope?: Scope;
+    patients?: string[];
+    keepAllDecisions?: boolean;
+    /** Read everyone even when incremental refresh is configured. */
+    full?: boolean;
+  }
 ): RunSettings {
   return {
     patients: options.patients,
@@ -31,6 +39,10 @@ export function runSettingsFrom(
     dateBounds: config.extract.dateBounds,
     extract: config.extract.mode,
     maxPollMs: config.fhir.maxRetryAfterMs,
+    incremental:
+      config.extract.incremental && !options.full
+        ? { overlapSeconds: config.extract.incrementalOverlapSeconds }
+        : undefined,
     reviewOwner: config.writeback.reviewOwner,
     workforce: config.allocation.workforce,
     transactionMaxEntries: config.writeback.transactionMaxEntries,

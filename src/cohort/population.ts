@@ -10,6 +10,8 @@ export interface Population {
   key: string;
   title: string;
   pages(signal?: AbortSignal): AsyncGenerator<Patient[]>;
+  /** Whether a patient read by id (a targeted or incremental refresh) belongs to this population. */
+  includes(patient: Patient): boolean;
   /** The same patients as a Bulk Data export asks for them: a Group's, or every patient's through a filter. */
   bulk: { groupId?: string; patientFilter?: string };
 }
@@ -26,6 +28,7 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
         key: 'all',
         title: 'all patients',
         pages: (s) => client.search<Patient>('Patient', { _count: pageSize }, s),
+        includes: () => true,
         bulk: {},
       };
     case 'practice': {
@@ -34,6 +37,7 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
         key: `practice-${scope.ods}`,
         title: `practice ${scope.ods}`,
         pages: (s) => client.search<Patient>('Patient', { 'general-practitioner': gp, _count: pageSize }, s),
+        includes: registeredWith([gp as string]),
         bulk: { patientFilter: `Patient?${toQuery({ 'general-practitioner': gp })}` },
       };
     }
@@ -44,6 +48,7 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
         key: `practices-${name}`,
         title: `${scope.name ?? 'practices'} (${scope.ods.join(', ')})`,
         pages: (s) => client.search<Patient>('Patient', { 'general-practitioner': gps.join(','), _count: pageSize }, s),
+        includes: registeredWith(gps),
         bulk: { patientFilter: `Patient?${toQuery({ 'general-practitioner': gps.join(',') })}` },
       };
     }
@@ -56,6 +61,7 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
         key: `group-${scope.id}`,
         title: `group ${scope.id}`,
         pages: (s) => patientsById(client, ids, s),
+        includes: (patient) => ids.includes(patient.id ?? ''),
         bulk: { groupId: scope.id },
       };
     }
@@ -64,6 +70,7 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
         key: `list-${listKey(scope.patients)}`,
         title: `${scope.patients.length} listed patients`,
         pages: (s) => patientsById(client, scope.patients, s),
+        includes: (patient) => scope.patients.includes(patient.id ?? ''),
         bulk: { patientFilter: `Patient?${toQuery({ _id: scope.patients.join(',') })}` },
       };
   }
@@ -92,7 +99,22 @@ async function practiceReferences(
 
 /** The same population (key, title: the same cohort) read only for the named patients. */
 export function restrictPopulation(population: Population, client: FhirClient, ids: readonly string[]): Population {
-  return { ...population, pages: (s) => patientsById(client, ids, s) };
+  return {
+    ...population,
+    pages: async function* (signal) {
+      for await (const page of patientsById(client, ids, signal)) {
+        yield page.filter((patient) => population.includes(patient));
+      }
+    },
+  };
+}
+
+/** Registered with one of the practices: `generalPractitioner` names one of their Organizations. */
+function registeredWith(practices: readonly string[]): (patient: Patient) => boolean {
+  return (patient) =>
+    (patient.generalPractitioner ?? []).some((gp) =>
+      practices.some((practice) => gp.reference === practice || gp.reference?.endsWith(`/${practice}`))
+    );
 }
 
 async function* patientsById(

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setImmediate } from 'node:timers/promises';
-import type { Patient } from '@medplum/fhirtypes';
+import type { Patient, Resource } from '@medplum/fhirtypes';
 import type { Scope, WorkforceMember } from '../config';
 import type { Capacity, Decision, Programme } from '../criteria';
 import { applyCapacity, decide, tierLimits } from '../criteria';
@@ -15,11 +15,11 @@ import type { CompiledMapping, FactValue, PatientRecord } from '../mappings';
 import { FeatureEvaluationError, featureEvaluator } from '../mappings';
 import type { RiskType, TierId } from '../vocabulary';
 import type { WriteOutcome } from '../writeback';
-import { cohortIdentifier } from '../writeback';
+import { cohortIdentifier, watermarkOf } from '../writeback';
 import type { AdvanceOutcome } from './advance';
 import { advanceProgramme } from './advance';
 import { bulkRecords } from './bulk';
-import { readChunk } from './extract';
+import { patientIdOf, readChunk } from './extract';
 import type { Population } from './population';
 import { resolvePopulation, restrictPopulation } from './population';
 
@@ -42,6 +42,11 @@ export interface RunSettings {
   extract?: 'search' | 'bulk';
   /** Bulk Data: the longest wait between status polls. */
   maxPollMs?: number;
+  /**
+   * Incremental refresh: when the cohort Group carries a watermark, read only the patients whose data changed since
+   * (less `overlapSeconds`, for writes in flight at the last read) and everyone in the programme; move it on after.
+   */
+  incremental?: { overlapSeconds: number };
   reviewOwner?: string;
   workforce?: readonly WorkforceMember[];
   /** Entries per transaction the FHIR server accepts (Medplum: 8 when any entry is conditional). */
@@ -89,6 +94,10 @@ export interface RunResult {
   stopped: boolean;
   population: number;
   populationKey: string;
+  /** What was read: everyone, what changed since the watermark (and the programme's patients), or named patients. */
+  mode: 'full' | 'incremental' | 'targeted';
+  /** Incremental: the watermark the changes were read from. */
+  changedSince?: string;
   tiers: Record<TierId, number>;
   /** Everyone who meets a tier and is not excluded nor over capacity: new proposals and patients already in. */
   candidates: Decision[];
@@ -138,7 +147,11 @@ class CohortRun {
   private unattributed = 0;
   private complete = true;
   private stopped = false;
-  private readonly only?: ReadonlySet<string>;
+  private only?: ReadonlySet<string>;
+  private mode: RunResult['mode'] = 'full';
+  private changedSince?: string;
+  /** Newest meta.lastUpdated among the data read (ms): the next watermark. */
+  private newestData = 0;
   private record: ProgrammeRecord = { patients: new Map() };
   /** Per-patient lines only when asked for: building them for every patient of an ICB costs time at info level. */
   private readonly debug: boolean;
@@ -155,17 +168,20 @@ class CohortRun {
 
   async run(): Promise<RunResult> {
     const { client, programme, logger } = this.deps;
-    const population = await this.resolvePopulation();
+    const whole = await resolvePopulation(client, this.settings.scope, this.settings.signal);
+    const cohort = cohortIdentifier(programme, whole.key);
+    this.record = await readProgrammeRecord(client, programme.id, cohort, this.settings.signal);
+    await this.narrowToChanges();
+    const population = this.only ? restrictPopulation(whole, client, [...this.only]) : whole;
     logger.info('run started', {
       programme: programme.id,
       mapping: this.deps.mapping.name,
       population: population.key,
-      targeted: this.only?.size,
+      mode: this.mode,
+      patients: this.only?.size,
       asOf: this.settings.asOf,
       dryRun: this.settings.dryRun,
     });
-    const cohort = cohortIdentifier(programme, population.key);
-    this.record = await readProgrammeRecord(client, programme.id, cohort, this.settings.signal);
     if (this.settings.extract === 'bulk' && !this.only) {
       await this.readBulk(population);
     } else {
@@ -177,8 +193,11 @@ class CohortRun {
     const qualifying = [...this.decisions.values()]
       .filter((d) => d.tier)
       .sort((a, b) => (a.patientId < b.patientId ? -1 : 1));
-    const fresh = this.only
-      ? [] // a targeted refresh never proposes: ranking and capacity need the whole population
+    // A targeted refresh never proposes: ranking and capacity need the whole population. An incremental one does
+    // when no capacity limits it (whoever qualifies is proposed, so the unchanged need no second look).
+    const proposes = this.mode === 'full' || (this.mode === 'incremental' && !this.settings.capacity);
+    const fresh = !proposes
+      ? []
       : qualifying.filter((d) => !isOpenStage(standingOf(this.record.patients.get(d.patientId)).stage));
     const { proposed: proposable, waitlisted } = applyCapacity(programme, fresh, this.remainingCapacity());
     const waitlistedIds = new Set(waitlisted.map((d) => d.patientId));
@@ -195,6 +214,8 @@ class CohortRun {
       stopped: this.stopped,
       population: this.population,
       populationKey: population.key,
+      mode: this.mode,
+      ...(this.changedSince ? { changedSince: this.changedSince } : {}),
       tiers: {
         first: candidates.filter((d) => d.tier === 'first').length,
         second: candidates.filter((d) => d.tier === 'second').length,
@@ -235,10 +256,48 @@ class CohortRun {
     return result;
   }
 
-  /** The configured population, or (a targeted refresh) just the named patients of it. */
-  private async resolvePopulation(): Promise<Population> {
-    const population = await resolvePopulation(this.deps.client, this.settings.scope, this.settings.signal);
-    return this.only ? restrictPopulation(population, this.deps.client, [...this.only]) : population;
+  /** Incremental refresh: the patients whose data changed since the watermark, and everyone in the programme. */
+  private async narrowToChanges(): Promise<void> {
+    if (this.only) {
+      this.mode = 'targeted';
+      return;
+    }
+    const watermark = this.settings.incremental && watermarkOf(this.record.group);
+    if (!this.settings.incremental || !watermark) {
+      return; // the first run, or incremental refresh off: everyone
+    }
+    const since = new Date(Date.parse(watermark) - this.settings.incremental.overlapSeconds * 1000).toISOString();
+    const changed = new Set<string>();
+    try {
+      for (const type of ['Patient', ...this.deps.mapping.resourceTypes] as const) {
+        const params = { _lastUpdated: `ge${since}`, _count: this.deps.client.pageSize };
+        for await (const page of this.deps.client.search<Resource>(type, params, this.settings.signal)) {
+          page
+            .map((r) => (r.resourceType === 'Patient' ? r.id : patientIdOf(r)))
+            .forEach((id) => id && changed.add(id));
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof FhirError)) {
+        throw err;
+      }
+      this.deps.logger.warn('changes could not be listed: reading everyone', { kind: err.kind, status: err.status });
+      return;
+    }
+    this.only = new Set([...changed, ...this.record.patients.keys()]);
+    this.mode = 'incremental';
+    this.changedSince = watermark;
+    this.deps.logger.info('incremental refresh', { changed: changed.size, inProgramme: this.record.patients.size });
+  }
+
+  /** The watermark to leave on the Group: moved on only by a complete read of everyone or of every change. */
+  private nextWatermark(): string | undefined {
+    if (!this.settings.incremental || this.mode === 'targeted' || !this.complete || this.stopped) {
+      return undefined;
+    }
+    const previous = Date.parse(watermarkOf(this.record.group) ?? '') || 0;
+    const newest = Math.max(previous, this.newestData);
+    return newest ? new Date(newest).toISOString() : undefined;
   }
 
   private advance(population: Population, proposable: readonly Decision[]): Promise<AdvanceOutcome> {
@@ -260,6 +319,7 @@ class CohortRun {
         reviewOwner: settings.reviewOwner,
         workforce: settings.workforce ?? [],
         transactionMaxEntries: settings.transactionMaxEntries ?? 8,
+        watermark: this.nextWatermark(),
         signal: settings.signal,
         stop: settings.stop,
       },
@@ -453,9 +513,21 @@ class CohortRun {
     }
   }
 
+  private noteLastUpdated(record: PatientRecord): void {
+    for (const resource of [record.patient, ...Object.values(record.resources).flat()]) {
+      const updated = Date.parse(resource.meta?.lastUpdated ?? '');
+      if (updated > this.newestData) {
+        this.newestData = updated;
+      }
+    }
+  }
+
   private evaluatePatient(record: PatientRecord): void {
     const patientId = record.patient.id as string;
     this.population++;
+    if (this.settings.incremental) {
+      this.noteLastUpdated(record);
+    }
     this.seen.add(patientId);
     let features;
     try {

@@ -176,6 +176,13 @@ const extractSchema = z
      * (`$export`), its ndjson files streamed and grouped by patient on disk.
      */
     mode: z.enum(['search', 'bulk']).default('search'),
+    /**
+     * Re-read only patients whose data changed since the last complete read (`_lastUpdated`), and everyone in the
+     * programme; the watermark lives on the cohort Group, so a restart resumes from it. The first run reads all.
+     */
+    incremental: boolean(false),
+    /** How far before the watermark changes are looked for: writes that were in flight during the last read. */
+    incrementalOverlapSeconds: integer(300, 0, 86_400),
     /** Chunks of patients evaluated at once. */
     concurrency: integer(4, 1, 64),
     /** Bound searches to the look-back window with the mapping's date parameters (off for servers that refuse them). */

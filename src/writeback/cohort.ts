@@ -1,9 +1,19 @@
 import type { Group, GroupMember } from '@medplum/fhirtypes';
 import type { Programme } from '../criteria';
-import { IDENTIFIER, MANAGED_TAG, PROFILE } from '../vocabulary';
+import { CANONICAL_BASE, IDENTIFIER, MANAGED_TAG, PROFILE } from '../vocabulary';
 import type { Desired } from './reconcile';
 
 export const MEMBERS_REFRESHED_URL = 'http://hl7.org/fhir/uv/bulkdata/StructureDefinition/members-refreshed';
+/**
+ * The incremental refresh's watermark: the newest `meta.lastUpdated` among the data the last complete read saw. Data
+ * derived, not wall clock, so a run over unchanged data leaves it (and the Group) as it was.
+ */
+export const DATA_READ_UP_TO_URL = `${CANONICAL_BASE}/StructureDefinition/hfu-data-read-up-to`;
+
+/** The watermark a Group carries, if any. */
+export function watermarkOf(group: Group | undefined): string | undefined {
+  return group?.extension?.find((e) => e.url === DATA_READ_UP_TO_URL)?.valueDateTime;
+}
 
 export function cohortIdentifier(
   programme: Pick<Programme, 'id'>,
@@ -30,7 +40,7 @@ export function cohortGroup(
   title: string,
   existing: Group | undefined,
   membership: CohortMembership,
-  dates: { asOf: string; now: string }
+  dates: { asOf: string; now: string; watermark?: string }
 ): Desired<Group> {
   const identifier = cohortIdentifier(programme, populationKey);
   const members: GroupMember[] = [];
@@ -66,7 +76,7 @@ export function cohortGroup(
     type: 'person',
     actual: true,
     name: `HFU cohort: ${programme.title} - ${title}`,
-    ...(refreshed ? { extension: [{ url: MEMBERS_REFRESHED_URL, valueDateTime: refreshed }] } : {}),
+    ...extensions(refreshed, dates.watermark ?? watermarkOf(existing)),
     ...(members.length ? { member: members } : {}),
   };
   return {
@@ -74,4 +84,12 @@ export function cohortGroup(
     identifier,
     owned: ['identifier', 'active', 'type', 'actual', 'name', 'extension', 'member'],
   };
+}
+
+function extensions(refreshed: string | undefined, watermark: string | undefined): Pick<Group, 'extension'> {
+  const extension = [
+    ...(refreshed ? [{ url: MEMBERS_REFRESHED_URL, valueDateTime: refreshed }] : []),
+    ...(watermark ? [{ url: DATA_READ_UP_TO_URL, valueDateTime: watermark }] : []),
+  ];
+  return extension.length ? { extension } : {};
 }

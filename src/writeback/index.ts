@@ -1,6 +1,6 @@
 export { addOutcome, applyInTransaction, emptyOutcome, programmePolicy, writtenReference } from './apply';
 export type { ProvenanceInfo, WriteCounts, WriteOutcome } from './apply';
-export { cohortGroup, cohortIdentifier, MEMBERS_REFRESHED_URL } from './cohort';
+export { cohortGroup, cohortIdentifier, DATA_READ_UP_TO_URL, MEMBERS_REFRESHED_URL, watermarkOf } from './cohort';
 export type { CohortMembership } from './cohort';
 export { patientChanges, resourcesOf } from './patient';
 export type { PatientChanges, PatientInputs, PatientSettings } from './patient';

@@ -17,6 +17,7 @@ export function registerRun(program: Command, io: CliIo, setExitCode: (code: num
     .option('--now <date>', 'evaluation date YYYY-MM-DD (default: today in London)')
     .option('--dry-run', 'evaluate and report what would be written, write nothing')
     .option('--json', 'write exactly one JSON document to stdout')
+    .option('--full', 'read everyone, even with extract.incremental on')
     .action(async (flags: Record<string, string | boolean | undefined>, command: Command) => {
       const ctx = commandContext(io, command.optsWithGlobals().config, {
         'fhir.baseUrl': flags.fhirBaseUrl,
@@ -27,6 +28,7 @@ export function registerRun(program: Command, io: CliIo, setExitCode: (code: num
       const settings = runSettingsFrom(ctx.config, {
         asOf: parseDate(flags.now as string | undefined, '--now'),
         dryRun: Boolean(flags.dryRun),
+        full: Boolean(flags.full),
       });
       const result = await runCohort({ client, logger: ctx.logger, ...rules }, settings);
       if (flags.json) {
