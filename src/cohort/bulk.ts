@@ -74,6 +74,9 @@ export async function* bulkRecords(
     for (let group = 0; group < spool.groups; group++) {
       yield await spool.read(group, new Set(deps.mapping.resourceTypes));
     }
+  } catch (err) {
+    await releaseExport(deps.client, statusUrl); // the files are no use to anyone now
+    throw err;
   } finally {
     await spool.remove();
   }
