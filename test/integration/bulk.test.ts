@@ -48,6 +48,21 @@ describe('extract: bulk', () => {
     expect(bulk.stderr).not.toMatch(/"path":"Encounter"/);
   });
 
+  it('exports a Group scope through Group/[id]/$export, again finding what the searches find', async () => {
+    const client = FhirClient.fromConfig({ ...configSchema.parse({}).fhir, baseUrl: server.baseUrl });
+    const members = server.truth
+      .filter((_, i) => i % 3 === 0)
+      .map((t) => ({ entity: { reference: `Patient/${t.patientId}` } }));
+    const group = await client.create<Group>({ resourceType: 'Group', type: 'person', actual: true, member: members });
+    const env = { HFU_SCOPE__TYPE: 'group', HFU_SCOPE__ID: group.resource.id as string };
+    const [search, bulk] = [await dryRun('search', env), await dryRun('bulk', env)];
+    expect(bulk.code).toBe(0);
+    expect(bulk.report.population).toBe(members.length);
+    expect(bulk.report.candidates).toEqual(search.report.candidates);
+    expect(bulk.report.tiers).toEqual(search.report.tiers);
+    expect(bulk.stderr).toMatch(/"path":"Group\/[^"]+\/\$export"/);
+  });
+
   it('waits as long as the status answers ask (Retry-After), reporting X-Progress', async () => {
     let polls = 0;
     const proxy = await startFaultyProxy(server.baseUrl, ({ method, url }) =>
