@@ -29,14 +29,22 @@ export interface AdvanceInputs {
   decisions: ReadonlyMap<string, Decision>;
   /** Patients this run could not read whole: nothing is written for them. */
   unread: ReadonlySet<string>;
-  /** Patients whose Group entry must stay exactly as it is (unread, not seen, outside a targeted refresh). */
-  untouchedMembers: ReadonlySet<string>;
-  /** Candidates to propose this run (qualifying, not cooling off, within capacity). */
-  proposable: ReadonlySet<string>;
   /** A targeted refresh advances only these patients. */
   only?: ReadonlySet<string>;
   settings: AdvanceSettings;
   onPatient?: (writes: WriteOutcome, advanced: number) => void;
+}
+
+/** What is known once the whole population has been read. */
+export interface FinishInputs {
+  /** Candidates to propose this run (qualifying, not cooling off, within capacity). */
+  proposable: ReadonlySet<string>;
+  /** Patients whose Group entry must stay exactly as it is (unread, not seen, outside a targeted refresh). */
+  untouchedMembers: ReadonlySet<string>;
+  /** The incremental refresh's new watermark, when this run read what it had to completely. */
+  watermark?: string;
+  /** The run was stopped while reading: nothing more is advanced and the Group is left as it was. */
+  stopped: boolean;
 }
 
 export interface AdvanceSettings {
@@ -46,8 +54,6 @@ export interface AdvanceSettings {
   reviewOwner?: string;
   workforce: readonly WorkforceMember[];
   transactionMaxEntries: number;
-  /** The incremental refresh's new watermark, when this run read what it had to completely. */
-  watermark?: string;
   signal?: AbortSignal;
   stop?: AbortSignal;
 }
@@ -73,18 +79,19 @@ interface PlannedStep {
 
 /**
  * The write phase of a run: each patient's lifecycle actions, written one transaction per patient with its
- * Provenance, then the cohort Group. Capacity freed by discharges and exits is released before anyone is
- * allocated, so one run reaches the state a second would.
+ * Provenance, then the cohort Group. Steps that neither propose nor enrol (a refreshed proposal, a check-in, a
+ * step-down, a discharge, an exit) depend on nothing but the patient, so they are written as soon as the patient's
+ * chunk is evaluated (`advanceEarly`); proposals wait for the whole population to be ranked against capacity, and
+ * enrolments for every discharge and exit to have released its place (`finish`), then go in patient id order.
  */
-export async function advanceProgramme(inputs: AdvanceInputs): Promise<AdvanceOutcome> {
-  return new ProgrammeAdvance(inputs).run();
-}
-
-class ProgrammeAdvance {
+export class ProgrammeAdvance {
   private readonly cohort;
   private readonly caseloads;
   private readonly membership = new Map<string, { inactive: boolean }>();
   private readonly stageOf = new Map<string, Stage>();
+  /** Patients already advanced while the population was read. */
+  private readonly done = new Set<string>();
+  private advanced = 0;
   private readonly outcome: AdvanceOutcome = {
     writes: emptyOutcome(),
     conflicts: [],
@@ -106,45 +113,80 @@ class ProgrammeAdvance {
     }
   }
 
-  async run(): Promise<AdvanceOutcome> {
-    const steps = this.plannedSteps();
+  /** A patient of the programme just evaluated: their steps now, unless they propose or enrol (see above). */
+  async advanceEarly(patientId: string): Promise<void> {
+    const { record, decisions, unread, only, settings } = this.inputs;
+    const patient = record.patients.get(patientId);
+    if (!patient || unread.has(patientId) || (only && !only.has(patientId)) || settings.stop?.aborted) {
+      return;
+    }
+    const decision = decisions.get(patientId);
+    const actions = this.transitionsOf(patient, decision, false);
+    const rankingMatters = JSON.stringify(actions) !== JSON.stringify(this.transitionsOf(patient, decision, true));
+    if (rankingMatters || actions.some((a) => a.kind === 'propose' || a.kind === 'enrol')) {
+      return;
+    }
+    this.done.add(patientId);
+    if (actions.some((a) => a.kind === 'discharge' || a.kind === 'exit')) {
+      this.caseloads.release(patientId);
+    }
+    await this.advancePatient({ patientId, patient, decision, actions });
+    this.inputs.onPatient?.(this.outcome.writes, ++this.advanced);
+  }
+
+  /** Everyone not yet advanced, in patient id order, then the cohort Group. */
+  async finish(finish: FinishInputs): Promise<AdvanceOutcome> {
+    if (finish.stopped) {
+      return this.summary(true);
+    }
+    const steps = this.plannedSteps(finish.proposable).filter((s) => !this.done.has(s.patientId));
     steps
       .filter((s) => s.actions.some((a) => a.kind === 'discharge' || a.kind === 'exit'))
       .forEach((s) => this.caseloads.release(s.patientId));
-    let advanced = 0;
     for (const step of steps) {
       if (this.inputs.settings.stop?.aborted) {
-        this.outcome.stopped = true;
-        break;
+        return this.summary(true);
       }
       await this.advancePatient(step);
-      this.inputs.onPatient?.(this.outcome.writes, ++advanced);
+      this.inputs.onPatient?.(this.outcome.writes, ++this.advanced);
     }
-    if (!this.outcome.stopped) {
-      await this.writeCohortGroup();
-    }
+    await this.writeCohortGroup(finish);
+    return this.summary(false);
+  }
+
+  private summary(stopped: boolean): AdvanceOutcome {
+    this.outcome.stopped = stopped;
+    this.outcome.stages = {};
     for (const stage of this.stageOf.values()) {
       this.outcome.stages[stage] = (this.outcome.stages[stage] ?? 0) + 1;
     }
     return this.outcome;
   }
 
-  /** Each patient's next steps, in patient id order: those in the programme, and new proposals. */
-  private plannedSteps(): PlannedStep[] {
-    const { programme, record, proposable, decisions, unread, only } = this.inputs;
-    const settings = {
+  private transitionsOf(patient: PatientInProgramme | undefined, decision: Decision | undefined, proposable: boolean) {
+    const { programme } = this.inputs;
+    return transitions(patient, decision, proposable, {
       asOf: this.inputs.settings.asOf,
       checkInEveryDays: programme.parameters.checkInEveryDays ?? 14,
       checkInCount: programme.parameters.checkInCount ?? 6,
-    };
+    });
+  }
+
+  /** Each patient's next steps, in patient id order: those in the programme, and new proposals. */
+  private plannedSteps(proposable: ReadonlySet<string>): PlannedStep[] {
+    const { record, decisions, unread, only } = this.inputs;
     const ids = [...new Set([...record.patients.keys(), ...proposable])].sort();
     return ids
       .filter((id) => !unread.has(id) && (!only || only.has(id)))
       .map((patientId) => {
         const patient = record.patients.get(patientId);
         const decision = decisions.get(patientId);
-        const actions = transitions(patient, decision, proposable.has(patientId), settings);
-        return { patientId, patient, decision, actions };
+        return {
+          patientId,
+          patient,
+          decision,
+          actions: this.transitionsOf(patient, decision, proposable.has(patientId)),
+        };
       });
   }
 
@@ -217,15 +259,15 @@ class ProgrammeAdvance {
     return allocation;
   }
 
-  private async writeCohortGroup(): Promise<void> {
+  private async writeCohortGroup(finish: FinishInputs): Promise<void> {
     const { programme, population, record, settings } = this.inputs;
     const desired = cohortGroup(
       programme,
       population.key,
       population.title,
       record.group,
-      { open: this.membership, unread: this.inputs.untouchedMembers },
-      { asOf: settings.asOf, now: settings.now, watermark: settings.watermark }
+      { open: this.membership, unread: finish.untouchedMembers },
+      { asOf: settings.asOf, now: settings.now, watermark: finish.watermark }
     );
     const plan = planWrites([desired], record.group ? [record.group] : []);
     this.outcome.conflicts.push(...plan.conflicts);

@@ -16,8 +16,7 @@ import { FeatureEvaluationError, featureEvaluator } from '../mappings';
 import type { RiskType, TierId } from '../vocabulary';
 import type { WriteOutcome } from '../writeback';
 import { cohortIdentifier, watermarkOf } from '../writeback';
-import type { AdvanceOutcome } from './advance';
-import { advanceProgramme } from './advance';
+import { ProgrammeAdvance } from './advance';
 import { bulkRecords } from './bulk';
 import { patientIdOf, readChunk } from './extract';
 import type { Population } from './population';
@@ -149,6 +148,8 @@ class CohortRun {
   private stopped = false;
   private only?: ReadonlySet<string>;
   private mode: RunResult['mode'] = 'full';
+  private advancer?: ProgrammeAdvance;
+  private readDone = false;
   private changedSince?: string;
   /** Newest meta.lastUpdated among the data read (ms): the next watermark. */
   private newestData = 0;
@@ -182,6 +183,7 @@ class CohortRun {
       asOf: this.settings.asOf,
       dryRun: this.settings.dryRun,
     });
+    this.advancer = this.startAdvance(population);
     if (this.settings.extract === 'bulk' && !this.only) {
       await this.readBulk(population);
     } else {
@@ -203,7 +205,13 @@ class CohortRun {
     const waitlistedIds = new Set(waitlisted.map((d) => d.patientId));
 
     const writeStarted = performance.now();
-    const outcome = this.stopped ? notAdvanced() : await this.advance(population, proposable);
+    this.readDone = true;
+    const outcome = await this.advancer.finish({
+      proposable: new Set(proposable.map((d) => d.patientId)),
+      untouchedMembers: this.untouchedMembers(),
+      watermark: this.nextWatermark(),
+      stopped: this.stopped,
+    });
     this.stopped ||= outcome.stopped;
     const candidates = qualifying.filter((d) => !waitlistedIds.has(d.patientId));
     const result: RunResult = {
@@ -300,17 +308,16 @@ class CohortRun {
     return newest ? new Date(newest).toISOString() : undefined;
   }
 
-  private advance(population: Population, proposable: readonly Decision[]): Promise<AdvanceOutcome> {
+  /** The write phase, ready before the read so that steps needing no ranking are written as chunks complete. */
+  private startAdvance(population: Population): ProgrammeAdvance {
     const { settings } = this;
-    return advanceProgramme({
+    return new ProgrammeAdvance({
       client: this.deps.client,
       programme: this.deps.programme,
       population,
       record: this.record,
       decisions: this.decisions,
       unread: this.unread,
-      untouchedMembers: this.untouchedMembers(),
-      proposable: new Set(proposable.map((d) => d.patientId)),
       only: this.only,
       settings: {
         asOf: settings.asOf,
@@ -319,12 +326,17 @@ class CohortRun {
         reviewOwner: settings.reviewOwner,
         workforce: settings.workforce ?? [],
         transactionMaxEntries: settings.transactionMaxEntries ?? 8,
-        watermark: this.nextWatermark(),
         signal: settings.signal,
         stop: settings.stop,
       },
-      onPatient: (writes, advanced) => this.report('writing', advanced, writes),
+      onPatient: (writes, advanced) => this.report(this.readDone ? 'writing' : 'reading', advanced, writes),
     });
+  }
+
+  /** The programme's patients among those just evaluated, advanced now where their steps allow (see advance.ts). */
+  private async advanceEarly(records: readonly PatientRecord[]): Promise<void> {
+    const ids = records.map((r) => r.patient.id as string).filter((id) => this.record.patients.has(id));
+    await Promise.all(ids.map((id) => this.advancer?.advanceEarly(id)));
   }
 
   private report(phase: RunProgress['phase'], advanced = 0, writes?: WriteOutcome): void {
@@ -464,6 +476,7 @@ class CohortRun {
     }
     this.unattributed += chunk.unattributed;
     await this.evaluateAll(chunk.records);
+    await this.advanceEarly(chunk.records);
     this.report('reading');
     this.deps.logger.debug('chunk evaluated', {
       patients: patients.length,
@@ -502,6 +515,7 @@ class CohortRun {
         }
         this.unattributed += chunk.unattributed;
         await this.evaluateAll(chunk.records);
+        await this.advanceEarly(chunk.records);
         this.report('reading');
       }
     } catch (err) {
@@ -559,17 +573,6 @@ class CohortRun {
 }
 
 /** The outcome of a run stopped before it wrote anything. */
-function notAdvanced(): AdvanceOutcome {
-  return {
-    writes: { created: 0, updated: 0, unchanged: 0, provenance: 0, failures: [] },
-    conflicts: [],
-    actions: {},
-    proposed: [],
-    awaitingCapacity: [],
-    stages: {},
-    stopped: true,
-  };
-}
 
 /** A candidate as `hfu run --json` reports it. */
 export interface CandidateReport {

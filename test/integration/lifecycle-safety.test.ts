@@ -106,3 +106,36 @@ describe('with no workforce configured', () => {
     expect((await practice.must<CarePlan>('CarePlan', 'hfu-h', 'care-plan')).author?.display).toBe('hfu-connector');
   });
 });
+
+describe('steps that need no ranking', () => {
+  let practice: ProgrammePractice;
+  afterAll(() => practice?.stop());
+
+  it('are written as their chunk completes, while the rest of the population is still being read', async () => {
+    practice = await proposedAndDecided();
+    expect((await practice.run(AS_OF)).code).toBe(0); // a, b, e enrolled
+    const conversation = await practice.must<Task>('Task', 'hfu-a', 'what-matters-conversation');
+    await practice.record(conversation, {
+      status: 'completed',
+      executionPeriod: { start: `${AS_OF}T09:00:00Z`, end: `${AS_OF}T10:00:00Z` },
+    });
+    const proxy = await startFaultyProxy(practice.server.baseUrl, () => undefined);
+    try {
+      // Pages of two patients, one at a time: hfu-a (with hfu-b) is the first page.
+      const { code, json } = await practice.run(AS_OF, {
+        baseUrl: proxy.baseUrl,
+        env: { HFU_FHIR__CHUNK_SIZE: '2', HFU_EXTRACT__CONCURRENCY: '1' },
+      });
+      expect(code).toBe(0);
+      expect(json.actions).toEqual({ 'schedule-check-in': 1 });
+      const firstWrite = proxy.seen.findIndex((s) => s.startsWith('POST'));
+      const patientPages = proxy.seen.map((s, i) => (/^GET \S+\/Patient\?/.test(s) ? i : -1)).filter((i) => i >= 0);
+      expect(patientPages.length).toBeGreaterThanOrEqual(6);
+      expect(firstWrite).toBeGreaterThan(patientPages[0] as number);
+      expect(firstWrite).toBeLessThan(patientPages[1] as number); // before the second page was asked for
+    } finally {
+      await proxy.stop();
+    }
+    expect(await practice.must<Task>('Task', 'hfu-a', 'check-in', 1, 1)).toMatchObject({ status: 'requested' });
+  });
+});
