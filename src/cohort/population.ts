@@ -10,6 +10,8 @@ export interface Population {
   key: string;
   title: string;
   pages(signal?: AbortSignal): AsyncGenerator<Patient[]>;
+  /** How many patients it holds, when the server can say (for progress: rate and time left). */
+  size(signal?: AbortSignal): Promise<number | undefined>;
   /** Whether a patient read by id (a targeted or incremental refresh) belongs to this population. */
   includes(patient: Patient): boolean;
   /** The same patients as a Bulk Data export asks for them: a Group's, or every patient's through a filter. */
@@ -28,6 +30,7 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
         key: 'all',
         title: 'all patients',
         pages: (s) => client.search<Patient>('Patient', { _count: pageSize }, s),
+        size: (s) => client.count('Patient', {}, s),
         includes: () => true,
         bulk: {},
       };
@@ -37,6 +40,7 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
         key: `practice-${scope.ods}`,
         title: `practice ${scope.ods}`,
         pages: (s) => client.search<Patient>('Patient', { 'general-practitioner': gp, _count: pageSize }, s),
+        size: (s) => client.count('Patient', { 'general-practitioner': gp }, s),
         includes: registeredWith([gp as string]),
         bulk: { patientFilter: `Patient?${toQuery({ 'general-practitioner': gp })}` },
       };
@@ -48,6 +52,7 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
         key: `practices-${name}`,
         title: `${scope.name ?? 'practices'} (${scope.ods.join(', ')})`,
         pages: (s) => client.search<Patient>('Patient', { 'general-practitioner': gps.join(','), _count: pageSize }, s),
+        size: (s) => client.count('Patient', { 'general-practitioner': gps.join(',') }, s),
         includes: registeredWith(gps),
         bulk: { patientFilter: `Patient?${toQuery({ 'general-practitioner': gps.join(',') })}` },
       };
@@ -61,6 +66,7 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
         key: `group-${scope.id}`,
         title: `group ${scope.id}`,
         pages: (s) => patientsById(client, ids, s),
+        size: () => Promise.resolve(ids.length),
         includes: (patient) => ids.includes(patient.id ?? ''),
         bulk: { groupId: scope.id },
       };
@@ -70,6 +76,7 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
         key: `list-${listKey(scope.patients)}`,
         title: `${scope.patients.length} listed patients`,
         pages: (s) => patientsById(client, scope.patients, s),
+        size: () => Promise.resolve(scope.patients.length),
         includes: (patient) => scope.patients.includes(patient.id ?? ''),
         bulk: { patientFilter: `Patient?${toQuery({ _id: scope.patients.join(',') })}` },
       };
@@ -101,6 +108,7 @@ async function practiceReferences(
 export function restrictPopulation(population: Population, client: FhirClient, ids: readonly string[]): Population {
   return {
     ...population,
+    size: () => Promise.resolve(ids.length),
     pages: async function* (signal) {
       for await (const page of patientsById(client, ids, signal)) {
         yield page.filter((patient) => population.includes(patient));

@@ -74,6 +74,8 @@ export interface RunSettings {
 export interface RunProgress {
   phase: 'reading' | 'writing';
   evaluated: number;
+  /** Patients the population holds, when the server said: what `evaluated` is heading for. */
+  expected?: number;
   advanced: number;
   writes: { created: number; updated: number; unchanged: number; provenance: number };
 }
@@ -149,6 +151,7 @@ class CohortRun {
   private only?: ReadonlySet<string>;
   private mode: RunResult['mode'] = 'full';
   private advancer?: ProgrammeAdvance;
+  private expected?: number;
   private readDone = false;
   private changedSince?: string;
   /** Newest meta.lastUpdated among the data read (ms): the next watermark. */
@@ -184,6 +187,9 @@ class CohortRun {
       dryRun: this.settings.dryRun,
     });
     this.advancer = this.startAdvance(population);
+    if (this.settings.onProgress) {
+      this.expected = await population.size(this.settings.signal).catch(() => undefined);
+    }
     if (this.settings.extract === 'bulk' && !this.only) {
       await this.readBulk(population);
     } else {
@@ -344,6 +350,7 @@ class CohortRun {
     this.settings.onProgress?.({
       phase,
       evaluated: this.population,
+      ...(this.expected !== undefined ? { expected: this.expected } : {}),
       advanced,
       writes: { created: w.created, updated: w.updated, unchanged: w.unchanged, provenance: w.provenance },
     });

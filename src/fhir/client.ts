@@ -117,6 +117,17 @@ export class FhirClient {
     }
   }
 
+  /** How many resources a search matches (`_summary=count`), when the server says. */
+  async count(
+    resourceType: Resource['resourceType'],
+    params: SearchParams = {},
+    signal?: AbortSignal
+  ): Promise<number | undefined> {
+    const url = `${resourceType}?${toQuery({ ...params, _summary: 'count' })}`;
+    const response = await this.transport.request<Bundle>({ method: 'GET', url, signal });
+    return typeof response.body?.total === 'number' ? response.body.total : undefined;
+  }
+
   async searchAll<T extends Resource>(
     resourceType: T['resourceType'],
     params: SearchParams = {},

@@ -5,6 +5,7 @@ import type { CliIo } from '../context';
 import { commandContext, writeLine } from '../context';
 import { runSummary } from '../runtime';
 import { embeddedOptions, startSeededServer } from './fhir-server';
+import { progressBar } from '../progress';
 
 /**
  * The newcomer's first command (`npm start`): the embedded FHIR server with a synthetic 5,000-patient practice, one
@@ -23,10 +24,15 @@ export function registerDemo(program: Command, io: CliIo): void {
       const server = await startSeededServer(ctx, options);
       try {
         const client = FhirClient.fromConfig({ ...ctx.config.fhir, baseUrl: server.baseUrl }, { logger: ctx.logger });
+        const progress = progressBar(io.stderr);
         const result = await runCohort(
           { client, logger: ctx.logger, ...rules },
-          runSettingsFrom(ctx.config, { asOf: options.asOf, dryRun: false })
+          {
+            ...runSettingsFrom(ctx.config, { asOf: options.asOf, dryRun: false }),
+            onProgress: progress.active ? progress.update : undefined,
+          }
         );
+        progress.done();
         writeLine(
           io.stdout,
           `Embedded FHIR R4 server: ${server.baseUrl} (synthetic practice of ${options.seedPractice}, seed ${options.seed})`

@@ -4,6 +4,7 @@ import type { CliIo } from '../context';
 import { commandContext, writeLine } from '../context';
 import { EXIT_FAILED, EXIT_OK } from '../exit';
 import { parseDate } from '../options';
+import { nowhere, progressBar } from '../progress';
 import { fhirClient, runJson, runSummary } from '../runtime';
 
 export function registerRun(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
@@ -30,7 +31,12 @@ export function registerRun(program: Command, io: CliIo, setExitCode: (code: num
         dryRun: Boolean(flags.dryRun),
         full: Boolean(flags.full),
       });
-      const result = await runCohort({ client, logger: ctx.logger, ...rules }, settings);
+      const progress = progressBar(flags.json ? nowhere : io.stderr);
+      const result = await runCohort(
+        { client, logger: ctx.logger, ...rules },
+        { ...settings, onProgress: progress.active ? progress.update : undefined }
+      );
+      progress.done();
       if (flags.json) {
         io.stdout.write(JSON.stringify(runJson(result), null, 2) + '\n');
       } else {

@@ -101,6 +101,7 @@ describe('runs over the API', () => {
     });
     expect(Date.parse(done.finishedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(done.startedAt));
     expect(done.timings).toBeDefined();
+    expect(done.progress).toMatchObject({ phase: 'writing', evaluated: SPECS.length, expected: SPECS.length });
     // A dry run counts what it would write, and writes nothing.
     expect(await practice.written()).toEqual([]);
   });
