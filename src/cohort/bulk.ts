@@ -82,6 +82,41 @@ export async function* bulkRecords(
   }
 }
 
+/**
+ * Incremental refresh through Bulk Data: the ids of the patients with a Patient or mapped resource changed since
+ * `since`, from one export with `_since` (streamed; only the ids are kept).
+ */
+export async function changedPatientsSince(
+  deps: { client: FhirClient; mapping: CompiledMapping; logger: Logger },
+  population: Population,
+  since: string,
+  options: Pick<BulkReadOptions, 'maxPollMs' | 'signal'>
+): Promise<Set<string>> {
+  const { manifest, statusUrl } = await bulkExport(
+    deps.client,
+    { groupId: population.bulk.groupId, types: ['Patient', ...deps.mapping.resourceTypes], since },
+    { ...options, onProgress: (progress) => deps.logger.debug('bulk export in progress', { progress }) }
+  );
+  const changed = new Set<string>();
+  try {
+    for (const file of manifest.output) {
+      for await (const line of deps.client.transport.lines(file.url, {
+        authorize: manifest.requiresAccessToken,
+        signal: options.signal,
+      })) {
+        const resource = parseLine(line);
+        const id = resource.resourceType === 'Patient' ? resource.id : patientIdOf(resource);
+        if (id) {
+          changed.add(id);
+        }
+      }
+    }
+  } finally {
+    await releaseExport(deps.client, statusUrl);
+  }
+  return changed;
+}
+
 /** ndjson lines filed on disk by patient group, buffered in memory up to SPOOL_BUFFER_BYTES. */
 class Spool {
   private readonly groupOf = new Map<string, number>();

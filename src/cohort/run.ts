@@ -17,7 +17,7 @@ import type { RiskType, TierId } from '../vocabulary';
 import type { WriteOutcome } from '../writeback';
 import { cohortIdentifier, watermarkOf } from '../writeback';
 import { ProgrammeAdvance } from './advance';
-import { bulkRecords } from './bulk';
+import { bulkRecords, changedPatientsSince } from './bulk';
 import { patientIdOf, readChunk } from './extract';
 import type { Population } from './population';
 import { resolvePopulation, restrictPopulation } from './population';
@@ -175,7 +175,7 @@ class CohortRun {
     const whole = await resolvePopulation(client, this.settings.scope, this.settings.signal);
     const cohort = cohortIdentifier(programme, whole.key);
     this.record = await readProgrammeRecord(client, programme.id, cohort, this.settings.signal);
-    await this.narrowToChanges();
+    await this.narrowToChanges(whole);
     const population = this.only ? restrictPopulation(whole, client, [...this.only]) : whole;
     logger.info('run started', {
       programme: programme.id,
@@ -271,7 +271,7 @@ class CohortRun {
   }
 
   /** Incremental refresh: the patients whose data changed since the watermark, and everyone in the programme. */
-  private async narrowToChanges(): Promise<void> {
+  private async narrowToChanges(population: Population): Promise<void> {
     if (this.only) {
       this.mode = 'targeted';
       return;
@@ -281,16 +281,15 @@ class CohortRun {
       return; // the first run, or incremental refresh off: everyone
     }
     const since = new Date(Date.parse(watermark) - this.settings.incremental.overlapSeconds * 1000).toISOString();
-    const changed = new Set<string>();
+    let changed: Set<string>;
     try {
-      for (const type of ['Patient', ...this.deps.mapping.resourceTypes] as const) {
-        const params = { _lastUpdated: `ge${since}`, _count: this.deps.client.pageSize };
-        for await (const page of this.deps.client.search<Resource>(type, params, this.settings.signal)) {
-          page
-            .map((r) => (r.resourceType === 'Patient' ? r.id : patientIdOf(r)))
-            .forEach((id) => id && changed.add(id));
-        }
-      }
+      changed =
+        this.settings.extract === 'bulk'
+          ? await changedPatientsSince(this.deps, population, since, {
+              maxPollMs: this.settings.maxPollMs ?? 120_000,
+              signal: this.settings.signal,
+            })
+          : await this.changedBySearch(since);
     } catch (err) {
       if (!(err instanceof FhirError)) {
         throw err;
@@ -302,6 +301,18 @@ class CohortRun {
     this.mode = 'incremental';
     this.changedSince = watermark;
     this.deps.logger.info('incremental refresh', { changed: changed.size, inProgramme: this.record.patients.size });
+  }
+
+  /** Patients with a Patient or mapped resource changed since `since`, by `_lastUpdated` searches. */
+  private async changedBySearch(since: string): Promise<Set<string>> {
+    const changed = new Set<string>();
+    for (const type of ['Patient', ...this.deps.mapping.resourceTypes] as const) {
+      const params = { _lastUpdated: `ge${since}`, _count: this.deps.client.pageSize };
+      for await (const page of this.deps.client.search<Resource>(type, params, this.settings.signal)) {
+        page.map((r) => (r.resourceType === 'Patient' ? r.id : patientIdOf(r))).forEach((id) => id && changed.add(id));
+      }
+    }
+    return changed;
   }
 
   /** The watermark to leave on the Group: moved on only by a complete read of everyone or of every change. */

@@ -17,13 +17,6 @@ const PATIENTS = 800;
 let server: SeededServer;
 let client: FhirClient;
 let configFile: string;
-beforeAll(async () => {
-  server = await startSeededServer(PATIENTS, 5);
-  client = FhirClient.fromConfig({ ...configSchema.parse({}).fhir, baseUrl: server.baseUrl });
-  configFile = path.join(mkdtempSync(path.join(tmpdir(), 'hfu-incremental-')), 'config.json');
-  writeFileSync(configFile, JSON.stringify({ extract: { incremental: true, incrementalOverlapSeconds: 0 } }));
-});
-afterAll(() => server.stop());
 
 interface Report {
   complete: boolean;
@@ -48,7 +41,15 @@ async function watermark(): Promise<string | undefined> {
   return group?.extension?.find((e) => e.url === DATA_READ_UP_TO_URL)?.valueDateTime;
 }
 
-describe('incremental refresh', () => {
+describe.each(['search', 'bulk'] as const)('incremental refresh, extract.mode %s', (mode) => {
+  beforeAll(async () => {
+    server = await startSeededServer(PATIENTS, 5);
+    client = FhirClient.fromConfig({ ...configSchema.parse({}).fhir, baseUrl: server.baseUrl });
+    configFile = path.join(mkdtempSync(path.join(tmpdir(), 'hfu-incremental-')), 'config.json');
+    writeFileSync(configFile, JSON.stringify({ extract: { mode, incremental: true, incrementalOverlapSeconds: 0 } }));
+  });
+  afterAll(() => server.stop());
+
   it('reads everyone first, then only what changed and who is in the programme, and finds a new candidate', async () => {
     const first = await run();
     expect(first).toMatchObject({ mode: 'full', population: PATIENTS, complete: true });
