@@ -4,22 +4,9 @@ import { londonToday } from '../../../src/dates';
 import { synthesizePractice } from '../../../src/synth';
 import { startCli } from '../helpers/cli';
 import { leakedMarkers, patientMarkers } from '../helpers/leaks';
+import { waitFor } from '../helpers/wait';
 
 const PATIENTS = 800;
-
-async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, what: string): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) {
-      return value;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('npm start with no configuration', () => {
   it('serves the API beside the embedded synthetic practice, refreshes at start-up, prints the URLs and a token', async () => {

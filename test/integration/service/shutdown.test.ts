@@ -7,21 +7,7 @@ import type { ProgrammePractice } from '../helpers/programme';
 import { AS_OF, proposedAndDecided, recordContent } from '../helpers/programme';
 import { startFaultyProxy } from '../helpers/proxy';
 import { testKeys } from '../helpers/service';
-
-/** Resolves with the first match of `pattern` in what `read()` returns, polling until it appears. */
-async function waitFor(read: () => string, pattern: RegExp, what: string): Promise<RegExpExecArray> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const match = pattern.exec(read());
-    if (match) {
-      return match;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}; output so far:\n${read().slice(-2000)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import { waitFor } from '../helpers/wait';
 
 /** `hfu serve` on a free port over `baseUrl`, with the practice's configuration and the test's API keys. */
 function serveConfig(practice: ProgrammePractice, keys: ReturnType<typeof testKeys>): string {
@@ -70,7 +56,7 @@ describe('hfu serve, sent SIGTERM in the middle of a run', () => {
       let stderr = '';
       child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const [, url] = await waitFor(() => stdout, /hfu-connector API: (http:\/\/\S+)/, 'the API URL');
+      const url = await waitFor(() => /hfu-connector API: (http:\/\/\S+)/.exec(stdout)?.[1], 'the API URL');
 
       const started = await fetch(`${url}/runs`, {
         method: 'POST',
@@ -82,7 +68,7 @@ describe('hfu serve, sent SIGTERM in the middle of a run', () => {
       await secondInFlight;
 
       child.kill('SIGTERM');
-      await waitFor(() => stderr, /"message":"service stopping"/, 'the shutdown to begin');
+      await waitFor(() => /"message":"service stopping"/.exec(stderr) ?? undefined, 'the shutdown to begin');
       await expect(fetch(`${url}/health`)).rejects.toThrow(); // no longer listening
       expect(child.exitCode).toBeNull(); // still finishing the transaction in flight
       release();
