@@ -38,8 +38,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       sendError(res, status, type === 'entity.too.large' ? 'request body too large' : `bad request body (${type})`);
       return;
     }
-    // The name and the frames only: a third-party message may echo what it was given.
-    const frames = (err as Error)?.stack?.split('\n').slice(1).join('\n');
+    // The name and the frames only: a third-party message may echo what it was given, over several lines.
+    const frames = (err as Error)?.stack
+      ?.split('\n')
+      .filter((line) => /^\s+at /.test(line))
+      .join('\n');
     logger.error('request failed', { error: (err as Error)?.name ?? 'unknown', frames });
     sendError(res, 500, 'internal error');
   };
