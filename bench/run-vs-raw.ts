@@ -11,7 +11,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Patient } from '@medplum/fhirtypes';
 import type { RunResult } from '../src/cohort';
-import { chunkSearches, resolvePopulation, rulesFrom, runCohort, runSettingsFrom } from '../src/cohort';
+import {
+  chunkSearches,
+  forEachConcurrently,
+  resolvePopulation,
+  rulesFrom,
+  runCohort,
+  runSettingsFrom,
+} from '../src/cohort';
 import type { Config } from '../src/config';
 import { configSchema } from '../src/config';
 import { FhirClient } from '../src/fhir';
@@ -123,15 +130,7 @@ async function rawFetch(client: FhirClient, config: Config, rules: ReturnType<ty
       })
     );
   };
-  const inFlight = new Set<Promise<void>>();
-  for await (const page of population.pages()) {
-    const job: Promise<void> = fetchChunk(page).finally(() => inFlight.delete(job));
-    inFlight.add(job);
-    if (inFlight.size >= config.extract.concurrency) {
-      await Promise.race(inFlight);
-    }
-  }
-  await Promise.all(inFlight);
+  await forEachConcurrently(population.pages(), config.extract.concurrency, fetchChunk);
   return performance.now() - started;
 }
 

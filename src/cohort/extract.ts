@@ -85,10 +85,41 @@ function earliestWindowStart(mapping: CompiledMapping, type: SourceType, asOf: I
   return features.map((f) => windowStart(asOf, f.window as NonNullable<typeof f.window>)).sort()[0];
 }
 
-/** The patient a resource is about: `subject` or `patient`, relative or absolute reference. */
+/** The patient a resource is about: a Patient itself, else its `subject` or `patient` (relative or absolute). */
 export function patientIdOf(resource: Resource): string | undefined {
+  if (resource.resourceType === 'Patient') {
+    return resource.id;
+  }
   const ref =
     (resource as { subject?: { reference?: string } }).subject?.reference ??
     (resource as { patient?: { reference?: string } }).patient?.reference;
   return ref ? /(?:^|\/)Patient\/([^/]+)$/.exec(ref)?.[1] : undefined;
+}
+
+/**
+ * `work` for each item of `source` as it arrives, at most `concurrency` at once: the source is not read ahead of
+ * the work, so memory holds `concurrency` items. `stop` is asked before each item is taken. Everything started is
+ * waited for, whether the loop ends, stops or fails.
+ */
+export async function forEachConcurrently<T>(
+  source: AsyncIterable<T>,
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+  stop: () => boolean = () => false
+): Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  try {
+    for await (const item of source) {
+      if (stop()) {
+        return;
+      }
+      const job: Promise<void> = work(item).finally(() => inFlight.delete(job));
+      inFlight.add(job);
+      if (inFlight.size >= concurrency) {
+        await Promise.race(inFlight);
+      }
+    }
+  } finally {
+    await Promise.all(inFlight);
+  }
 }

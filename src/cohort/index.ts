@@ -1,4 +1,4 @@
-export { chunkSearches, patientIdOf, readChunk } from './extract';
+export { chunkSearches, forEachConcurrently, patientIdOf, readChunk } from './extract';
 export type { ChunkRecords, ChunkSearch } from './extract';
 export { resolvePopulation, restrictPopulation, ScopeError } from './population';
 export type { Population } from './population';

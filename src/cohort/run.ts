@@ -18,7 +18,7 @@ import type { WriteOutcome } from '../writeback';
 import { cohortIdentifier, watermarkOf } from '../writeback';
 import { ProgrammeAdvance } from './advance';
 import { bulkRecords, changedPatientsSince } from './bulk';
-import { patientIdOf, readChunk } from './extract';
+import { forEachConcurrently, patientIdOf, readChunk } from './extract';
 import type { Population } from './population';
 import { resolvePopulation, restrictPopulation } from './population';
 
@@ -309,7 +309,7 @@ class CohortRun {
     for (const type of ['Patient', ...this.deps.mapping.resourceTypes] as const) {
       const params = { _lastUpdated: `ge${since}`, _count: this.deps.client.pageSize };
       for await (const page of this.deps.client.search<Resource>(type, params, this.settings.signal)) {
-        page.map((r) => (r.resourceType === 'Patient' ? r.id : patientIdOf(r))).forEach((id) => id && changed.add(id));
+        page.map(patientIdOf).forEach((id) => id && changed.add(id));
       }
     }
     return changed;
@@ -402,27 +402,19 @@ class CohortRun {
 
   /** Pages of patients, each evaluated as a chunk, at most `concurrency` chunks at once. */
   private async readPopulation(population: Population): Promise<void> {
-    const inFlight = new Set<Promise<void>>();
     try {
-      for await (const page of population.pages(this.settings.signal)) {
-        if (this.settings.stop?.aborted) {
-          this.stopped = true;
-          break;
-        }
-        const job: Promise<void> = this.processChunk(page).finally(() => inFlight.delete(job));
-        inFlight.add(job);
-        if (inFlight.size >= this.settings.concurrency) {
-          await Promise.race(inFlight);
-        }
-      }
+      await forEachConcurrently(
+        population.pages(this.settings.signal),
+        this.settings.concurrency,
+        (page) => this.processChunk(page),
+        () => (this.stopped ||= Boolean(this.settings.stop?.aborted))
+      );
     } catch (err) {
       if (!(err instanceof FhirError)) {
         throw err;
       }
       this.complete = false;
       this.deps.logger.error('population could not be read to the end', { kind: err.kind, status: err.status });
-    } finally {
-      await Promise.all(inFlight);
     }
   }
 
