@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Patient, Resource } from '@medplum/fhirtypes';
 import type { IsoDate } from '../dates';
-import type { FhirClient } from '../fhir';
+import type { BulkExportRequest, BulkManifest, FhirClient } from '../fhir';
 import { bulkExport, FhirError, releaseExport, toQuery } from '../fhir';
 import type { Logger } from '../logging';
 import type { CompiledMapping, PatientRecord, SourceType } from '../mappings';
@@ -37,37 +37,19 @@ export async function* bulkRecords(
 ): AsyncGenerator<ChunkRecords> {
   const searches = chunkSearches(deps.mapping, options.asOf, options.dateBounds);
   const typeFilters = searches.filter((s) => Object.keys(s.params).length).map((s) => `${s.type}?${toQuery(s.params)}`);
-  const started = performance.now();
-  const { manifest, statusUrl } = await bulkExport(
-    deps.client,
+  const { manifest, statusUrl } = await startExport(
+    deps,
     {
       groupId: population.bulk.groupId,
       types: ['Patient', ...searches.map((s) => s.type)],
       typeFilters: [...(population.bulk.patientFilter ? [population.bulk.patientFilter] : []), ...typeFilters],
     },
-    {
-      signal: options.signal,
-      maxPollMs: options.maxPollMs,
-      onProgress: (progress) => deps.logger.debug('bulk export in progress', { progress }),
-    }
+    options
   );
-  deps.logger.info('bulk export ready', {
-    files: manifest.output.length,
-    ms: Math.round(performance.now() - started),
-  });
   const spool = await Spool.create(options.chunkSize);
   try {
-    const files = [
-      ...manifest.output.filter((o) => o.type === 'Patient'),
-      ...manifest.output.filter((o) => o.type !== 'Patient'),
-    ];
-    for (const file of files) {
-      for await (const line of deps.client.transport.lines(file.url, {
-        authorize: manifest.requiresAccessToken,
-        signal: options.signal,
-      })) {
-        await spool.add(file.type, line);
-      }
+    for await (const { type, line } of exportLines(deps.client, manifest, options.signal)) {
+      await spool.add(type, line);
     }
     await spool.flush();
     await releaseExport(deps.client, statusUrl);
@@ -92,29 +74,59 @@ export async function changedPatientsSince(
   since: string,
   options: Pick<BulkReadOptions, 'maxPollMs' | 'signal'>
 ): Promise<Set<string>> {
-  const { manifest, statusUrl } = await bulkExport(
-    deps.client,
+  const { manifest, statusUrl } = await startExport(
+    deps,
     { groupId: population.bulk.groupId, types: ['Patient', ...deps.mapping.resourceTypes], since },
-    { ...options, onProgress: (progress) => deps.logger.debug('bulk export in progress', { progress }) }
+    options
   );
   const changed = new Set<string>();
   try {
-    for (const file of manifest.output) {
-      for await (const line of deps.client.transport.lines(file.url, {
-        authorize: manifest.requiresAccessToken,
-        signal: options.signal,
-      })) {
-        const resource = parseLine(line);
-        const id = resource.resourceType === 'Patient' ? resource.id : patientIdOf(resource);
-        if (id) {
-          changed.add(id);
-        }
+    for await (const { line } of exportLines(deps.client, manifest, options.signal)) {
+      const id = patientIdOf(parseLine(line));
+      if (id) {
+        changed.add(id);
       }
     }
   } finally {
     await releaseExport(deps.client, statusUrl);
   }
   return changed;
+}
+
+/** Kicks off an export and waits for its manifest, logging progress (debug) and how long it took. */
+async function startExport(
+  deps: { client: FhirClient; logger: Logger },
+  request: BulkExportRequest,
+  options: Pick<BulkReadOptions, 'maxPollMs' | 'signal'>
+): Promise<{ manifest: BulkManifest; statusUrl: string }> {
+  const started = performance.now();
+  const exported = await bulkExport(deps.client, request, {
+    signal: options.signal,
+    maxPollMs: options.maxPollMs,
+    onProgress: (progress) => deps.logger.debug('bulk export in progress', { progress }),
+  });
+  deps.logger.info('bulk export ready', {
+    files: exported.manifest.output.length,
+    ms: Math.round(performance.now() - started),
+  });
+  return exported;
+}
+
+/** Every line of an export's files as it arrives, the Patient files first (so patients are known before their data). */
+async function* exportLines(
+  client: FhirClient,
+  manifest: BulkManifest,
+  signal?: AbortSignal
+): AsyncGenerator<{ type: string; line: string }> {
+  const files = [
+    ...manifest.output.filter((o) => o.type === 'Patient'),
+    ...manifest.output.filter((o) => o.type !== 'Patient'),
+  ];
+  for (const file of files) {
+    for await (const line of client.transport.lines(file.url, { authorize: manifest.requiresAccessToken, signal })) {
+      yield { type: file.type, line };
+    }
+  }
 }
 
 /** ndjson lines filed on disk by patient group, buffered in memory up to SPOOL_BUFFER_BYTES. */
