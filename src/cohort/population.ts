@@ -67,7 +67,7 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
         title: `group ${scope.id}`,
         pages: (s) => patientsById(client, ids, s),
         size: () => Promise.resolve(ids.length),
-        includes: (patient) => ids.includes(patient.id ?? ''),
+        includes: isOneOf(ids),
         bulk: { groupId: scope.id },
       };
     }
@@ -77,7 +77,7 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
         title: `${scope.patients.length} listed patients`,
         pages: (s) => patientsById(client, scope.patients, s),
         size: () => Promise.resolve(scope.patients.length),
-        includes: (patient) => scope.patients.includes(patient.id ?? ''),
+        includes: isOneOf(scope.patients),
         bulk: { patientFilter: `Patient?${toQuery({ _id: scope.patients.join(',') })}` },
       };
   }
@@ -115,6 +115,12 @@ export function restrictPopulation(population: Population, client: FhirClient, i
       }
     },
   };
+}
+
+/** One of the listed patients (a Set: an incremental run asks once for each patient it reads). */
+function isOneOf(ids: readonly string[]): (patient: Patient) => boolean {
+  const members = new Set(ids);
+  return (patient) => members.has(patient.id ?? '');
 }
 
 /** Registered with one of the practices: `generalPractitioner` names one of their Organizations. */

@@ -138,11 +138,10 @@ export class HttpTransport {
    */
   async *lines(url: string, options: { authorize: boolean; signal?: AbortSignal }): AsyncGenerator<string> {
     const target = options.authorize ? this.resolve(url) : new URL(url);
-    const headers: Record<string, string> = { Accept: 'application/fhir+ndjson' };
-    const authorization = options.authorize ? await this.options.auth.authorize(options.signal) : undefined;
-    if (authorization) {
-      headers.Authorization = authorization;
-    }
+    const accept = { Accept: 'application/fhir+ndjson' };
+    const headers = options.authorize
+      ? await this.headers({ method: 'GET', url, headers: accept, signal: options.signal }, false)
+      : accept;
     const idle = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
     let timer = setTimeout(() => idle.abort(), this.options.timeoutMs);
