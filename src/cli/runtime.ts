@@ -1,16 +1,20 @@
 import type { RunResult } from '../cohort';
 import { candidateReport } from '../cohort';
 import type { Config } from '../config';
-import type { Programme } from '../criteria';
+import type { Decision, Programme } from '../criteria';
+import { compareSeverity } from '../criteria';
 import { FhirClient } from '../fhir';
 import type { Logger } from '../logging';
 import { UsageError } from './options';
 
+/** What happens with no fhir.baseUrl, said the same way by `validate-config` and by the commands that need one. */
+export const NO_ENDPOINT =
+  'only `hfu serve` (npm start) and `hfu demo` start the embedded server; run, explain and tune need fhir.baseUrl ' +
+  '(HFU_FHIR__BASE_URL) or --fhir-base-url (`hfu fhir-server` runs the embedded server alone, to point them at)';
+
 export function fhirClient(config: Config, logger: Logger, baseUrl = config.fhir.baseUrl): FhirClient {
   if (!baseUrl) {
-    throw new UsageError(
-      'no FHIR endpoint: set fhir.baseUrl (HFU_FHIR__BASE_URL) or --fhir-base-url; `hfu demo` runs against the embedded server'
-    );
+    throw new UsageError(`no FHIR endpoint configured: ${NO_ENDPOINT}`);
   }
   return FhirClient.fromConfig({ ...config.fhir, baseUrl }, { logger });
 }
@@ -73,8 +77,12 @@ export function runSummary(result: RunResult, programme: Programme, top = 10): s
     lines.push(`  lifecycle: ${actions.join(', ')}`);
   }
   if (result.candidates.length) {
-    lines.push(`Top candidates:`);
-    for (const d of result.candidates.slice(0, top)) {
+    const shown = Math.min(top, result.candidates.length);
+    lines.push(
+      `Top ${shown} of ${result.candidates.length} candidates, in the programme's priority order ` +
+        `(${programme.tiers.map((t) => t.id).join(' before ')}; within a tier by ${programme.rankBy.join(', ')}):`
+    );
+    for (const d of inPriorityOrder(programme, result.candidates).slice(0, top)) {
       const risks = d.riskFactors.length ? `; risk factors: ${d.riskFactors.join(', ')}` : '';
       lines.push(
         `  Patient/${d.patientId}  ${d.tier}: ${d.facts.unplannedAdmissions ?? '?'} unplanned admissions, ` +
@@ -89,4 +97,10 @@ export function runSummary(result: RunResult, programme: Programme, top = 10): s
       : `Written: ${w.created} created, ${w.updated} updated, ${w.unchanged} unchanged${w.failures.length ? `, ${w.failures.length} FAILED` : ''}`
   );
   return lines;
+}
+
+/** Candidates as the programme ranks them: by tier in the programme's order, then its severity order (capacity's). */
+export function inPriorityOrder(programme: Programme, candidates: readonly Decision[]): Decision[] {
+  const tierIndex = (d: Decision): number => programme.tiers.findIndex((t) => t.id === d.tier);
+  return [...candidates].sort((a, b) => tierIndex(a) - tierIndex(b) || compareSeverity(programme.rankBy, a, b));
 }

@@ -4,9 +4,9 @@ import path from 'node:path';
 
 const BIN = path.join(__dirname, '../../bin/hfu.js');
 
-describe('hfu demo (what npm start runs)', () => {
+describe('hfu demo --keep', () => {
   it('seeds the embedded server, runs the programme, writes back and prints a summary', async () => {
-    const child = spawn(process.execPath, [BIN, 'demo'], {
+    const child = spawn(process.execPath, [BIN, 'demo', '--keep'], {
       env: { ...process.env, HFU_EMBEDDED__PORT: '0', HFU_EMBEDDED__SEED_PRACTICE: '1500', HFU_LOG__LEVEL: 'error' },
     });
     let stdout = '';

@@ -5,6 +5,7 @@ import { startFhirServer } from '../../server';
 import { generatePatients, practiceOrganizations } from '../../synth';
 import type { CliIo, CommandContext } from '../context';
 import { commandContext, writeLine } from '../context';
+import { listenOrExplain } from '../listen';
 import { parseDate, parseInteger } from '../options';
 
 export interface EmbeddedServerOptions {
@@ -15,13 +16,23 @@ export interface EmbeddedServerOptions {
   asOf: string;
 }
 
-/** Starts the embedded server and seeds the synthetic practice; shared by `fhir-server`, `demo` and `serve`. */
+/** How the embedded server's port is chosen when no command-line flag does. */
+export const EMBEDDED_PORT_KEY = 'embedded.port (HFU_EMBEDDED__PORT)';
+
+/**
+ * Starts the embedded server and seeds the synthetic practice; shared by `fhir-server`, `demo` and `serve`.
+ * `portChange` names what chooses the port in the calling command, for the message when the port is taken.
+ */
 export async function startSeededServer(
   ctx: CommandContext,
-  options: EmbeddedServerOptions
+  options: EmbeddedServerOptions,
+  portChange = EMBEDDED_PORT_KEY
 ): Promise<RunningFhirServer> {
   const started = performance.now();
-  const server = await startFhirServer({ host: options.host, port: options.port, logger: ctx.logger });
+  const server = await listenOrExplain(
+    () => startFhirServer({ host: options.host, port: options.port, logger: ctx.logger }),
+    { what: 'the embedded FHIR server', host: options.host, port: options.port, change: portChange }
+  );
   if (options.seedPractice > 0) {
     const practice = { patients: options.seedPractice, seed: options.seed, asOf: options.asOf };
     await server.repo.load(practiceOrganizations());
@@ -64,7 +75,7 @@ export function registerFhirServer(program: Command, io: CliIo): void {
         'embedded.seed': parseInteger(flags.seed, '--seed'),
       });
       const options = embeddedOptions(ctx, { asOf: parseDate(flags.asOf, '--as-of') });
-      const server = await startSeededServer(ctx, options);
+      const server = await startSeededServer(ctx, options, `--port, or ${EMBEDDED_PORT_KEY}`);
       writeLine(io.stdout, `FHIR R4 server listening at ${server.baseUrl}`);
       writeLine(
         io.stdout,

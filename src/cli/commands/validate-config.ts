@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { rulesFrom } from '../../cohort';
 import type { CliIo } from '../context';
 import { commandContext, writeLine } from '../context';
+import { NO_ENDPOINT } from '../runtime';
 
 export function registerValidateConfig(program: Command, io: CliIo): void {
   program
@@ -14,7 +15,9 @@ export function registerValidateConfig(program: Command, io: CliIo): void {
       writeLine(io.stdout, 'configuration is valid');
       writeLine(
         io.stdout,
-        `  FHIR endpoint: ${config.fhir.baseUrl ?? '(embedded server)'} (auth: ${config.fhir.auth.type})`
+        config.fhir.baseUrl
+          ? `  FHIR endpoint: ${config.fhir.baseUrl} (auth: ${config.fhir.auth.type})`
+          : `  FHIR endpoint: none configured: ${NO_ENDPOINT}`
       );
       writeLine(
         io.stdout,
