@@ -1,5 +1,5 @@
 import type { ValueSet } from '@medplum/fhirtypes';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { Evaluator } from '../expressions';
@@ -9,10 +9,10 @@ import type { Aggregate, Duration, FeatureSpec, MappingFile, SourceType } from '
 import { mappingSchema, parseAggregate, parseDuration } from './schema';
 import type { CodeLists } from './valuesets';
 import { loadValueSets } from './valuesets';
-import { PACKAGE_ROOT } from '../package-root';
+import { locateMapping } from './locate';
+import { elementPathProblems } from './paths';
 
-/** The mappings that ship with the connector, by name. */
-export const BUILT_IN_MAPPINGS_DIR = path.join(PACKAGE_ROOT, 'mappings');
+export { BUILT_IN_MAPPINGS_DIR } from './locate';
 
 /** Variables every mapping expression may use. */
 export const MAPPING_VARIABLES = ['asOfDate'] as const;
@@ -53,21 +53,16 @@ export class MappingError extends Error {
   }
 }
 
-/** `uk-core`, `synthea` or a path to a mapping YAML file. */
+/** A built-in name (`uk-core`), a mapping folder or a path to a mapping YAML file. */
 export function resolveMappingFile(ref: string): string {
-  if (/^[a-z0-9-]+$/.test(ref)) {
-    return path.join(BUILT_IN_MAPPINGS_DIR, ref, 'mapping.yaml');
-  }
-  return path.resolve(ref);
+  return locateMapping(ref).file;
 }
 
 /** Reads, validates and compiles a mapping: every expression is compiled once, here, so a broken one never runs. */
 export function loadMapping(ref: string): CompiledMapping {
-  const file = resolveMappingFile(ref);
-  if (!existsSync(file)) {
-    throw new MappingError(file, [
-      `no such mapping file${/^[a-z0-9-]+$/.test(ref) ? ` (built-in mappings: uk-core, synthea)` : ''}`,
-    ]);
+  const { file, problem } = locateMapping(ref);
+  if (problem) {
+    throw new MappingError(file, [problem]);
   }
   let raw: unknown;
   try {
@@ -89,7 +84,9 @@ export function loadMapping(ref: string): CompiledMapping {
   for (const [name, spec] of Object.entries(mapping.features)) {
     const compile = (part: string, expression: string): Evaluator | undefined => {
       try {
-        return compileExpression(expression, { functions, variables: MAPPING_VARIABLES });
+        const evaluator = compileExpression(expression, { functions, variables: MAPPING_VARIABLES });
+        problems.push(...elementPathProblems(expression, spec.resource).map((p) => `features.${name}.${part}: ${p}`));
+        return evaluator;
       } catch (err) {
         if (err instanceof ExpressionError) {
           problems.push(`features.${name}.${part}: ${err.message}`);
