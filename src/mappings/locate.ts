@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../package-root';
+import { suggestion } from './paths';
 
 /** The mappings that ship with the connector, by name: `mappings/<name>/mapping.yaml`. */
 export const BUILT_IN_MAPPINGS_DIR = path.join(PACKAGE_ROOT, 'mappings');
@@ -34,12 +35,12 @@ export function locateMapping(ref: string): MappingLocation {
   const builtIn = `built-in mappings: ${names.join(', ')}`;
   if (!existsSync(given)) {
     const bareName = !ref.includes('/') && !ref.includes(path.sep) && !/\.ya?ml$/.test(ref);
-    return {
-      file: given,
-      problem: bareName
-        ? `no built-in mapping '${ref}' (${builtIn}), nor a file or folder of that name`
-        : `no such mapping file or folder (${builtIn})`,
-    };
+    return bareName
+      ? {
+          file: ref,
+          problem: `no built-in mapping '${ref}'${suggestion(ref, names)} (${builtIn}), nor a file or folder of that name`,
+        }
+      : { file: given, problem: `no such mapping file or folder (${builtIn})` };
   }
   if (statSync(given).isDirectory()) {
     const file = path.join(given, MAPPING_FILE);

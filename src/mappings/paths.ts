@@ -155,7 +155,7 @@ class PathChecker {
       return { types: ['Extension'], path };
     }
     if (SAME_TYPES.has(name)) {
-      return { ...input, path };
+      return input; // a filter: the same element, so the same path (`coding.where(...).code` is `coding.code`)
     }
     if (name === 'select') {
       return { ...(results[0] ?? unknown('')), path };

@@ -14,7 +14,7 @@ export function registerRun(program: Command, io: CliIo, setExitCode: (code: num
       'one refresh: evaluate the population and advance the programme (proposals, enrolments, check-ins, step-downs, discharges), write back (unless --dry-run)'
     )
     .option('--fhir-base-url <url>', 'FHIR R4 endpoint (overrides fhir.baseUrl)')
-    .option('--mapping <mapping>', 'uk-core, synthea, or a path to a mapping YAML file')
+    .option('--mapping <mapping>', 'a built-in mapping (uk-core, synthea), a mapping folder, or its mapping.yaml')
     .option('--now <date>', 'evaluation date YYYY-MM-DD (default: today in London)')
     .option('--dry-run', 'evaluate and report what would be written, write nothing')
     .option('--json', 'write exactly one JSON document to stdout')

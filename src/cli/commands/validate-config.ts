@@ -8,7 +8,7 @@ export function registerValidateConfig(program: Command, io: CliIo): void {
   program
     .command('validate-config')
     .description('check configuration, mapping and programme (every expression compiled); exit 2 with every problem')
-    .option('--mapping <mapping>', 'uk-core, synthea, or a path to a mapping YAML file')
+    .option('--mapping <mapping>', 'a built-in mapping (uk-core, synthea), a mapping folder, or its mapping.yaml')
     .action((flags: Record<string, string | undefined>, command: Command) => {
       const { config } = commandContext(io, command.optsWithGlobals().config, { mapping: flags.mapping });
       const { mapping, programme } = rulesFrom(config);

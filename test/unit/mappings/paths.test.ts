@@ -45,7 +45,7 @@ describe('element paths of mapping expressions against the R4 definitions', () =
     [
       'Encounter',
       "where(status = 'finished').perod.start",
-      "Encounter.where().perod: Encounter has no element 'perod' (nearest: 'period')",
+      "Encounter.perod: Encounter has no element 'perod' (nearest: 'period')",
     ],
     [
       'Condition',
@@ -75,7 +75,7 @@ describe('element paths of mapping expressions against the R4 definitions', () =
     [
       'MedicationRequest',
       "medication.ofType(CodeableConcept).coding.where(system = 'x').cod",
-      "MedicationRequest.medication.ofType(CodeableConcept).coding.where().cod: Coding has no element 'cod' (nearest: 'code')",
+      "MedicationRequest.medication.ofType(CodeableConcept).coding.cod: Coding has no element 'cod' (nearest: 'code')",
     ],
     [
       'Encounter',
