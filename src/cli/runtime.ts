@@ -55,7 +55,7 @@ export function runJson(result: RunResult): Record<string, unknown> {
 export function runSummary(result: RunResult, programme: Programme, top = 10): string[] {
   const lines = [
     `${programme.title}`,
-    `Evaluated ${result.population} patients on ${result.asOf}${result.complete ? '' : ' (INCOMPLETE: part of the population could not be read)'}`,
+    `Evaluated ${result.population} patients on ${result.asOf}${incompleteNote(result)}`,
     `  first priority:  ${result.tiers.first}`,
     `  second priority: ${result.tiers.second}`,
   ];
@@ -97,6 +97,13 @@ export function runSummary(result: RunResult, programme: Programme, top = 10): s
       : `Written: ${w.created} created, ${w.updated} updated, ${w.unchanged} unchanged${w.failures.length ? `, ${w.failures.length} FAILED` : ''}`
   );
   return lines;
+}
+
+function incompleteNote(result: RunResult): string {
+  if (result.stopped) {
+    return ' (STOPPED on request before the end: run it again to finish)';
+  }
+  return result.complete ? '' : ' (INCOMPLETE: part of the population could not be read)';
 }
 
 /** Candidates as the programme ranks them: by tier in the programme's order, then its severity order (capacity's). */

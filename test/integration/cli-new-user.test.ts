@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { main } from '../../src/cli/main';
+import { startFhirServer } from '../../src/server';
+import { synthesizePractice } from '../../src/synth';
 import { captureIo } from '../helpers/io';
 import { runCli } from './helpers/cli';
 
@@ -96,5 +98,30 @@ describe('hfu demo', () => {
         (a.tier === b.tier && (a.admissions > b.admissions || (a.admissions === b.admissions && a.items >= b.items)));
       expect({ i, a, b, ordered }).toEqual({ i, a, b, ordered: true });
     }
+  });
+});
+
+describe('Ctrl-C or SIGTERM during a run', () => {
+  it('stops `hfu run` at its first safe point: nothing written, reported as stopped, exit 1', async () => {
+    const { resources } = synthesizePractice({ patients: 200, seed: 3, asOf: '2026-12-01' });
+    const server = await startFhirServer({ port: 0, resources });
+    try {
+      const io = captureIo();
+      io.stop();
+      expect(await main(['run', '--fhir-base-url', server.baseUrl, '--now', '2026-12-01'], io)).toBe(1);
+      expect(io.out()).toContain('(STOPPED on request before the end: run it again to finish)');
+      const tasks = (await (await fetch(`${server.baseUrl}/Task?_summary=count`)).json()) as { total: number };
+      expect(tasks.total).toBe(0);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('stops `hfu demo` too, which then exits instead of waiting for the run to finish', async () => {
+    const io = captureIo({ HFU_EMBEDDED__PORT: '0', HFU_EMBEDDED__SEED_PRACTICE: '200', HFU_LOG__LEVEL: 'error' });
+    io.stop();
+    expect(await main(['demo', '--keep'], io)).toBe(0);
+    expect(io.out()).toContain('(STOPPED on request before the end: run it again to finish)');
+    expect(io.out()).toContain('The embedded server has stopped');
   });
 });

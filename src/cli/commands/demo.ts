@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { rulesFrom, runCohort, runSettingsFrom } from '../../cohort';
 import { FhirClient } from '../../fhir';
 import type { CliIo } from '../context';
-import { commandContext, writeLine } from '../context';
+import { commandContext, stopRequested, writeLine } from '../context';
 import { parseInteger } from '../options';
 import { runSummary } from '../runtime';
 import { EMBEDDED_PORT_KEY, embeddedOptions, startSeededServer } from './fhir-server';
@@ -34,6 +34,7 @@ export function registerDemo(program: Command, io: CliIo): void {
           { client, logger: ctx.logger, ...rules },
           {
             ...runSettingsFrom(ctx.config, { asOf: options.asOf, dryRun: false }),
+            stop: stopRequested(io),
             onProgress: progress.active ? progress.update : undefined,
           }
         );
@@ -43,7 +44,7 @@ export function registerDemo(program: Command, io: CliIo): void {
           `Embedded FHIR R4 server: ${server.baseUrl} (synthetic practice of ${options.seedPractice}, seed ${options.seed})`
         );
         runSummary(result, rules.programme).forEach((line) => writeLine(io.stdout, line));
-        if (flags.keep) {
+        if (flags.keep && !result.stopped) {
           writeLine(io.stdout, `The MDT review Tasks: ${server.baseUrl}/Task?code=mdt-review   (Ctrl-C to stop)`);
           await io.stopSignal;
         } else {

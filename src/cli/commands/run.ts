@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { rulesFrom, runCohort, runSettingsFrom } from '../../cohort';
 import type { CliIo } from '../context';
-import { commandContext, writeLine } from '../context';
+import { commandContext, stopRequested, writeLine } from '../context';
 import { EXIT_FAILED, EXIT_OK } from '../exit';
 import { parseDate } from '../options';
 import { nowhere, progressBar } from '../progress';
@@ -34,7 +34,7 @@ export function registerRun(program: Command, io: CliIo, setExitCode: (code: num
       const progress = progressBar(flags.json ? nowhere : io.stderr);
       const result = await runCohort(
         { client, logger: ctx.logger, ...rules },
-        { ...settings, onProgress: progress.active ? progress.update : undefined }
+        { ...settings, stop: stopRequested(io), onProgress: progress.active ? progress.update : undefined }
       );
       progress.done();
       if (flags.json) {
