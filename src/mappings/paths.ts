@@ -1,5 +1,6 @@
 import { globalSchema, tryGetDataType } from '@medplum/core';
 import fhirpath from 'fhirpath';
+import r4 from 'fhirpath/fhir-context/r4';
 import { loadR4Definitions } from '../server/definitions';
 
 /**
@@ -183,7 +184,7 @@ class PathChecker {
       this.problems.push(`${path}: no FHIR type '${name}'${suggestion(name, names)}`);
       return unknown(path);
     }
-    if (known && !known.includes(name)) {
+    if (known && !known.some((t) => isA(t, name))) {
       this.problems.push(`${path}: ${input.path} is never a ${name} (it is ${known.join(', ')})`);
       return unknown(path);
     }
@@ -228,6 +229,17 @@ function elementTypes(type: string, name: string): string[] | undefined {
     }
   }
   return undefined;
+}
+
+/** Whether `type` is `ancestor` or derives from it (an Age is a Quantity, a code a string), as fhirpath.js sees it. */
+function isA(type: string, ancestor: string): boolean {
+  const parents = (r4 as unknown as { type2Parent: Record<string, string | undefined> }).type2Parent;
+  for (let t: string | undefined = type; t; t = parents[t]) {
+    if (t === ancestor) {
+      return true;
+    }
+  }
+  return false;
 }
 
 function elementNames(type: string): string[] {

@@ -29,6 +29,8 @@ describe('element paths of mapping expressions against the R4 definitions', () =
     ['Encounter', 'iif(class.exists(), class, type.coding).code'],
     ['Encounter', 'extension.url'],
     ['Encounter', 'select(period).start'],
+    ['Condition', 'onset.ofType(Quantity).value | onset.ofType(Age).unit'],
+    ['Condition', 'code.coding.code.ofType(string)'],
   ])('accepts %s: %s', (type, expression) => {
     expect(elementPathProblems(expression, type)).toEqual([]);
   });
@@ -67,6 +69,7 @@ describe('element paths of mapping expressions against the R4 definitions', () =
       'effective.ofType(Quantity).value',
       'Observation.effective.ofType(Quantity): Observation.effective is never a Quantity (it is dateTime, Period, Timing, instant)',
     ],
+    ['Condition', 'onsetQuantity.value', "Condition.onsetQuantity: Condition has no element 'onsetQuantity'"],
     [
       'Patient',
       'deceasedDate.exists()',
