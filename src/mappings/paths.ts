@@ -1,15 +1,17 @@
-import { globalSchema, tryGetDataType } from '@medplum/core';
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
-import { loadR4Definitions } from '../server/definitions';
 
 /**
- * Element paths of mapping expressions, checked against the R4 StructureDefinitions of the resource type at load.
- * FHIRPath itself accepts any name (`class.cod` is valid and simply empty), so a misspelt element would silently
- * empty a feature and, with it, the cohort. The check follows the types along each path: choice elements
- * (`value[x]`, as `value` or `valueQuantity`), backbone elements, `extension(url)`, `ofType()` / `as`, and the
- * arguments of `where()`, `select()` and the like over the items they filter. Where the type cannot be known
- * (after `resolve()`, a contained resource, a function's result) the check stops rather than guess.
+ * Element paths of mapping expressions, checked against the R4 definitions of the resource type at load. FHIRPath
+ * itself accepts any name (`class.cod` is valid and simply empty), so a misspelt element would silently empty a
+ * feature and, with it, the cohort. The check follows the types along each path: choice elements (`value[x]`, as
+ * `value` or `valueQuantity`), backbone elements, `extension(url)`, `ofType()` / `as`, and the arguments of
+ * `where()`, `select()` and the like over the items they filter. Where the type cannot be known (after `resolve()`,
+ * a contained resource, a function's result) the check stops rather than guess.
+ *
+ * The definitions are fhirpath.js's R4 model (generated from the R4 StructureDefinitions), the very model the
+ * expressions are evaluated with, already in memory: Medplum's indexed StructureDefinitions would add ~1.5 s and
+ * ~55 MB to every run, which otherwise never loads them.
  */
 
 interface AstNode {
@@ -63,7 +65,6 @@ const RESOURCE_VARIABLES = new Set(['resource', 'rootResource', 'context']);
 
 /** Every element path of `expression` that its resource type does not have, as one message each. */
 export function elementPathProblems(expression: string, resourceType: string): string[] {
-  loadR4Definitions();
   const problems: string[] = [];
   new PathChecker(resourceType, problems).walk(fhirpath.parse(expression) as AstNode, {
     types: [resourceType],
@@ -178,10 +179,11 @@ class PathChecker {
     if (name.startsWith('System.')) {
       return unknown(path);
     }
-    const known = input.types?.length && !input.types.some((t) => ANY_RESOURCE.has(t)) ? input.types : undefined;
-    if (!tryGetDataType(name)) {
-      const names = [...(known ?? []), ...Object.keys(globalSchema.types)];
-      this.problems.push(`${path}: no FHIR type '${name}'${suggestion(name, names)}`);
+    const known = input.types?.length && !input.types.some(isOpenType) ? input.types : undefined;
+    if (!MODEL.availableTypes.has(name)) {
+      this.problems.push(
+        `${path}: no FHIR type '${name}'${suggestion(name, [...(known ?? []), ...MODEL.availableTypes])}`
+      );
       return unknown(path);
     }
     if (known && !known.some((t) => isA(t, name))) {
@@ -193,57 +195,82 @@ class PathChecker {
 
   private member(input: Focus, name: string): Focus {
     const path = `${input.path}.${name}`;
-    if (!input.types?.length || input.types.some((t) => ANY_RESOURCE.has(t))) {
+    if (!input.types?.length || input.types.some(isOpenType)) {
       return unknown(path);
     }
-    const schemas = input.types.map((t) => tryGetDataType(t));
-    if (schemas.some((s) => !s)) {
-      return unknown(path);
+    const found = input.types.map((t) => elementTypes(t, name));
+    if (found.some((types) => types?.length)) {
+      return { types: [...new Set(found.flatMap((types) => types ?? []))], path };
     }
-    const found = input.types.flatMap((t) => elementTypes(t, name) ?? []);
-    if (found.length) {
-      return { types: [...new Set(found)], path };
-    }
-    if (input.types.every((t) => elementTypes(t, name) === undefined)) {
-      const names = input.types.flatMap((t) => elementNames(t));
-      const owner = input.types.length === 1 ? input.types[0] : input.types.join(' | ');
-      this.problems.push(`${path}: ${owner} has no element '${name}'${suggestion(name, names)}`);
-    }
+    const owner = input.types.join(' | ');
+    const names = input.types.flatMap((t) => [...(elementIndex().get(t) ?? [])]);
+    this.problems.push(`${path}: ${owner} has no element '${name}'${suggestion(name, names)}`);
     return unknown(path);
   }
 }
 
-/** The types of element `name` of `type`, `name` being plain, a choice (`value`) or a typed choice (`valueQuantity`). */
+/** fhirpath.js's R4 model: element paths to types (`Encounter.class` → `Coding`), choice elements, parents. */
+const MODEL = r4 as unknown as {
+  path2Type: Record<string, string>;
+  choiceTypePaths: Record<string, string[]>;
+  pathsDefinedElsewhere: Record<string, string>;
+  type2Parent: Record<string, string | undefined>;
+  availableTypes: Set<string>;
+};
+
+/**
+ * The types of element `name` of `type`: a type name, or for a backbone element its path (`Encounter.hospitalization`),
+ * whose own elements the model lists under that path. Undefined when there is no such element.
+ */
 function elementTypes(type: string, name: string): string[] | undefined {
-  const elements = tryGetDataType(type)?.elements ?? {};
-  const plain = elements[name] ?? elements[`${name}[x]`];
-  if (plain) {
-    return plain.type.map((t) => t.code);
+  const at = `${type}.${name}`;
+  const elsewhere = MODEL.pathsDefinedElsewhere[at];
+  if (elsewhere) {
+    return [elsewhere];
   }
-  for (const [key, element] of Object.entries(elements)) {
-    const base = key.endsWith('[x]') ? key.slice(0, -3) : undefined;
-    const typed =
-      base && name.startsWith(base) ? element.type.find((t) => base + capitalise(t.code) === name) : undefined;
-    if (typed) {
-      return [typed.code];
-    }
+  const choices = MODEL.choiceTypePaths[at];
+  if (choices) {
+    return choices.map((suffix) => MODEL.path2Type[at + suffix] ?? suffix);
   }
-  return undefined;
+  const declared = MODEL.path2Type[at];
+  if (!declared) {
+    return undefined;
+  }
+  return (declared === 'BackboneElement' || declared === 'Element') && elementIndex().has(at) ? [at] : [declared];
+}
+
+/** Types whose elements cannot be known from the path: any resource, or a FHIRPath system type. */
+function isOpenType(type: string): boolean {
+  return ANY_RESOURCE.has(type) || type.startsWith('System.') || !elementIndex().has(type);
+}
+
+let index: Map<string, Set<string>> | undefined;
+
+/** The element names of every type and backbone path, choice elements by their base name first. */
+function elementIndex(): Map<string, Set<string>> {
+  if (!index) {
+    index = new Map();
+    const add = (path: string): void => {
+      const dot = path.lastIndexOf('.');
+      const owner = path.slice(0, dot);
+      const names = index?.get(owner) ?? new Set<string>();
+      names.add(path.slice(dot + 1));
+      index?.set(owner, names);
+    };
+    Object.keys(MODEL.choiceTypePaths).forEach(add);
+    Object.keys(MODEL.path2Type).forEach(add);
+  }
+  return index;
 }
 
 /** Whether `type` is `ancestor` or derives from it (an Age is a Quantity, a code a string), as fhirpath.js sees it. */
 function isA(type: string, ancestor: string): boolean {
-  const parents = (r4 as unknown as { type2Parent: Record<string, string | undefined> }).type2Parent;
-  for (let t: string | undefined = type; t; t = parents[t]) {
+  for (let t: string | undefined = type; t; t = MODEL.type2Parent[t]) {
     if (t === ancestor) {
       return true;
     }
   }
   return false;
-}
-
-function elementNames(type: string): string[] {
-  return Object.keys(tryGetDataType(type)?.elements ?? {}).map((key) => key.replace(/\[x\]$/, ''));
 }
 
 function unknown(path: string): Focus {
@@ -253,10 +280,6 @@ function unknown(path: string): Focus {
 function union(a: Focus, b: Focus): Focus {
   const path = a.path && b.path ? `(${a.path} | ${b.path})` : a.path || b.path;
   return a.types && b.types ? { types: [...new Set([...a.types, ...b.types])], path } : { path };
-}
-
-function capitalise(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** ` (nearest: 'code')`: the closest of `names` by edit distance, if any is close enough to be a likely typo. */

@@ -42,7 +42,7 @@ describe('element paths of mapping expressions against the R4 definitions', () =
     [
       'Encounter',
       'hospitalization.admitSorce.exists()',
-      "Encounter.hospitalization.admitSorce: EncounterHospitalization has no element 'admitSorce' (nearest: 'admitSource')",
+      "Encounter.hospitalization.admitSorce: Encounter.hospitalization has no element 'admitSorce' (nearest: 'admitSource')",
     ],
     [
       'Encounter',
