@@ -186,11 +186,15 @@ class PathChecker {
       );
       return unknown(path);
     }
-    if (known && !known.some((t) => isA(t, name))) {
+    if (!known) {
+      return { types: [name], path };
+    }
+    const narrowed = known.filter((t) => isA(t, name)); // `onset.ofType(Quantity)` is the onset that is an Age
+    if (!narrowed.length) {
       this.problems.push(`${path}: ${input.path} is never a ${name} (it is ${known.join(', ')})`);
       return unknown(path);
     }
-    return { types: [name], path };
+    return { types: narrowed, path };
   }
 
   private member(input: Focus, name: string): Focus {
@@ -265,6 +269,9 @@ function elementIndex(): Map<string, Set<string>> {
 
 /** Whether `type` is `ancestor` or derives from it (an Age is a Quantity, a code a string), as fhirpath.js sees it. */
 function isA(type: string, ancestor: string): boolean {
+  if (type.includes('.')) {
+    return ancestor === 'BackboneElement' || ancestor === 'Element'; // a backbone element, named by its path
+  }
   for (let t: string | undefined = type; t; t = MODEL.type2Parent[t]) {
     if (t === ancestor) {
       return true;

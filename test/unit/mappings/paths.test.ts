@@ -31,6 +31,7 @@ describe('element paths of mapping expressions against the R4 definitions', () =
     ['Encounter', 'select(period).start'],
     ['Condition', 'onset.ofType(Quantity).value | onset.ofType(Age).unit'],
     ['Condition', 'code.coding.code.ofType(string)'],
+    ['Encounter', 'hospitalization.ofType(BackboneElement).admitSource'],
   ])('accepts %s: %s', (type, expression) => {
     expect(elementPathProblems(expression, type)).toEqual([]);
   });
