@@ -10,26 +10,19 @@ export interface Listener {
 }
 
 /**
- * Starts a server; a port that cannot be had becomes a usage error (exit 2) that names the port and how to choose
+ * Starts a server; a port already in use becomes a usage error (exit 2) that names the port and how to choose
  * another, instead of the bare system error.
  */
 export async function listenOrExplain<T>(start: () => Promise<T>, listener: Listener): Promise<T> {
   try {
     return await start();
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'EADDRINUSE'
-        ? 'the port is already in use (another hfu, or another program)'
-        : code === 'EACCES'
-          ? 'the port needs privileges this process lacks (ports below 1024)'
-          : undefined;
-    if (!why) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
       throw err;
     }
     throw new UsageError(
-      `${listener.what} cannot listen on ${listener.host}:${listener.port}: ${why}. ` +
-        `Stop what holds it, or choose another port with ${listener.change} (0: any free port)`
+      `${listener.what} cannot listen on ${listener.host}:${listener.port}: the port is already in use (another ` +
+        `hfu, or another program). Stop what holds it, or choose another port with ${listener.change} (0: any free port)`
     );
   }
 }
