@@ -7,8 +7,9 @@ import type { Config, RoleLevel } from '../config';
 import { isIsoDate } from '../dates';
 import type { FhirClient } from '../fhir';
 import type { Stage } from '../lifecycle';
-import { cohortEntries, readProgrammeRecord } from '../lifecycle';
-import { cohortIdentifier } from '../writeback';
+import { isOpenStage } from '../lifecycle';
+import type { CohortView } from './cohort-view';
+import { STAGES } from './cohort-view';
 import { HttpError } from './errors';
 import type { ServiceMetrics } from './metrics';
 import type { NotificationQueue } from './notifications';
@@ -24,8 +25,8 @@ export interface ApiContext {
   runs: RunManager;
   notifications: NotificationQueue;
   metrics: ServiceMetrics;
-  /** The configured population's key (resolved once: it names the cohort Group). */
-  populationKey(): Promise<string>;
+  /** The cohort, read once between runs. */
+  cohortView: CohortView;
 }
 
 /** Who may call a route: anyone (probes), a reader, an operator, or a FHIR server holding the shared secret. */
@@ -53,7 +54,6 @@ export interface RouteInput {
   req: Request;
 }
 
-const STAGES = ['under-review', 'undecided', 'accepted', 'declined', 'enrolled', 'discharged', 'closed'] as const;
 const resourceId = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'a FHIR resource id');
 const isoDate = z.string().refine(isIsoDate, 'a date YYYY-MM-DD');
 
@@ -196,11 +196,10 @@ async function ready(ctx: ApiContext, _input: RouteInput, res: Response): Promis
 
 async function cohort(ctx: ApiContext, input: RouteInput, res: Response): Promise<void> {
   const query = input.query as z.output<typeof schemas.cohortQuery>;
-  const { programme } = ctx.rules;
-  const cohortId = cohortIdentifier(programme, await ctx.populationKey());
-  const record = await readProgrammeRecord(ctx.client, programme.id, cohortId);
   const stages = query.stage ? new Set(query.stage.split(',') as Stage[]) : undefined;
-  const entries = cohortEntries(record, stages).filter((e) => !query.tier || e.tier === query.tier);
+  const entries = (await ctx.cohortView.entries()).filter(
+    (e) => (stages ? stages.has(e.stage) : isOpenStage(e.stage)) && (!query.tier || e.tier === query.tier)
+  );
   const start = (query.page - 1) * query.pageSize;
   const hasNext = start + query.pageSize < entries.length;
   res.json({
