@@ -247,12 +247,23 @@ export function checkSubscriptionSecret(config: Config, req: Request): void {
   }
 }
 
+/** The bodies the API reads: JSON, FHIR's included. */
+export const JSON_TYPES = ['application/json', 'application/fhir+json'];
+
+/** What any route taking a body may answer about it (see jsonBodyOnly in app.ts). */
+const BODY_RESPONSES: Record<number, string> = {
+  400: 'the body is not valid JSON, or not as the schema says',
+  413: 'the body is over service.limits.bodyBytes',
+  415: 'the body is not JSON (application/json or application/fhir+json), or is compressed',
+};
+
 /** The OpenAPI 3.1 description of ROUTES, schemas generated from the same zod schemas that validate requests. */
 export function openApiDocument(config: Config): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of ROUTES) {
     const path = route.path.replace(/:([A-Za-z]+)/g, '{$1}');
     paths[path] ??= {};
+    const body = route.body && { schema: jsonSchema(route.body) };
     paths[path][route.method] = {
       summary: route.summary,
       ...(route.access === 'public' ? { security: [] } : {}),
@@ -261,11 +272,11 @@ export function openApiDocument(config: Config): Record<string, unknown> {
         ? { security: [{ bearer: [] }], 'x-required-role': route.access }
         : {}),
       parameters: [...parametersOf(route.params, 'path'), ...parametersOf(route.query, 'query')],
-      ...(route.body
-        ? { requestBody: { required: false, content: { 'application/json': { schema: jsonSchema(route.body) } } } }
+      ...(body
+        ? { requestBody: { required: false, content: Object.fromEntries(JSON_TYPES.map((t) => [t, body])) } }
         : {}),
       responses: Object.fromEntries(
-        Object.entries(route.responses).map(([status, description]) => [
+        Object.entries({ ...route.responses, ...(route.body ? BODY_RESPONSES : {}) }).map(([status, description]) => [
           status,
           { description, content: { [route.produces ?? 'application/json']: {} } },
         ])

@@ -6,7 +6,7 @@ import helmet from 'helmet';
 import type { z } from 'zod';
 import { withLogContext } from '../logging';
 import type { ApiContext, Route } from './api';
-import { checkSubscriptionSecret, ROUTES } from './api';
+import { checkSubscriptionSecret, JSON_TYPES, ROUTES } from './api';
 import type { Authenticator, Principal } from './auth';
 import { allows, IssuerKeysUnavailable } from './auth';
 import { errorHandler, HttpError, sendError } from './errors';
@@ -36,8 +36,6 @@ export function createApp(ctx: ApiContext, authenticator: Authenticator): expres
   app.use(errorHandler(logger));
   return app;
 }
-
-const JSON_TYPES = ['application/json', 'application/fhir+json'];
 
 /** Who is calling (`caller`: the key or token subject), or why they could not be identified (`authFailure`). */
 interface Identity {

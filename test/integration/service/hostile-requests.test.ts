@@ -109,6 +109,16 @@ describe('bodies the service cannot read', () => {
     expect(await practice.written()).toEqual([]);
   });
 
+  it('publishes what each route taking a body accepts and answers about it', async () => {
+    const doc = (await (await service.call('/openapi.json', { token: keys.read })).json()) as {
+      paths: Record<string, Record<string, { requestBody?: { content: object }; responses: object }>>;
+    };
+    for (const operation of [doc.paths['/runs']?.post, doc.paths['/fhir-notifications']?.post]) {
+      expect(Object.keys(operation?.requestBody?.content ?? {})).toEqual(['application/json', 'application/fhir+json']);
+      expect(Object.keys(operation?.responses ?? {})).toEqual(expect.arrayContaining(['400', '413', '415']));
+    }
+  });
+
   it('reads application/fhir+json and a charset parameter as JSON', async () => {
     const res = await service.call('/runs', {
       method: 'POST',
