@@ -62,6 +62,7 @@ async function run(
   const [args, env] = practice.runCommand(AS_OF);
   const io = captureIo({ ...env, ...extraEnv, HFU_LOG__FORMAT: 'json', HFU_LOG__LEVEL: 'info' });
   const code = await main(args, io);
+  await new Promise((resolve) => setImmediate(resolve)); // log lines still in winston's streams reach the capture
   return { code, json: JSON.parse(io.out()) as RunJson, logs: io.err() };
 }
 
