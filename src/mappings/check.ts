@@ -1,7 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
-import { isIsoDate } from '../dates';
 import type { PatientRecord } from './evaluate';
 import type { CompiledMapping } from './load';
 import type { SourceType } from './schema';
@@ -88,14 +87,29 @@ export function elementChecks(mapping: Pick<CompiledMapping, 'features'>): Mappi
 }
 
 function checkFor(checks: MappingChecks): RecordCheck {
-  const types = [...checks];
+  const types = [...checks].map(([type, roots]) => ({
+    type,
+    validate: objectValidator(roots),
+    feature: roots.values().next().value?.feature ?? type,
+  }));
   return (record) => {
-    for (const [type, roots] of types) {
+    for (const { type, validate, feature } of types) {
       const resources: Resource[] = type === 'Patient' ? [record.patient] : (record.resources[type] ?? []);
       for (const resource of resources) {
-        const problem = checkResource(type, resource, roots);
-        if (problem) {
-          return problem;
+        const id = resource.id;
+        if (typeof id !== 'string' || !ID.test(id)) {
+          return { resource: type, element: 'id', feature, reason: `${type} with no valid id` };
+        }
+        const found = validate(resource as unknown as Record<string, unknown>);
+        if (found) {
+          const ref = `${type}/${id}`;
+          const { check, problem } = found;
+          return {
+            resource: ref,
+            element: check.path,
+            feature: check.feature,
+            reason: `${ref}: ${check.path} ${problem}`,
+          };
         }
       }
     }
@@ -105,74 +119,79 @@ function checkFor(checks: MappingChecks): RecordCheck {
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
-function checkResource(
-  type: SourceType,
-  resource: Resource,
-  roots: Map<string, ElementCheck>
-): MalformedElement | undefined {
-  const id = (resource as { id?: unknown }).id;
-  const resourceRef = typeof id === 'string' && ID.test(id) ? `${type}/${id}` : undefined;
-  if (!resourceRef) {
-    const feature = roots.values().next().value?.feature ?? type;
-    return { resource: type, element: 'id', feature, reason: `${type} with no valid id` };
-  }
-  const found = checkObject(resource as unknown as Record<string, unknown>, roots);
-  if (!found) {
-    return undefined;
-  }
-  const { check, problem } = found;
-  return {
-    resource: resourceRef,
-    element: check.path,
-    feature: check.feature,
-    reason: `${resourceRef}: ${check.path} ${problem}`,
-  };
-}
-
 interface Found {
   check: ElementCheck;
   problem: string;
 }
 
-/** The first element of `object` that is not as its check says; only the object's own keys are looked at. */
-function checkObject(object: Record<string, unknown>, checks: Map<string, ElementCheck>): Found | undefined {
-  for (const key in object) {
-    const check = checks.get(key);
-    if (check) {
-      const found = checkElement(object[key], check);
+type Validator<T> = (value: T) => Found | undefined;
+
+/**
+ * Validators are closures compiled once per mapping, so the per-patient cost is property reads and the primitive
+ * tests: an object is checked by reading the few keys the mapping reads, or, when there are many (an extension's
+ * fifty value[x] variants), by looking up each of its own keys.
+ */
+function objectValidator(checks: Map<string, ElementCheck>): Validator<Record<string, unknown>> {
+  const list = [...checks.values()].map((check) => ({ key: check.key, validate: elementValidator(check) }));
+  if (list.length > 12) {
+    const byKey = new Map(list.map((c) => [c.key, c.validate]));
+    return (object) => {
+      for (const key in object) {
+        const found = byKey.get(key)?.(object[key]);
+        if (found) {
+          return found;
+        }
+      }
+      return undefined;
+    };
+  }
+  return (object) => {
+    for (const { key, validate } of list) {
+      const value = object[key];
+      const found = value === undefined ? undefined : validate(value);
       if (found) {
         return found;
       }
     }
-  }
-  return undefined;
-}
-
-function checkElement(value: unknown, check: ElementCheck): Found | undefined {
-  if (value === undefined) {
     return undefined;
-  }
-  if (check.repeating !== Array.isArray(value)) {
-    return { check, problem: check.repeating ? `is not a list of ${check.type}` : `is not a single ${check.type}` };
-  }
-  for (const item of check.repeating ? (value as unknown[]) : [value]) {
-    const found = checkItem(item, check);
-    if (found) {
-      return found;
-    }
-  }
-  return undefined;
+  };
 }
 
-function checkItem(item: unknown, check: ElementCheck): Found | undefined {
+function elementValidator(check: ElementCheck): Validator<unknown> {
+  const item = itemValidator(check);
+  if (!check.repeating) {
+    const notSingle = { check, problem: `is not a single ${check.type}` };
+    return (value) => (Array.isArray(value) ? notSingle : item(value));
+  }
+  const notList = { check, problem: `is not a list of ${check.type}` };
+  return (value) => {
+    if (!Array.isArray(value)) {
+      return notList;
+    }
+    for (const entry of value as unknown[]) {
+      const found = item(entry);
+      if (found) {
+        return found;
+      }
+    }
+    return undefined;
+  };
+}
+
+function itemValidator(check: ElementCheck): Validator<unknown> {
   const primitive = PRIMITIVES[check.type];
   if (primitive) {
-    return primitive(item) ? undefined : { check, problem: `is not a valid ${check.type}` };
+    const invalid = { check, problem: `is not a valid ${check.type}` };
+    return (value) => (primitive(value) ? undefined : invalid);
   }
-  if (!item || typeof item !== 'object' || Array.isArray(item)) {
-    return { check, problem: `is not a ${check.type}` };
-  }
-  return check.children.size ? checkObject(item as Record<string, unknown>, check.children) : undefined;
+  const notObject = { check, problem: `is not a ${check.type}` };
+  const children = check.children.size ? objectValidator(check.children) : undefined;
+  return (value) => {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) {
+      return notObject;
+    }
+    return children?.(value as Record<string, unknown>);
+  };
 }
 
 // FHIR R4 primitive formats (https://hl7.org/fhir/R4/datatypes.html). A dateTime or instant with a time but no
@@ -185,8 +204,24 @@ const DATE_TIME = new RegExp(`^${YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\\d|3[01])(
 const INSTANT = new RegExp(`^${YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])T${TIME}${OFFSET}?$`);
 
 const isString = (v: unknown): v is string => typeof v === 'string';
-/** A full date must also be a real calendar day (no 31 April). */
-const realDay = (v: string): boolean => v.length < 10 || isIsoDate(v.slice(0, 10));
+/** A full date must also be a real calendar day (no 31 April, no 29 February 2026); the format is checked first. */
+function realDay(v: string): boolean {
+  if (v.length < 10) {
+    return true;
+  }
+  const digit = (i: number): number => v.charCodeAt(i) - 48;
+  const day = digit(8) * 10 + digit(9);
+  if (day <= 28) {
+    return true; // the common case, with no arithmetic (and no Date) on the hot path
+  }
+  const month = digit(5) * 10 + digit(6);
+  if (month === 2) {
+    const year = Number(v.slice(0, 4));
+    return day === 29 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  }
+  return day <= 30 || LONG_MONTHS.has(month);
+}
+const LONG_MONTHS = new Set([1, 3, 5, 7, 8, 10, 12]);
 const isUri = (v: unknown): boolean => isString(v) && /^\S*$/.test(v);
 
 const PRIMITIVES: Record<string, (value: unknown) => boolean> = {
@@ -258,7 +293,38 @@ const PASS_THROUGH = new Set(['where', 'first', 'last', 'tail', 'take', 'skip', 
 /** Functions that give back their input and the collections in their arguments. */
 const COMBINING = new Set(['combine', 'union', 'intersect', 'exclude', 'coalesce']);
 
-const read = (places: Place[]): void => places.forEach((place) => place.node());
+/** Elements read by value (compared, counted distinct, given to a function): all their parts are checked. */
+const readWhole = new WeakSet<CheckNode>();
+
+/** The expression reads these elements' values. */
+const read = (places: Place[]): void => places.forEach((place) => readWhole.add(place.node()));
+/** The expression asks only whether these elements are there (`exists()`, `count()`): their shape is checked. */
+const present = (places: Place[]): void => places.forEach((place) => place.node());
+/** Given to inValueSet / valueSetsOf (functions.ts), which read a Coding's system and code, or a bare code. */
+function readCodes(places: Place[], ctx: Context): void {
+  for (const place of places) {
+    place.node();
+    const codings = [place, ...member(place, 'coding', ctx)].filter((p) => p === place || p.type === 'Coding');
+    for (const coding of codings) {
+      read(['system', 'code'].flatMap((name) => member(coding, name, ctx)).filter((p) => p.type in PRIMITIVES));
+    }
+  }
+}
+
+/** Functions that ask only whether their input is there, or how many. */
+const EXISTENCE = new Set([
+  'exists',
+  'empty',
+  'count',
+  'hasValue',
+  'all',
+  'allTrue',
+  'anyTrue',
+  'allFalse',
+  'anyFalse',
+]);
+/** Functions of the mapping's own that read codings (functions.ts). */
+const CODE_FUNCTIONS = new Set(['inValueSet', 'valueSetsOf']);
 
 /** The places an expression's result can be at; what it reads on the way is added to the checks. */
 function visit(node: AstNode, self: Place[], ctx: Context): Place[] {
@@ -278,7 +344,7 @@ function visit(node: AstNode, self: Place[], ctx: Context): Place[] {
       return visit(children[0] as AstNode, self, ctx);
     case 'TypeExpression': {
       const input = visit(children[0] as AstNode, self, ctx);
-      return node.text === 'as' ? ofType(input, children[1]?.text) : (read(input), []);
+      return node.text === 'as' ? ofType(input, children[1]?.text) : (present(input), []);
     }
     default: // literals, variables, operators: the operands are read, the result is no element
       children.forEach((child) => read(visit(child, self, ctx)));
@@ -314,7 +380,7 @@ function call(invocation: AstNode, input: Place[], self: Place[], ctx: Context):
   }
   const results = params.map((param) => visit(param, LAMBDAS.has(name) ? input : self, ctx));
   if (name === 'select' || name === 'repeat') {
-    read(input);
+    present(input);
     return results.flat();
   }
   if (COMBINING.has(name)) {
@@ -328,7 +394,13 @@ function call(invocation: AstNode, input: Place[], self: Place[], ctx: Context):
     results.forEach(read);
     return input;
   }
-  read(input); // exists(), inValueSet(), ageOn(), count(), ...: the input is read whole
+  if (EXISTENCE.has(name)) {
+    present(input);
+  } else if (CODE_FUNCTIONS.has(name)) {
+    readCodes(input, ctx);
+  } else {
+    read(input); // ageOn(), toString(), matches(), ...
+  }
   results.forEach(read);
   return [];
 }
@@ -388,17 +460,16 @@ function choiceType(variant: string): string {
   return lower in PRIMITIVES ? lower : variant;
 }
 
-/** How far below an element read whole (`type.inValueSet(...)`) its parts are checked: CodeableConcept.coding.code. */
+/** How far below an element read by value its parts are checked: CodeableConcept.coding.code. */
 const LEAF_DEPTH = 2;
 const NOT_EXPANDED = new Set(['id', 'extension', 'modifierExtension']);
 
-/** An element read whole (a CodeableConcept given to inValueSet) has its parts checked too, `depth` levels down. */
+/** An element read by value (`code = %coding`, `countDistinct(code)`) has its parts checked, `depth` levels down. */
 function expandLeaves(check: ElementCheck, depth: number): void {
-  if (check.children.size) {
-    check.children.forEach((child) => expandLeaves(child, depth));
-    return;
+  check.children.forEach((child) => expandLeaves(child, depth));
+  if (readWhole.has(check)) {
+    expand(check, depth);
   }
-  expand(check, depth);
 }
 
 function expand(check: ElementCheck, depth: number): void {
