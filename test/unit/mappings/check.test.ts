@@ -3,6 +3,7 @@ import type { CompiledFeature, PatientRecord } from '../../../src/mappings';
 import { FeatureEvaluationError, featureEvaluator, loadMapping } from '../../../src/mappings';
 import type { ElementCheck } from '../../../src/mappings/check';
 import { elementChecks, recordCheck } from '../../../src/mappings/check';
+import { generatePatients } from '../../../src/synth';
 
 const AS_OF = '2026-11-23';
 const ukCore = loadMapping('uk-core');
@@ -211,5 +212,19 @@ describe('well-formed data', () => {
 
   it('gives the same features as before the check', () => {
     expect(evaluate(record({})).facts).toMatchObject({ unplannedAdmissions: 1, age: 76, deceased: false });
+  });
+
+  it('holds for the whole synthetic population: nobody is skipped', () => {
+    const check = recordCheck(ukCore);
+    const problems = [];
+    for (const { resources } of generatePatients({ patients: 300, seed: 5, asOf: AS_OF })) {
+      const patient = resources.find((r): r is Patient => r.resourceType === 'Patient') as Patient;
+      const byType: PatientRecord['resources'] = {};
+      resources
+        .filter((r) => r !== patient)
+        .forEach((r) => ((byType[r.resourceType as 'Encounter'] ??= []) as Resource[]).push(r));
+      problems.push(check({ patient, resources: byType }));
+    }
+    expect(problems.filter(Boolean)).toEqual([]);
   });
 });
