@@ -1,8 +1,9 @@
 import type { Encounter, Patient, Resource } from '@medplum/fhirtypes';
 import type { CompiledFeature, PatientRecord } from '../../../src/mappings';
 import { FeatureEvaluationError, featureEvaluator, loadMapping } from '../../../src/mappings';
-import type { ElementCheck } from '../../../src/mappings/check';
-import { elementChecks, recordCheck } from '../../../src/mappings/check';
+import type { ElementCheck } from '../../../src/mappings/elements';
+import { recordCheck } from '../../../src/mappings/check';
+import { elementChecks } from '../../../src/mappings/elements';
 import { generatePatients } from '../../../src/synth';
 
 const AS_OF = '2026-11-23';
