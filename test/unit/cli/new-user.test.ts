@@ -89,7 +89,7 @@ describe('element paths in a mapping', () => {
         "  - features.unplannedAdmissions.where: Encounter.class.cod: Coding has no element 'cod' (nearest: 'code')",
         "  - features.edAttendances.date: Encounter.period.strat: Period has no element 'strat' (nearest: 'start')",
         "  - features.optOutConsent.where: Consent.provison: Consent has no element 'provison' (nearest: 'provision')",
-        '  - features.repeatMedications.aggregate: MedicationRequest.medication.ofType(Reference).refrence: ' +
+        '  - features.repeatMedications.aggregate: MedicationRequest.medicationReference.refrence: ' +
           "Reference has no element 'refrence' (nearest: 'reference')",
       ].sort()
     );

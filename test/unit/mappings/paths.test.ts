@@ -32,6 +32,9 @@ describe('element paths of mapping expressions against the R4 definitions', () =
     ['Condition', 'onset.ofType(Quantity).value | onset.ofType(Age).unit'],
     ['Condition', 'code.coding.code.ofType(string)'],
     ['Encounter', 'hospitalization.ofType(BackboneElement).admitSource'],
+    // fhirpath.js takes FHIRPath's own type names too: DateTime keeps a dateTime, String a code.
+    ['Observation', 'effective.ofType(DateTime).toString() | effective.ofType(FHIR.Period).start'],
+    ['Patient', 'gender.ofType(String)'],
   ])('accepts %s: %s', (type, expression) => {
     expect(elementPathProblems(expression, type)).toEqual([]);
   });
@@ -57,29 +60,29 @@ describe('element paths of mapping expressions against the R4 definitions', () =
     ],
     [
       'Observation',
-      'effective.ofType(DateTime)',
-      "Observation.effective.ofType(DateTime): no FHIR type 'DateTime' (nearest: 'dateTime')",
+      'effective.ofType(Datetime)',
+      "Observation.effective.ofType(Datetime): no FHIR type 'Datetime' (nearest: 'dateTime')",
     ],
     [
       'Observation',
       'effective.ofType(Period).begin',
-      "Observation.effective.ofType(Period).begin: Period has no element 'begin'",
+      "Observation.effectivePeriod.begin: Period has no element 'begin'",
     ],
     [
       'Observation',
       'effective.ofType(Quantity).value',
-      'Observation.effective.ofType(Quantity): Observation.effective is never a Quantity (it is dateTime, Period, Timing, instant)',
+      'Observation.effective.ofType(Quantity): never a Quantity here (it is dateTime, Period, Timing, instant)',
     ],
     ['Condition', 'onsetQuantity.value', "Condition.onsetQuantity: Condition has no element 'onsetQuantity'"],
     [
       'Patient',
       'deceasedDate.exists()',
-      "Patient.deceasedDate: Patient has no element 'deceasedDate' (nearest: 'deceased')",
+      "Patient.deceasedDate: Patient has no element 'deceasedDate' (nearest: 'deceasedDateTime')",
     ],
     [
       'MedicationRequest',
       "medication.ofType(CodeableConcept).coding.where(system = 'x').cod",
-      "MedicationRequest.medication.ofType(CodeableConcept).coding.cod: Coding has no element 'cod' (nearest: 'code')",
+      "MedicationRequest.medicationCodeableConcept.coding.cod: Coding has no element 'cod' (nearest: 'code')",
     ],
     [
       'Encounter',
