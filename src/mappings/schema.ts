@@ -19,6 +19,10 @@ const DURATION = /^P(\d+)([YMWD])$/;
 
 const featureSchema = z.strictObject({
   description: z.string().min(1),
+  /** What a clinician reads for the feature: a title ("Unplanned admissions"), one of what it counts ("unplanned admission"), its plural when not noun + s. */
+  title: z.string().min(1).optional(),
+  noun: z.string().min(1).optional(),
+  plural: z.string().min(1).optional(),
   resource: z.enum(SOURCE_TYPES),
   /**
    * FHIRPath boolean, evaluated against each resource of the type; true keeps the resource. A list of them keeps

@@ -98,7 +98,17 @@ function desiredFor(inputs: PatientInputs, action: Action, book: ReferenceBook, 
         : [];
     case 'refresh-proposal':
       return decision
-        ? [reviewTask(ctx, decision, action.episode.number, action.tier, inputs.risk, inputs.proposedOwner)]
+        ? [
+            reviewTask(
+              ctx,
+              decision,
+              action.episode.number,
+              action.tier,
+              inputs.risk,
+              inputs.proposedOwner,
+              action.episode.review
+            ),
+          ]
         : [];
     case 'enrol':
       return enrolment(inputs, action.episode, action.tier, book, changes);
