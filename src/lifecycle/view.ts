@@ -38,8 +38,7 @@ export function cohortEntries(record: ProgrammeRecord, stages?: ReadonlySet<Stag
       tier: tierOfEpisode(latest),
       episode: latest.number,
       owner: latest.carePlan?.author?.reference ?? review?.owner?.reference,
-      dominantRisk: inputs.find((i) => isTaskInput(i, 'dominantRisk'))?.valueCodeableConcept?.coding?.[0]
-        ?.code,
+      dominantRisk: inputs.find((i) => isTaskInput(i, 'dominantRisk'))?.valueCodeableConcept?.coding?.[0]?.code,
       review: ref(review),
       flag: ref(latest.flag),
       carePlan: ref(latest.carePlan),
