@@ -52,14 +52,14 @@ export function featureTitle(programme: Programme, feature: string): string {
   return wordingOf(programme, feature).title;
 }
 
-/** One value in words: "1 unplanned admission", "14 repeat medicines", "mental health condition", "age: unknown". */
+/** One value in words: "1 unplanned admission", "14 repeat medicines", "carer: yes", "age 80", "age: not recorded". */
 export function figure(programme: Programme, feature: string, value: FactValue | undefined): string {
   const { title, noun, plural } = wordingOf(programme, feature);
   if (value === null || value === undefined) {
     return `${lowerFirst(title)}: not recorded`;
   }
   if (typeof value === 'boolean') {
-    return value ? (noun ?? lowerFirst(title)) : `no ${noun ?? lowerFirst(title)}`;
+    return `${lowerFirst(title)}: ${value ? 'yes' : 'no'}`;
   }
   if (typeof value === 'number' && noun) {
     return `${value.toLocaleString('en-GB')} ${value === 1 ? noun : (plural ?? `${noun}s`)}`;
