@@ -66,7 +66,7 @@ export function hiuPatient(asOf: IsoDate, spec: HiuSpec, index = 0): Resource[] 
     id: `${spec.id}-ed${n + 1}`,
     status: 'finished',
     class: { system: SYSTEM.actCode, code: 'EMER', display: 'emergency' },
-    type: [{ coding: [{ system: SYSTEM.snomed, ...codes.ENCOUNTER.emergencyDepartment }] }],
+    type: [{ coding: [{ system: SYSTEM.snomed, ...codes.ENCOUNTER.casualty }] }],
     subject: { reference: `Patient/${spec.id}` },
     period: { start: `${addDays(asOf, -ago)}T14:00:00Z`, end: `${addDays(asOf, -ago)}T18:00:00Z` },
   }));

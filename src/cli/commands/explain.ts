@@ -15,6 +15,7 @@ export function registerExplain(program: Command, io: CliIo, setExitCode: (code:
     .description('why a patient is, or is not, a candidate: features with their evidence, and every rule')
     .option('--fhir-base-url <url>', 'FHIR R4 endpoint (overrides fhir.baseUrl)')
     .option('--mapping <mapping>', 'uk-core, synthea, or a path to a mapping YAML file')
+    .option('--programme <programme>', 'nhse-hfu-2022, nhse-hiu, or a path to a programme YAML file')
     .option('--now <date>', 'evaluation date YYYY-MM-DD (default: today in London)')
     .option('--json', 'write one JSON document to stdout')
     .option('--verbose', 'also show feature names, rule ids and their expressions')
@@ -26,6 +27,7 @@ export function registerExplain(program: Command, io: CliIo, setExitCode: (code:
       const ctx = commandContext(io, command.optsWithGlobals().config, {
         'fhir.baseUrl': flags.fhirBaseUrl,
         mapping: flags.mapping,
+        'programme.file': flags.programme,
       });
       const rules = rulesFrom(ctx.config);
       const client = fhirClient(ctx.config, ctx.logger);

@@ -22,6 +22,7 @@ export function registerTune(program: Command, io: CliIo): void {
     .description('cohort size per threshold pair, so a practice can pick thresholds that fit its workforce')
     .option('--fhir-base-url <url>', 'FHIR R4 endpoint (overrides fhir.baseUrl)')
     .option('--mapping <mapping>', 'uk-core, synthea, or a path to a mapping YAML file')
+    .option('--programme <programme>', 'nhse-hfu-2022, nhse-hiu, or a path to a programme YAML file')
     .option('--now <date>', 'evaluation date YYYY-MM-DD (default: today in London)')
     .option('--tier <tier>', 'the tier whose rule is varied', 'first')
     .option('--rows <range>', 'parameter=from-to for the rows', 'firstAdmissions=1-3')
@@ -31,6 +32,7 @@ export function registerTune(program: Command, io: CliIo): void {
       const ctx = commandContext(io, command.optsWithGlobals().config, {
         'fhir.baseUrl': flags.fhirBaseUrl,
         mapping: flags.mapping,
+        'programme.file': flags.programme,
       });
       const rows = parseRange(String(flags.rows), '--rows');
       const columns = parseRange(String(flags.columns), '--columns');
