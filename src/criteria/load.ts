@@ -40,6 +40,8 @@ export interface Programme {
   headline: string[];
   /** Features whose evidence a care plan addresses. */
   carePlanAddresses: string[];
+  /** `hfu tune`'s default grid (parameter=from-to), when the programme declares one. */
+  tune?: { rows: string; columns: string };
   /** How each feature the programme reads is put in plain English (from the mapping's titles and windows). */
   features: Readonly<Record<string, FeatureWording>>;
   /** Dominant-risk scores (FHIRPath numbers over %f and %p): psychosocial and clinical. */
@@ -147,6 +149,7 @@ function compileProgramme(file: string, programme: ProgrammeFile, options: LoadP
     rankBy: programme.rankBy,
     headline,
     carePlanAddresses: programme.carePlanAddresses,
+    ...(programme.tune ? { tune: programme.tune } : {}),
     features: featureWording(options.features ?? []),
     allocation: (() => {
       const [psychosocialScore, clinicalScore] = compile('allocation', [
@@ -172,6 +175,12 @@ function parameterProblems(programme: ProgrammeFile, overrides: Readonly<Record<
   for (const name of Object.keys(overrides)) {
     if (!(name in programme.parameters)) {
       problems.push(`programme.parameters.${name}: not a parameter of ${programme.id} (${declared.join(', ')})`);
+    }
+  }
+  for (const [key, text] of Object.entries(programme.tune ?? {})) {
+    const name = text.split('=')[0] as string;
+    if (!(name in programme.parameters)) {
+      problems.push(`tune.${key}: ${name} is not a parameter of ${programme.id} (${declared.join(', ')})`);
     }
   }
   for (const [name, { min }] of Object.entries(LIFECYCLE_PARAMETERS)) {

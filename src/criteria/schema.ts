@@ -3,6 +3,7 @@ import { z } from 'zod';
 const id = z.string().regex(/^[a-z0-9-]+$/, 'lower-case letters, digits and hyphens');
 const feature = z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, 'a feature name of the mapping');
 const rule = z.strictObject({ id, title: z.string().min(1), when: z.string().min(1) });
+const range = z.string().regex(/^[A-Za-z][A-Za-z0-9]*=\d+-\d+$/, 'parameter=from-to, e.g. repeatItems=5-15');
 
 /**
  * Parameters the lifecycle reads, which every programme declares with its default (a site overrides them under
@@ -37,6 +38,8 @@ export const programmeSchema = z.strictObject({
   headline: z.array(feature).min(1).optional(),
   /** Features whose evidence (conditions) a care plan addresses; the rest of the evidence is supporting information. */
   carePlanAddresses: z.array(feature).default([]),
+  /** The grid `hfu tune` shows unless told otherwise: two parameters of the first tier's rule, each over a range. */
+  tune: z.strictObject({ rows: range, columns: range }).optional(),
   /** Scores for the dominant risk (allocation); absent: every patient goes to a clinician. */
   allocation: z
     .strictObject({ psychosocialScore: z.string().min(1), clinicalScore: z.string().min(1) })

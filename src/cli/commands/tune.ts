@@ -25,8 +25,8 @@ export function registerTune(program: Command, io: CliIo): void {
     .option('--programme <programme>', 'nhse-hfu-2022, nhse-hiu, or a path to a programme YAML file')
     .option('--now <date>', 'evaluation date YYYY-MM-DD (default: today in London)')
     .option('--tier <tier>', 'the tier whose rule is varied', 'first')
-    .option('--rows <range>', 'parameter=from-to for the rows', 'firstAdmissions=1-3')
-    .option('--columns <range>', 'parameter=from-to for the columns', 'repeatItems=5-15')
+    .option('--rows <range>', "parameter=from-to for the rows (default: the programme's tune.rows)")
+    .option('--columns <range>', "parameter=from-to for the columns (default: the programme's tune.columns)")
     .option('--json', 'write one JSON document to stdout')
     .action(async (flags: Record<string, string | boolean | undefined>, command: Command) => {
       const ctx = commandContext(io, command.optsWithGlobals().config, {
@@ -34,13 +34,13 @@ export function registerTune(program: Command, io: CliIo): void {
         mapping: flags.mapping,
         'programme.file': flags.programme,
       });
-      const rows = parseRange(String(flags.rows), '--rows');
-      const columns = parseRange(String(flags.columns), '--columns');
       const tier = flags.tier === 'second' ? 'second' : flags.tier === 'first' ? 'first' : undefined;
       if (!tier) {
         throw new UsageError(`--tier takes first or second, not '${String(flags.tier)}'`);
       }
       const rules = rulesFrom(ctx.config);
+      const rows = parseRange(String(flags.rows ?? rules.programme.tune?.rows ?? ''), '--rows');
+      const columns = parseRange(String(flags.columns ?? rules.programme.tune?.columns ?? ''), '--columns');
       const client = fhirClient(ctx.config, ctx.logger);
       const settings = runSettingsFrom(ctx.config, {
         asOf: parseDate(flags.now as string | undefined, '--now'),

@@ -146,6 +146,14 @@ describe('what the programme declares for generic code', () => {
     expect(decide(renamed, 'p', { facts, evidence: {} }).exitReason).toBe('died');
   });
 
+  it('gives `hfu tune` its default grid, of parameters it declares', () => {
+    expect(programme.tune).toEqual({ rows: 'firstAdmissions=1-3', columns: 'repeatItems=5-15' });
+    const file = programmeFile((p) => (p.tune = { rows: 'firstAdmisions=1-3', columns: 'repeatItems=5-15' }));
+    expect(problemsOf(() => loadProgramme({ ref: file }))).toEqual([
+      expect.stringMatching(/^tune\.rows: firstAdmisions is not a parameter of nhse-hfu-2022 \(firstAdmissions, /),
+    ]);
+  });
+
   it('checks that its headline, care plan and ranking features are the mapping’s', () => {
     const file = programmeFile((p) => {
       p.headline = ['unplannedAdmisions'];
