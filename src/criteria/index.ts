@@ -9,5 +9,13 @@ export { LIFECYCLE_PARAMETERS } from './schema';
 export type { LifecycleParameter } from './schema';
 export { tune } from './tune';
 export type { TuneGrid, TuneResult } from './tune';
-export { candidateSummary, featureTitle, figure, longDate, reasonSentence, valuesInWords } from './wording';
+export {
+  candidateSummary,
+  exclusionTitle,
+  featureTitle,
+  figure,
+  longDate,
+  reasonSentence,
+  valuesInWords,
+} from './wording';
 export type { FeatureWording, MappingFeature } from './wording';

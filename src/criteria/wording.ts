@@ -103,6 +103,11 @@ export function candidateSummary(
   return `${tierTitle}: ${reasonSentence(programme, decision, asOf)}.${risks.length ? ` Risk factors: ${risks.join('; ')}.` : ''}`;
 }
 
+/** An exclusion by its title ("Deceased"), for a reason a clinician reads; its id when the programme has no such rule. */
+export function exclusionTitle(programme: Programme, id: string): string {
+  return programme.exclusions.find((e) => e.id === id)?.title ?? id;
+}
+
 /** The values a rule read, in words: "2 unplanned admissions, 11 repeat medicines". */
 export function valuesInWords(programme: Programme, values: Readonly<Record<string, FactValue>>): string {
   return Object.entries(values)

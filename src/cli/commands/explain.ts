@@ -2,7 +2,14 @@ import type { Command } from 'commander';
 import type { PatientExplanation } from '../../cohort';
 import { explainPatient, rulesFrom, runSettingsFrom } from '../../cohort';
 import type { Decision, Programme, RuleExplanation } from '../../criteria';
-import { candidateSummary, featureTitle, longDate, reasonSentence, valuesInWords } from '../../criteria';
+import {
+  candidateSummary,
+  exclusionTitle,
+  featureTitle,
+  longDate,
+  reasonSentence,
+  valuesInWords,
+} from '../../criteria';
 import type { CliIo } from '../context';
 import { commandContext, writeLine } from '../context';
 import { EXIT_FAILED, EXIT_OK } from '../exit';
@@ -59,7 +66,7 @@ export function registerExplain(program: Command, io: CliIo, setExitCode: (code:
  * rule by its title with the values it read. `verbose` adds the feature names, rule ids and expressions.
  */
 function explainText(programme: Programme, decision: Decision, v: PatientExplanation, verbose: boolean): string[] {
-  const excludedBy = programme.exclusions.filter((e) => decision.excludedBy.includes(e.id)).map((e) => e.title);
+  const excludedBy = decision.excludedBy.map((id) => exclusionTitle(programme, id));
   const verdict = v.candidate
     ? `CANDIDATE. ${candidateSummary(programme, decision, v.asOf)}`
     : `not a candidate: ${excludedBy.length ? `excluded (${excludedBy.join('; ')})` : "no tier's criteria are met"}. ${reasonSentence(programme, decision, v.asOf)}.`;
