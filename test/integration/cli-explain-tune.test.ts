@@ -23,7 +23,7 @@ describe('hfu explain', () => {
     const tierTitle = expectedTier(truth!) === 'first' ? 'First priority' : 'Second priority';
     expect(out).toContain(`Patient/${truth?.patientId} on ${longDate(AS_OF)}: CANDIDATE. ${tierTitle}: `);
     expect(out).toMatch(new RegExp(`Unplanned admissions\\s+${truth?.emergencyAdmissions}\\s+Encounter/`));
-    expect(out).toContain(`[x] ${tierTitle}: ${truth?.emergencyAdmissions} unplanned admission`);
+    expect(out).toContain(`[x] ${tierTitle} (${truth?.emergencyAdmissions} unplanned admission`);
     expect(out).not.toContain('%f.');
     const verbose = captureIo(env());
     await main(['explain', `Patient/${truth?.patientId}`, '--now', AS_OF, '--verbose'], verbose);

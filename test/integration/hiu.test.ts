@@ -131,11 +131,11 @@ describe('a run of the High Intensity Use programme on the embedded server', () 
     expect(plain.out).toContain(
       `Patient/hiu-both on ${longDate(AS_OF)}: CANDIDATE. First priority: 7 A&E attendances in the month and 27`
     );
-    expect(plain.out).toContain('[x] First priority: 7 A&E attendances');
-    expect(plain.out).toContain('[ ] Under 18 (HIU services support adults): age 55');
+    expect(plain.out).toContain('[x] First priority (7 A&E attendances');
+    expect(plain.out).toContain('[ ] Under 18 (age 55)');
     expect(plain.out).not.toContain('%f.');
     const verbose = await hfu('explain', 'Patient/hiu-child', '--now', AS_OF, '--verbose');
-    expect(verbose.out).toContain('not a candidate: excluded (Under 18 (HIU services support adults))');
+    expect(verbose.out).toContain('not a candidate: excluded (Under 18)');
     expect(verbose.out).toContain('under-18: %f.age < 18');
     // The same patient under the default programme, chosen on the command line: no tier holds for them there.
     const hfuProgramme = await hfu('explain', 'Patient/hiu-both', '--now', AS_OF, '--programme', 'nhse-hfu-2022');

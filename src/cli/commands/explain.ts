@@ -84,13 +84,13 @@ function explainText(programme: Programme, decision: Decision, v: PatientExplana
     lines.push('', `${title}:`);
     for (const rule of rules) {
       const values = valuesInWords(programme, rule.values);
-      lines.push(`  [${rule.holds ? 'x' : ' '}] ${rule.title}${values ? `: ${values}` : ''}`);
+      lines.push(`  [${rule.holds ? 'x' : ' '}] ${rule.title}${values ? ` (${values})` : ''}`);
       if (verbose) {
         lines.push(`        ${rule.id}: ${rule.when}`);
       }
     }
   };
-  section(`Tiers (${programme.title}; the first that holds wins)`, v.tiers);
+  section(`Tiers (${programme.shortTitle}: the first that holds wins)`, v.tiers);
   section('Exclusions', v.exclusions);
   section('Risk factors (for the MDT, not gates)', v.riskFactors);
   return lines;
