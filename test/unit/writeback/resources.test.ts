@@ -1,6 +1,8 @@
 import type { Task } from '@medplum/fhirtypes';
+import { proposedOwnerOf } from '../../../src/allocation';
 import { decide, loadProgramme } from '../../../src/criteria';
 import { loadMapping } from '../../../src/mappings';
+import { TASK_INPUT } from '../../../src/vocabulary';
 import type { PatientContext } from '../../../src/writeback/resources';
 import { carePlan, reviewTask } from '../../../src/writeback/resources';
 
@@ -59,5 +61,23 @@ describe('the care plan', () => {
     expect(plan.title).toBe(`Personalised care and support plan (${shortTitle})`);
     expect(plan.addresses?.map((a) => a.reference).sort()).toEqual(['Condition/c1', 'Condition/c2']);
     expect(plan.supportingInfo?.map((a) => a.reference)).not.toContain('Condition/c1');
+  });
+});
+
+describe('review Task inputs', () => {
+  const owner = { reference: 'PractitionerRole/pharm-1' };
+  it('are read by their code, and by their text when an earlier version wrote them uncoded', () => {
+    const ctx = context('nhse-hfu-2022', '2026-12-01');
+    const decision = decisionWith(ctx, { unplannedAdmissions: 1, repeatMedications: 14 });
+    const coded = reviewTask(ctx, decision, 1, 'second', 'clinical', owner.reference).resource;
+    expect(proposedOwnerOf(coded)).toBe(owner.reference);
+    const legacy = { ...coded, input: [{ type: { text: 'proposedOwner' }, valueReference: owner }] };
+    expect(proposedOwnerOf(legacy)).toBe(owner.reference);
+    // A coded input of another kind is not taken for the owner, whatever its text says.
+    const other = {
+      ...coded,
+      input: [{ type: { coding: [TASK_INPUT.evidence], text: 'proposedOwner' }, valueReference: owner }],
+    };
+    expect(proposedOwnerOf(other)).toBeUndefined();
   });
 });
