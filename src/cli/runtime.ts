@@ -2,7 +2,7 @@ import type { RunResult } from '../cohort';
 import { candidateReport } from '../cohort';
 import type { Config } from '../config';
 import type { Programme } from '../criteria';
-import { candidateSummary } from '../criteria';
+import { candidateSummary, exclusionTitle } from '../criteria';
 import { FhirClient } from '../fhir';
 import type { Logger } from '../logging';
 import { UsageError } from './options';
@@ -59,7 +59,7 @@ export function runSummary(result: RunResult, programme: Programme, top = 10): s
   if (result.waitlisted.length) {
     lines.push(`  waitlisted (over capacity): ${result.waitlisted.length}`);
   }
-  const excluded = Object.entries(result.excluded).map(([id, n]) => `${id} ${n}`);
+  const excluded = Object.entries(result.excluded).map(([id, n]) => `${exclusionTitle(programme, id)} ${n}`);
   if (excluded.length) {
     lines.push(`  excluded: ${excluded.join(', ')}`);
   }
