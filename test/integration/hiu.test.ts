@@ -103,6 +103,16 @@ describe('a run of the High Intensity Use programme on the embedded server', () 
     expect((JSON.parse(out) as RunJson).writes).toMatchObject({ created: 0, updated: 0 });
   });
 
+  it('prints its candidates and exclusions in the programme’s words', async () => {
+    const { code, out } = await hfu('run', '--dry-run', '--now', AS_OF);
+    expect(code).toBe(0);
+    expect(out).toContain('High Intensity Use of emergency departments (NHS England)');
+    expect(out).toContain(
+      `Patient/hiu-year  Second priority: 3 A&E attendances in the month and 21 A&E attendances in the 12 months to ${longDate(AS_OF)}.`
+    );
+    expect(out).toMatch(/excluded: .*Under 18 1/);
+  });
+
   it('enrols a patient the lead accepts into a care plan worded for the programme', async () => {
     const task = (await review('hiu-month')) as Task;
     await client.update<Task>({ ...task, status: 'accepted' });
