@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { Evaluator } from '../expressions';
@@ -74,7 +74,7 @@ export function loadProgramme(options: LoadProgrammeOptions = {}): Programme {
   const ref = options.ref ?? DEFAULT_PROGRAMME;
   const file = /^[a-z0-9-]+$/.test(ref) ? path.join(BUILT_IN_PROGRAMMES_DIR, `${ref}.yaml`) : path.resolve(ref);
   if (!existsSync(file)) {
-    throw new ProgrammeError(file, ['no such programme file']);
+    throw new ProgrammeError(file, [`no such programme file (built-in programmes: ${builtInProgrammes().join(', ')})`]);
   }
   let raw: unknown;
   try {
@@ -196,4 +196,12 @@ function parameterProblems(programme: ProgrammeFile, overrides: Readonly<Record<
     }
   }
   return problems;
+}
+
+/** The ids of the programmes that ship with the connector. */
+export function builtInProgrammes(): string[] {
+  return readdirSync(BUILT_IN_PROGRAMMES_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => f.slice(0, -'.yaml'.length))
+    .sort();
 }

@@ -58,6 +58,12 @@ describe.each(['nhse-hfu-2022', 'nhse-hiu'])('the built-in programme %s', (id) =
   });
 });
 
+it('names the built-in programmes when asked for one that does not exist', () => {
+  expect(problemsOf(() => loadProgramme({ ref: 'nhse-hiux' }))).toEqual([
+    'no such programme file (built-in programmes: nhse-hfu-2022, nhse-hiu)',
+  ]);
+});
+
 describe('lifecycle parameters', () => {
   it('take site overrides', () => {
     const programme = loadProgramme({ parameters: { checkInEveryDays: 7, checkInCount: 12, coolOffDays: 0 } });
