@@ -19,8 +19,9 @@ const DURATION = /^P(\d+)([YMWD])$/;
 
 const featureSchema = z.strictObject({
   description: z.string().min(1),
-  /** What a clinician reads for the feature: a title ("Unplanned admissions"), one of what it counts ("unplanned admission"), its plural when not noun + s. */
+  /** What a clinician reads for the feature ("Unplanned admissions"). */
   title: z.string().min(1).optional(),
+  /** One of what it counts ("unplanned admission"), for "1 unplanned admission"; and its plural when not noun + s. */
   noun: z.string().min(1).optional(),
   plural: z.string().min(1).optional(),
   resource: z.enum(SOURCE_TYPES),
