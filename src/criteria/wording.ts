@@ -1,5 +1,5 @@
 import { londonDay } from '../dates';
-import type { FactValue } from '../mappings';
+import type { Duration, FactValue } from '../mappings';
 import type { Decision } from './decide';
 import type { Programme } from './load';
 
@@ -15,14 +15,15 @@ export interface FeatureWording {
   /** One of what it counts ("unplanned admission"); the plural adds an s unless `plural` says otherwise. */
   noun?: string;
   plural?: string;
-  /** The look-back window, an ISO 8601 duration (P12M) ending on the evaluation date. */
-  window?: string;
+  /** The look-back window, ending on the evaluation date. */
+  window?: Duration;
 }
 
 /** What a mapping says of a feature, as far as wording goes (a compiled mapping feature fits). */
 export interface MappingFeature {
   name: string;
-  spec: { title?: string; noun?: string; plural?: string; window?: string };
+  spec: { title?: string; noun?: string; plural?: string };
+  window?: Duration;
 }
 
 export function featureWording(features: readonly (string | MappingFeature)[]): Record<string, FeatureWording> {
@@ -31,8 +32,8 @@ export function featureWording(features: readonly (string | MappingFeature)[]): 
       if (typeof f === 'string') {
         return [f, { title: titleFromName(f) }];
       }
-      const { title, noun, plural, window } = f.spec;
-      return [f.name, { title: title ?? titleFromName(f.name), noun, plural, window }];
+      const { title, noun, plural } = f.spec;
+      return [f.name, { title: title ?? titleFromName(f.name), noun, plural, window: f.window }];
     })
   );
 }
@@ -74,17 +75,18 @@ export function figure(programme: Programme, feature: string, value: FactValue |
  * the previous 12 months").
  */
 export function reasonSentence(programme: Programme, decision: Pick<Decision, 'facts'>, asOf: string): string {
-  const groups = new Map<string | undefined, string[]>();
   const firstWindow = programme.headline.map((f) => wordingOf(programme, f).window).find(Boolean);
+  const groups = new Map<string, string[]>(); // by the window in words
   for (const feature of programme.headline) {
     const window = wordingOf(programme, feature).window ?? firstWindow;
-    groups.set(window, [...(groups.get(window) ?? []), figure(programme, feature, decision.facts[feature])]);
+    const key = window ? period(window) : '';
+    groups.set(key, [...(groups.get(key) ?? []), figure(programme, feature, decision.facts[feature])]);
   }
   const date = longDate(asOf);
   if (!firstWindow) {
     return `${list([...groups.values()].flat())} on ${date}`;
   }
-  const parts = [...groups].map(([window, figures]) => `${list(figures)} in the ${period(window as string)}`);
+  const parts = [...groups].map(([window, figures]) => `${list(figures)} in the ${window}`);
   return `${parts.join(' and ')} to ${date}`;
 }
 
@@ -131,17 +133,12 @@ export function longDate(date: string): string {
   return day ? longDateFormat.format(new Date(`${day}T00:00:00Z`)) : date;
 }
 
-const UNITS: Record<string, string> = { Y: 'year', M: 'month', W: 'week', D: 'day' };
+const UNITS: Record<Duration['unit'], string> = { Y: 'year', M: 'month', W: 'week', D: 'day' };
 
 /** P12M → "12 months", P1M → "month", P1Y → "year", P30D → "30 days". */
-export function period(window: string): string {
-  const match = /^P(\d+)([YMWD])$/.exec(window);
-  if (!match) {
-    return window;
-  }
-  const amount = Number(match[1]);
-  const unit = UNITS[match[2] as string] as string;
-  return amount === 1 ? unit : `${amount} ${unit}s`;
+export function period(window: Duration): string {
+  const unit = UNITS[window.unit];
+  return window.amount === 1 ? unit : `${window.amount} ${unit}s`;
 }
 
 /** "a", "a and b", "a, b and c". */
