@@ -95,6 +95,7 @@ describe('a run of the High Intensity Use programme on the embedded server', () 
     }
     const groups = await client.searchAll<Group>('Group', { identifier: `${IDENTIFIER.cohort}|nhse-hiu/all` });
     expect(groups).toHaveLength(1);
+    expect(groups[0]?.name).toBe('Cohort: High Intensity Use of emergency departments (NHS England) - all patients');
   });
 
   it('writes nothing on a second run', async () => {
