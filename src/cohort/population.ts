@@ -1,5 +1,6 @@
-import type { Group, Organization, Patient } from '@medplum/fhirtypes';
+import type { Group, OperationOutcome, Organization, Patient } from '@medplum/fhirtypes';
 import type { Scope } from '../config';
+import { invalidConfiguration, OutcomeError } from '../errors';
 import type { FhirClient } from '../fhir';
 import { toQuery } from '../fhir';
 import { NHS_SYSTEM } from '../vocabulary';
@@ -18,8 +19,13 @@ export interface Population {
   bulk: { groupId?: string; patientFilter?: string };
 }
 
-export class ScopeError extends Error {
+/** A `scope` that names what the endpoint does not hold: a configuration error (exit 2). */
+export class ScopeError extends OutcomeError {
   override name = 'ScopeError';
+
+  toOutcome(): OperationOutcome {
+    return invalidConfiguration('configuration', 'scope', [this.message]);
+  }
 }
 
 export async function resolvePopulation(client: FhirClient, scope: Scope, signal?: AbortSignal): Promise<Population> {

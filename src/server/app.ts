@@ -1,17 +1,11 @@
-import {
-  badRequest,
-  getStatus,
-  normalizeOperationOutcome,
-  notFound,
-  OperationOutcomeError,
-  serverError,
-} from '@medplum/core';
+import { badRequest, getStatus, notFound, OperationOutcomeError } from '@medplum/core';
 import type { FhirRequest, HttpMethod } from '@medplum/fhir-router';
 import { addBulkExport } from './bulk';
 import { FhirRouter } from '@medplum/fhir-router';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
+import { httpStatusOf, outcomeOf } from '../errors';
 import type { Logger } from '../logging';
 import { silentLogger } from '../logging';
 import { capabilityStatement } from './capability';
@@ -64,20 +58,11 @@ export function createFhirApp(options: FhirAppOptions): express.Express {
   });
   app.use((req, res) => sendOutcome(res, notFound));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const status = (err as { status?: number; type?: string }).status;
-    if ((err as { type?: string }).type === 'entity.parse.failed') {
-      sendOutcome(res, badRequest('The request body is not valid JSON'));
-    } else if (status === 413) {
-      res
-        .status(413)
-        .type(FHIR_JSON)
-        .send(JSON.stringify(badRequest('The request body is too large')));
-    } else if (err instanceof OperationOutcomeError) {
-      sendOutcome(res, err.outcome);
-    } else {
-      logger.error('fhir server error', { error: (err as Error)?.message });
-      sendOutcome(res, serverError(new Error('Internal server error')));
+    const [outcome, status] = errorOutcome(err);
+    if (status === 500) {
+      logger.error('fhir server error', { error: (err as Error)?.name ?? 'unknown' });
     }
+    sendOutcome(res, outcome, status);
   });
   return app;
 }
@@ -217,7 +202,23 @@ function sendResource(res: Response, status: number, resource: Resource): void {
   res.status(status).type(FHIR_JSON).send(JSON.stringify(resource));
 }
 
-function sendOutcome(res: Response, outcome: OperationOutcome): void {
-  const normalized = normalizeOperationOutcome(outcome);
-  res.status(getStatus(normalized)).type(FHIR_JSON).send(JSON.stringify(normalized));
+/**
+ * The embedded server's error funnel: an error as the OperationOutcome to answer and its status. Refused bodies are
+ * 400 (413 when too large); the router's and the connector's own outcomes keep theirs; anything else is a 500 that
+ * names nothing of what it was.
+ */
+function errorOutcome(err: unknown): [OperationOutcome, number] {
+  const { status, type } = err as { status?: number; type?: string };
+  if (type === 'entity.parse.failed') {
+    return [badRequest('The request body is not valid JSON'), 400];
+  }
+  if (status === 413) {
+    return [badRequest('The request body is too large'), 413];
+  }
+  const outcome = outcomeOf(err);
+  return [outcome, httpStatusOf(outcome)];
+}
+
+function sendOutcome(res: Response, outcome: OperationOutcome, status = httpStatusOf(outcome)): void {
+  res.status(status).type(FHIR_JSON).send(JSON.stringify(outcome));
 }

@@ -1,4 +1,6 @@
 import type { ErrorRequestHandler, Response } from 'express';
+import { httpStatusOf, internalError, OutcomeError, outcomeHeadline } from '../errors';
+import { FhirError } from '../fhir';
 import type { Logger } from '../logging';
 
 /** An error with the HTTP status and message the caller gets. Messages never carry patient data or stack traces. */
@@ -18,8 +20,11 @@ export function sendError(res: Response, status: number, message: string, detail
 }
 
 /**
- * The last handler: every error becomes JSON. Expected ones (HttpError, a body too large or not JSON) keep their
- * status and message; anything else is a 500 whose details go to the log, not to the caller.
+ * The service's error funnel, its last handler: every error becomes JSON `{"error": {status, message, ...}}`.
+ * HttpError and body-parser's keep their status and message; the connector's own errors answer their outcome's
+ * status and text (an unreachable FHIR endpoint 503, a timeout 504, an unusable answer 502, each naming the request
+ * but never what the endpoint said), logged the same; anything else is a 500 whose name and stack frames go to the
+ * log, never its message.
  */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, _req, res, next) => {
@@ -38,12 +43,22 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       sendError(res, status, type === 'entity.too.large' ? 'request body too large' : `bad request body (${type})`);
       return;
     }
+    if (err instanceof OutcomeError) {
+      const outcome = err.toOutcome();
+      const answer = { status: httpStatusOf(outcome), message: outcomeHeadline(outcome), ...err.callerDetails() };
+      logger.error(err instanceof FhirError ? 'request failed: FHIR endpoint' : 'request failed', {
+        error: err.name,
+        ...answer,
+      });
+      sendError(res, answer.status, answer.message, err.callerDetails());
+      return;
+    }
     // The name and the frames only: a third-party message may echo what it was given, over several lines.
     const frames = (err as Error)?.stack
       ?.split('\n')
       .filter((line) => /^\s+at /.test(line))
       .join('\n');
     logger.error('request failed', { error: (err as Error)?.name ?? 'unknown', frames });
-    sendError(res, 500, 'internal error');
+    sendError(res, httpStatusOf(internalError), 'internal error');
   };
 }

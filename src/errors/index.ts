@@ -1,0 +1,77 @@
+import { OperationOutcomeError } from '@medplum/core';
+import type { OperationOutcome } from '@medplum/fhirtypes';
+import type { Definition } from './outcomes';
+import { definitionHeadline, internalError, invalidConfiguration, usageError } from './outcomes';
+
+export {
+  definitionHeadline,
+  httpStatusOf,
+  internalError,
+  invalidConfiguration,
+  OUTCOME_ID,
+  outcomeHeadline,
+  upstreamTimeout,
+  upstreamUnreachable,
+  upstreamUnusable,
+  usageError,
+} from './outcomes';
+export type { Definition, UpstreamRequest } from './outcomes';
+
+/**
+ * An error that says what went wrong as one of the canned outcomes. Its message is for the operator's terminal and
+ * log; its outcome and details are what an API caller may be shown.
+ */
+export abstract class OutcomeError extends Error {
+  abstract toOutcome(): OperationOutcome;
+
+  /** Facts a caller may be shown beside the outcome's text: keys, ids, methods, paths, codes, counts. */
+  callerDetails(): Record<string, unknown> | undefined {
+    return undefined;
+  }
+}
+
+/**
+ * A configuration, programme or mapping that cannot be used: every problem found, each naming its key (or its file
+ * and feature). ConfigError, ProgrammeError and MappingError are this with the kind fixed.
+ */
+export class DefinitionError extends OutcomeError {
+  constructor(
+    readonly what: Definition,
+    readonly source: string,
+    readonly problems: readonly string[]
+  ) {
+    super(`${definitionHeadline(what, source)}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'DefinitionError';
+  }
+
+  toOutcome(): OperationOutcome {
+    return invalidConfiguration(this.what, this.source, this.problems);
+  }
+
+  override callerDetails(): Record<string, unknown> {
+    return { problems: [...this.problems] };
+  }
+}
+
+/** A command-line mistake: reported in one line, exit code 2. */
+export class UsageError extends OutcomeError {
+  override name = 'UsageError';
+
+  toOutcome(): OperationOutcome {
+    return usageError(this.message);
+  }
+}
+
+/**
+ * Any error as a canned outcome: the connector's own say what they are, medplum's carry theirs, and anything else is
+ * an internal error that names nothing of what it was.
+ */
+export function outcomeOf(err: unknown): OperationOutcome {
+  if (err instanceof OutcomeError) {
+    return err.toOutcome();
+  }
+  if (err instanceof OperationOutcomeError) {
+    return err.outcome;
+  }
+  return internalError;
+}
