@@ -75,3 +75,16 @@ export function outcomeOf(err: unknown): OperationOutcome {
   }
   return internalError;
 }
+
+/**
+ * A request body that body-parser refused (an http-errors error: a 4xx `status`, `expose`, and body-parser's `type`
+ * unless the body would not even decompress). Checked after the connector's own errors, which may carry an
+ * upstream's `status`.
+ */
+export function bodyRefusal(err: unknown): { status: number; type?: string } | undefined {
+  const { status, type, expose } = (err ?? {}) as { status?: unknown; type?: unknown; expose?: unknown };
+  if (typeof status !== 'number' || status < 400 || status >= 500 || (typeof type !== 'string' && expose !== true)) {
+    return undefined;
+  }
+  return { status, ...(typeof type === 'string' ? { type } : {}) };
+}

@@ -5,7 +5,7 @@ import { FhirRouter } from '@medplum/fhir-router';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
-import { httpStatusOf, outcomeOf } from '../errors';
+import { bodyRefusal, httpStatusOf, outcomeOf, OutcomeError } from '../errors';
 import type { Logger } from '../logging';
 import { silentLogger } from '../logging';
 import { capabilityStatement } from './capability';
@@ -203,20 +203,28 @@ function sendResource(res: Response, status: number, resource: Resource): void {
 }
 
 /**
- * The embedded server's error funnel: an error as the OperationOutcome to answer and its status. Refused bodies are
- * 400 (413 when too large); the router's and the connector's own outcomes keep theirs; anything else is a 500 that
- * names nothing of what it was.
+ * The embedded server's error funnel: an error as the OperationOutcome to answer and its status. A body it cannot
+ * read keeps body-parser's status (400, 413, 415); the router's and the connector's own outcomes keep theirs;
+ * anything else is a 500 that names nothing of what it was.
  */
 function errorOutcome(err: unknown): [OperationOutcome, number] {
-  const { status, type } = err as { status?: number; type?: string };
-  if (type === 'entity.parse.failed') {
-    return [badRequest('The request body is not valid JSON'), 400];
-  }
-  if (status === 413) {
-    return [badRequest('The request body is too large'), 413];
+  const refused = err instanceof OperationOutcomeError || err instanceof OutcomeError ? undefined : bodyRefusal(err);
+  if (refused) {
+    return [badRequest(bodyProblem(refused.type)), refused.status];
   }
   const outcome = outcomeOf(err);
   return [outcome, httpStatusOf(outcome)];
+}
+
+/** body-parser's reason by its `type` (none for a body that does not decompress). */
+function bodyProblem(type: string | undefined): string {
+  if (type === 'entity.parse.failed') {
+    return 'The request body is not valid JSON';
+  }
+  if (type === 'entity.too.large') {
+    return 'The request body is too large';
+  }
+  return type ? `The request body cannot be read (${type})` : 'The request body cannot be read';
 }
 
 function sendOutcome(res: Response, outcome: OperationOutcome, status = httpStatusOf(outcome)): void {
