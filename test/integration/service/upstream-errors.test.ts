@@ -150,6 +150,32 @@ describe('the service when the FHIR endpoint fails', () => {
   });
 });
 
+describe('a run over a failing endpoint', () => {
+  it('fails, and its record says which request failed, never what the endpoint said', async () => {
+    const service = await serviceOver(proxy.baseUrl);
+    fault = {
+      status: 500,
+      body: {
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code: 'exception', diagnostics: ECHOED.join(', ') }],
+      },
+    };
+    try {
+      service.runs.start({ trigger: 'api' });
+      await service.runs.settled();
+    } finally {
+      fault = undefined;
+    }
+    const res = await service.call('/runs', { token: keys.read });
+    const { runs } = (await res.json()) as { runs: { status: string; errors: string[] }[] };
+    expect(runs[0]?.status).toBe('failed');
+    expect(runs[0]?.errors).toEqual([
+      expect.stringMatching(/^the FHIR endpoint gave an answer the connector cannot use \(\w+ [^ ]+: HTTP 500\)$/),
+    ]);
+    expectNothingEchoed(runs, JSON.stringify(service.logs));
+  });
+});
+
 describe('the service over an endpoint that answers HTML', () => {
   it.each([200, 404])('answers 502 for an HTML page with HTTP %i, never its text', async (upstreamStatus) => {
     htmlStatus = upstreamStatus;
