@@ -28,6 +28,12 @@ describe('usage errors', () => {
     expect(await main(['synth', '--patients', 'ten'], io)).toBe(2);
     expect(io.err()).toContain('--patients takes a whole number');
   });
+
+  it('exits 2 for a tune parameter the programme lacks, before reading anything', async () => {
+    const io = captureIo({ HFU_FHIR__BASE_URL: 'http://127.0.0.1:1/fhir/R4' });
+    expect(await main(['tune', '--rows', 'firstAdmissionz=1-3'], io)).toBe(2);
+    expect(io.err()).toMatch(/^hfu: --rows: firstAdmissionz is not a parameter of nhse-hfu-2022 \(.*firstAdmissions/);
+  });
 });
 
 describe('hfu synth', () => {

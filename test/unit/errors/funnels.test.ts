@@ -4,7 +4,6 @@ import path from 'node:path';
 import { CommanderError } from 'commander';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, exitFor } from '../../../src/cli/exit';
 import { UsageError } from '../../../src/cli/options';
-import { ScopeError } from '../../../src/cohort';
 import { ConfigError, loadConfig } from '../../../src/config';
 import { loadProgramme, ProgrammeError } from '../../../src/criteria';
 import { DefinitionError, httpStatusOf, OUTCOME_ID, outcomeOf } from '../../../src/errors';
@@ -94,11 +93,6 @@ describe('the CLI funnel: exit codes', () => {
   it.each([
     ['a configuration error', new ConfigError('defaults', ['fhir.baseUrl: not a URL']), EXIT_USAGE],
     ['a configuration limit met by a run', new ConfigError('writeback.transactionMaxEntries', ['x']), EXIT_USAGE],
-    [
-      'a scope the endpoint does not hold',
-      new ScopeError('expected one Organization with ODS code X, found 0'),
-      EXIT_USAGE,
-    ],
     ['a command-line mistake', new UsageError('--patients takes a whole number'), EXIT_USAGE],
     ['a FHIR failure', new FhirError('GET Patient failed: HTTP 500', { kind: 'http', status: 500 }), EXIT_FAILED],
     ['anything else', new Error('boom'), EXIT_FAILED],
