@@ -57,7 +57,15 @@ export async function startService(
     runs,
     notifications,
     metrics,
-    populationKey: () => (populationKey ??= resolvePopulation(client, config.scope).then((p) => p.key)),
+    // Resolved once; a failure is not kept, so the next request tries again once the endpoint is back.
+    populationKey: () =>
+      (populationKey ??= resolvePopulation(client, config.scope).then(
+        (p) => p.key,
+        (err: unknown) => {
+          populationKey = undefined;
+          throw err;
+        }
+      )),
   };
   const server = await listen(createApp(ctx, authenticator), config.service.host, config.service.port);
   const url = `http://${config.service.host}:${(server.address() as AddressInfo).port}`;

@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RunningFhirServer } from '../../../src/server';
 import { startFhirServer } from '../../../src/server';
+import { NHS_SYSTEM } from '../../../src/vocabulary';
 import type { Fault, FaultyProxy } from '../helpers/proxy';
 import { startFaultyProxy } from '../helpers/proxy';
 import type { TestService } from '../helpers/service';
@@ -147,6 +148,31 @@ describe('the service when the FHIR endpoint fails', () => {
     expect(PROGRAMME_READS).toContain(body.error.upstream?.path);
     expect(body.error.message).toBe(`the FHIR endpoint did not answer in time (GET ${body.error.upstream?.path})`);
     expectNothingEchoed(body, logged);
+  });
+});
+
+describe('once the endpoint is back', () => {
+  it('the next request succeeds: a failure to resolve the population is not remembered', async () => {
+    const service = await startTestService(proxy.baseUrl, {
+      ...serviceConfig,
+      scope: { type: 'practice', ods: 'Y99001' },
+    });
+    services.push(service);
+    fault = {
+      status: 503,
+      body: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient' }] },
+    };
+    const failed = await cohort(service);
+    expect(failed.status).toBe(502);
+    expect(failed.body.error.upstream).toEqual({ method: 'GET', path: 'Organization', status: 503 });
+    fault = undefined;
+    const created = await fetch(`${fhir.baseUrl}/Organization`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'Organization', identifier: [{ system: NHS_SYSTEM.ods, value: 'Y99001' }] }),
+    });
+    expect(created.status).toBe(201);
+    expect((await service.call('/cohort', { token: keys.read })).status).toBe(200);
   });
 });
 
