@@ -101,8 +101,9 @@ function expectLoggedAs(lines: Record<string, unknown>[], body: ErrorBody): void
 }
 
 describe('the service when the FHIR endpoint fails', () => {
+  // A service of its own for each case: GET /cohort keeps a record it has read until a run finishes.
   let service: TestService;
-  beforeAll(async () => {
+  beforeEach(async () => {
     service = await serviceOver(proxy.baseUrl);
   });
   afterEach(() => {
