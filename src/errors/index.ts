@@ -4,16 +4,13 @@ import type { Definition } from './outcomes';
 import { definitionHeadline, internalError, invalidConfiguration, usageError } from './outcomes';
 
 export {
-  definitionHeadline,
   httpStatusOf,
   internalError,
-  invalidConfiguration,
   OUTCOME_ID,
   outcomeHeadline,
   upstreamTimeout,
   upstreamUnreachable,
   upstreamUnusable,
-  usageError,
 } from './outcomes';
 export type { Definition, UpstreamRequest } from './outcomes';
 
@@ -87,4 +84,16 @@ export function bodyRefusal(err: unknown): { status: number; type?: string } | u
     return undefined;
   }
   return { status, ...(typeof type === 'string' ? { type } : {}) };
+}
+
+/**
+ * What of an unexpected error may be logged: its name and stack frames, never its message (a third-party message may
+ * echo what it was given, over several lines).
+ */
+export function loggableError(err: unknown): { error: string; frames?: string } {
+  const frames = (err as Error)?.stack
+    ?.split('\n')
+    .filter((line) => /^\s+at /.test(line))
+    .join('\n');
+  return { error: (err as Error)?.name ?? 'unknown', ...(frames ? { frames } : {}) };
 }

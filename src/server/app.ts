@@ -5,7 +5,7 @@ import { FhirRouter } from '@medplum/fhir-router';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
-import { bodyRefusal, httpStatusOf, outcomeOf, OutcomeError } from '../errors';
+import { bodyRefusal, httpStatusOf, loggableError, outcomeOf, OutcomeError } from '../errors';
 import type { Logger } from '../logging';
 import { silentLogger } from '../logging';
 import { capabilityStatement } from './capability';
@@ -60,7 +60,7 @@ export function createFhirApp(options: FhirAppOptions): express.Express {
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const [outcome, status] = errorOutcome(err);
     if (status === 500) {
-      logger.error('fhir server error', { error: (err as Error)?.name ?? 'unknown' });
+      logger.error('fhir server error', loggableError(err));
     }
     sendOutcome(res, outcome, status);
   });

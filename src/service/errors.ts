@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Response } from 'express';
-import { bodyRefusal, httpStatusOf, internalError, OutcomeError, outcomeHeadline } from '../errors';
+import { bodyRefusal, httpStatusOf, internalError, loggableError, OutcomeError, outcomeHeadline } from '../errors';
 import type { Logger } from '../logging';
 
 /** An error with the HTTP status and message the caller gets. Messages never carry patient data or stack traces. */
@@ -53,12 +53,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       );
       return;
     }
-    // The name and the frames only: a third-party message may echo what it was given, over several lines.
-    const frames = (err as Error)?.stack
-      ?.split('\n')
-      .filter((line) => /^\s+at /.test(line))
-      .join('\n');
-    logger.error('request failed', { error: (err as Error)?.name ?? 'unknown', frames });
+    logger.error('request failed', loggableError(err));
     sendError(res, httpStatusOf(internalError), 'internal error');
   };
 }

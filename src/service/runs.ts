@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RunDeps, RunProgress, RunResult } from '../cohort';
 import { runCohort, runSettingsFrom } from '../cohort';
 import type { Config } from '../config';
-import { outcomeOf } from '../errors';
+import { loggableError, outcomeOf } from '../errors';
 import { withLogContext } from '../logging';
 import { HttpError } from './errors';
 import type { RunOutcome, RunTrigger, ServiceMetrics } from './metrics';
@@ -161,7 +161,7 @@ export class RunManager {
       const outcome = outcomeOf(err);
       record.status = 'failed';
       record.errors = outcome.issue.map((issue) => issue.details?.text ?? issue.code);
-      logger.error('run failed', { error: (err as Error)?.name ?? 'unknown', outcome: outcome.id ?? 'internal' });
+      logger.error('run failed', { ...loggableError(err), outcome: outcome.id ?? 'internal' });
     }
     record.finishedAt = new Date().toISOString();
     const seconds = (performance.now() - started) / 1000;
