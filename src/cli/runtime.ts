@@ -2,7 +2,7 @@ import type { RunResult } from '../cohort';
 import { candidateReport } from '../cohort';
 import type { Config } from '../config';
 import type { Decision, Programme } from '../criteria';
-import { compareSeverity } from '../criteria';
+import { candidateSummary, compareSeverity, exclusionTitle, featureTitle } from '../criteria';
 import { FhirClient } from '../fhir';
 import type { Logger } from '../logging';
 import { UsageError } from './options';
@@ -62,7 +62,7 @@ export function runSummary(result: RunResult, programme: Programme, top = 10): s
   if (result.waitlisted.length) {
     lines.push(`  waitlisted (over capacity): ${result.waitlisted.length}`);
   }
-  const excluded = Object.entries(result.excluded).map(([id, n]) => `${id} ${n}`);
+  const excluded = Object.entries(result.excluded).map(([id, n]) => `${exclusionTitle(programme, id)} ${n}`);
   if (excluded.length) {
     lines.push(`  excluded: ${excluded.join(', ')}`);
   }
@@ -78,16 +78,15 @@ export function runSummary(result: RunResult, programme: Programme, top = 10): s
   }
   if (result.candidates.length) {
     const shown = Math.min(top, result.candidates.length);
+    const ranking = programme.rankBy.map((key) =>
+      key === 'riskFactorCount' ? 'Risk factors' : featureTitle(programme, key)
+    );
     lines.push(
       `Top ${shown} of ${result.candidates.length} candidates, in the programme's priority order ` +
-        `(${programme.tiers.map((t) => t.id).join(' before ')}; within a tier by ${programme.rankBy.join(', ')}):`
+        `(${programme.tiers.map((t) => t.title).join(', then ')}; within each, most first by: ${ranking.join(', ')}):`
     );
     for (const d of inPriorityOrder(programme, result.candidates).slice(0, top)) {
-      const risks = d.riskFactors.length ? `; risk factors: ${d.riskFactors.join(', ')}` : '';
-      lines.push(
-        `  Patient/${d.patientId}  ${d.tier}: ${d.facts.unplannedAdmissions ?? '?'} unplanned admissions, ` +
-          `${d.facts.repeatMedications ?? '?'} repeat items${risks}`
-      );
+      lines.push(`  Patient/${d.patientId}  ${candidateSummary(programme, d, result.asOf)}`);
     }
   }
   const w = result.writes;

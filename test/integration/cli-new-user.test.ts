@@ -80,16 +80,21 @@ describe('hfu demo', () => {
     const baseUrl = /Embedded FHIR R4 server: (\S+)/.exec(result.stdout)?.[1] as string;
     await expect(fetch(`${baseUrl}/metadata`)).rejects.toThrow();
 
-    // The lines shown are in the programme's order: tier first, then its rankBy features, most first.
-    const { rankBy } = parseYaml(readFileSync(path.join(__dirname, '../../programmes/nhse-hfu-2022.yaml'), 'utf8')) as {
+    // The lines shown are in the programme's order: tier first, then its rankBy features (admissions, then repeat
+    // medicines, for the default programme), most first.
+    const programme = parseYaml(readFileSync(path.join(__dirname, '../../programmes/nhse-hfu-2022.yaml'), 'utf8')) as {
       rankBy: string[];
+      tiers: { title: string }[];
     };
-    expect(result.stdout).toContain(
-      `in the programme's priority order (first before second; within a tier by ${rankBy.join(', ')}):`
-    );
-    const shown = [
-      ...result.stdout.matchAll(/^ {2}Patient\/\S+ {2}(first|second): (\d+) unplanned admissions, (\d+) repeat/gm),
-    ].map((m) => ({ tier: m[1] === 'first' ? 0 : 1, admissions: Number(m[2]), items: Number(m[3]) }));
+    expect(programme.rankBy.slice(0, 2)).toEqual(['unplannedAdmissions', 'repeatMedications']);
+    expect(result.stdout).toContain("candidates, in the programme's priority order (");
+    const tiers = programme.tiers.map((t) => t.title);
+    const shown = [...result.stdout.matchAll(/^ {2}Patient\/\S+ {2}([^:]+): (.*)$/gm)].map((m) => ({
+      tier: tiers.indexOf(m[1] as string),
+      admissions: Number(/(\d+) unplanned admissions?\b/.exec(m[2] as string)?.[1]),
+      items: Number(/(\d+) repeat medicines?\b/.exec(m[2] as string)?.[1]),
+    }));
+    expect(shown.every((s) => s.tier >= 0 && s.admissions >= 0 && s.items >= 0)).toBe(true);
     expect(shown.length).toBeGreaterThan(1);
     for (let i = 1; i < shown.length; i++) {
       const [a, b] = [shown[i - 1], shown[i]] as [(typeof shown)[number], (typeof shown)[number]];

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { RunResult } from '../../../src/cohort';
+import { rulesFrom } from '../../../src/cohort';
+import { loadConfig } from '../../../src/config';
 import { main } from '../../../src/cli/main';
 import { runSummary } from '../../../src/cli/runtime';
 import type { Decision } from '../../../src/criteria';
-import { loadProgramme } from '../../../src/criteria';
 import { BUILT_IN_MAPPINGS_DIR } from '../../../src/mappings';
 import { captureIo } from '../../helpers/io';
 
@@ -107,7 +108,7 @@ describe('element paths in a mapping', () => {
 });
 
 describe('the run summary', () => {
-  const programme = loadProgramme({});
+  const { programme } = rulesFrom(loadConfig());
   const candidate = (patientId: string, tier: 'first' | 'second', admissions: number, items: number, risks = 0) =>
     ({
       patientId,
@@ -145,11 +146,14 @@ describe('the run summary', () => {
     } as unknown as RunResult;
     const lines = runSummary(result, programme, 5);
     const heading = lines.findIndex((l) => l.startsWith('Top '));
-    const { rankBy } = parseYaml(readFileSync(path.join(ROOT, 'programmes/nhse-hfu-2022.yaml'), 'utf8')) as {
-      rankBy: string[];
-    };
+    // The wording, from the files: the programme's tiers and ranking, the mapping's feature titles.
+    const read = (file: string) => parseYaml(readFileSync(path.join(ROOT, file), 'utf8')) as Record<string, unknown>;
+    const hfu = read('programmes/nhse-hfu-2022.yaml') as { rankBy: string[]; tiers: { title: string }[] };
+    const features = read('mappings/uk-core/mapping.yaml').features as Record<string, { title: string }>;
+    const ranking = hfu.rankBy.map((key) => (key === 'riskFactorCount' ? 'Risk factors' : features[key]?.title));
     expect(lines[heading]).toBe(
-      `Top 5 of 6 candidates, in the programme's priority order (first before second; within a tier by ${rankBy.join(', ')}):`
+      `Top 5 of 6 candidates, in the programme's priority order (${hfu.tiers.map((t) => t.title).join(', then ')}; ` +
+        `within each, most first by: ${ranking.join(', ')}):`
     );
     const shown = lines.slice(heading + 1, heading + 6).map((l) => /Patient\/(\w+)/.exec(l)?.[1]);
     expect(shown).toEqual(['f', 'e', 'd', 'a', 'b']);
