@@ -173,15 +173,15 @@ function hapiBehaviour(repo: IndexedMemoryRepository): Behaviour {
     name: 'hapi',
     gate,
     pager: (req, res, baseUrl, resourceType) => {
-      let id = res.locals.searchId as string | undefined;
+      const resumedId = res.locals.searchId as string | undefined;
+      let id = resumedId;
       const page = (offset: number, count: number): string => {
-        id ??= searches.save(resourceType, searchParamsOf(req));
+        id ??= searches.save(resourceType, searchParamsOf(req)); // kept only once a link needs it
         return `${baseUrl}?_getpages=${id}&_getpagesoffset=${offset}&_count=${count}&_bundletype=searchset`;
       };
-      return {
-        self: (offset, count) => (id ? page(offset, count) : baseUrl + req.originalUrl.slice(req.baseUrl.length)),
-        page,
-      };
+      // A first page's self link is the search as sent; a later page's is its own _getpages link.
+      const sent = baseUrl + req.originalUrl.slice(req.baseUrl.length);
+      return { self: (offset, count) => (resumedId ? page(offset, count) : sent), page };
     },
     adjust: conflictsInBatch,
   };
