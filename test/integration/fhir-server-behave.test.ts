@@ -199,6 +199,8 @@ describe('--behave hapi', () => {
     const next = await bundleOf(await fetch((linkOf(page, 'next') as string).replace('_count=100', '_count=900')));
     expect(next.entry).toHaveLength(HAPI_MAX_PAGE_SIZE);
     expect(linkOf(next, 'previous')).toMatch(GETPAGES);
+    expect(linkOf(next, 'self')).toMatch(GETPAGES);
+    expect(linkOf(page, 'self')).toBe(`${base()}/Encounter?_count=500`); // a first page's: the search as sent
     const malformed = (linkOf(page, 'next') as string).replace('_getpagesoffset=100', '_getpagesoffset=abc');
     await expectOutcome(await fetch(malformed), 400, /_offset must be a non-negative integer/);
   });
