@@ -4,8 +4,8 @@ import path from 'node:path';
 import type { Group, Task } from '@medplum/fhirtypes';
 import { configSchema } from '../../src/config';
 import { FhirClient } from '../../src/fhir';
-import { expectedTier } from '../../src/synth';
 import { TASK_CODE, token } from '../../src/vocabulary';
+import { expectedTiers } from '../helpers/tiers';
 import { runCli } from './helpers/cli';
 import { startFaultyProxy } from './helpers/proxy';
 import type { SeededServer } from './helpers/server';
@@ -41,11 +41,8 @@ const cohortGroups = () => client.searchAll<Group>('Group', {});
 beforeAll(async () => {
   server = await startSeededServer(3000, 1);
   client = FhirClient.fromConfig({ ...configSchema.parse({}).fhir, baseUrl: server.baseUrl });
-  for (const truth of server.truth) {
-    const tier = expectedTier(truth);
-    if (tier) {
-      expected.set(`Patient/${truth.patientId}`, tier);
-    }
+  for (const [patientId, tier] of expectedTiers(server.resources, AS_OF)) {
+    expected.set(`Patient/${patientId}`, tier);
   }
 });
 afterAll(() => server.stop());
@@ -82,11 +79,13 @@ describe('hfu run on the embedded server', () => {
     expect(tasks.map((t) => t.for?.reference).sort()).toEqual([...expected.keys()].sort());
     const task = tasks[0] as Task;
     expect(task).toMatchObject({ status: 'requested', intent: 'proposal' });
-    expect(task.input?.find((i) => i.type.text === 'dominantRisk')?.valueCodeableConcept?.coding?.[0]?.code).toMatch(
-      /^(clinical|psychosocial)$/
-    );
+    expect(
+      task.input?.find((i) => i.type.coding?.[0]?.code === 'dominant-risk')?.valueCodeableConcept?.coding?.[0]?.code
+    ).toMatch(/^(clinical|psychosocial)$/);
     const evidence =
-      task.input?.filter((i) => i.type.text === 'unplannedAdmissions').map((i) => i.valueReference?.reference) ?? [];
+      task.input
+        ?.filter((i) => i.type.coding?.[0]?.code === 'evidence' && i.type.text === 'Unplanned admissions')
+        .map((i) => i.valueReference?.reference) ?? [];
     expect(evidence.length).toBeGreaterThan(0);
     const [type, id] = (evidence[0] as string).split('/');
     await expect(client.read(type as 'Encounter', id as string)).resolves.toMatchObject({ id });
