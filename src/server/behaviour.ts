@@ -273,7 +273,8 @@ function conflictsInBatch(req: Request, resource: Resource): void {
     const sent = request.entry?.[i]?.request;
     if (sent?.ifMatch && !sent.url.includes('?') && entry.response?.status.startsWith('412')) {
       entry.response.status = '409 Conflict';
-      entry.response.outcome = outcome('conflict', `Trying to update ${sent.url} but this is not the current version`);
+      const verb = sent.method === 'DELETE' ? 'delete' : 'update';
+      entry.response.outcome = outcome('conflict', `Trying to ${verb} ${sent.url} but this is not the current version`);
     }
   });
 }
