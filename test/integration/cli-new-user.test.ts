@@ -66,13 +66,13 @@ describe('hfu demo', () => {
     const started = Date.now();
     const result = await runCli(['demo'], {
       HFU_EMBEDDED__PORT: '0',
-      HFU_EMBEDDED__SEED_PRACTICE: '1000',
+      HFU_EMBEDDED__SEED_PRACTICE: '600',
       HFU_LOG__LEVEL: 'error',
     });
     const seconds = (Date.now() - started) / 1000;
     expect(result.code).toBe(0);
     expect(seconds).toBeLessThan(90);
-    expect(result.stdout).toContain('Evaluated 1000 patients');
+    expect(result.stdout).toContain('Evaluated 600 patients');
     expect(result.stdout).toMatch(/Written: \d+ created/);
     expect(result.stdout).toContain('The embedded server has stopped: `npx hfu demo --keep` keeps it up to explore.');
     expect(result.stdout).not.toContain('Ctrl-C');
