@@ -1,0 +1,439 @@
+import type { Patient, Resource } from '@medplum/fhirtypes';
+import type { IsoDate } from '../dates';
+import { londonDay } from '../dates';
+import type { FhirClient } from '../fhir';
+import { FhirError } from '../fhir';
+import type { CompiledMapping, PatientRecord, SourceType } from '../mappings';
+import { elementChecks, FeatureEvaluationError, featureEvaluator } from '../mappings';
+import { capabilitySurvey } from './capability';
+import { CODED_FIELDS, NO_SYSTEM, valueKey } from './fields';
+import type { CodedFieldSurvey, FeatureSurvey, QualitySurvey, SurveyReport, UnrecognisedValue } from './report';
+import { samplePatients } from './sample';
+import { spread, Tally } from './stats';
+import type { MappingVocabulary } from './vocabulary';
+import { mappingVocabulary, placeCode, placeSystem } from './vocabulary';
+
+/** The patients to draw from: a run's population (cohort's `Population` fits). */
+export interface SurveyPopulation {
+  title: string;
+  pages(signal?: AbortSignal): AsyncIterable<Patient[]>;
+  size(signal?: AbortSignal): Promise<number | undefined>;
+}
+
+export interface SurveyOptions {
+  sample: number;
+  seed: number;
+  asOf: IsoDate;
+  signal?: AbortSignal;
+}
+
+/**
+ * Patient-compartment types probed for records the mapping does not read (`patient` is their R4 search parameter):
+ * where a source may keep what the mapping looks for elsewhere (MedicationStatement for medicines, Appointment for
+ * GP contacts).
+ */
+export const PROBED_TYPES = [
+  'AllergyIntolerance',
+  'Appointment',
+  'CarePlan',
+  'CareTeam',
+  'Condition',
+  'Consent',
+  'DiagnosticReport',
+  'DocumentReference',
+  'Encounter',
+  'EpisodeOfCare',
+  'Flag',
+  'Immunization',
+  'MedicationAdministration',
+  'MedicationDispense',
+  'MedicationRequest',
+  'MedicationStatement',
+  'Observation',
+  'Procedure',
+  'QuestionnaireResponse',
+  'ServiceRequest',
+] as const;
+
+/**
+ * Surveys a sample of the population against a mapping. Reads only (GET): the Patient pages, each mapped type per
+ * chunk of sampled patients, `_summary=count` searches and `metadata`. Keeps codes, counts, urls and ids.
+ */
+export async function runSurvey(
+  client: FhirClient,
+  mapping: CompiledMapping,
+  population: SurveyPopulation,
+  options: SurveyOptions
+): Promise<SurveyReport> {
+  const { signal } = options;
+  const [capability, size] = await Promise.all([
+    capabilitySurvey(client, mapping, signal),
+    population.size(signal).catch(() => undefined),
+  ]);
+  const sample = await samplePatients(population.pages(signal), options.sample, options.seed);
+  const { records, unattributed } = await readRecords(client, mapping, sample.patients, signal);
+  const vocabulary = mappingVocabulary(mapping);
+  const evaluated = evaluate(mapping, records, options.asOf);
+  const coded = codedFields(mapping, records, vocabulary);
+  return {
+    endpoint: client.baseUrl,
+    mapping: { name: mapping.name, file: mapping.file },
+    asOf: options.asOf,
+    population: { title: population.title, ...(size === undefined ? {} : { size }) },
+    sample: {
+      requested: options.sample,
+      patients: records.length,
+      read: sample.seen,
+      method: 'reservoir sample over every page of the population (seeded, deterministic for the same order)',
+      seed: options.seed,
+    },
+    features: evaluated.features,
+    notEvaluated: evaluated.notEvaluated,
+    codedFields: coded,
+    unrecognised: unrecognisedValues(coded),
+    unusedExtensions: unusedExtensions(records, vocabulary),
+    unreadTypes: await unreadTypes(client, mapping, records, signal),
+    quality: await quality(client, mapping, records, unattributed, options.asOf, signal),
+    capability,
+  };
+}
+
+/** The sampled patients' resources of each type the mapping reads, all history, one search per type and chunk. */
+async function readRecords(
+  client: FhirClient,
+  mapping: CompiledMapping,
+  patients: readonly Patient[],
+  signal?: AbortSignal
+): Promise<{ records: PatientRecord[]; unattributed: Map<SourceType, number> }> {
+  const byId = new Map(patients.map((patient) => [patient.id as string, { patient, resources: {} } as PatientRecord]));
+  const ids = [...byId.keys()];
+  const unattributed = new Map<SourceType, number>();
+  await Promise.all(
+    mapping.resourceTypes.map(async (type) => {
+      const subjectParam = mapping.search[type]?.subject;
+      if (!subjectParam || !ids.length) {
+        return;
+      }
+      for await (const chunk of client.searchBySubjects<Resource>(type, subjectParam, ids, {}, signal)) {
+        for (const resource of chunk.resources) {
+          const record = byId.get(patientIdOf(resource) ?? '');
+          if (!record || resource.resourceType !== type) {
+            unattributed.set(type, (unattributed.get(type) ?? 0) + 1);
+            continue;
+          }
+          (record.resources[type] ??= []).push(resource);
+        }
+      }
+    })
+  );
+  return { records: [...byId.values()], unattributed };
+}
+
+/** The patient a resource names, as `Patient/<id>` (relative or absolute); undefined for anything else. */
+function patientIdOf(resource: Resource): string | undefined {
+  const ref =
+    (resource as { subject?: { reference?: string } }).subject?.reference ??
+    (resource as { patient?: { reference?: string } }).patient?.reference;
+  return ref ? /(?:^|\/)Patient\/([^/]+)$/.exec(ref)?.[1] : undefined;
+}
+
+function resourcesOf(record: PatientRecord, type: SourceType): Resource[] {
+  return type === 'Patient' ? [record.patient] : (record.resources[type] ?? []);
+}
+
+/** Each feature over the sample with the mapping's own evaluation: what it reads, and what it selects. */
+function evaluate(
+  mapping: CompiledMapping,
+  records: readonly PatientRecord[],
+  asOf: IsoDate
+): { features: FeatureSurvey[]; notEvaluated: SurveyReport['notEvaluated'] } {
+  const evaluator = featureEvaluator(mapping, asOf);
+  const selected = new Map(mapping.features.map((f) => [f.name, { resources: 0, patients: 0 }]));
+  const failures = new Tally();
+  const evaluatedRecords: PatientRecord[] = [];
+  for (const record of records) {
+    try {
+      const { evidence } = evaluator(record);
+      for (const [name, refs] of Object.entries(evidence)) {
+        const counts = selected.get(name);
+        if (counts && refs.length) {
+          counts.resources += refs.length;
+          counts.patients++;
+        }
+      }
+      evaluatedRecords.push(record);
+    } catch (err) {
+      if (!(err instanceof FeatureEvaluationError)) {
+        throw err;
+      }
+      // The reason starts with the resource's reference: keep the type and the problem, not the id.
+      failures.add(`${err.feature}\t${err.reason.replace(/^([A-Za-z]+)\/[^:\s]+:\s*/, '$1 ')}`);
+    }
+  }
+  const features = mapping.features.map((feature): FeatureSurvey => {
+    const perPatient = records.map((record) => resourcesOf(record, feature.resource).length);
+    const counts = selected.get(feature.name) ?? { resources: 0, patients: 0 };
+    return {
+      name: feature.name,
+      description: feature.spec.description,
+      resource: feature.resource,
+      fields: fieldsRead(feature),
+      resourcesPerPatient: spread(perPatient),
+      resources: perPatient.reduce((a, b) => a + b, 0),
+      selected: counts.resources,
+      patientsWithAny: counts.patients,
+    };
+  });
+  const notEvaluated = failures.entries().map(([key, patients]) => {
+    const [feature, problem] = key.split('\t') as [string, string];
+    return { feature, problem, patients };
+  });
+  return { features, notEvaluated };
+}
+
+/** The elements one feature reads, two levels deep (`class.code`, `hospitalization.extension`). */
+function fieldsRead(feature: CompiledMapping['features'][number]): string[] {
+  const roots = elementChecks({ features: [feature] }).get(feature.resource);
+  const paths = new Set<string>();
+  const walk = (
+    node: { key: string; children: Map<string, { key: string; children: Map<string, never> }> },
+    prefix: string[]
+  ): void => {
+    const here = [...prefix, node.key];
+    if (here.length === 2 || !node.children.size) {
+      paths.add(here.join('.'));
+      return;
+    }
+    node.children.forEach((child) => walk(child, here));
+  };
+  roots?.forEach((root) => walk(root as never, []));
+  return [...paths].sort();
+}
+
+/** The coded fields the mapping reads, with every value seen and whether the mapping places it. */
+function codedFields(
+  mapping: CompiledMapping,
+  records: readonly PatientRecord[],
+  vocabulary: MappingVocabulary
+): CodedFieldSurvey[] {
+  const read = elementChecks(mapping);
+  const readsElement = (type: SourceType) => (element: string) => read.get(type)?.has(element) ?? false;
+  const urls = vocabulary.extensionUrls;
+  return CODED_FIELDS.filter((field) => field.elements.some(readsElement(field.resource))).map((field) => {
+    const tally = new Tally();
+    const inLists = new Tally();
+    let withValue = 0;
+    for (const record of records) {
+      for (const resource of resourcesOf(record, field.resource)) {
+        const values = field.values(resource, urls);
+        if (values.length) {
+          withValue++;
+        }
+        for (const value of values) {
+          const key = field.kind === 'codes' ? valueKey(value) : (value.system ?? NO_SYSTEM);
+          tally.add(key);
+          if (field.kind === 'systems' && inAnyList(value, vocabulary)) {
+            inLists.add(key);
+          }
+        }
+      }
+    }
+    return {
+      id: field.id,
+      label: field.label,
+      resource: field.resource,
+      kind: field.kind,
+      resourcesWithValue: withValue,
+      values: tally.entries().map(([value, count]) => {
+        const placement =
+          field.kind === 'codes'
+            ? placeCode(field, parseKey(value), vocabulary)
+            : placeSystem(field, value, vocabulary, readsElement(field.resource));
+        return {
+          value,
+          count,
+          ...placement,
+          ...(field.kind === 'systems' ? { inLists: inLists.get(value) } : {}),
+        };
+      }),
+    };
+  });
+}
+
+function inAnyList(value: { system?: string; code?: string }, vocabulary: MappingVocabulary): boolean {
+  return (vocabulary.bySystem.get(value.system ?? '') ?? []).some((list) => list.codes.has(value.code ?? ''));
+}
+
+function parseKey(key: string): { system?: string; code?: string } {
+  const bar = key.lastIndexOf('|');
+  return bar < 0 ? { code: key } : { system: key.slice(0, bar), code: key.slice(bar + 1) };
+}
+
+/** Sentences for the values the mapping cannot place: "admission method 2E seen 14 times: in neither ... nor ...". */
+function unrecognisedValues(fields: readonly CodedFieldSurvey[]): UnrecognisedValue[] {
+  return fields.flatMap((field) =>
+    field.values
+      .filter((v) => !v.recognised)
+      .map((v) => ({
+        field: field.id,
+        value: v.value,
+        count: v.count,
+        message: `${field.label}: ${v.value} seen ${v.count} ${v.count === 1 ? 'time' : 'times'}: ${v.note}`,
+      }))
+  );
+}
+
+/** Extensions anywhere in the sampled resources whose url the mapping does not name, by type and element. */
+function unusedExtensions(
+  records: readonly PatientRecord[],
+  vocabulary: MappingVocabulary
+): SurveyReport['unusedExtensions'] {
+  const tally = new Tally();
+  const visit = (value: unknown, path: string): void => {
+    if (Array.isArray(value)) {
+      value.forEach((item) => visit(item, path));
+      return;
+    }
+    if (!value || typeof value !== 'object') {
+      return;
+    }
+    for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+      if ((key === 'extension' || key === 'modifierExtension') && Array.isArray(child)) {
+        for (const extension of child as { url?: unknown }[]) {
+          if (typeof extension?.url === 'string' && !vocabulary.extensionUrls.has(extension.url)) {
+            tally.add(`${path}.${key}\t${extension.url}`);
+          }
+        }
+      }
+      if (key !== 'contained') {
+        visit(child, `${path}.${key}`);
+      }
+    }
+  };
+  for (const record of records) {
+    visit(record.patient, 'Patient');
+    for (const [type, resources] of Object.entries(record.resources)) {
+      resources?.forEach((resource) => visit(resource, type));
+    }
+  }
+  return tally.entries().map(([key, count]) => {
+    const [path, url] = key.split('\t') as [string, string];
+    return { resource: path.split('.')[0] as string, path, url, count };
+  });
+}
+
+/** Records of types the mapping does not read, for the sampled patients (`_summary=count` per type and chunk). */
+async function unreadTypes(
+  client: FhirClient,
+  mapping: CompiledMapping,
+  records: readonly PatientRecord[],
+  signal?: AbortSignal
+): Promise<SurveyReport['unreadTypes']> {
+  const read = new Set<string>(mapping.resourceTypes);
+  const refs = records.map((r) => `Patient/${r.patient.id}`);
+  const types = PROBED_TYPES.filter((type) => !read.has(type));
+  const results = await Promise.all(
+    types.map(async (resourceType) => {
+      let count = 0;
+      try {
+        for (let i = 0; i < refs.length; i += client.chunkSize) {
+          const chunk = refs.slice(i, i + client.chunkSize).join(',');
+          const n = await client.count(resourceType, { patient: chunk }, signal);
+          if (n === undefined) {
+            return { resourceType, problem: 'the server gave no count' };
+          }
+          count += n;
+        }
+      } catch (err) {
+        if (err instanceof FhirError) {
+          return { resourceType, problem: `the server refused the count (${err.kind})` };
+        }
+        throw err;
+      }
+      return { resourceType, count };
+    })
+  );
+  return results.filter((r) => r.problem !== undefined || (r.count ?? 0) > 0);
+}
+
+/** Dates in the future or before birth, references that name no sampled patient, entered in error, no period. */
+async function quality(
+  client: FhirClient,
+  mapping: CompiledMapping,
+  records: readonly PatientRecord[],
+  unattributed: ReadonlyMap<SourceType, number>,
+  asOf: IsoDate,
+  signal?: AbortSignal
+): Promise<QualitySurvey[]> {
+  const variables = { asOfDate: asOf };
+  const types: SourceType[] = ['Patient', ...mapping.resourceTypes];
+  return Promise.all(
+    types.map(async (type): Promise<QualitySurvey> => {
+      const dates = mapping.features.filter((f) => f.resource === type && f.date).map((f) => f.date!);
+      const row: QualitySurvey = {
+        resource: type,
+        resources: 0,
+        futureDates: 0,
+        datesBeforeBirth: 0,
+        unresolvedPatientReferences: unattributed.get(type) ?? 0,
+        enteredInError: 0,
+        ...(type === 'Encounter' ? { withoutPeriod: 0 } : {}),
+      };
+      for (const record of records) {
+        const birth = londonDay(record.patient.birthDate);
+        for (const resource of resourcesOf(record, type)) {
+          row.resources++;
+          const days = new Set<string>();
+          for (const date of dates) {
+            for (const value of safeDates(() => date(resource, variables))) {
+              days.add(value);
+            }
+          }
+          if (type === 'Patient' && birth) {
+            days.add(birth);
+          }
+          const list = [...days];
+          if (list.some((day) => day > asOf)) {
+            row.futureDates++;
+          }
+          if (birth && type !== 'Patient' && list.some((day) => day < birth)) {
+            row.datesBeforeBirth++;
+          }
+          if (enteredInError(resource)) {
+            row.enteredInError++;
+          }
+          if (type === 'Encounter' && !(resource as { period?: { start?: string } }).period?.start) {
+            row.withoutPeriod = (row.withoutPeriod ?? 0) + 1;
+          }
+        }
+      }
+      const subjectParam = mapping.search[type]?.subject;
+      if (subjectParam) {
+        const missing = await client
+          .count(type, { [`${subjectParam}:missing`]: 'true' }, signal)
+          .catch(() => undefined);
+        if (missing !== undefined) {
+          row.withoutPatientOnServer = missing;
+        }
+      }
+      return row;
+    })
+  );
+}
+
+/** The days a date expression gives, ignoring what is not a date (the record check reports malformed ones). */
+function safeDates(evaluate: () => unknown[]): string[] {
+  try {
+    return evaluate()
+      .map((value) => londonDay(value))
+      .filter((day): day is string => day !== undefined);
+  } catch {
+    return [];
+  }
+}
+
+function enteredInError(resource: Resource): boolean {
+  const status = (resource as { status?: unknown }).status;
+  const verification = (resource as { verificationStatus?: { coding?: { code?: string }[] } }).verificationStatus;
+  return status === 'entered-in-error' || Boolean(verification?.coding?.some((c) => c.code === 'entered-in-error'));
+}
