@@ -37,8 +37,8 @@ function tables(report: SurveyReport): Table[] {
     empty: 'The mapping has no features.',
   };
   const coded: Table[] = report.codedFields.map((field) => ({
-    title: `${field.label} (${field.id})`,
-    intro: `${field.resourcesWithValue} ${field.resource} records carry a value.${
+    title: field.label,
+    intro: `${field.id}: ${field.resourcesWithValue} ${field.resource} records carry a value.${
       field.kind === 'systems' ? ' Code systems seen, and how many codes are in one of the mapping’s lists.' : ''
     }`,
     headers:
@@ -104,7 +104,7 @@ function tables(report: SurveyReport): Table[] {
         q.futureDates,
         q.datesBeforeBirth,
         q.unresolvedPatientReferences,
-        q.withoutPatientOnServer ?? 'not known',
+        q.resource === 'Patient' ? '' : (q.withoutPatientOnServer ?? 'not known'),
         q.enteredInError,
         q.withoutPeriod ?? '',
       ]),

@@ -3,7 +3,7 @@ import type { IsoDate } from '../dates';
 import { londonDay } from '../dates';
 import type { FhirClient } from '../fhir';
 import { FhirError } from '../fhir';
-import type { CompiledMapping, PatientRecord, SourceType } from '../mappings';
+import type { CompiledMapping, ElementCheck, PatientRecord, SourceType } from '../mappings';
 import { elementChecks, FeatureEvaluationError, featureEvaluator } from '../mappings';
 import { capabilitySurvey } from './capability';
 import { CODED_FIELDS, NO_SYSTEM, valueKey } from './fields';
@@ -191,22 +191,23 @@ function evaluate(
   return { features, notEvaluated };
 }
 
-/** The elements one feature reads, two levels deep (`class.code`, `hospitalization.extension`). */
+/**
+ * The elements one feature reads, two levels deep (`class.code`, `period.start`); an extension as `extension`, not
+ * as each of the value types the R4 model allows it.
+ */
 function fieldsRead(feature: CompiledMapping['features'][number]): string[] {
-  const roots = elementChecks({ features: [feature] }).get(feature.resource);
   const paths = new Set<string>();
-  const walk = (
-    node: { key: string; children: Map<string, { key: string; children: Map<string, never> }> },
-    prefix: string[]
-  ): void => {
-    const here = [...prefix, node.key];
-    if (here.length === 2 || !node.children.size) {
-      paths.add(here.join('.'));
+  const walk = (node: ElementCheck, prefix: string): void => {
+    const here = prefix ? `${prefix}.${node.key}` : node.key;
+    if (prefix || !node.children.size || node.key === 'extension') {
+      paths.add(here);
       return;
     }
     node.children.forEach((child) => walk(child, here));
   };
-  roots?.forEach((root) => walk(root as never, []));
+  elementChecks({ features: [feature] })
+    .get(feature.resource)
+    ?.forEach((root) => walk(root, ''));
   return [...paths].sort();
 }
 
