@@ -46,6 +46,8 @@ export interface CodedFieldSurvey {
   label: string;
   resource: string;
   kind: 'codes' | 'systems';
+  /** The features whose expressions read the field. */
+  features: string[];
   /** Resources of the type that carry a value in this field. */
   resourcesWithValue: number;
   values: { value: string; count: number; recognised: boolean; note: string; inLists?: number }[];
@@ -55,6 +57,10 @@ export interface UnrecognisedValue {
   field: string;
   value: string;
   count: number;
+  /** The features that read the field: where a `where` clause would change. */
+  features: string[];
+  /** The mapping's value sets of the value's code system: where the code could be added. */
+  lists: string[];
   message: string;
 }
 

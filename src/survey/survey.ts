@@ -90,7 +90,7 @@ export async function runSurvey(
     features: evaluated.features,
     notEvaluated: evaluated.notEvaluated,
     codedFields: coded,
-    unrecognised: unrecognisedValues(coded),
+    unrecognised: unrecognisedValues(coded, vocabulary),
     unusedExtensions: unusedExtensions(records, vocabulary),
     unreadTypes: await unreadTypes(client, mapping, records, signal),
     quality: await quality(client, mapping, records, unattributed, options.asOf, signal),
@@ -220,6 +220,20 @@ function codedFields(
   const read = elementChecks(mapping);
   const readsElement = (type: SourceType) => (element: string) => read.get(type)?.has(element) ?? false;
   const urls = vocabulary.extensionUrls;
+  const byFeature = mapping.features.map((f) => ({
+    feature: f,
+    elements: new Set(
+      elementChecks({ features: [f] })
+        .get(f.resource)
+        ?.keys()
+    ),
+  }));
+  const readers = (field: (typeof CODED_FIELDS)[number]): string[] =>
+    byFeature
+      .filter(
+        ({ feature, elements }) => feature.resource === field.resource && field.elements.some((e) => elements.has(e))
+      )
+      .map(({ feature }) => feature.name);
   return CODED_FIELDS.filter((field) => field.elements.some(readsElement(field.resource))).map((field) => {
     const tally = new Tally();
     const inLists = new Tally();
@@ -244,6 +258,7 @@ function codedFields(
       label: field.label,
       resource: field.resource,
       kind: field.kind,
+      features: readers(field),
       resourcesWithValue: withValue,
       values: tally.entries().map(([value, count]) => {
         const placement =
@@ -271,7 +286,7 @@ function parseKey(key: string): { system?: string; code?: string } {
 }
 
 /** Sentences for the values the mapping cannot place: "admission method 2E seen 14 times: in neither ... nor ...". */
-function unrecognisedValues(fields: readonly CodedFieldSurvey[]): UnrecognisedValue[] {
+function unrecognisedValues(fields: readonly CodedFieldSurvey[], vocabulary: MappingVocabulary): UnrecognisedValue[] {
   return fields.flatMap((field) =>
     field.values
       .filter((v) => !v.recognised)
@@ -279,6 +294,10 @@ function unrecognisedValues(fields: readonly CodedFieldSurvey[]): UnrecognisedVa
         field: field.id,
         value: v.value,
         count: v.count,
+        features: field.features,
+        lists: (vocabulary.bySystem.get(field.kind === 'codes' ? (parseKey(v.value).system ?? '') : v.value) ?? []).map(
+          (list) => list.id
+        ),
         message: `${field.label}: ${v.value} seen ${v.count} ${v.count === 1 ? 'time' : 'times'}: ${v.note}`,
       }))
   );

@@ -211,7 +211,12 @@ describe('hfu survey on a recoded population', () => {
     );
     expect(local.length).toBeGreaterThan(0);
     const found = report.unrecognised.find((u) => u.value === `${SYSTEM.admissionMethod}|2E`);
-    expect(found).toMatchObject({ field: 'Encounter.hospitalization.extension:admissionMethod', count: local.length });
+    expect(found).toMatchObject({
+      field: 'Encounter.hospitalization.extension:admissionMethod',
+      count: local.length,
+      features: ['unplannedAdmissions'],
+      lists: ['elective-admission-methods', 'emergency-admission-methods', 'other-admission-methods'],
+    });
     expect(found?.message).toContain(
       `seen ${local.length} times: in none of elective-admission-methods, emergency-admission-methods or other-admission-methods`
     );
@@ -247,5 +252,15 @@ describe('hfu survey on a recoded population', () => {
 
   it('only ever reads', () => {
     expect(new Set(methods)).toEqual(new Set(['GET']));
+  });
+});
+
+describe('hfu survey usage', () => {
+  it('refuses a sample that is not a whole number of at least 1', async () => {
+    for (const sample of ['0', 'many']) {
+      const io = captureIo({ HFU_FHIR__BASE_URL: 'http://127.0.0.1:9/fhir', HFU_LOG__LEVEL: 'error' });
+      expect(await main(['survey', '--sample', sample], io)).toBe(2);
+      expect(io.err()).toContain('--sample takes a whole number');
+    }
   });
 });
