@@ -5,5 +5,5 @@ export type { SurveyOptions, SurveyPopulation } from './survey';
 export type { SurveyReport } from './report';
 export { surveyHtml, surveyText } from './render';
 export { quantile, spread, Tally } from './stats';
-export { mappingVocabulary, placeCode, placeSystem } from './vocabulary';
+export { mappingVocabulary, namesCodeSystems, placeCode, placeSystem } from './vocabulary';
 export { CODED_FIELDS } from './fields';

@@ -11,7 +11,7 @@ import type { CodedFieldSurvey, FeatureSurvey, QualitySurvey, SurveyReport, Unre
 import { samplePatients } from './sample';
 import { spread, Tally } from './stats';
 import type { MappingVocabulary } from './vocabulary';
-import { mappingVocabulary, placeCode, placeSystem } from './vocabulary';
+import { mappingVocabulary, namesCodeSystems, placeCode, placeSystem } from './vocabulary';
 
 /** The patients to draw from: a run's population (cohort's `Population` fits). */
 export interface SurveyPopulation {
@@ -235,6 +235,9 @@ function codedFields(
       )
       .map(({ feature }) => feature.name);
   return CODED_FIELDS.filter((field) => field.elements.some(readsElement(field.resource))).map((field) => {
+    const namesSystems = namesCodeSystems(
+      mapping.features.filter((f) => readers(field).includes(f.name)).map((f) => f.spec)
+    );
     const tally = new Tally();
     const inLists = new Tally();
     let withValue = 0;
@@ -264,7 +267,7 @@ function codedFields(
         const placement =
           field.kind === 'codes'
             ? placeCode(field, parseKey(value), vocabulary)
-            : placeSystem(field, value, vocabulary, readsElement(field.resource));
+            : placeSystem(field, value, vocabulary, readsElement(field.resource), namesSystems);
         return {
           value,
           count,
@@ -309,6 +312,7 @@ function unusedExtensions(
   vocabulary: MappingVocabulary
 ): SurveyReport['unusedExtensions'] {
   const tally = new Tally();
+  // An extension's own sub-extensions (`ombCategory` in US Core race) belong to it: only the outer url is reported.
   const visit = (value: unknown, path: string): void => {
     if (Array.isArray(value)) {
       value.forEach((item) => visit(item, path));
@@ -318,14 +322,14 @@ function unusedExtensions(
       return;
     }
     for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
-      if ((key === 'extension' || key === 'modifierExtension') && Array.isArray(child)) {
+      const isExtension = key === 'extension' || key === 'modifierExtension';
+      if (isExtension && Array.isArray(child)) {
         for (const extension of child as { url?: unknown }[]) {
           if (typeof extension?.url === 'string' && !vocabulary.extensionUrls.has(extension.url)) {
             tally.add(`${path}.${key}\t${extension.url}`);
           }
         }
-      }
-      if (key !== 'contained') {
+      } else if (key !== 'contained') {
         visit(child, `${path}.${key}`);
       }
     }

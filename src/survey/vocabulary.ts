@@ -34,6 +34,13 @@ export function mappingVocabulary(mapping: Pick<CompiledMapping, 'features' | 'v
   return { bySystem, literals, extensionUrls };
 }
 
+/** Whether expressions test codes against value sets or name a code system (a url literal). */
+export function namesCodeSystems(
+  specs: readonly { where?: string | string[]; date?: string; aggregate: string }[]
+): boolean {
+  return specs.some((spec) => /inValueSet\(|valueSetsOf\(|'(?:https?|urn):[^']*'/.test(expressionText(spec)));
+}
+
 function expressionText(spec: { where?: string | string[]; date?: string; aggregate: string }): string {
   return [spec.where ?? [], spec.date ?? [], spec.aggregate].flat().join('\n');
 }
@@ -87,17 +94,24 @@ function placeCodeIn(field: CodedField, value: CodedValue, vocabulary: MappingVo
   };
 }
 
-/** Whether the mapping can place a code system seen in a `systems` field. */
+/**
+ * Whether the mapping can place a code system seen in a `systems` field. `namesSystems` is false when the features
+ * reading the field test it against no value set and name no system (Synthea's medicines: any code counts).
+ */
 export function placeSystem(
   field: CodedField,
   system: string,
   vocabulary: MappingVocabulary,
-  readsElement: (element: string) => boolean
+  readsElement: (element: string) => boolean,
+  namesSystems = true
 ): Placement {
   if (system === REFERENCE) {
     return readsElement('medicationReference')
       ? { recognised: true, note: 'the mapping reads medicationReference' }
       : { recognised: false, note: 'the mapping does not read medicationReference' };
+  }
+  if (!namesSystems) {
+    return { recognised: true, note: 'the mapping reads codes of any system here' };
   }
   const lists = vocabulary.bySystem.get(system);
   if (lists?.length) {

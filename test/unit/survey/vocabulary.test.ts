@@ -1,5 +1,5 @@
 import { loadMapping } from '../../../src/mappings';
-import { CODED_FIELDS, mappingVocabulary, placeCode, placeSystem } from '../../../src/survey';
+import { CODED_FIELDS, mappingVocabulary, namesCodeSystems, placeCode, placeSystem } from '../../../src/survey';
 
 const ukCore = loadMapping('uk-core');
 const vocabulary = mappingVocabulary(ukCore);
@@ -66,5 +66,21 @@ describe('placing coded values against the uk-core mapping', () => {
     expect([...vocabulary.extensionUrls]).toEqual([
       'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-AdmissionMethod',
     ]);
+  });
+});
+
+describe('code systems where the mapping reads any code', () => {
+  it('accepts any medicine code system when the mapping names none (synthea), not when it names dm+d (uk-core)', () => {
+    const synthea = loadMapping('synthea');
+    const medicines = field('MedicationRequest.medication');
+    const repeats = (m: typeof synthea) => m.features.filter((f) => f.name === 'repeatMedications').map((f) => f.spec);
+    expect(namesCodeSystems(repeats(synthea))).toBe(false);
+    expect(namesCodeSystems(repeats(ukCore))).toBe(true);
+    const rxnorm = 'http://www.nlm.nih.gov/research/umls/rxnorm';
+    expect(placeSystem(medicines, rxnorm, mappingVocabulary(synthea), () => true, false)).toEqual({
+      recognised: true,
+      note: 'the mapping reads codes of any system here',
+    });
+    expect(placeSystem(medicines, rxnorm, vocabulary, () => true, true).recognised).toBe(false);
   });
 });
