@@ -158,6 +158,23 @@ describe('hfu survey on the synthetic practice with uk-core', () => {
 describe('hfu survey on a recoded population', () => {
   const { resources: original } = synthesizePractice({ patients: 200, seed: 12, asOf: AS_OF });
   const resources: Resource[] = original.map((r) => recode(structuredClone(r)));
+  const ambulatory = ofType<Encounter>(resources, 'Encounter').filter((e) => e.class.code === 'AMB');
+  // Data quality faults, on ordinary GP contacts: no period, a start after the survey date, a start before birth.
+  const faults = {
+    noPeriod: ambulatory.slice(0, 3),
+    future: ambulatory.slice(3, 5),
+    beforeBirth: ambulatory.slice(5, 7),
+  };
+  faults.noPeriod.forEach((e) => delete e.period);
+  faults.future.forEach((e) => (e.period = { start: `${addMonths(AS_OF, 1)}T09:00:00Z` }));
+  faults.beforeBirth.forEach((e) => (e.period = { start: '1900-01-01T09:00:00Z' }));
+  const orphans: Resource[] = [1, 2].map((n) => ({
+    resourceType: 'Encounter',
+    id: `orphan-${n}`,
+    status: 'finished',
+    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+  }));
+  resources.push(...orphans);
   let server: RunningFhirServer;
   let methods: string[];
   let report: SurveyReport;
@@ -248,6 +265,28 @@ describe('hfu survey on a recoded population', () => {
     const repeats = report.features.find((f) => f.name === 'repeatMedications');
     expect(repeats).toMatchObject({ resources: 0, selected: 0, patientsWithAny: 0 });
     expect(text).toMatch(/MedicationStatement\s+\d+/);
+  });
+
+  it('counts the data quality faults written into the population', () => {
+    const encounterQuality = report.quality.find((q) => q.resource === 'Encounter');
+    const inError = encounters().filter((e) => e.status === 'entered-in-error' && e.subject).length;
+    // The generator itself gives some infants contacts before their birth: the oracle counts from the resources.
+    const births = new Map(ofType(resources, 'Patient').map((p) => [`Patient/${p.id}`, p.birthDate ?? '']));
+    const beforeBirth = encounters().filter((e) => {
+      const day = londonDay(e.period?.start);
+      return day !== undefined && day < (births.get(e.subject?.reference ?? '') ?? '');
+    });
+    expect(beforeBirth).toEqual(expect.arrayContaining(faults.beforeBirth));
+    expect(encounterQuality).toMatchObject({
+      resources: encounters().filter((e) => e.subject).length,
+      withoutPeriod: faults.noPeriod.length,
+      futureDates: faults.future.length,
+      datesBeforeBirth: beforeBirth.length,
+      withoutPatientOnServer: orphans.length,
+      enteredInError: inError,
+      unresolvedPatientReferences: 0,
+    });
+    expect(inError).toBeGreaterThan(0);
   });
 
   it('only ever reads', () => {
