@@ -389,48 +389,11 @@ async function quality(
   asOf: IsoDate,
   signal?: AbortSignal
 ): Promise<QualitySurvey[]> {
-  const variables = { asOfDate: asOf };
   const types: SourceType[] = ['Patient', ...mapping.resourceTypes];
   return Promise.all(
     types.map(async (type): Promise<QualitySurvey> => {
-      const dates = mapping.features.filter((f) => f.resource === type && f.date).map((f) => f.date!);
-      const row: QualitySurvey = {
-        resource: type,
-        resources: 0,
-        futureDates: 0,
-        datesBeforeBirth: 0,
-        unresolvedPatientReferences: unattributed.get(type) ?? 0,
-        enteredInError: 0,
-        ...(type === 'Encounter' ? { withoutPeriod: 0 } : {}),
-      };
-      for (const record of records) {
-        const birth = londonDay(record.patient.birthDate);
-        for (const resource of resourcesOf(record, type)) {
-          row.resources++;
-          const days = new Set<string>();
-          for (const date of dates) {
-            for (const value of safeDates(() => date(resource, variables))) {
-              days.add(value);
-            }
-          }
-          if (type === 'Patient' && birth) {
-            days.add(birth);
-          }
-          const list = [...days];
-          if (list.some((day) => day > asOf)) {
-            row.futureDates++;
-          }
-          if (birth && type !== 'Patient' && list.some((day) => day < birth)) {
-            row.datesBeforeBirth++;
-          }
-          if (enteredInError(resource)) {
-            row.enteredInError++;
-          }
-          if (type === 'Encounter' && !(resource as { period?: { start?: string } }).period?.start) {
-            row.withoutPeriod = (row.withoutPeriod ?? 0) + 1;
-          }
-        }
-      }
+      const row = qualityOf(mapping, records, type, asOf);
+      row.unresolvedPatientReferences = unattributed.get(type) ?? 0;
       const subjectParam = mapping.search[type]?.subject;
       if (subjectParam) {
         const missing = await client
@@ -443,6 +406,43 @@ async function quality(
       return row;
     })
   );
+}
+
+/** One type's faults in the sample, in the dates the mapping's features read for it. */
+function qualityOf(
+  mapping: CompiledMapping,
+  records: readonly PatientRecord[],
+  type: SourceType,
+  asOf: IsoDate
+): QualitySurvey {
+  const variables = { asOfDate: asOf };
+  const dates = mapping.features.flatMap((f) => (f.resource === type && f.date ? [f.date] : []));
+  const row: QualitySurvey = {
+    resource: type,
+    resources: 0,
+    futureDates: 0,
+    datesBeforeBirth: 0,
+    unresolvedPatientReferences: 0,
+    enteredInError: 0,
+    ...(type === 'Encounter' ? { withoutPeriod: 0 } : {}),
+  };
+  for (const record of records) {
+    const birth = londonDay(record.patient.birthDate);
+    for (const resource of resourcesOf(record, type)) {
+      const days = dates.flatMap((date) => safeDates(() => date(resource, variables)));
+      if (type === 'Patient' && birth) {
+        days.push(birth);
+      }
+      row.resources++;
+      row.futureDates += days.some((day) => day > asOf) ? 1 : 0;
+      row.datesBeforeBirth += birth && type !== 'Patient' && days.some((day) => day < birth) ? 1 : 0;
+      row.enteredInError += enteredInError(resource) ? 1 : 0;
+      if (row.withoutPeriod !== undefined && !(resource as { period?: { start?: string } }).period?.start) {
+        row.withoutPeriod++;
+      }
+    }
+  }
+  return row;
 }
 
 /** The days a date expression gives, ignoring what is not a date (the record check reports malformed ones). */

@@ -1,4 +1,11 @@
-import type { Encounter, Extension, MedicationRequest, MedicationStatement, Resource } from '@medplum/fhirtypes';
+import type {
+  Encounter,
+  Extension,
+  MedicationRequest,
+  MedicationStatement,
+  Patient,
+  Resource,
+} from '@medplum/fhirtypes';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -271,7 +278,7 @@ describe('hfu survey on a recoded population', () => {
     const encounterQuality = report.quality.find((q) => q.resource === 'Encounter');
     const inError = encounters().filter((e) => e.status === 'entered-in-error' && e.subject).length;
     // The generator itself gives some infants contacts before their birth: the oracle counts from the resources.
-    const births = new Map(ofType(resources, 'Patient').map((p) => [`Patient/${p.id}`, p.birthDate ?? '']));
+    const births = new Map(ofType<Patient>(resources, 'Patient').map((p) => [`Patient/${p.id}`, p.birthDate ?? '']));
     const beforeBirth = encounters().filter((e) => {
       const day = londonDay(e.period?.start);
       return day !== undefined && day < (births.get(e.subject?.reference ?? '') ?? '');
