@@ -18,6 +18,7 @@ function tables(report: SurveyReport): Table[] {
       'Records of the type per sampled patient, how many records the feature selected, and how many patients it found.',
     headers: [
       'Feature',
+      'Name',
       'Reads',
       'Records',
       'Per patient (median, 90th centile)',
@@ -26,6 +27,7 @@ function tables(report: SurveyReport): Table[] {
       'Fields tested',
     ],
     rows: report.features.map((f) => [
+      f.title,
       f.name,
       f.resource,
       f.resources,
@@ -159,13 +161,13 @@ const escape = (text: string | number): string => String(text).replace(/[&<>"']/
 
 /** The survey as one self-contained, accessible HTML page: headings, captioned tables, no scripts. */
 export function surveyHtml(report: SurveyReport): string {
-  const sections = tables(report).map((table) => {
+  const sections = tables(report).map((table, n) => {
     const body = table.rows.length
-      ? `<table>\n<thead><tr>${table.headers.map((h) => `<th scope="col">${escape(h)}</th>`).join('')}</tr></thead>\n<tbody>\n${table.rows
+      ? `<table aria-labelledby="section-${n}">\n<thead><tr>${table.headers.map((h) => `<th scope="col">${escape(h)}</th>`).join('')}</tr></thead>\n<tbody>\n${table.rows
           .map((row) => `<tr>${row.map((cell) => `<td>${escape(cell)}</td>`).join('')}</tr>`)
           .join('\n')}\n</tbody>\n</table>`
       : `<p>${escape(table.empty)}</p>`;
-    return `<section>\n<h2>${escape(table.title)}</h2>\n<p>${escape(table.intro)}</p>\n${body}\n</section>`;
+    return `<section>\n<h2 id="section-${n}">${escape(table.title)}</h2>\n<p>${escape(table.intro)}</p>\n${body}\n</section>`;
   });
   const [heading, ...rest] = summary(report);
   const list = rest.filter((l) => l.startsWith('  - '));

@@ -28,6 +28,8 @@ export interface SurveyReport {
 
 export interface FeatureSurvey {
   name: string;
+  /** The feature's title for people (`Unplanned admissions`), else its name. */
+  title: string;
   description: string;
   resource: string;
   /** The elements the feature's expressions read (from the mapping's element checks over the R4 model). */

@@ -175,6 +175,7 @@ function evaluate(
     const counts = selected.get(feature.name) ?? { resources: 0, patients: 0 };
     return {
       name: feature.name,
+      title: feature.spec.title ?? feature.name,
       description: feature.spec.description,
       resource: feature.resource,
       fields: fieldsRead(feature),

@@ -155,7 +155,7 @@ describe('hfu survey on the synthetic practice with uk-core', () => {
     expect(text.code).toBe(0);
     const html = readFileSync(out, 'utf8');
     expect(html).toMatch(/^<!DOCTYPE html>/);
-    expect(html).toContain('<h2>Values the mapping does not recognise</h2>');
+    expect(html).toMatch(/<h2 id="section-\d+">Values the mapping does not recognise<\/h2>/);
     expect(text.out).toContain('The mapping recognises every coded value it tests.');
     const markers = patientMarkers(resources);
     expect(leakedMarkers(text.out + html + JSON.stringify(report), markers, [AS_OF])).toEqual([]);
@@ -175,6 +175,8 @@ describe('hfu survey on a recoded population', () => {
   faults.noPeriod.forEach((e) => delete e.period);
   faults.future.forEach((e) => (e.period = { start: `${addMonths(AS_OF, 1)}T09:00:00Z` }));
   faults.beforeBirth.forEach((e) => (e.period = { start: '1900-01-01T09:00:00Z' }));
+  const malformed = ambulatory[7] as Encounter;
+  malformed.period = { start: 'last Tuesday' };
   const orphans: Resource[] = [1, 2].map((n) => ({
     resourceType: 'Encounter',
     id: `orphan-${n}`,
@@ -294,6 +296,14 @@ describe('hfu survey on a recoded population', () => {
       unresolvedPatientReferences: 0,
     });
     expect(inError).toBeGreaterThan(0);
+  });
+
+  it('counts the patients the mapping cannot evaluate, naming the element but not the record', () => {
+    expect(report.notEvaluated).toEqual([
+      { feature: 'unplannedAdmissions', problem: 'Encounter period.start is not a valid dateTime', patients: 1 },
+    ]);
+    expect(text).not.toContain(malformed.id);
+    expect(text).not.toContain('last Tuesday');
   });
 
   it('only ever reads', () => {
