@@ -133,6 +133,9 @@ function summary(report: SurveyReport): string[] {
       ? `${report.unrecognised.length} values the mapping does not recognise:`
       : 'The mapping recognises every coded value it tests.',
     ...report.unrecognised.map((u) => `  - ${u.message}`),
+    ...(report.emptyFields.length
+      ? [`Coded fields with no value in any sampled record: ${report.emptyFields.join(', ')}.`]
+      : []),
   ];
 }
 

@@ -18,6 +18,8 @@ export interface SurveyReport {
   /** Patients the mapping could not evaluate, by feature and problem (no patient is named). */
   notEvaluated: { feature: string; problem: string; patients: number }[];
   codedFields: CodedFieldSurvey[];
+  /** Coded fields (ids) with no value in any sampled record of their type, though records of the type were read. */
+  emptyFields: string[];
   /** Every value the mapping cannot place, as a sentence. */
   unrecognised: UnrecognisedValue[];
   unusedExtensions: { resource: string; path: string; url: string; count: number }[];

@@ -90,6 +90,7 @@ export async function runSurvey(
     features: evaluated.features,
     notEvaluated: evaluated.notEvaluated,
     codedFields: coded,
+    emptyFields: emptyFields(coded, records),
     unrecognised: unrecognisedValues(coded, vocabulary),
     unusedExtensions: unusedExtensions(records, vocabulary),
     unreadTypes: await unreadTypes(client, mapping, records, signal),
@@ -287,6 +288,15 @@ function inAnyList(value: { system?: string; code?: string }, vocabulary: Mappin
 function parseKey(key: string): { system?: string; code?: string } {
   const bar = key.lastIndexOf('|');
   return bar < 0 ? { code: key } : { system: key.slice(0, bar), code: key.slice(bar + 1) };
+}
+
+/** Fields the mapping reads that no sampled record of the type carries (a local extension the mapping skips aside). */
+function emptyFields(fields: readonly CodedFieldSurvey[], records: readonly PatientRecord[]): string[] {
+  const unread = new Set(CODED_FIELDS.filter((f) => f.unread).map((f) => f.id));
+  return fields
+    .filter((field) => field.resourcesWithValue === 0 && !unread.has(field.id))
+    .filter((field) => records.some((record) => resourcesOf(record, field.resource as SourceType).length > 0))
+    .map((field) => field.id);
 }
 
 /** Sentences for the values the mapping cannot place: "admission method 2E seen 14 times: in neither ... nor ...". */

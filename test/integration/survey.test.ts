@@ -78,6 +78,7 @@ describe('hfu survey on the synthetic practice with uk-core', () => {
     expect(report.unrecognised).toEqual([]);
     expect(report.unreadTypes).toEqual([]);
     expect(report.notEvaluated).toEqual([]);
+    expect(report.emptyFields).toEqual(['Encounter.hospitalization.admitSource']); // the generator never writes it
   });
 
   it('samples the whole practice when it is smaller than the sample', () => {
@@ -264,6 +265,7 @@ describe('hfu survey on a recoded population', () => {
       Object.keys(inLocal).length
     );
     expect(valuesOf(report, 'Encounter.extension:admissionMethod')).toEqual({});
+    expect(report.emptyFields).toContain('Encounter.extension:admissionMethod');
     expect(text).toContain(LOCAL_ADMISSION_URL);
   });
 
