@@ -130,7 +130,10 @@ async function readRecords(
   return { records: [...byId.values()], unattributed };
 }
 
-/** The patient a resource names, as `Patient/<id>` (relative or absolute); undefined for anything else. */
+/**
+ * The patient a resource names, as `Patient/<id>` (relative or absolute); undefined for anything else. The run has
+ * the same rule (cohort's patientIdOf); the survey keeps its own so that it reads through fhir/ and mappings/ only.
+ */
 function patientIdOf(resource: Resource): string | undefined {
   const ref =
     (resource as { subject?: { reference?: string } }).subject?.reference ??
