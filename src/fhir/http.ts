@@ -210,7 +210,7 @@ export class HttpTransport {
     }
     const throttled = failure.status === 429 || failure.retryAfterMs !== undefined;
     if (!throttled && attempt >= policy.maxAttempts) {
-      failure.message = `${failure.message} (gave up after ${attempt} attempts)`;
+      failure.message = `${failure.message} (gave up after ${attempt} attempt${attempt === 1 ? '' : 's'})`;
       throw failure;
     }
     const delayMs = retryDelayMs(policy, attempt, failure.retryAfterMs, this.random);
