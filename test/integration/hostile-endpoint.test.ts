@@ -1,10 +1,12 @@
 import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { RunRecord } from '../../src/service';
 import { runCli } from './helpers/cli';
 import { startFaultyProxy } from './helpers/proxy';
 import type { SeededServer } from './helpers/server';
 import { AS_OF, startSeededServer } from './helpers/server';
+import { startTestService, testKeys } from './helpers/service';
 
 /**
  * What a run does with answers that are not a FHIR server's: a web page, an endless chain of pages, a body with no
@@ -107,14 +109,41 @@ describe('a response with no end', () => {
 });
 
 describe("a server's error text", () => {
+  const outcome = {
+    resourceType: 'OperationOutcome',
+    issue: [{ severity: 'error', code: 'processing', diagnostics: ECHOED, details: { text: ECHOED } }],
+  };
+  const echoingWrites = () =>
+    startFaultyProxy(server.baseUrl, ({ method }) => (method === 'POST' ? { status: 422, body: outcome } : undefined));
+
+  it('reaches neither GET /runs errors[] nor the service log', async () => {
+    const proxy = await echoingWrites();
+    const keys = testKeys();
+    const service = await startTestService(proxy.baseUrl, { service: { auth: { apiKeys: keys.entries } } });
+    try {
+      const started = await service.call('/runs', {
+        method: 'POST',
+        token: keys.operate,
+        body: JSON.stringify({}),
+        headers: { 'Content-Type': 'application/json' },
+      });
+      expect(started.status).toBe(202);
+      await service.runs.settled();
+      const { runs } = (await (await service.call('/runs', { token: keys.read })).json()) as { runs: RunRecord[] };
+      expect(runs[0]?.status).toBe('incomplete');
+      expect(runs[0]?.errors.length).toBeGreaterThan(0);
+      for (const error of runs[0]?.errors ?? []) {
+        expect(error).toMatch(/: POST \/ failed: HTTP 422 \(OperationOutcome: processing\)$/);
+      }
+      expect(JSON.stringify(service.logs)).not.toMatch(PATIENT_DATA);
+    } finally {
+      await service.stop();
+      await proxy.stop();
+    }
+  });
+
   it('reaches neither the run report, stderr nor the debug log: only the method, path, status and issue codes', async () => {
-    const outcome = {
-      resourceType: 'OperationOutcome',
-      issue: [{ severity: 'error', code: 'processing', diagnostics: ECHOED, details: { text: ECHOED } }],
-    };
-    const proxy = await startFaultyProxy(server.baseUrl, ({ method }) =>
-      method === 'POST' ? { status: 422, body: outcome } : undefined
-    );
+    const proxy = await echoingWrites();
     try {
       const result = await runCli(['run', '--json', '--now', AS_OF], {
         HFU_FHIR__BASE_URL: proxy.baseUrl,
