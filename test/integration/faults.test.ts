@@ -78,6 +78,9 @@ async function run(baseUrl: string, now = AS_OF): Promise<RunOutcome> {
   stderr.resume();
   const env = {
     HFU_FHIR__BASE_URL: baseUrl,
+    // One request in eight is a 503 (the 429s wait within fhir.retry.maxWaitSeconds, whatever the count): the
+    // default 5 attempts would give one request in 4,096 of them five 503s in a row, a failing run now and then.
+    HFU_FHIR__MAX_ATTEMPTS: '10',
     HFU_FHIR__RETRY_BASE_DELAY_MS: '5',
     HFU_FHIR__RETRY_MAX_DELAY_MS: '20',
     HFU_LOG__LEVEL: 'error',
