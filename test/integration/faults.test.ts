@@ -45,12 +45,14 @@ interface RunOutcome {
 
 interface Figures {
   phase: number;
+  /** Requests of both runs; faults and lost answers counted over both. */
   requests: number;
   unavailable: number;
   throttled: number;
   lostAnswers: number;
   /** Writes the server refused with 412: retries that carried a version the lost answer had already moved on. */
   staleRetries: number;
+  firstRunRequests: number;
   secondRunRequests: number;
 }
 
@@ -138,6 +140,7 @@ async function faultPhase(phase: number, snapshot: readonly Resource[]): Promise
     throttled: 0,
     lostAnswers: 0,
     staleRetries: 0,
+    firstRunRequests: 0,
     secondRunRequests: 0,
   };
   let committedWrites = 0;
@@ -167,6 +170,7 @@ async function faultPhase(phase: number, snapshot: readonly Resource[]): Promise
     const first = await run(proxy.baseUrl);
     const afterFirst = await managedRecord(server);
     const before = proxy.seen.length;
+    figures.firstRunRequests = before;
     const second = await run(proxy.baseUrl);
     figures.secondRunRequests = proxy.seen.length - before;
     const secondRunWrites = proxy.seen.slice(before).filter((request) => !request.startsWith('GET '));
