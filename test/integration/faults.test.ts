@@ -8,7 +8,7 @@ import { configSchema } from '../../src/config';
 import { FhirClient } from '../../src/fhir';
 import type { RunningFhirServer } from '../../src/server';
 import { startFhirServer } from '../../src/server';
-import { DEFAULT_THRESHOLDS, expectedTier } from '../../src/synth';
+import { expectedTiers, GUIDANCE } from '../helpers/tiers';
 import type { Fault } from './helpers/proxy';
 import { startFaultyProxy } from './helpers/proxy';
 import { AS_OF, startSeededServer } from './helpers/server';
@@ -189,10 +189,8 @@ beforeAll(async () => {
   const template = await startSeededServer(PATIENTS, 1);
   let snapshot: Resource[];
   try {
-    expectedCohort = template.truth
-      .filter((truth) => expectedTier(truth, { ...DEFAULT_THRESHOLDS, repeatItems: REPEAT_ITEMS }))
-      .map((truth) => `Patient/${truth.patientId}`)
-      .sort();
+    const tiers = expectedTiers(template.resources, AS_OF, { ...GUIDANCE, repeatItems: REPEAT_ITEMS });
+    expectedCohort = [...tiers.keys()].map((id) => `Patient/${id}`).sort();
     expect((await run(template.baseUrl, EARLIER)).code).toBe(0);
     snapshot = [...template.resources, ...(await managedResources(template))];
   } finally {
