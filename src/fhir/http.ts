@@ -165,8 +165,10 @@ export class HttpTransport {
         pending += decoder.decode(chunk as Uint8Array, { stream: true });
         const lines = pending.split('\n');
         pending = lines.pop() ?? '';
-        if (pending.length > this.options.maxResponseBytes) {
-          throw this.tooLarge({ method: 'GET', path: this.describe(target), status: response.status });
+        for (const line of [...lines, pending]) {
+          if (line.length > this.options.maxResponseBytes) {
+            throw this.tooLarge({ method: 'GET', path: this.describe(target), status: response.status });
+          }
         }
         yield* lines.filter((line) => line.trim());
       }

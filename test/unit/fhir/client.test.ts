@@ -295,6 +295,24 @@ describe('response size', () => {
     expect(err.message).toBe('GET Patient/a: the response is larger than fhir.maxResponseBytes (1024 bytes)');
   });
 
+  it('refuses an ndjson line longer than the limit', async () => {
+    const line = (id: string) => JSON.stringify({ resourceType: 'Patient', id });
+    nock(ORIGIN)
+      .get('/R4/files/Patient.ndjson')
+      .reply(200, `${line('a')}\n${line('b')}\n{"resourceType":"Patient","text":"${'x'.repeat(5000)}"}\n`);
+    const transport = client({ maxResponseBytes: 1024 }).transport;
+    const seen: string[] = [];
+    const err = await failure(
+      (async () => {
+        for await (const l of transport.lines(`${BASE}/files/Patient.ndjson`, { authorize: true })) {
+          seen.push(l);
+        }
+      })()
+    );
+    expect(err.kind).toBe('response-too-large');
+    expect(seen.length).toBeLessThanOrEqual(2);
+  });
+
   it('stops reading an endless body once it passes the limit', async () => {
     let sent = 0;
     const server = createServer((_req, res) => {
