@@ -133,6 +133,14 @@ function summary(report: SurveyReport): string[] {
       ? `${report.unrecognised.length} values the mapping does not recognise:`
       : 'The mapping recognises every coded value it tests.',
     ...report.unrecognised.map((u) => `  - ${u.message}`),
+    ...(report.reads.some((r) => r.strategy === 'per-patient')
+      ? [
+          `The server refused a list of patients in one search (subject=Patient/a,Patient/b): read one patient at a time for ${report.reads
+            .filter((r) => r.strategy === 'per-patient')
+            .map((r) => r.resourceType)
+            .join(', ')}. A run against this server needs one search per patient too.`,
+        ]
+      : []),
     ...(report.emptyFields.length
       ? [`Coded fields with no value in any sampled record: ${report.emptyFields.join(', ')}.`]
       : []),

@@ -14,6 +14,8 @@ export interface SurveyReport {
     method: string;
     seed: number;
   };
+  /** How each type was read: a list of patients per search, or one patient per search where the server refused lists. */
+  reads: { resourceType: string; strategy: 'or-list' | 'per-patient' }[];
   features: FeatureSurvey[];
   /** Patients the mapping could not evaluate, by feature and problem (no patient is named). */
   notEvaluated: { feature: string; problem: string; patients: number }[];
@@ -23,6 +25,7 @@ export interface SurveyReport {
   /** Every value the mapping cannot place, as a sentence. */
   unrecognised: UnrecognisedValue[];
   unusedExtensions: { resource: string; path: string; url: string; count: number }[];
+  /** Counts are for the sampled patients, or for the whole server when `problem` says so. */
   unreadTypes: { resourceType: string; count?: number; problem?: string }[];
   quality: QualitySurvey[];
   capability: CapabilitySurvey;

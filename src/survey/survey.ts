@@ -71,7 +71,7 @@ export async function runSurvey(
     population.size(signal).catch(() => undefined),
   ]);
   const sample = await samplePatients(population.pages(signal), options.sample, options.seed);
-  const { records, unattributed } = await readRecords(client, mapping, sample.patients, signal);
+  const { records, unattributed, reads } = await readRecords(client, mapping, sample.patients, signal);
   const vocabulary = mappingVocabulary(mapping);
   const evaluated = evaluate(mapping, records, options.asOf);
   const coded = codedFields(mapping, records, vocabulary);
@@ -87,6 +87,7 @@ export async function runSurvey(
       method: 'reservoir sample over every page of the population (seeded, deterministic for the same order)',
       seed: options.seed,
     },
+    reads,
     features: evaluated.features,
     notEvaluated: evaluated.notEvaluated,
     codedFields: coded,
@@ -105,29 +106,65 @@ async function readRecords(
   mapping: CompiledMapping,
   patients: readonly Patient[],
   signal?: AbortSignal
-): Promise<{ records: PatientRecord[]; unattributed: Map<SourceType, number> }> {
+): Promise<{ records: PatientRecord[]; unattributed: Map<SourceType, number>; reads: SurveyReport['reads'] }> {
   const byId = new Map(patients.map((patient) => [patient.id as string, { patient, resources: {} } as PatientRecord]));
   const ids = [...byId.keys()];
   const unattributed = new Map<SourceType, number>();
+  const reads: SurveyReport['reads'] = [];
   await Promise.all(
     mapping.resourceTypes.map(async (type) => {
       const subjectParam = mapping.search[type]?.subject;
       if (!subjectParam || !ids.length) {
         return;
       }
-      for await (const chunk of client.searchBySubjects<Resource>(type, subjectParam, ids, {}, signal)) {
-        for (const resource of chunk.resources) {
-          const record = byId.get(patientIdOf(resource) ?? '');
-          if (!record || resource.resourceType !== type) {
-            unattributed.set(type, (unattributed.get(type) ?? 0) + 1);
-            continue;
-          }
-          (record.resources[type] ??= []).push(resource);
+      const { resources, strategy } = await readType(client, type, subjectParam, ids, signal);
+      reads.push({ resourceType: type, strategy });
+      for (const resource of resources) {
+        const record = byId.get(patientIdOf(resource) ?? '');
+        if (!record || resource.resourceType !== type) {
+          unattributed.set(type, (unattributed.get(type) ?? 0) + 1);
+          continue;
         }
+        (record.resources[type] ??= []).push(resource);
       }
     })
   );
-  return { records: [...byId.values()], unattributed };
+  reads.sort((a, b) => a.resourceType.localeCompare(b.resourceType));
+  return { records: [...byId.values()], unattributed, reads };
+}
+
+/**
+ * One type for the sampled patients: a search per chunk (`subject=Patient/a,Patient/b,...`), as the run reads; when
+ * the server refuses the list (HTTP 400, as servers without OR on references do), one search per patient instead,
+ * and the report says so.
+ */
+async function readType(
+  client: FhirClient,
+  type: SourceType,
+  subjectParam: string,
+  ids: readonly string[],
+  signal?: AbortSignal
+): Promise<{ resources: Resource[]; strategy: 'or-list' | 'per-patient' }> {
+  const resources: Resource[] = [];
+  try {
+    for await (const chunk of client.searchBySubjects<Resource>(type, subjectParam, ids, {}, signal)) {
+      resources.push(...chunk.resources);
+    }
+    return { resources, strategy: 'or-list' };
+  } catch (err) {
+    if (!(err instanceof FhirError) || err.status !== 400 || ids.length < 2) {
+      throw err;
+    }
+  }
+  const perPatient: Resource[] = [];
+  for (let i = 0; i < ids.length; i += client.chunkSize) {
+    const chunk = ids.slice(i, i + client.chunkSize);
+    const found = await Promise.all(
+      chunk.map((id) => client.searchAll<Resource>(type, { [subjectParam]: `Patient/${id}` }, signal))
+    );
+    perPatient.push(...found.flat());
+  }
+  return { resources: perPatient, strategy: 'per-patient' };
 }
 
 /**
@@ -383,15 +420,19 @@ async function unreadTypes(
           count += n;
         }
       } catch (err) {
-        if (err instanceof FhirError) {
-          return { resourceType, problem: `the server refused the count (${err.kind})` };
+        if (!(err instanceof FhirError)) {
+          throw err;
         }
-        throw err;
+        // A server without OR lists on references: the whole server's count still says whether the type is used.
+        const onServer = await client.count(resourceType, {}, signal).catch(() => undefined);
+        return onServer === undefined
+          ? { resourceType, problem: `the server refused the count (${err.kind})` }
+          : { resourceType, count: onServer, problem: 'on the whole server: it refused a list of patients' };
       }
       return { resourceType, count };
     })
   );
-  return results.filter((r) => r.problem !== undefined || (r.count ?? 0) > 0);
+  return results.filter((r) => r.count === undefined || r.count > 0);
 }
 
 /** Dates in the future or before birth, references that name no sampled patient, entered in error, no period. */

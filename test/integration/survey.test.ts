@@ -13,7 +13,7 @@ import { PassThrough } from 'node:stream';
 import { main } from '../../src/cli/main';
 import { addMonths, londonDay } from '../../src/dates';
 import { createLogger } from '../../src/logging';
-import type { RunningFhirServer } from '../../src/server';
+import type { RunningFhirServer, ServerBehaviour } from '../../src/server';
 import { startFhirServer } from '../../src/server';
 import type { SurveyReport } from '../../src/survey';
 import { codes, synthesizePractice } from '../../src/synth';
@@ -25,7 +25,10 @@ const { SYSTEM } = codes;
 const LOCAL_ADMISSION_URL = 'https://trust.example.nhs.uk/fhir/StructureDefinition/admission-method';
 
 /** The embedded server with a logger that keeps the method of every request it answers. */
-async function startServer(resources: Resource[]): Promise<{ server: RunningFhirServer; methods: string[] }> {
+async function startServer(
+  resources: Resource[],
+  behave?: ServerBehaviour
+): Promise<{ server: RunningFhirServer; methods: string[] }> {
   const methods: string[] = [];
   const stream = new PassThrough();
   stream.on('data', (chunk: Buffer) => {
@@ -34,7 +37,7 @@ async function startServer(resources: Resource[]): Promise<{ server: RunningFhir
     }
   });
   const logger = createLogger({ level: 'debug', format: 'json', stream });
-  return { server: await startFhirServer({ resources, logger }), methods };
+  return { server: await startFhirServer({ resources, logger, behave }), methods };
 }
 
 async function survey(server: RunningFhirServer, args: string[] = []): Promise<{ code: number; out: string }> {
@@ -309,6 +312,48 @@ describe('hfu survey on a recoded population', () => {
   });
 
   it('only ever reads', () => {
+    expect(new Set(methods)).toEqual(new Set(['GET']));
+  });
+});
+
+describe('hfu survey on a server without OR lists on references (--behave minimal)', () => {
+  const { resources } = synthesizePractice({ patients: 60, seed: 13, asOf: AS_OF });
+  const patient = ofType<Patient>(resources, 'Patient')[0] as Patient;
+  const statement: MedicationStatement = {
+    resourceType: 'MedicationStatement',
+    id: 'statement-1',
+    status: 'active',
+    medicationCodeableConcept: { coding: [{ system: SYSTEM.dmd, code: '319773006' }] },
+    subject: { reference: `Patient/${patient.id}` },
+  };
+  resources.push(statement);
+  let server: RunningFhirServer;
+  let methods: string[];
+  let report: SurveyReport;
+
+  beforeAll(async () => {
+    ({ server, methods } = await startServer(resources, 'minimal'));
+    const result = await survey(server, ['--json']);
+    expect(result.code).toBe(0);
+    report = JSON.parse(result.out) as SurveyReport;
+  });
+  afterAll(() => server.stop());
+
+  it('reads one patient at a time, says so, and finds the same records', () => {
+    expect(report.reads.map((r) => r.strategy)).toEqual([
+      'per-patient',
+      'per-patient',
+      'per-patient',
+      'per-patient',
+      'per-patient',
+    ]);
+    const encounters = ofType<Encounter>(resources, 'Encounter').length;
+    expect(report.features.find((f) => f.name === 'edAttendances')?.resources).toBe(encounters);
+    expect(report.unrecognised).toEqual([]);
+    expect(report.unreadTypes).toEqual([
+      { resourceType: 'MedicationStatement', count: 1, problem: 'on the whole server: it refused a list of patients' },
+    ]);
+    expect(report.capability.checks.find((c) => c.use === 'transaction')?.declared).toBe(false);
     expect(new Set(methods)).toEqual(new Set(['GET']));
   });
 });

@@ -9,6 +9,10 @@ function report(): SurveyReport {
     asOf: '2026-11-23',
     population: { title: 'all patients', size: 1200 },
     sample: { requested: 500, patients: 500, read: 1200, method: 'reservoir', seed: 1 },
+    reads: [
+      { resourceType: 'Condition', strategy: 'or-list' },
+      { resourceType: 'Encounter', strategy: 'per-patient' },
+    ],
     features: [
       {
         name: 'unplannedAdmissions',
@@ -90,6 +94,9 @@ describe('the survey report', () => {
     expect(text).toMatch(/MedicationStatement\s+812/);
     expect(text).toMatch(/transaction\s+write\s+NO/);
     expect(text).toContain('Every sampled patient could be evaluated.');
+    expect(text).toContain(
+      'The server refused a list of patients in one search (subject=Patient/a,Patient/b): read one patient at a time for Encounter.'
+    );
   });
 
   it('is one self-contained HTML page that escapes what the endpoint sent', () => {
