@@ -1,4 +1,5 @@
-export { PROBED_TYPES, runSurvey } from './survey';
+export { runSurvey } from './survey';
+export { PROBED_TYPES } from './probe';
 export { samplePatients } from './sample';
 export type { PatientSample } from './sample';
 export type { SurveyOptions, SurveyPopulation } from './survey';
