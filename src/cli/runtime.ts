@@ -9,7 +9,7 @@ import { UsageError } from './options';
 
 /** What happens with no fhir.baseUrl, said the same way by `validate-config` and by the commands that need one. */
 export const NO_ENDPOINT =
-  'only `hfu serve` (npm start) and `hfu demo` start the embedded server; run, explain and tune need fhir.baseUrl ' +
+  'only `hfu serve` (npm start) and `hfu demo` start the embedded server; run, explain, tune and survey need fhir.baseUrl ' +
   '(HFU_FHIR__BASE_URL) or --fhir-base-url (`hfu fhir-server` runs the embedded server alone, to point them at)';
 
 export function fhirClient(config: Config, logger: Logger, baseUrl = config.fhir.baseUrl): FhirClient {

@@ -14,13 +14,13 @@ import { captureIo } from '../../helpers/io';
 const ROOT = path.join(__dirname, '../../..');
 
 describe('with no FHIR endpoint configured', () => {
-  it('validate-config, run, explain and tune say the same: which commands start the embedded server', async () => {
+  it('validate-config, run, explain, tune and survey say the same: which commands start the embedded server', async () => {
     const check = captureIo();
     expect(await main(['validate-config'], check)).toBe(0);
     const said = /FHIR endpoint: none configured: (.*)/.exec(check.out())?.[1] as string;
     expect(said).toContain('`hfu serve` (npm start) and `hfu demo` start the embedded server');
     expect(check.out()).not.toContain('(embedded server)');
-    for (const args of [['run', '--dry-run'], ['explain', 'Patient/p1'], ['tune']]) {
+    for (const args of [['run', '--dry-run'], ['explain', 'Patient/p1'], ['tune'], ['survey']]) {
       const io = captureIo();
       expect({ args, code: await main(args, io) }).toEqual({ args, code: 2 });
       expect(io.err()).toBe(`hfu: no FHIR endpoint configured: ${said}\n`);
