@@ -270,8 +270,12 @@ class StepwiseRun {
       if (result.status === 201) {
         this.outcome.created++;
       } else {
-        this.outcome.unchanged++; // found by its identifier: an earlier attempt (or someone) created it
-        return;
+        // Found by its identifier: an earlier attempt whose answer was lost created it (then the Provenance names
+        // it), or someone else did (then it is not the connector's, and left alone).
+        this.outcome.unchanged++;
+        if (!isManaged(result.resource)) {
+          return;
+        }
       }
     } else if (kind === 'update') {
       if (result.status === 304) {
