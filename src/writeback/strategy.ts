@@ -1,8 +1,9 @@
 import type { CapabilityStatement } from '@medplum/fhirtypes';
 import { ConfigError } from '../config';
 import type { FhirClient } from '../fhir';
+import { FhirError } from '../fhir';
 import type { ProvenanceInfo, WriteOutcome } from './apply';
-import { applyInTransaction } from './apply';
+import { applyInTransaction, emptyOutcome } from './apply';
 import type { WritePlan } from './reconcile';
 import type { ReferenceBook } from './resources';
 import { applyStepwise } from './stepwise';
@@ -87,7 +88,20 @@ export async function applyPlan(
   info: ProvenanceInfo,
   options: PlanOptions
 ): Promise<WriteOutcome> {
-  const strategy = await resolveStrategy(client, options.strategy, options.signal);
+  let strategy: WriteStrategy;
+  try {
+    strategy = await resolveStrategy(client, options.strategy, options.signal);
+  } catch (err) {
+    if (!(err instanceof FhirError) || err.kind === 'aborted') {
+      throw err;
+    }
+    // The CapabilityStatement could not be read: nothing written for this subject, asked again for the next.
+    return {
+      ...emptyOutcome(),
+      unchanged: plan.unchanged.length,
+      failures: [{ target: info.subjectKey, reason: err.message }],
+    };
+  }
   if (strategy === 'transaction') {
     return applyInTransaction(client, plan, book, info, options);
   }

@@ -164,3 +164,33 @@ describe.each(['individual', 'batch'] as const)('the %s strategy', (strategy) =>
     expect(await provenanceOf(await theTask(patient))).toHaveLength(before);
   });
 });
+
+describe('writeback.strategy auto when the CapabilityStatement cannot be read', () => {
+  it('writes nothing for the subject, reports it, and asks again for the next', async () => {
+    const patient = 'p-auto';
+    const plan = planWrites([wanted(patient, 'first figures')], []);
+    let refuse = true;
+    const proxy = await startFaultyProxy(server.baseUrl, ({ url }) =>
+      refuse && url.includes('/metadata') ? { status: 503 } : undefined
+    );
+    try {
+      const proxied = FhirClient.fromConfig({
+        ...configSchema.parse({ fhir: { retryBaseDelayMs: 1, maxAttempts: 2 } }).fhir,
+        baseUrl: proxy.baseUrl,
+      });
+      const options = { strategy: 'auto' as const, maxEntries: 8 };
+      const refused = await applyPlan(proxied, plan, undefined, info(patient), options);
+      expect(refused).toMatchObject({ created: 0, provenance: 0 });
+      expect(refused.failures).toEqual([{ target: info(patient).subjectKey, reason: expect.stringMatching(/503/) }]);
+      const { system, value } = identifierOf(patient);
+      expect(await client.searchAll<Task>('Task', { identifier: `${system}|${value}` })).toEqual([]);
+
+      refuse = false;
+      const written = await applyPlan(proxied, plan, undefined, info(patient), options);
+      expect(written).toMatchObject({ created: 1, provenance: 1, failures: [] });
+      expect(proxy.seen.filter((s) => s === 'POST /fhir/R4/')).toHaveLength(1); // a transaction, as declared
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
