@@ -4,7 +4,7 @@ import { FhirError } from '../fhir';
 import type { ProvenanceInfo, WriteOutcome } from './apply';
 import { emptyOutcome, provenanceFor } from './apply';
 import type { Desired, WritePlan } from './reconcile';
-import { identifierKey, isManaged, planWrites } from './reconcile';
+import { identifierKey, isManaged, mergeOwned, planWrites } from './reconcile';
 import type { ReferenceBook } from './resources';
 
 export interface StepwiseOptions {
@@ -102,8 +102,8 @@ class StepwiseRun {
       if (!now || !isManaged(now)) {
         return []; // found, not created: someone else's, left alone
       }
-      const complete = this.resolved(s.completeLater as Resource);
-      return [{ desired: s.desired, resource: { ...complete, id: now.id, meta: now.meta } }];
+      const complete = { ...s.desired, resource: this.resolved(s.completeLater as Resource) };
+      return [{ desired: s.desired, resource: mergeOwned(now, complete) }];
     });
     await this.send(completeUpdates, 'complete');
   }
@@ -163,7 +163,18 @@ class StepwiseRun {
     for (let i = 0; i < steps.length; i += this.options.maxEntries) {
       const chunk = steps.slice(i, i + this.options.maxEntries);
       const results = await this.batch(chunk, kind);
-      chunk.forEach((step, n) => this.record(step, kind, results[n] as Result));
+      // Entries succeed or fail on their own: what was written is counted (and in the Provenance) before a failure
+      // stops the rest.
+      chunk.forEach((step, n) => {
+        const result = results[n];
+        if (result && !(result instanceof FhirError)) {
+          this.record(step, kind, result);
+        }
+      });
+      const failure = results.find((r) => r instanceof FhirError);
+      if (failure) {
+        throw failure;
+      }
     }
   }
 
@@ -187,7 +198,7 @@ class StepwiseRun {
     }
   }
 
-  private async batch(steps: readonly Step[], kind: 'create' | 'update' | 'complete'): Promise<Result[]> {
+  private async batch(steps: readonly Step[], kind: 'create' | 'update' | 'complete'): Promise<(Result | FhirError)[]> {
     const entries: BundleEntry[] = steps.map((step) =>
       kind === 'create'
         ? {
@@ -211,21 +222,31 @@ class StepwiseRun {
     );
     const bundle = { resourceType: 'Bundle', type: 'batch', entry: entries } as Bundle;
     const response = await this.client.batch(bundle, this.options.signal);
-    const results: Result[] = [];
+    const results: (Result | FhirError)[] = [];
     for (const [i, step] of steps.entries()) {
       const entry = response.entry?.[i];
       const status = Number.parseInt(entry?.response?.status ?? '0', 10);
-      if (kind !== 'create' && (status === 412 || status === 409)) {
-        results.push(await this.afterConflict(step));
-      } else if (status >= 200 && status < 300) {
-        results.push({ resource: entry?.resource ?? (await this.readLocation(entry?.response?.location)), status });
-      } else {
-        throw new FhirError(`batch entry ${i} (${step.resource.resourceType}) answered HTTP ${status}`, {
-          kind: 'http',
-          method: entries[i]?.request?.method,
-          path: step.resource.resourceType,
-          status,
-        });
+      try {
+        if (kind !== 'create' && (status === 412 || status === 409)) {
+          results.push(await this.afterConflict(step));
+        } else if (status >= 200 && status < 300) {
+          const resource = entry?.resource ?? (await this.readLocation(entry?.response?.location));
+          results.push({ resource, status });
+        } else {
+          results.push(
+            new FhirError(`batch entry ${i} (${step.resource.resourceType}) answered HTTP ${status}`, {
+              kind: 'http',
+              method: entries[i]?.request?.method,
+              path: step.resource.resourceType,
+              status,
+            })
+          );
+        }
+      } catch (err) {
+        if (!(err instanceof FhirError) || err.kind === 'aborted') {
+          throw err;
+        }
+        results.push(err);
       }
     }
     return results;

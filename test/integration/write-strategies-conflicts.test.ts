@@ -194,3 +194,23 @@ describe('writeback.strategy auto when the CapabilityStatement cannot be read', 
     }
   });
 });
+
+describe.each(['individual', 'batch'] as const)('a write refused part-way under %s', (strategy) => {
+  it('counts what was written, names only that in the Provenance, and reports the rest', async () => {
+    const good = wanted(`p-good-${strategy}`, 'figures');
+    const bad = wanted(`p-bad-${strategy}`, 'figures');
+    delete (bad.resource as { intent?: string }).intent; // required: the server's validation refuses it
+    const outcome = await applyPlan(client, planWrites([good, bad], []), undefined, info('p-mixed'), {
+      strategy,
+      maxEntries: 8,
+    });
+    expect(outcome).toMatchObject({ created: 1, provenance: 1 });
+    expect(outcome.failures).toHaveLength(1);
+    expect(outcome.failures[0]?.reason).toMatch(/400/);
+    const written = await theTask(`p-good-${strategy}`);
+    const { system, value } = identifierOf(`p-bad-${strategy}`);
+    expect(await client.searchAll<Task>('Task', { identifier: `${system}|${value}` })).toEqual([]);
+    const [provenance] = await provenanceOf(written);
+    expect(provenance?.target).toEqual([{ reference: `Task/${written.id}` }]);
+  });
+});
