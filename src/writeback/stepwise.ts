@@ -4,7 +4,7 @@ import { FhirError } from '../fhir';
 import type { ProvenanceInfo, WriteOutcome } from './apply';
 import { emptyOutcome, provenanceFor } from './apply';
 import type { Desired, WritePlan } from './reconcile';
-import { identifierKey, isManaged, mergeOwned, planWrites } from './reconcile';
+import { canonical, identifierKey, isManaged, mergeOwned, planWrites } from './reconcile';
 import type { ReferenceBook } from './resources';
 
 export interface StepwiseOptions {
@@ -102,8 +102,12 @@ class StepwiseRun {
       if (!now || !isManaged(now)) {
         return []; // found, not created: someone else's, left alone
       }
-      const complete = { ...s.desired, resource: this.resolved(s.completeLater as Resource) };
-      return [{ desired: s.desired, resource: mergeOwned(now, complete) }];
+      // The fields the create left references out of, merged onto what the server holds: nothing else is touched.
+      const resource = this.resolved(s.completeLater as Resource);
+      const owned = Object.keys(resource).filter(
+        (k) => canonical(field(resource, k)) !== canonical(field(s.resource, k))
+      );
+      return [{ desired: s.desired, resource: mergeOwned(now, { ...s.desired, resource, owned }) }];
     });
     await this.send(completeUpdates, 'complete');
   }
@@ -313,6 +317,10 @@ interface Result {
   resource: Resource;
   /** 201 created; 200 found (create) or updated; 304 already as wanted; 409 held by a resource not the connector's. */
   status: number;
+}
+
+function field(resource: Resource, key: string): unknown {
+  return (resource as unknown as Record<string, unknown>)[key];
 }
 
 function mentionsAny(resource: Resource, urns: ReadonlySet<string>): boolean {
