@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Resource } from '@medplum/fhirtypes';
-import { configSchema } from '../../src/config';
+import { ConfigError, configSchema } from '../../src/config';
 import { FhirClient } from '../../src/fhir';
 import type { WriteStrategy } from '../../src/writeback';
 import { resolveStrategy } from '../../src/writeback';
@@ -21,6 +21,17 @@ describe('writeback.strategy auto', () => {
     const server = await startSeededServer(1, 1, { behave });
     try {
       expect(await resolveStrategy(clientFor(server.baseUrl), 'auto')).toBe(expected);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('refuses a read-only server, naming the setting', async () => {
+    const server = await startSeededServer(1, 1, { behave: 'read-only' });
+    try {
+      const chosen = resolveStrategy(clientFor(server.baseUrl), 'auto');
+      await expect(chosen).rejects.toThrow(ConfigError);
+      await expect(chosen).rejects.toThrow(/writeback\.strategy.*create or update of Task/s);
     } finally {
       await server.stop();
     }
@@ -174,6 +185,28 @@ describe('on a server without transactions (minimal), with writeback.strategy au
     } finally {
       await proxy.stop();
     }
+    expect(await recordContent(practice)).toEqual(await recordContent(twin));
+  });
+});
+
+describe('on a server like HAPI, with writeback.strategy auto', () => {
+  let twin: ProgrammePractice;
+  let practice: ProgrammePractice;
+  afterAll(async () => {
+    await twin?.stop();
+    await practice?.stop();
+  });
+
+  it('writes in transactions, and the lifecycle comes out as on the default server', async () => {
+    [twin, practice] = await Promise.all([ProgrammePractice.start(), ProgrammePractice.start({}, { behave: 'hapi' })]);
+    const env = { HFU_WRITEBACK__STRATEGY: 'auto' };
+    const first = await Promise.all([twin.run(AS_OF), practice.run(AS_OF, { env })]);
+    expect(first.map((r) => r.code)).toEqual([0, 0]);
+    await Promise.all([mdtDecides(twin), mdtDecides(practice)]);
+    const second = await Promise.all([twin.run(AS_OF), practice.run(AS_OF, { env })]);
+    expect(second.map((r) => r.code)).toEqual([0, 0]);
+    expect(second[1].json.actions).toEqual(second[0].json.actions);
+    expect(second[1].json.writes).toEqual(second[0].json.writes);
     expect(await recordContent(practice)).toEqual(await recordContent(twin));
   });
 });
