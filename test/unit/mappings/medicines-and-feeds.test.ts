@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { MedicationRequest, MedicationStatement, Patient, Resource } from '@medplum/fhirtypes';
 import type { PatientRecord } from '../../../src/mappings';
+import { generatePatients } from '../../../src/synth';
 import {
   elementChecks,
   FeatureEvaluationError,
@@ -209,5 +210,26 @@ describe('a feed that is not UK Core is expressible in the mapping language (tes
 
   it.each(results.map((r) => [r.name, r] as const))('%s', (_name, result) => {
     expect(result.failures).toEqual([]);
+  });
+});
+
+describe('gp-record on UK Core data', () => {
+  it('gives the features uk-core gives on the synthetic practice, where gp-record reads what uk-core reads and more', () => {
+    const ukCore = featureEvaluator(loadMapping('uk-core'), AS_OF);
+    const gpRecord = featureEvaluator(loadMapping('gp-record'), AS_OF);
+    let withRepeats = 0;
+    let withAdmissions = 0;
+    for (const { resources } of generatePatients({ patients: 300, seed: 7, asOf: AS_OF })) {
+      const person = resources.find((r): r is Patient => r.resourceType === 'Patient') as Patient;
+      const rest = record(resources.filter((r) => r !== person));
+      const patientRecord = { ...rest, patient: person };
+      const expected = ukCore(patientRecord).facts;
+      expect(gpRecord(patientRecord).facts).toEqual(expected);
+      withRepeats += Number(expected.repeatMedications) > 0 ? 1 : 0;
+      withAdmissions += Number(expected.unplannedAdmissions) > 0 ? 1 : 0;
+    }
+    // The comparison means something only if the population has both.
+    expect(withRepeats).toBeGreaterThan(0);
+    expect(withAdmissions).toBeGreaterThan(0);
   });
 });
