@@ -8,6 +8,8 @@ import type { AddCode, Proposal, ReadExtension, SuggestPlan } from './suggest';
 import { clauseReadingAlso } from './suggest';
 
 const MAPPING_FILE = 'mapping.yaml';
+/** Close to the built-in mappings' own line width, so folded descriptions keep their shape. */
+export const YAML_OUTPUT = { lineWidth: 118 };
 
 /**
  * Copies the folder of a mapping file (the mapping, its value sets, its tests) to `out`, which must not exist yet or
@@ -45,8 +47,8 @@ export function applyPlan(copyFile: string, plan: SuggestPlan, surveyName: strin
     ...(plan.decisions.length ? ['Not changed, for you to decide:'] : []),
     ...plan.decisions.map((d) => `  - ${d.value} (seen ${d.count} times in ${d.fields.join(', ')}): ${d.reason}`),
   ];
-  doc.commentBefore = [...header, '', doc.commentBefore ?? ''].map((line) => (line ? ` ${line}` : line)).join('\n');
-  writeFileSync(copyFile, doc.toString({ lineWidth: 0 }));
+  doc.commentBefore = header.map((line) => ` ${line}`).join('\n');
+  writeFileSync(copyFile, doc.toString(YAML_OUTPUT));
 }
 
 function readAlso(doc: Document, proposal: ReadExtension): void {

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { resolveMappingFile } from '../load';
-import { copyMappingFolder } from './copy';
+import { copyMappingFolder, YAML_OUTPUT } from './copy';
 import { SuggestionError } from './suggest';
 
 /**
@@ -17,8 +17,11 @@ export function scaffoldMapping(name: string, out: string, from = 'uk-core'): st
   const doc = parseDocument(readFileSync(file, 'utf8'));
   doc.set('name', name);
   doc.set('description', `${name}: adapted from the ${from} mapping`);
-  doc.commentBefore = ` ${name}, scaffolded from ${from} by hfu mapping new: adapt the features and value sets to the source, then\n add cases to tests.yaml and run hfu mapping test --mapping ${out}.\n\n${doc.commentBefore ?? ''}`;
-  writeFileSync(file, doc.toString({ lineWidth: 0 }));
+  doc.commentBefore = [
+    ` ${name}, scaffolded from ${from} by hfu mapping new: adapt the features and value sets to the source, add`,
+    ` cases to tests.yaml, and check them with hfu mapping test --mapping ${out}`,
+  ].join('\n');
+  writeFileSync(file, doc.toString(YAML_OUTPUT));
   const tests = path.join(path.dirname(file), 'tests.yaml');
   writeFileSync(tests, readFileSync(tests, 'utf8').replace(`--mapping ${from}`, `--mapping ${out}`));
   return file;
