@@ -57,7 +57,10 @@ export function registerMappingAuthoring(mapping: Command, io: CliIo): void {
       if (plan.decisions.length) {
         writeLine(io.stdout, `\nNot changed, for you to decide (${plan.decisions.length}):`);
         plan.decisions.forEach((d) =>
-          writeLine(io.stdout, `  ${d.value} seen ${d.count} times (${d.fields.join(', ')}): ${d.reason}`)
+          writeLine(
+            io.stdout,
+            `  ${d.value} seen ${d.count} times${d.fields.length ? ` (${d.fields.join(', ')})` : ''}: ${d.reason}`
+          )
         );
       }
       writeLine(io.stdout, `\nReview the copy, then check it: hfu mapping test --mapping ${path.dirname(copy)}`);
@@ -91,5 +94,6 @@ function readSurvey(file: string): SurveyFindings & { mapping?: string } {
     throw new UsageError(`--survey ${file}: not the JSON of hfu survey --json (no unrecognised or unusedExtensions)`);
   }
   const mapping = typeof survey.mapping?.file === 'string' ? survey.mapping.file : undefined;
-  return { unrecognised: survey.unrecognised, unusedExtensions: survey.unusedExtensions, mapping };
+  const unreadTypes = Array.isArray(survey.unreadTypes) ? survey.unreadTypes : [];
+  return { unrecognised: survey.unrecognised, unusedExtensions: survey.unusedExtensions, unreadTypes, mapping };
 }

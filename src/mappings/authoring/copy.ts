@@ -45,7 +45,9 @@ export function applyPlan(copyFile: string, plan: SuggestPlan, surveyName: strin
     `PROPOSED by hfu mapping suggest from ${surveyName}: review every change before using this mapping.`,
     ...plan.proposals.map((p) => `  - ${describeProposal(p).what}`),
     ...(plan.decisions.length ? ['Not changed, for you to decide:'] : []),
-    ...plan.decisions.map((d) => `  - ${d.value} (seen ${d.count} times in ${d.fields.join(', ')}): ${d.reason}`),
+    ...plan.decisions.map(
+      (d) => `  - ${d.value} (seen ${d.count} times${d.fields.length ? ` in ${d.fields.join(', ')}` : ''}): ${d.reason}`
+    ),
   ];
   doc.commentBefore = header.map((line) => ` ${line}`).join('\n');
   writeFileSync(copyFile, doc.toString(YAML_OUTPUT));

@@ -5,6 +5,8 @@ import type { CompiledMapping } from '../load';
 export interface SurveyFindings {
   unrecognised: { field: string; value: string; count: number; features: string[]; lists: string[] }[];
   unusedExtensions: { resource: string; path: string; url: string; count: number }[];
+  /** Record types present that the mapping does not read (MedicationStatement where it reads MedicationRequest). */
+  unreadTypes?: { resourceType: string; count?: number }[];
 }
 
 /** The engineer's decision for one code: `2E=emergency-admission-methods` (or `system|2E=...`). */
@@ -129,6 +131,15 @@ export function suggestChanges(
       `--assign ${unused.map((a) => a.value).join(', ')}: not a code the survey found unrecognised` +
         ' (give system|code when a code appears in more than one code system)'
     );
+  }
+  for (const type of findings.unreadTypes ?? []) {
+    decisions.push({
+      value: type.resourceType,
+      count: type.count ?? 0,
+      fields: [],
+      lists: [],
+      reason: 'records of a type the mapping does not read: a feature reading it needs writing by hand',
+    });
   }
   return { proposals, decisions };
 }

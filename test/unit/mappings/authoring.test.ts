@@ -97,6 +97,15 @@ describe('suggestChanges', () => {
     expect(plan.decisions.find((d) => d.value.endsWith('|DAY'))?.reason).toContain('no list for this code system');
   });
 
+  it('lists record types the mapping does not read, for a mapping author, and changes nothing for them', () => {
+    const survey = { ...recodedSurvey(), unreadTypes: [{ resourceType: 'MedicationStatement', count: 120 }] };
+    const plan = suggestChanges(survey, ukCore);
+    expect(plan.decisions).toContainEqual(
+      expect.objectContaining({ value: 'MedicationStatement', count: 120, reason: expect.stringContaining('by hand') })
+    );
+    expect(plan.proposals).toEqual(suggestChanges(recodedSurvey(), ukCore).proposals);
+  });
+
   it('adds an assigned code to the list the engineer named', () => {
     const plan = suggestChanges(recodedSurvey(), ukCore, [parseAssignment('2E=emergency-admission-methods')]);
     expect(plan.proposals).toContainEqual({
