@@ -87,6 +87,10 @@ export function suggestChanges(
 ): SuggestPlan {
   const reads = readExtensionProposals(findings, mapping);
   const values = groupByValue(findings.unrecognised);
+  // The fields of local extensions a proposed clause will read: their codes already in a list need no decision.
+  const readFields = new Set<string>(
+    RELOCATIONS.filter((r) => reads.some((p) => p.standardUrl === r.standardUrl)).map((r) => r.field)
+  );
   const ambiguous = assignments.find(
     (a) => !a.value.includes('|') && values.filter((v) => splitValue(v.value)[1] === a.value).length > 1
   );
@@ -99,7 +103,7 @@ export function suggestChanges(
   for (const entry of values) {
     const [system, code] = splitValue(entry.value);
     const placed = system && code ? listsHolding(mapping, system, code) : [];
-    if (placed.length && entry.fields.every((f) => RELOCATIONS.some((r) => r.field === f))) {
+    if (placed.length && entry.fields.every((f) => readFields.has(f))) {
       continue; // already in a list: counted once the proposed clause reads the local extension
     }
     const assigned = assignments.filter((a) => a.value === entry.value || (code !== undefined && a.value === code));

@@ -163,6 +163,53 @@ describe('suggestChanges', () => {
   });
 });
 
+describe('suggestions for a mapping with a single where clause, or none on the extension', () => {
+  function mappingWith(where: string): string {
+    const dir = path.join(tmp(), 'm');
+    scaffoldMapping('m', dir);
+    const file = path.join(dir, 'mapping.yaml');
+    const text = readFileSync(file, 'utf8').replace(/features:\n[\s\S]*$/, '');
+    writeFileSync(
+      file,
+      text +
+        [
+          'features:',
+          '  admissions:',
+          '    description: admissions',
+          '    resource: Encounter',
+          `    where: "${where}"`,
+          '    aggregate: count',
+          '',
+        ].join('\n')
+    );
+    return file;
+  }
+
+  it('rewrites a single clause in place', () => {
+    const file = mappingWith(`extension('${UKCORE_URL}').value.inValueSet('emergency-admission-methods')`);
+    const plan = suggestChanges(recodedSurvey(), loadMapping(file));
+    expect(plan.proposals).toMatchObject([{ kind: 'read-extension', feature: 'admissions', clause: 0 }]);
+    const copy = copyMappingFolder(file, path.join(tmp(), 'copy'));
+    applyPlan(copy, plan, 'survey.json');
+    const count = featureEvaluator(
+      loadMapping(copy),
+      '2026-11-23'
+    )({
+      patient: { resourceType: 'Patient', id: 'p1' },
+      resources: { Encounter: [encounter('e1', '22', 'encounter', LOCAL_URL), encounter('e2', '23', 'encounter')] },
+    }).facts.admissions;
+    expect(count).toBe(2);
+  });
+
+  it('asks about the local extension’s codes when no clause of the mapping reads the standard extension', () => {
+    const plan = suggestChanges(recodedSurvey(), loadMapping(mappingWith("class.code = 'IMP'")));
+    expect(plan.proposals).toEqual([]);
+    expect(plan.decisions.map((d) => d.value)).toEqual(
+      expect.arrayContaining([`${METHOD_SYSTEM}|22`, `${METHOD_SYSTEM}|11`])
+    );
+  });
+});
+
 describe('applying suggestions to a copy', () => {
   it('writes a copy that counts the local code and the local extension, and leaves the original as it was', () => {
     const original = path.dirname(ukCore.file);
