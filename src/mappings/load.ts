@@ -6,7 +6,7 @@ import type { Evaluator } from '../expressions';
 import { compileExpression, ExpressionError } from '../expressions';
 import { mappingFunctions } from './functions';
 import type { Aggregate, Duration, FeatureSpec, MappingFile, SourceType } from './schema';
-import { mappingSchema, parseAggregate, parseDuration } from './schema';
+import { mappingSchema, parseAggregate, parseDuration, resourceTypesOf } from './schema';
 import type { CodeLists } from './valuesets';
 import { loadValueSets } from './valuesets';
 import { locateMapping } from './locate';
@@ -20,7 +20,10 @@ export const MAPPING_VARIABLES = ['asOfDate'] as const;
 export interface CompiledFeature {
   name: string;
   spec: FeatureSpec;
+  /** The first (most often the only) type the feature reads. */
   resource: SourceType;
+  /** Every type the feature reads: its `where`, `date` and aggregate run over their resources as one list. */
+  resources: SourceType[];
   /** Applied to the whole list of a patient's resources of the type at once: `where(<where>)`, chained for a list. */
   select?: Evaluator;
   date?: Evaluator;
@@ -73,7 +76,9 @@ export function loadMapping(ref: string): CompiledMapping {
     const compile = (part: string, expression: string): Evaluator | undefined => {
       try {
         const evaluator = compileExpression(expression, { functions, variables: MAPPING_VARIABLES });
-        problems.push(...elementPathProblems(expression, spec.resource).map((p) => `features.${name}.${part}: ${p}`));
+        problems.push(
+          ...elementPathProblems(expression, resourceTypesOf(spec)).map((p) => `features.${name}.${part}: ${p}`)
+        );
         return evaluator;
       } catch (err) {
         if (err instanceof ExpressionError) {
@@ -87,10 +92,12 @@ export function loadMapping(ref: string): CompiledMapping {
     problems.push(
       ...valueSetReferences(spec, lists).map((id) => `features.${name}: no value set '${id}' in ${mapping.valueSets}/`)
     );
+    const resources = resourceTypesOf(spec);
     features.push({
       name,
       spec,
-      resource: spec.resource,
+      resource: resources[0] as SourceType,
+      resources,
       select: spec.where
         ? compile(
             'where',
@@ -117,7 +124,7 @@ export function loadMapping(ref: string): CompiledMapping {
     features,
     valueSets,
     codeLists: lists,
-    resourceTypes: [...new Set(features.map((f) => f.resource))].filter((t) => t !== 'Patient'),
+    resourceTypes: [...new Set(features.flatMap((f) => f.resources))].filter((t) => t !== 'Patient'),
   };
 }
 

@@ -16,30 +16,49 @@ const MODEL = r4 as unknown as { type2Parent: Record<string, string | undefined>
 /** FHIRPath's own types, which `ofType()` also takes (`ofType(DateTime)` keeps a dateTime). */
 const SYSTEM_TYPES = ['Boolean', 'String', 'Integer', 'Decimal', 'Date', 'DateTime', 'Time', 'Quantity'];
 
-/** Every element path of `expression` that its resource type does not have, as one message each. */
-export function elementPathProblems(expression: string, resourceType: string): string[] {
-  const problems: string[] = [];
+/**
+ * Every element path of `expression` that its resource type does not have, as one message each. A feature over
+ * several types (MedicationRequest and MedicationStatement as one list) may name an element only one of them has
+ * (`authoredOn | dateAsserted`): a path is wrong only when none of them can reach it.
+ */
+export function elementPathProblems(expression: string, resourceTypes: string | readonly string[]): string[] {
+  const perType = [resourceTypes].flat().map((type) => problemsOver(type, expression));
+  const [first, ...others] = perType;
+  const unreachable = (at: string, missing: Map<string, string>): boolean =>
+    [...missing.keys()].some((key) => at === key || at.startsWith(`${key}.`));
+  return [...(first ?? new Map<string, string>())]
+    .filter(([at]) => others.every((missing) => unreachable(at, missing)))
+    .map(([, problem]) => problem);
+}
+
+/** What `expression` names that `resourceType` does not have: by the JSON path below the resource, its message. */
+function problemsOver(resourceType: string, expression: string): Map<string, string> {
+  const problems = new Map<string, string>();
   walkExpression(resourceType, expression, {
     noSuchElement(at, type, modelPath, name) {
-      if (isOpen(type)) {
-        return; // a contained resource, or a FHIRPath system value: its elements are not known from the path
+      if (isOpen(type) || name === 'resourceType') {
+        // A contained resource or a FHIRPath system value: its elements are not known from the path. `resourceType`
+        // is no element, but fhirpath.js reads it from the JSON (a feature over several types tells them apart by it).
+        return;
       }
       const owner = modelPath.includes('.') ? modelPath : type;
-      const path = [resourceType, at, name].filter(Boolean).join('.');
-      problems.push(`${path}: ${owner} has no element '${name}'${suggestion(name, elementNames(modelPath))}`);
+      const below = [at, name].filter(Boolean).join('.');
+      const message = `${resourceType}.${below}: ${owner} has no element '${name}'${suggestion(name, elementNames(modelPath))}`;
+      problems.set(below, problems.get(below) ?? message);
     },
     ofType(at, types, typeName, keptNone) {
       const name = typeName.replace(/^FHIR\./, '');
+      const below = `${commonPrefix(at)}.ofType(${name})`;
       const path = `${[resourceType, commonPrefix(at)].filter(Boolean).join('.')}.ofType(${name})`;
       if (!isTypeName(typeName)) {
         const names = [...types, ...SYSTEM_TYPES, ...MODEL.availableTypes];
-        problems.push(`${path}: no FHIR type '${name}'${suggestion(name, names)}`);
+        problems.set(below, `${path}: no FHIR type '${name}'${suggestion(name, names)}`);
       } else if (keptNone && !types.some(isOpen) && !types.some((type) => isA(type, name))) {
-        problems.push(`${path}: never a ${name} here (it is ${types.join(', ')})`);
+        problems.set(below, `${path}: never a ${name} here (it is ${types.join(', ')})`);
       }
     },
   });
-  return [...new Set(problems)];
+  return problems;
 }
 
 /** Types whose elements the model does not list: any resource, or a FHIRPath system type. */

@@ -3,6 +3,7 @@ import { loadMapping, runMappingTests } from '../../mappings';
 import type { CliIo } from '../context';
 import { commandContext, writeLine } from '../context';
 import { EXIT_FAILED, EXIT_OK } from '../exit';
+import { registerMappingAuthoring } from './mapping-authoring';
 
 export function registerMappingTest(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
   const mapping = program.command('mapping').description('work with source-system mappings');
@@ -22,4 +23,5 @@ export function registerMappingTest(program: Command, io: CliIo, setExitCode: (c
       writeLine(io.stdout, `${results.length - failed} passed, ${failed} failed (${compiled.name}: ${compiled.file})`);
       setExitCode(failed ? EXIT_FAILED : EXIT_OK);
     });
+  registerMappingAuthoring(mapping, io);
 }

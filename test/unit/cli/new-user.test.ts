@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -12,6 +12,11 @@ import { BUILT_IN_MAPPINGS_DIR } from '../../../src/mappings';
 import { captureIo } from '../../helpers/io';
 
 const ROOT = path.join(__dirname, '../../..');
+/** The mapping folders shipped: every folder of mappings/ holding a mapping.yaml. */
+const BUILT_INS = readdirSync(path.join(ROOT, 'mappings'))
+  .filter((name) => existsSync(path.join(ROOT, 'mappings', name, 'mapping.yaml')))
+  .sort()
+  .join(', ');
 
 describe('with no FHIR endpoint configured', () => {
   it('validate-config, run, explain, tune and survey say the same: which commands start the embedded server', async () => {
@@ -34,7 +39,7 @@ describe('--mapping', () => {
     expect(await main(['validate-config', '--mapping', 'uk_core'], io)).toBe(2);
     expect(io.err()).toBe(
       "hfu: invalid mapping uk_core:\n  - no built-in mapping 'uk_core' (nearest: 'uk-core') " +
-        '(built-in mappings: synthea, uk-core), nor a file or folder of that name\n'
+        `(built-in mappings: ${BUILT_INS}), nor a file or folder of that name\n`
     );
   });
 
@@ -55,7 +60,7 @@ describe('--mapping', () => {
     expect(io.err()).toContain('the folder holds no mapping.yaml');
     const nowhere = captureIo();
     expect(await main(['validate-config', '--mapping', path.join(empty, 'nope.yaml')], nowhere)).toBe(2);
-    expect(nowhere.err()).toContain('no such mapping file or folder (built-in mappings: synthea, uk-core)');
+    expect(nowhere.err()).toContain(`no such mapping file or folder (built-in mappings: ${BUILT_INS})`);
   });
 });
 

@@ -92,4 +92,17 @@ describe('element paths of mapping expressions against the R4 definitions', () =
   ])('rejects %s: %s', (type, expression, problem) => {
     expect(elementPathProblems(expression, type)).toEqual([problem]);
   });
+
+  it('takes a path over several types when one of them has it, not when none does', () => {
+    const medicines = ['MedicationRequest', 'MedicationStatement'];
+    expect(elementPathProblems('authoredOn | dateAsserted', medicines)).toEqual([]);
+    expect(elementPathProblems("resourceType = 'MedicationRequest' and status = 'active'", medicines)).toEqual([]);
+    expect(elementPathProblems('medication.ofType(CodeableConcept).coding.code', medicines)).toEqual([]);
+    expect(elementPathProblems('authoredOnn | dateAsserted', medicines)).toEqual([
+      "MedicationRequest.authoredOnn: MedicationRequest has no element 'authoredOnn' (nearest: 'authoredOn')",
+    ]);
+    expect(elementPathProblems('authoredOn.strat', medicines)).toEqual([
+      "MedicationRequest.authoredOn.strat: dateTime has no element 'strat'",
+    ]);
+  });
 });
