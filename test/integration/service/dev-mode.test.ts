@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { londonToday } from '../../../src/dates';
 import { synthesizePractice } from '../../../src/synth';
-import { startCli } from '../helpers/cli';
+import { spawnCli } from '../helpers/cli';
 import { leakedMarkers, patientMarkers } from '../helpers/leaks';
 import { waitFor } from '../helpers/wait';
 
@@ -15,7 +15,7 @@ describe('npm start with no configuration', () => {
     };
     expect(pkg.scripts.start).toBe('node bin/hfu.js serve');
 
-    const { child, done } = startCli(['serve'], {
+    const { child, done } = spawnCli(['serve'], {
       HFU_SERVICE__PORT: '0',
       HFU_EMBEDDED__PORT: '0',
       HFU_EMBEDDED__SEED_PRACTICE: String(PATIENTS),
