@@ -1,11 +1,14 @@
 // Unit tests; the date-sensitive ones again under two other time zones; integration tests over HTTP against a real
 // embedded FHIR server. Type checking happens once, in `npm run lint` (tsc --noEmit): tests only transpile.
+// One worker per core: jest's default (cores - 1) is a single worker on a 2-core machine, running every file in turn
+// while the other core idles, now that integration tests run the CLI in-process rather than in a second process.
 const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
 const common = { transform, testEnvironment: 'node' };
 const dateSensitive = ['<rootDir>/test/unit/dates/**/*.test.ts', '<rootDir>/test/unit/synth/population.test.ts'];
 
 module.exports = {
   testTimeout: 120000,
+  maxWorkers: '100%',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {

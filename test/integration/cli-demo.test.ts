@@ -5,11 +5,11 @@ describe('hfu demo', () => {
   it('seeds the embedded server, runs the programme, writes back and prints a summary', async () => {
     const { io, done } = startCliInProcess(['demo'], {
       HFU_EMBEDDED__PORT: '0',
-      HFU_EMBEDDED__SEED_PRACTICE: '1500',
+      HFU_EMBEDDED__SEED_PRACTICE: '600',
       HFU_LOG__LEVEL: 'error',
     });
     const stdout = await waitFor(() => (io.out().includes('(Ctrl-C to stop)') ? io.out() : undefined), 'the summary');
-    expect(stdout).toContain('Evaluated 1500 patients');
+    expect(stdout).toContain('Evaluated 600 patients');
     expect(stdout).toMatch(/first priority:\s+\d+/);
     expect(stdout).toMatch(/Written: \d+ created/);
     const taskUrl = /The MDT review Tasks: (\S+)/.exec(stdout)?.[1] as string;

@@ -7,7 +7,7 @@ import { expectedTier } from '../../src/synth';
 let server: SeededServer;
 
 beforeAll(async () => {
-  server = await startSeededServer(2000, 3);
+  server = await startSeededServer(1000, 3);
 });
 afterAll(() => server.stop());
 
