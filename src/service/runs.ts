@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RunDeps, RunProgress, RunResult } from '../cohort';
 import { runCohort, runSettingsFrom } from '../cohort';
 import type { Config } from '../config';
+import { loggableError, outcomeOf } from '../errors';
 import { withLogContext } from '../logging';
 import { HttpError } from './errors';
 import type { RunOutcome, RunTrigger, ServiceMetrics } from './metrics';
@@ -55,6 +56,7 @@ export class RunInProgress extends HttpError {
 export class RunManager {
   private readonly records: RunRecord[] = [];
   private current?: { record: RunRecord; stop: AbortController; done: Promise<void> };
+  private readonly finishedListeners: ((record: RunRecord) => void)[] = [];
 
   constructor(
     private readonly deps: RunDeps & { metrics: ServiceMetrics },
@@ -76,6 +78,11 @@ export class RunManager {
 
   get(id: string): RunRecord | undefined {
     return this.records.find((r) => r.id === id);
+  }
+
+  /** Called once each run has finished, whatever its outcome (the record may have changed). */
+  onFinished(listener: (record: RunRecord) => void): void {
+    this.finishedListeners.push(listener);
   }
 
   /** Starts a run in the background and returns its record, or refuses with the id of the one in progress. */
@@ -100,6 +107,7 @@ export class RunManager {
     const done = withLogContext({ runId: record.id }, () => this.execute(record, request, stop.signal)).finally(() => {
       clearTimeout(budget);
       this.current = undefined;
+      this.finishedListeners.forEach((listener) => listener(record));
     });
     this.current = { record, stop, done };
     return record;
@@ -149,9 +157,11 @@ export class RunManager {
         ...result.skipped.map((s) => `${s.patient}: ${s.reason}`),
       ];
     } catch (err) {
+      // What the outcome says, which any reader of the run may see: never an upstream's or a library's own text.
+      const outcome = outcomeOf(err);
       record.status = 'failed';
-      record.errors = [(err as Error).message];
-      logger.error('run failed', { error: (err as Error).name });
+      record.errors = outcome.issue.map((issue) => issue.details?.text ?? issue.code);
+      logger.error('run failed', { ...loggableError(err), outcome: outcome.id ?? 'internal' });
     }
     record.finishedAt = new Date().toISOString();
     const seconds = (performance.now() - started) / 1000;
