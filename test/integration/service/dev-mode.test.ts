@@ -29,7 +29,9 @@ describe('npm start with no configuration', () => {
       const token = await waitFor(() => /Development token[^:]*: (hfu_\S+)/.exec(stdout)?.[1], 'the token');
       const api = /hfu-connector API: (http:\/\/\S+)/.exec(stdout)?.[1] as string;
       const fhir = /FHIR R4 endpoint: (http:\/\/\S+)/.exec(stdout)?.[1] as string;
-      expect((await fetch(`${fhir}/metadata`)).status).toBe(200);
+      const metadata = await fetch(`${fhir}/metadata`);
+      expect(metadata.status).toBe(200);
+      await metadata.arrayBuffer(); // read to the end: a large body left unread holds its socket open after the test
       const get = async (route: string) => {
         const res = await fetch(`${api}${route}`, { headers: { Authorization: `Bearer ${token}` } });
         expect({ route, status: res.status }).toEqual({ route, status: 200 });
