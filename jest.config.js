@@ -4,7 +4,11 @@
 // while the other core idles, now that integration tests run the CLI in-process rather than in a second process.
 const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
 const common = { transform, testEnvironment: 'node' };
-const dateSensitive = ['<rootDir>/test/unit/dates/**/*.test.ts', '<rootDir>/test/unit/synth/population.test.ts'];
+const dateSensitive = [
+  '<rootDir>/test/unit/dates/**/*.test.ts',
+  '<rootDir>/test/unit/synth/population.test.ts',
+  '<rootDir>/test/unit/criteria/wording.test.ts',
+];
 
 module.exports = {
   testTimeout: 120000,

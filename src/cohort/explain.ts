@@ -32,7 +32,7 @@ export async function explainPatient(
   if (!decision) {
     return { skipped: result.skipped[0]?.reason ?? 'not found on the endpoint' };
   }
-  const rules = explainDecision(deps.programme, decision, { coolingOff: decision.excludedBy.includes('cool-off') });
+  const rules = explainDecision(deps.programme, decision);
   return {
     decision,
     explanation: {

@@ -13,21 +13,28 @@ export const NHS_SYSTEM = {
 } as const;
 
 export const CODE_SYSTEM = {
-  /** Programme-level codes: the HFU flag and its category, the care plan category, objections, the managed tag. */
+  /**
+   * Project-level codes: each programme's flag code (its programme file declares it), the flag category, the care
+   * plan category, objections, the managed tag.
+   */
   hfu: `${CANONICAL_BASE}/CodeSystem/hfu`,
   task: `${CANONICAL_BASE}/CodeSystem/hfu-task`,
   tier: `${CANONICAL_BASE}/CodeSystem/hfu-tier`,
   role: `${CANONICAL_BASE}/CodeSystem/hfu-role`,
   businessStatus: `${CANONICAL_BASE}/CodeSystem/hfu-business-status`,
   risk: `${CANONICAL_BASE}/CodeSystem/hfu-risk`,
+  taskInput: `${CANONICAL_BASE}/CodeSystem/hfu-task-input`,
 } as const;
 
 export const VALUE_SET = {
+  /** The flag codes of the programmes that ship with the connector (Flag.code), after NHS England's ProgrammeFlagCode. */
+  programmeFlag: `${CANONICAL_BASE}/ValueSet/hfu-programme-flag`,
   task: `${CANONICAL_BASE}/ValueSet/hfu-task`,
   tier: `${CANONICAL_BASE}/ValueSet/hfu-tier`,
   role: `${CANONICAL_BASE}/ValueSet/hfu-role`,
   businessStatus: `${CANONICAL_BASE}/ValueSet/hfu-business-status`,
   risk: `${CANONICAL_BASE}/ValueSet/hfu-risk`,
+  taskInput: `${CANONICAL_BASE}/ValueSet/hfu-task-input`,
 } as const;
 
 export const PROFILE = {
@@ -65,13 +72,16 @@ export const CONNECTOR_DEVICE = {
   display: 'hfu-connector',
 } as const;
 
+/**
+ * The project's own codes in CODE_SYSTEM.hfu. A programme's flag code (Flag.code) is not among them: each programme
+ * declares its own (`flag` in its programme file), in the same code system.
+ */
 export const HFU_CODE = {
-  flag: { system: CODE_SYSTEM.hfu, code: 'hfu', display: 'High Frequency User - proactive personalised care' },
   flagCategory: { system: CODE_SYSTEM.hfu, code: 'HFU', display: 'High Frequency User programme flag' },
   carePlanCategory: {
     system: CODE_SYSTEM.hfu,
     code: 'personalised-care-and-support-plan',
-    display: 'Personalised care and support plan (HFU programme)',
+    display: 'Personalised care and support plan',
   },
   objection: {
     system: CODE_SYSTEM.hfu,
@@ -83,7 +93,7 @@ export const HFU_CODE = {
 export type TaskKind = 'mdt-review' | 'what-matters-conversation' | 'check-in' | 'step-down-review';
 
 export const TASK_CODE: Record<'mdtReview' | 'conversation' | 'checkIn' | 'stepDown', Code & { code: TaskKind }> = {
-  mdtReview: { system: CODE_SYSTEM.task, code: 'mdt-review', display: 'MDT review of a proposed HFU candidate' },
+  mdtReview: { system: CODE_SYSTEM.task, code: 'mdt-review', display: 'MDT review of a proposed candidate' },
   conversation: {
     system: CODE_SYSTEM.task,
     code: 'what-matters-conversation',
@@ -93,8 +103,33 @@ export const TASK_CODE: Record<'mdtReview' | 'conversation' | 'checkIn' | 'stepD
   stepDown: { system: CODE_SYSTEM.task, code: 'step-down-review', display: 'Step-down review' },
 };
 
-/** What a review Task carries besides the evidence (Task.input.type.text; the evidence inputs are named by feature). */
+/**
+ * What a review Task carries besides the evidence (the text earlier versions wrote as Task.input.type.text, which
+ * readers still recognise); TASK_INPUT codes them.
+ */
 export const REVIEW_INPUT = { dominantRisk: 'dominantRisk', proposedOwner: 'proposedOwner' } as const;
+
+/** Task.input.type: the dominant risk, the proposed owner, and evidence (its text the feature's title). */
+export const TASK_INPUT: Record<'dominantRisk' | 'proposedOwner' | 'evidence', Code> = {
+  dominantRisk: { system: CODE_SYSTEM.taskInput, code: 'dominant-risk', display: 'Dominant risk' },
+  proposedOwner: { system: CODE_SYSTEM.taskInput, code: 'proposed-owner', display: 'Proposed owner' },
+  evidence: { system: CODE_SYSTEM.taskInput, code: 'evidence', display: 'Evidence for the proposal' },
+};
+
+/**
+ * Whether a Task input is of a kind: coded from TASK_INPUT, or (written by an earlier version) named by the text
+ * in REVIEW_INPUT.
+ */
+export function isTaskInput(
+  input: { type?: { coding?: { system?: string; code?: string }[]; text?: string } },
+  kind: keyof typeof REVIEW_INPUT
+): boolean {
+  const code = TASK_INPUT[kind];
+  return (
+    Boolean(input.type?.coding?.some((c) => c.system === code.system && c.code === code.code)) ||
+    (!input.type?.coding?.length && input.type?.text === REVIEW_INPUT[kind])
+  );
+}
 
 export type TierId = 'first' | 'second';
 

@@ -56,7 +56,11 @@ const enrolled = (parts: Partial<Episode> = {}): Episode =>
     ...parts,
   });
 
-const decision = (tier: 'first' | 'second' | undefined, excludedBy: string[] = []): Decision => ({
+const decision = (
+  tier: 'first' | 'second' | undefined,
+  excludedBy: string[] = [],
+  exitReason: string | undefined = excludedBy[0]
+): Decision => ({
   patientId: 'p',
   facts: {},
   evidence: {},
@@ -64,6 +68,7 @@ const decision = (tier: 'first' | 'second' | undefined, excludedBy: string[] = [
   excludedBy,
   tier: excludedBy.length ? undefined : tier,
   riskFactors: [],
+  exitReason,
 });
 
 describe('business identifiers', () => {

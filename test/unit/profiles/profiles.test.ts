@@ -1,7 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Resource, StructureDefinition } from '@medplum/fhirtypes';
-import { decide, loadProgramme } from '../../../src/criteria';
+import type { CodeSystem, Flag, Resource, StructureDefinition, Task, ValueSet } from '@medplum/fhirtypes';
+import { parse as parseYaml } from 'yaml';
+import { BUILT_IN_PROGRAMMES_DIR, builtInProgrammes, decide, loadProgramme } from '../../../src/criteria';
+import { loadMapping } from '../../../src/mappings';
 import { buildConformanceResources, fileNameOf, PROFILES_DIR, validateAgainstProfile } from '../../../src/profiles';
 import { PROFILE } from '../../../src/vocabulary';
 import { provenanceFor } from '../../../src/writeback/apply';
@@ -19,7 +21,7 @@ import {
   stepDownTask,
 } from '../../../src/writeback/resources';
 
-const programme = loadProgramme();
+const programme = loadProgramme({ features: loadMapping('uk-core').features });
 const ctx: PatientContext = {
   programme,
   patientId: 'p1',
@@ -108,6 +110,27 @@ describe('every resource the connector writes', () => {
     }
   );
 
+  it('codes every review Task input from the published task input codes, with their displays', () => {
+    const codeSystem = buildConformanceResources().find((r) => r.id === 'hfu-task-input') as CodeSystem;
+    const displays = new Map(codeSystem.concept?.map((c) => [c.code, c.display]));
+    const review = written().find((r): r is Task => r.resourceType === 'Task' && r.intent === 'proposal' && Boolean(r.input));
+    const codings = review?.input?.map((i) => i.type.coding?.[0]) ?? [];
+    expect(codings.map((c) => c?.code)).toEqual(['dominant-risk', 'proposed-owner', ...Array(5).fill('evidence')]);
+    for (const coding of codings) {
+      expect(coding?.system).toBe(codeSystem.url);
+      expect(coding?.display).toBe(displays.get(coding?.code as string));
+    }
+    // The evidence of the tier's features and of the risk factors that hold, each named by the feature's title.
+    const evidence = review?.input?.slice(2).map((i) => [i.type.text, i.valueReference?.reference]);
+    expect(evidence).toEqual([
+      ['Unplanned admissions', 'Encounter/e1'],
+      ['Unplanned admissions', 'Encounter/e2'],
+      ['Repeat medicines', 'MedicationRequest/m1'],
+      ['Long-term conditions', 'Condition/c1'],
+      ['Mental health condition', 'Condition/c2'],
+    ]);
+  });
+
   const broken: [string, (r: Resource) => Resource | undefined][] = [
     ['a Flag without a period', (r) => (r.resourceType === 'Flag' ? { ...r, period: undefined } : undefined)],
     ['a Flag without its tier', (r) => (r.resourceType === 'Flag' ? { ...r, category: r.category?.slice(0, 1) } : undefined)],
@@ -115,6 +138,7 @@ describe('every resource the connector writes', () => {
     ['a Task without its patient', (r) => (r.resourceType === 'Task' ? { ...r, for: undefined } : undefined)],
     ['a Task without a business identifier', (r) => (r.resourceType === 'Task' ? { ...r, identifier: undefined } : undefined)],
     ['a conversation not based on the care plan', (r) => (r.resourceType === 'Task' && r.intent === 'order' ? { ...r, basedOn: undefined } : undefined)],
+    ['a Task input named by text only', (r) => (r.resourceType === 'Task' && r.input?.length ? { ...r, input: [{ type: { text: 'dominantRisk' }, valueString: 'clinical' }] } : undefined)],
     ['a CarePlan without an author', (r) => (r.resourceType === 'CarePlan' ? { ...r, author: undefined } : undefined)],
     ['a CarePlan without its category', (r) => (r.resourceType === 'CarePlan' ? { ...r, category: undefined } : undefined)],
     ['a Group without its identifier', (r) => (r.resourceType === 'Group' ? { ...r, identifier: undefined } : undefined)],
@@ -130,5 +154,61 @@ describe('every resource the connector writes', () => {
     for (const resource of candidates) {
       expect(validateAgainstProfile(resource).length).toBeGreaterThan(0);
     }
+  });
+});
+
+describe("each programme's Flag", () => {
+  const published = <T extends Resource>(file: string): T => JSON.parse(readFileSync(path.join(PROFILES_DIR, file), 'utf8')) as T;
+  /** What the programme file says, read as plain YAML. */
+  const declared = (id: string): { code: string; display: string } => {
+    const { code, display } = (parseYaml(readFileSync(path.join(BUILT_IN_PROGRAMMES_DIR, `${id}.yaml`), 'utf8')) as { flag: { code: string; display: string } }).flag;
+    return { code, display };
+  };
+  const flagOf = (id: string): Flag => {
+    const programmeCtx = { ...ctx, programme: loadProgramme({ ref: id, features: loadMapping('uk-core').features }) };
+    return enrolmentFlag(programmeCtx, 1, 'second').resource;
+  };
+  const SYSTEM = 'https://fhir.hfu-connector.org/CodeSystem/hfu';
+
+  it('ships one per programme: nhse-hfu-2022 and nhse-hiu, with their own codes', () => {
+    expect(builtInProgrammes().map((id) => declared(id).code)).toEqual(['hfu', 'hiu']);
+  });
+
+  it.each(builtInProgrammes())('of %s carries the code its programme declares, published, and validates', (id) => {
+    const flag = flagOf(id);
+    expect(flag.code?.coding).toEqual([{ system: SYSTEM, ...declared(id) }]);
+    expect(flag.code?.text).toBe(declared(id).display);
+    expect(validateAgainstProfile(flag)).toEqual([]);
+    const codeSystem = published<CodeSystem>('CodeSystem-hfu.json');
+    expect(codeSystem.url).toBe(SYSTEM);
+    expect(codeSystem.concept?.find((c) => c.code === declared(id).code)?.display).toBe(declared(id).display);
+    const valueSet = published<ValueSet>('ValueSet-hfu-programme-flag.json');
+    expect(valueSet.compose?.include).toEqual([
+      { system: SYSTEM, concept: builtInProgrammes().map((p) => ({ code: declared(p).code, display: declared(p).display })) },
+    ]);
+  });
+
+  it('binds Flag.code to the programme flag codes, not one of them', () => {
+    const sd = published<StructureDefinition>('StructureDefinition-hfu-flag.json');
+    const code = sd.snapshot?.element.find((e) => e.id === 'Flag.code');
+    expect(code?.binding).toEqual({ strength: 'required', valueSet: 'https://fhir.hfu-connector.org/ValueSet/hfu-programme-flag' });
+    expect(code?.patternCodeableConcept).toBeUndefined();
+  });
+
+  it('keeps an HFU Flag written before programmes declared their flag valid', () => {
+    const earlier: Flag = {
+      ...flagOf('nhse-hfu-2022'),
+      code: { coding: [{ system: SYSTEM, code: 'hfu', display: 'High Frequency User - proactive personalised care' }], text: 'High Frequency User - proactive personalised care' },
+    };
+    expect(validateAgainstProfile(earlier)).toEqual([]);
+    expect(flagOf('nhse-hfu-2022').code).toEqual(earlier.code);
+  });
+
+  it.each([
+    ['a code no programme declares', { coding: [{ system: SYSTEM, code: 'hfx' }] }],
+    ['a programme code in another system', { coding: [{ system: 'http://snomed.info/sct', code: 'hiu' }] }],
+    ['the flag category as its code', { coding: [{ system: SYSTEM, code: 'HFU' }] }],
+  ])('fails validation coded with %s', (_name, code) => {
+    expect(validateAgainstProfile({ ...flagOf('nhse-hiu'), code })).not.toEqual([]);
   });
 });
