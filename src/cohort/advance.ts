@@ -7,10 +7,10 @@ import type { FhirClient } from '../fhir';
 import type { Action, PatientInProgramme, ProgrammeRecord, Stage } from '../lifecycle';
 import { isOpenStage, standingOf, transitions } from '../lifecycle';
 import type { RiskType } from '../vocabulary';
-import type { ProvenanceInfo, ReferenceBook, WriteOutcome, WritePlan } from '../writeback';
+import type { ProvenanceInfo, ReferenceBook, WriteOutcome, WritePlan, WriteStrategySetting } from '../writeback';
 import {
   addOutcome,
-  applyInTransaction,
+  applyPlan,
   cohortGroup,
   cohortIdentifier,
   emptyOutcome,
@@ -54,6 +54,7 @@ export interface AdvanceSettings {
   reviewOwner?: string;
   workforce: readonly WorkforceMember[];
   transactionMaxEntries: number;
+  writeStrategy?: WriteStrategySetting;
   signal?: AbortSignal;
   stop?: AbortSignal;
 }
@@ -297,8 +298,12 @@ export class ProgrammeAdvance {
       return;
     }
     const provenance = { programme, asOf: settings.asOf, now: settings.now, ...info };
-    const options = { maxEntries: settings.transactionMaxEntries, signal: settings.signal };
-    addOutcome(this.outcome.writes, await applyInTransaction(client, plan, book, provenance, options));
+    const options = {
+      maxEntries: settings.transactionMaxEntries,
+      strategy: settings.writeStrategy,
+      signal: settings.signal,
+    };
+    addOutcome(this.outcome.writes, await applyPlan(client, plan, book, provenance, options));
   }
 }
 

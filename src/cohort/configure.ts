@@ -46,6 +46,7 @@ export function runSettingsFrom(
     reviewOwner: config.writeback.reviewOwner,
     workforce: config.allocation.workforce,
     transactionMaxEntries: config.writeback.transactionMaxEntries,
+    writeStrategy: config.writeback.strategy,
     keepAllDecisions: options.keepAllDecisions,
   };
 }

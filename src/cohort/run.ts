@@ -14,7 +14,7 @@ import { withLogContext } from '../logging';
 import type { CompiledMapping, FactValue, PatientRecord } from '../mappings';
 import { FeatureEvaluationError, featureEvaluator } from '../mappings';
 import type { RiskType, TierId } from '../vocabulary';
-import type { WriteOutcome } from '../writeback';
+import type { WriteOutcome, WriteStrategySetting } from '../writeback';
 import { cohortIdentifier, watermarkOf } from '../writeback';
 import { ProgrammeAdvance } from './advance';
 import { bulkRecords, changedPatientsSince } from './bulk';
@@ -50,6 +50,8 @@ export interface RunSettings {
   workforce?: readonly WorkforceMember[];
   /** Entries per transaction the FHIR server accepts (Medplum: 8 when any entry is conditional). */
   transactionMaxEntries?: number;
+  /** How one patient's writes are sent (`writeback.strategy`); default a transaction. */
+  writeStrategy?: WriteStrategySetting;
   /** Keep every evaluated patient's decision (for `hfu tune` and `hfu explain`). */
   keepAllDecisions?: boolean;
   signal?: AbortSignal;
@@ -343,6 +345,7 @@ class CohortRun {
         reviewOwner: settings.reviewOwner,
         workforce: settings.workforce ?? [],
         transactionMaxEntries: settings.transactionMaxEntries ?? 8,
+        writeStrategy: settings.writeStrategy,
         signal: settings.signal,
         stop: settings.stop,
       },

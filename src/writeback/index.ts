@@ -8,3 +8,6 @@ export { canonical, identifierKey, isManaged, mergeOwned, planWrites } from './r
 export type { Desired, WritePlan } from './reconcile';
 export { connector, describeCandidate, evidenceReferences, ReferenceBook } from './resources';
 export type { PatientContext } from './resources';
+export { applyPlan, resolveStrategy, strategyFor, WRITE_STRATEGIES } from './strategy';
+export type { PlanOptions, WriteStrategy, WriteStrategySetting } from './strategy';
+export { applyStepwise } from './stepwise';
