@@ -8,7 +8,7 @@ import { main } from '../../src/cli/main';
 import { startFhirServer } from '../../src/server';
 import { synthesizePractice } from '../../src/synth';
 import { captureIo } from '../helpers/io';
-import { runCli } from './helpers/cli';
+import { spawnCli } from './helpers/cli';
 
 /** A port on 127.0.0.1 held by something else for the test's duration. */
 async function holdPort(): Promise<{ port: number; release: () => Promise<void> }> {
@@ -55,20 +55,21 @@ describe('a port already in use', () => {
   });
 
   it('npm start, as a process, exits 2 with that line instead of a TypeError', async () => {
-    const result = await runCli(['serve'], { HFU_EMBEDDED__PORT: String(held.port), HFU_LOG__LEVEL: 'error' });
+    const result = await spawnCli(['serve'], { HFU_EMBEDDED__PORT: String(held.port), HFU_LOG__LEVEL: 'error' }).done;
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(inUse('the embedded FHIR server', 'embedded.port (HFU_EMBEDDED__PORT)'));
   });
 });
 
 describe('hfu demo', () => {
+  // A process: what is on trial is that nothing (a server, a socket, a timer) keeps it alive after the summary.
   it('prints its summary and exits 0 by itself, the embedded server stopped, top candidates by priority', async () => {
     const started = Date.now();
-    const result = await runCli(['demo'], {
+    const result = await spawnCli(['demo'], {
       HFU_EMBEDDED__PORT: '0',
       HFU_EMBEDDED__SEED_PRACTICE: '600',
       HFU_LOG__LEVEL: 'error',
-    });
+    }).done;
     const seconds = (Date.now() - started) / 1000;
     expect(result.code).toBe(0);
     expect(seconds).toBeLessThan(90);
