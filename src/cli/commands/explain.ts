@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { PatientExplanation } from '../../cohort';
+import type { PatientExplanation, ProgrammePlace } from '../../cohort';
 import { explainPatient, rulesFrom, runSettingsFrom } from '../../cohort';
 import type { Decision, Programme, RuleExplanation } from '../../criteria';
 import type { CliIo } from '../context';
@@ -50,9 +50,17 @@ export function registerExplain(program: Command, io: CliIo, setExitCode: (code:
     });
 }
 
+/** Where the patient is in the programme, in one line. */
+function placeText(place: ProgrammePlace): string {
+  const where = place.stage ? `${place.stage} (episode ${place.episode})` : 'not in the programme';
+  const owner = place.owner ? `; ${place.owner.status} owner ${place.owner.reference}` : '';
+  return `Programme: ${where}; dominant risk ${place.dominantRisk}${owner}`;
+}
+
 function explainText(programme: Programme, decision: Decision, v: PatientExplanation): string[] {
   const lines = [
     `Patient/${decision.patientId} on ${v.asOf}: ${v.candidate ? `CANDIDATE (${v.tier} priority)` : `not a candidate (${v.reason})`}`,
+    placeText(v.programme),
     '',
     'Features:',
   ];
