@@ -114,6 +114,6 @@ function coverageWarnings(deps: Pick<RunDeps, 'logger'>, evaluated: EvaluationTa
   const { features, patients } = evaluated.coverage.unmatched();
   return features.map((feature) => {
     deps.logger.warn('feature matched no resource', { feature, patients });
-    return `feature ${feature} matched no resource in ${patients} patients: check its expression in the mapping`;
+    return `feature ${feature} matched no resource in ${patients} patients: if some should have it, check its expression in the mapping`;
   });
 }

@@ -10,13 +10,12 @@ import { withLogContext } from '../logging';
 import type { CompiledMapping } from '../mappings';
 import { featureEvaluator } from '../mappings';
 import { chooseReadMode, expectedSize, readPatients, resolvePopulation } from '../read';
-import { cohortIdentifier, watermarkOf } from '../writeback';
+import type { PatientStep } from '../writeback';
+import { cohortIdentifier, ProgrammeWriter, watermarkOf } from '../writeback';
 import { nextWatermark, runResult, untouchedMembers } from './finish';
 import { rankCandidates } from './rank';
 import type { RunProgress, RunResult } from './result';
 import { EvaluationTally, releasesPlace, WriteTally } from './tally';
-import type { PatientStep } from './write';
-import { ProgrammeWriter } from './write';
 
 export interface RunDeps {
   client: FhirClient;

@@ -4,10 +4,9 @@ import { FeatureCoverage } from '../evaluate';
 import type { Action, Placement, ProgrammeRecord, Stage } from '../lifecycle';
 import { standingOf } from '../lifecycle';
 import type { Logger } from '../logging';
-import type { WriteOutcome } from '../writeback';
+import type { PatientWritten, WriteOutcome } from '../writeback';
 import { addOutcome, emptyOutcome } from '../writeback';
 import type { RunResult, SkippedPatient } from './result';
-import type { PatientWritten } from './write';
 
 /** What the evaluations of a run add up to. */
 export class EvaluationTally {

@@ -8,3 +8,5 @@ export { canonical, identifierKey, isManaged, mergeOwned, planWrites } from './r
 export type { Desired, WritePlan } from './reconcile';
 export { connector, describeCandidate, evidenceReferences, ReferenceBook } from './resources';
 export type { PatientContext } from './resources';
+export { ProgrammeWriter } from './writer';
+export type { PatientStep, PatientWritten, WriteSettings } from './writer';

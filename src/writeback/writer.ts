@@ -6,18 +6,14 @@ import type { IsoDate } from '../dates';
 import type { FhirClient } from '../fhir';
 import type { Action, PatientInProgramme, Placement, ProgrammeRecord, Step } from '../lifecycle';
 import { isOpenStage, lifecycleParameters, standingOf } from '../lifecycle';
-import type { Population } from '../read';
 import type { RiskType } from '../vocabulary';
-import type { ProvenanceInfo, ReferenceBook, WriteOutcome, WritePlan } from '../writeback';
-import {
-  applyInTransaction,
-  cohortGroup,
-  cohortIdentifier,
-  emptyOutcome,
-  patientChanges,
-  planWrites,
-  resourcesOf,
-} from '../writeback';
+import type { ProvenanceInfo, WriteOutcome } from './apply';
+import { applyInTransaction, emptyOutcome } from './apply';
+import { cohortGroup, cohortIdentifier } from './cohort';
+import { patientChanges, resourcesOf } from './patient';
+import type { WritePlan } from './reconcile';
+import { planWrites } from './reconcile';
+import type { ReferenceBook } from './resources';
 
 export interface WriteSettings {
   asOf: IsoDate;
@@ -60,7 +56,7 @@ export class ProgrammeWriter {
   constructor(
     private readonly client: FhirClient,
     private readonly programme: Programme,
-    private readonly population: Pick<Population, 'key' | 'title'>,
+    private readonly population: { key: string; title: string },
     private readonly record: ProgrammeRecord,
     private readonly settings: WriteSettings
   ) {
