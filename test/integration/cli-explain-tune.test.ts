@@ -23,6 +23,7 @@ describe('hfu explain', () => {
     expect(out).toMatch(new RegExp(`unplannedAdmissions\\s+${truth?.emergencyAdmissions}\\s+Encounter/`));
     expect(out).toMatch(/\[x\] \S+: %f\.unplannedAdmissions >= \d and %f\.repeatMedications >= 10/);
     expect(out).toContain('Exclusions:');
+    expect(out).toMatch(/^Programme: not in the programme; dominant risk (clinical|psychosocial)$/m);
   });
 
   it('says why a non-candidate is not one', async () => {
