@@ -1,4 +1,5 @@
 import { validate as isCronExpression } from 'node-cron';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -275,11 +276,37 @@ const serviceAuthSchema = z
   })
   .prefault({});
 
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+function isAddressOrSubnet(value: string): boolean {
+  const [address = '', prefix, ...rest] = value.split('/');
+  const version = isIP(address);
+  const bits = version === 4 ? 32 : 128;
+  return version > 0 && !rest.length && (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits));
+}
+const proxyAddress = z
+  .string()
+  .refine(
+    (v) => PROXY_NAMES.has(v) || isAddressOrSubnet(v),
+    'an IP address, a subnet (10.0.0.0/8) or loopback, linklocal, uniquelocal'
+  );
+const trustProxySchema = z
+  .preprocess(
+    (v) => (v === 'false' ? false : typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v),
+    z.union([z.literal(false), z.number().int().min(1).max(10), z.array(proxyAddress).min(1)])
+  )
+  .default(false);
+
 const serviceSchema = z
   .strictObject({
     /** Interface the API listens on (0.0.0.0 in a container). */
     host: z.string().min(1).default('127.0.0.1'),
     port: integer(8080, 0, 65_535),
+    /**
+     * Behind a reverse proxy: which hops to believe about the caller's address (X-Forwarded-For), for the limit on
+     * failed authentication. false: none (every caller then shares the proxy's address); a number: that many hops;
+     * a list: the proxies' addresses or subnets (`10.0.0.0/8`, `loopback`, `uniquelocal`).
+     */
+    trustProxy: trustProxySchema,
     auth: serviceAuthSchema,
     schedule: z
       .strictObject({
@@ -317,8 +344,10 @@ const serviceSchema = z
       .strictObject({
         /** Largest request body accepted. */
         bodyBytes: integer(1_000_000, 1024, 50_000_000),
-        /** Requests per minute per client on the API (health, readiness and metrics are not limited). */
+        /** Requests per minute per caller (API key or token subject); health, readiness and metrics not limited. */
         requestsPerMinute: integer(300, 1, 100_000),
+        /** Failed authentications per minute per client address, counted apart from callers' use (429 beyond). */
+        failedAuthPerMinute: integer(30, 1, 100_000),
       })
       .prefault({}),
   })

@@ -7,8 +7,9 @@ import type { Config, RoleLevel } from '../config';
 import { isIsoDate } from '../dates';
 import type { FhirClient } from '../fhir';
 import type { Stage } from '../lifecycle';
-import { cohortEntries, readProgrammeRecord } from '../lifecycle';
-import { cohortIdentifier } from '../writeback';
+import { isOpenStage } from '../lifecycle';
+import type { CohortView } from './cohort-view';
+import { STAGES } from './cohort-view';
 import { HttpError } from './errors';
 import type { ServiceMetrics } from './metrics';
 import type { NotificationQueue } from './notifications';
@@ -24,8 +25,8 @@ export interface ApiContext {
   runs: RunManager;
   notifications: NotificationQueue;
   metrics: ServiceMetrics;
-  /** The configured population's key (resolved once: it names the cohort Group). */
-  populationKey(): Promise<string>;
+  /** The cohort, read once between runs. */
+  cohortView: CohortView;
 }
 
 /** Who may call a route: anyone (probes), a reader, an operator, or a FHIR server holding the shared secret. */
@@ -53,7 +54,6 @@ export interface RouteInput {
   req: Request;
 }
 
-const STAGES = ['under-review', 'undecided', 'accepted', 'declined', 'enrolled', 'discharged', 'closed'] as const;
 const resourceId = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'a FHIR resource id');
 const isoDate = z.string().refine(isIsoDate, 'a date YYYY-MM-DD');
 
@@ -196,11 +196,10 @@ async function ready(ctx: ApiContext, _input: RouteInput, res: Response): Promis
 
 async function cohort(ctx: ApiContext, input: RouteInput, res: Response): Promise<void> {
   const query = input.query as z.output<typeof schemas.cohortQuery>;
-  const { programme } = ctx.rules;
-  const cohortId = cohortIdentifier(programme, await ctx.populationKey());
-  const record = await readProgrammeRecord(ctx.client, programme.id, cohortId);
   const stages = query.stage ? new Set(query.stage.split(',') as Stage[]) : undefined;
-  const entries = cohortEntries(record, stages).filter((e) => !query.tier || e.tier === query.tier);
+  const entries = (await ctx.cohortView.entries()).filter(
+    (e) => (stages ? stages.has(e.stage) : isOpenStage(e.stage)) && (!query.tier || e.tier === query.tier)
+  );
   const start = (query.page - 1) * query.pageSize;
   const hasNext = start + query.pageSize < entries.length;
   res.json({
@@ -248,12 +247,23 @@ export function checkSubscriptionSecret(config: Config, req: Request): void {
   }
 }
 
+/** The bodies the API reads: JSON, FHIR's included. */
+export const JSON_TYPES = ['application/json', 'application/fhir+json'];
+
+/** What any route taking a body may answer about it (see jsonBodyOnly in app.ts). */
+const BODY_RESPONSES: Record<number, string> = {
+  400: 'the body is not valid JSON, or not as the schema says',
+  413: 'the body is over service.limits.bodyBytes',
+  415: 'the body is not JSON (application/json or application/fhir+json), or is compressed',
+};
+
 /** The OpenAPI 3.1 description of ROUTES, schemas generated from the same zod schemas that validate requests. */
 export function openApiDocument(config: Config): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of ROUTES) {
     const path = route.path.replace(/:([A-Za-z]+)/g, '{$1}');
     paths[path] ??= {};
+    const body = route.body && { schema: jsonSchema(route.body) };
     paths[path][route.method] = {
       summary: route.summary,
       ...(route.access === 'public' ? { security: [] } : {}),
@@ -262,11 +272,11 @@ export function openApiDocument(config: Config): Record<string, unknown> {
         ? { security: [{ bearer: [] }], 'x-required-role': route.access }
         : {}),
       parameters: [...parametersOf(route.params, 'path'), ...parametersOf(route.query, 'query')],
-      ...(route.body
-        ? { requestBody: { required: false, content: { 'application/json': { schema: jsonSchema(route.body) } } } }
+      ...(body
+        ? { requestBody: { required: false, content: Object.fromEntries(JSON_TYPES.map((t) => [t, body])) } }
         : {}),
       responses: Object.fromEntries(
-        Object.entries(route.responses).map(([status, description]) => [
+        Object.entries({ ...route.responses, ...(route.body ? BODY_RESPONSES : {}) }).map(([status, description]) => [
           status,
           { description, content: { [route.produces ?? 'application/json']: {} } },
         ])

@@ -1,45 +1,141 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { z } from 'zod';
 import { withLogContext } from '../logging';
 import type { ApiContext, Route } from './api';
-import { checkSubscriptionSecret, ROUTES } from './api';
+import { checkSubscriptionSecret, JSON_TYPES, ROUTES } from './api';
 import type { Authenticator, Principal } from './auth';
-import { allows } from './auth';
+import { allows, IssuerKeysUnavailable } from './auth';
 import { errorHandler, HttpError, sendError } from './errors';
 
 /**
  * The service's HTTP API. Every route but the probes and metrics needs a credential; requests are validated against
  * the same zod schemas the OpenAPI description is generated from; errors are JSON without stack traces; no CORS
- * headers are sent (browsers on other origins cannot call it); bodies are size-limited and the API rate-limited.
+ * headers are sent (browsers on other origins cannot call it); bodies are JSON only and size-limited; callers are
+ * rate-limited by who they are, failed authentications by address, apart, so that failures never lock out a valid
+ * caller sharing that address.
  */
 export function createApp(ctx: ApiContext, authenticator: Authenticator): express.Express {
   const { config, logger } = ctx;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  app.set('trust proxy', config.service.trustProxy);
   app.use(helmet());
   app.use(requestContext(ctx));
-  app.use(
-    express.json({ limit: config.service.limits.bodyBytes, type: ['application/json', 'application/fhir+json'] })
-  );
-  const limiter = rateLimit({
-    windowMs: 60_000,
-    limit: config.service.limits.requestsPerMinute,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    handler: (_req, res) => sendError(res, 429, 'too many requests: slow down'),
-  });
+  const limits = rateLimits(config);
+  const readBody = [jsonBodyOnly, express.json({ limit: config.service.limits.bodyBytes, type: JSON_TYPES })];
   for (const route of ROUTES) {
-    const middleware = route.access === 'public' ? [] : [limiter];
-    app[route.method](route.path, ...middleware, handler(ctx, authenticator, route));
+    const guard = route.access === 'public' ? [] : [identify(ctx, authenticator, route), ...limits, authorise(route)];
+    app[route.method](route.path, ...guard, ...(route.body ? readBody : []), handler(ctx, route));
   }
   app.use((_req, _res, next) => next(new HttpError(404, 'no such route (see /openapi.json)')));
+  app.use(clientErrors);
   app.use(errorHandler(logger));
   return app;
+}
+
+/** Who is calling (`caller`: the key or token subject), or why they could not be identified (`authFailure`). */
+interface Identity {
+  caller?: string;
+  principal?: Principal;
+  authFailure?: HttpError;
+}
+
+/**
+ * Establishes the caller without answering yet: a failed authentication is answered after the failed-authentication
+ * limit has counted it. The issuer's keys being unreachable is not the caller's failure: 503, logged, not counted.
+ */
+function identify(ctx: ApiContext, authenticator: Authenticator, route: Route) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    res.setHeader('Cache-Control', 'no-store');
+    const identity = res.locals as Identity;
+    try {
+      if (route.access === 'subscription') {
+        checkSubscriptionSecret(ctx.config, req);
+        identity.caller = 'subscription';
+      } else {
+        identity.principal = await authenticator.authenticate(req.get('authorization'));
+        identity.caller = identity.principal.id;
+      }
+    } catch (err) {
+      if (err instanceof HttpError && (err.status === 401 || err.status === 403)) {
+        identity.authFailure = err;
+      } else {
+        if (err instanceof IssuerKeysUnavailable) {
+          ctx.logger.warn('token issuer keys could not be fetched', { reason: err.reason });
+        }
+        next(err);
+        return;
+      }
+    }
+    next();
+  };
+}
+
+/** Failed authentications per client address; everything else per caller. Probes and metrics are never limited. */
+function rateLimits(config: ApiContext['config']) {
+  const common = { windowMs: 60_000, standardHeaders: 'draft-8', legacyHeaders: false } as const;
+  const failedAuth = rateLimit({
+    ...common,
+    limit: config.service.limits.failedAuthPerMinute,
+    skip: (_req, res) => !(res.locals as Identity).authFailure,
+    keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
+    handler: (_req, res) => sendError(res, 429, 'too many failed authentications from this address: wait a minute'),
+    // Behind a proxy without service.trustProxy every caller shares its address: only failures are limited by it.
+    validate: { xForwardedForHeader: false },
+  });
+  const perCaller = rateLimit({
+    ...common,
+    limit: config.service.limits.requestsPerMinute,
+    skip: (_req, res) => !(res.locals as Identity).caller,
+    keyGenerator: (_req, res) => (res.locals as Identity).caller as string,
+    handler: (_req, res) => sendError(res, 429, 'too many requests: slow down'),
+  });
+  return [failedAuth, perCaller];
+}
+
+/** Answers a failed authentication (once counted), or a caller without the role the route needs. */
+function authorise(route: Route) {
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    const { authFailure, principal } = res.locals as Identity;
+    if (authFailure) {
+      next(authFailure);
+    } else if (
+      principal &&
+      (route.access === 'read' || route.access === 'operate') &&
+      !allows(principal, route.access)
+    ) {
+      next(new HttpError(403, `this needs the ${route.access} role`));
+    } else {
+      next();
+    }
+  };
+}
+
+/**
+ * A body is JSON, uncompressed, or absent (an empty POST /runs is a run with the defaults): anything else is 415,
+ * never read as if it were empty — a dry run sent as a form must not start a run that writes.
+ */
+function jsonBodyOnly(req: Request, _res: Response, next: NextFunction): void {
+  const length = req.get('content-length');
+  const hasBody = req.get('transfer-encoding') !== undefined || (length !== undefined && Number(length) !== 0);
+  if (!hasBody) {
+    next();
+  } else if ((req.get('content-encoding') ?? 'identity').trim().toLowerCase() !== 'identity') {
+    next(new HttpError(415, 'compressed bodies are not accepted: send the body without Content-Encoding'));
+  } else if (!req.is(JSON_TYPES)) {
+    next(new HttpError(415, 'the body must be JSON, sent with Content-Type: application/json'));
+  } else {
+    next();
+  }
+}
+
+/** What the router refuses before a route runs: a path that is not valid percent-encoding (e.g. `%ff`) is 400. */
+function clientErrors(err: unknown, _req: Request, _res: Response, next: NextFunction): void {
+  next(err instanceof URIError ? new HttpError(400, 'the path is not valid percent-encoded UTF-8') : err);
 }
 
 /** A request id on the response and on every log line written while handling it; one access-log line per request. */
@@ -65,10 +161,9 @@ function requestContext(ctx: ApiContext) {
   };
 }
 
-function handler(ctx: ApiContext, authenticator: Authenticator, route: Route) {
+function handler(ctx: ApiContext, route: Route) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     try {
-      await authorise(ctx, authenticator, route, req, res);
       const input = {
         params: parse(route.params, req.params, 'path'),
         query: parse(route.query, req.query, 'query'),
@@ -80,27 +175,6 @@ function handler(ctx: ApiContext, authenticator: Authenticator, route: Route) {
       next(err);
     }
   };
-}
-
-async function authorise(
-  ctx: ApiContext,
-  authenticator: Authenticator,
-  route: Route,
-  req: Request,
-  res: Response
-): Promise<void> {
-  if (route.access === 'public') {
-    return;
-  }
-  if (route.access === 'subscription') {
-    checkSubscriptionSecret(ctx.config, req);
-    return;
-  }
-  const principal = await authenticator.authenticate(req.get('authorization'));
-  res.locals.principal = principal;
-  if (!allows(principal, route.access)) {
-    throw new HttpError(403, `this needs the ${route.access} role`);
-  }
 }
 
 function parse(schema: z.ZodType | undefined, value: unknown, where: string): Record<string, unknown> {

@@ -14,6 +14,17 @@ export interface Principal {
 
 const API_KEY_PREFIX = 'hfu_';
 
+/**
+ * The issuer's signing keys could not be fetched (JWKS endpoint unreachable, slow, not 200, not a key set): the
+ * token may well be valid, so this is the service's problem (503, try again), not the caller's (401). Fails closed.
+ */
+export class IssuerKeysUnavailable extends HttpError {
+  constructor(readonly reason: string) {
+    super(503, "the token issuer's signing keys could not be fetched (service.auth.jwt.jwksUri): try again later");
+    this.name = 'IssuerKeysUnavailable';
+  }
+}
+
 /** A new API key and the hash to put in `service.auth.apiKeys` (the key itself is shown once, never stored). */
 export function newApiKey(): { key: string; sha256: string } {
   const key = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
@@ -37,7 +48,9 @@ export class Authenticator {
     options: { jwks?: JWTVerifyGetKey } = {}
   ) {
     if (config.jwt) {
-      this.jwks = options.jwks ?? createRemoteJWKSet(new URL(config.jwt.jwksUri), { timeoutDuration: 5000 });
+      this.jwks = keysOrUnavailable(
+        options.jwks ?? createRemoteJWKSet(new URL(config.jwt.jwksUri), { timeoutDuration: 5000 })
+      );
     }
   }
 
@@ -80,6 +93,9 @@ export class Authenticator {
         requiredClaims: ['exp'],
       }));
     } catch (err) {
+      if (err instanceof IssuerKeysUnavailable) {
+        throw err;
+      }
       throw new HttpError(401, `invalid token: ${tokenProblem(err)}`);
     }
     const roles = rolesOf(payload[jwt.rolesClaim]);
@@ -93,6 +109,23 @@ export class Authenticator {
     }
     return { id: `jwt:${payload.sub ?? 'unknown'}`, role, via: 'jwt' };
   }
+}
+
+/**
+ * The key set, with a failure to fetch it told apart from a token that names no key in it: only "no matching key"
+ * (or several) is about the token; anything else (connection refused, timeout, not 200, not a JWKS) is the issuer's.
+ */
+function keysOrUnavailable(jwks: JWTVerifyGetKey): JWTVerifyGetKey {
+  return async (header, token) => {
+    try {
+      return await jwks(header, token);
+    } catch (err) {
+      if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys) {
+        throw err;
+      }
+      throw new IssuerKeysUnavailable((err as { code?: string }).code ?? (err as Error).name ?? 'error');
+    }
+  };
 }
 
 function rolesOf(claim: unknown): string[] {

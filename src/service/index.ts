@@ -10,6 +10,7 @@ import type { Logger } from '../logging';
 import type { ApiContext } from './api';
 import { createApp } from './app';
 import { Authenticator } from './auth';
+import { CohortView, readCohort } from './cohort-view';
 import { ServiceMetrics } from './metrics';
 import { NotificationQueue } from './notifications';
 import { RunManager } from './runs';
@@ -48,7 +49,18 @@ export async function startService(
   const rules = rulesFrom(config);
   const runs = new RunManager({ client, logger, metrics, ...rules }, config);
   const notifications = new NotificationQueue(runs, config.service.notifications.debounceMs, logger);
+  // The configured population's key names the cohort Group: resolved once (a failure is tried again next time).
   let populationKey: Promise<string> | undefined;
+  const resolvePopulationKey = (): Promise<string> =>
+    (populationKey ??= resolvePopulation(client, config.scope).then(
+      (p) => p.key,
+      (err: unknown) => {
+        populationKey = undefined;
+        throw err;
+      }
+    ));
+  const cohortView = new CohortView(readCohort(client, rules.programme, resolvePopulationKey));
+  runs.onFinished(() => cohortView.invalidate());
   const ctx: ApiContext = {
     config,
     client,
@@ -57,7 +69,7 @@ export async function startService(
     runs,
     notifications,
     metrics,
-    populationKey: () => (populationKey ??= resolvePopulation(client, config.scope).then((p) => p.key)),
+    cohortView,
   };
   const server = await listen(createApp(ctx, authenticator), config.service.host, config.service.port);
   const url = `http://${config.service.host}:${(server.address() as AddressInfo).port}`;

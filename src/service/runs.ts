@@ -55,6 +55,7 @@ export class RunInProgress extends HttpError {
 export class RunManager {
   private readonly records: RunRecord[] = [];
   private current?: { record: RunRecord; stop: AbortController; done: Promise<void> };
+  private readonly finishedListeners: ((record: RunRecord) => void)[] = [];
 
   constructor(
     private readonly deps: RunDeps & { metrics: ServiceMetrics },
@@ -76,6 +77,11 @@ export class RunManager {
 
   get(id: string): RunRecord | undefined {
     return this.records.find((r) => r.id === id);
+  }
+
+  /** Called once each run has finished, whatever its outcome (the record may have changed). */
+  onFinished(listener: (record: RunRecord) => void): void {
+    this.finishedListeners.push(listener);
   }
 
   /** Starts a run in the background and returns its record, or refuses with the id of the one in progress. */
@@ -100,6 +106,7 @@ export class RunManager {
     const done = withLogContext({ runId: record.id }, () => this.execute(record, request, stop.signal)).finally(() => {
       clearTimeout(budget);
       this.current = undefined;
+      this.finishedListeners.forEach((listener) => listener(record));
     });
     this.current = { record, stop, done };
     return record;

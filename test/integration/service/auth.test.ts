@@ -17,7 +17,7 @@ beforeAll(async () => {
     service: {
       auth: { jwt: { issuer: issuer.issuer, audience: AUDIENCE, jwksUri: issuer.jwksUri }, apiKeys: keys.entries },
       notifications: { secret: 'a-shared-secret-of-some-length' },
-      limits: { bodyBytes: 2048 },
+      limits: { bodyBytes: 2048, failedAuthPerMinute: 1000 }, // the cases below fail on purpose, many times
     },
   });
 });
