@@ -64,6 +64,28 @@ describe('a run, in process', () => {
     expect(result.candidates.map((d) => d.patientId)).toEqual([id]);
   });
 
+  it('reads again at the end a chunk that failed after its retries, and is complete when that succeeds', async () => {
+    const [candidate] = [...expected.keys()];
+    let faults = 0;
+    const proxy = await startFaultyProxy(server.baseUrl, ({ method, url }) =>
+      method === 'GET' &&
+      /\/Encounter\?/.test(url) &&
+      decodeURIComponent(url).includes(`Patient/${candidate}`) &&
+      !faults++
+        ? { status: 503 }
+        : undefined
+    );
+    try {
+      const client = FhirClient.fromConfig({ ...config.fhir, baseUrl: proxy.baseUrl, maxAttempts: 1 });
+      const result = await runCohort({ ...deps(), client }, settings({ dryRun: true }));
+      expect(faults).toBe(2); // the fault, then the request that went through
+      expect(result).toMatchObject({ complete: true, skipped: [], population: 600 });
+      expect(new Map(result.candidates.map((d) => [d.patientId, d.tier]))).toEqual(expected);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('warns when a feature matched no resource in the whole population', async () => {
     const feature = rules.mapping.features.find((f) => f.select && f.resource !== 'Patient');
     expect(feature).toBeDefined();
