@@ -9,7 +9,7 @@ import type { FactValue, PatientRecord } from '../mappings';
 import { featureEvaluator } from '../mappings';
 import { describeReadFailure, readChunk, readFailure, resolvePopulation } from '../read';
 import type { RiskType } from '../vocabulary';
-import type { RunDeps, RunSettings } from './run';
+import type { RunDeps, RunSettings } from './configure';
 
 /** Where the patient is in the programme, as the record says, and the dominant risk this evaluation gives. */
 export interface ProgrammePlace {

@@ -3,7 +3,7 @@ import type { Population, ReadMode, ReadReport } from '../read';
 import { watermarkOf } from '../writeback';
 import type { Ranking } from './rank';
 import type { RunResult, SkippedPatient } from './result';
-import type { RunDeps, RunSettings } from './run';
+import type { RunDeps, RunSettings } from './configure';
 import type { EvaluationTally, WriteTally } from './tally';
 
 /**

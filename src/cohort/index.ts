@@ -3,7 +3,7 @@ export type { Population } from '../read';
 export { candidateReport } from './result';
 export type { CandidateReport, RunProgress, RunResult, SkippedPatient } from './result';
 export { runCohort } from './run';
-export type { RunDeps, RunSettings } from './run';
+export type { RunDeps, RunSettings } from './configure';
 export { rulesFrom, runSettingsFrom } from './configure';
 export { explainPatient } from './explain';
 export type { PatientExplanation, ProgrammePlace } from './explain';

@@ -1,69 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import type { Scope, WorkforceMember } from '../config';
-import type { Capacity, Programme } from '../criteria';
-import type { IsoDate } from '../dates';
+import type { EvaluationContext } from '../evaluate';
 import { evaluateChunk } from '../evaluate';
-import type { FhirClient } from '../fhir';
+import type { ProgrammeRecord } from '../lifecycle';
 import { lifecycleParameters, planStep, readProgrammeRecord } from '../lifecycle';
-import type { Logger } from '../logging';
 import { withLogContext } from '../logging';
-import type { CompiledMapping } from '../mappings';
 import { featureEvaluator } from '../mappings';
+import type { PatientChunk, PatientRead, Population, ReadMode } from '../read';
 import { chooseReadMode, expectedSize, readPatients, resolvePopulation } from '../read';
 import type { PatientStep } from '../writeback';
 import { cohortIdentifier, ProgrammeWriter, watermarkOf } from '../writeback';
 import { nextWatermark, runResult, untouchedMembers } from './finish';
 import { rankCandidates } from './rank';
+import type { RunDeps, RunSettings } from './configure';
 import type { RunProgress, RunResult } from './result';
 import { EvaluationTally, releasesPlace, WriteTally } from './tally';
-
-export interface RunDeps {
-  client: FhirClient;
-  mapping: CompiledMapping;
-  programme: Programme;
-  logger: Logger;
-}
-
-export interface RunSettings {
-  scope: Scope;
-  asOf: IsoDate;
-  dryRun: boolean;
-  capacity?: Capacity;
-  /** Chunks of patients read at once. */
-  concurrency: number;
-  dateBounds: boolean;
-  /** How the population is read: searches page by page (default), or one Bulk Data export. */
-  extract?: 'search' | 'bulk';
-  /** Bulk Data: the longest wait between status polls. */
-  maxPollMs?: number;
-  /**
-   * Incremental refresh: when the cohort Group carries a watermark, read only the patients whose data changed since
-   * (less `overlapSeconds`, for writes in flight at the last read) and everyone in the programme; move it on after.
-   */
-  incremental?: { overlapSeconds: number };
-  reviewOwner?: string;
-  workforce?: readonly WorkforceMember[];
-  /** Entries per transaction the FHIR server accepts (Medplum: 8 when any entry is conditional). */
-  transactionMaxEntries?: number;
-  /** Keep every evaluated patient's decision (for `hfu tune`). */
-  keepAllDecisions?: boolean;
-  signal?: AbortSignal;
-  /** The wall clock, for the dates the record keeps (authoredOn, recorded); injectable for tests. */
-  now?: () => Date;
-  /** The run's id (for a service that must name a run before it starts); default a new UUID. */
-  runId?: string;
-  /**
-   * Asks the run to stop at the next safe point: before the next page is read or the next patient's transaction is
-   * sent (the one in flight finishes). A stopped run writes no Group and reports itself incomplete.
-   */
-  stop?: AbortSignal;
-  /**
-   * A targeted refresh: only these patients of the population are read and advanced (a notification that their
-   * review or care plan changed). No new proposals: ranking and capacity need the whole population.
-   */
-  patients?: readonly string[];
-  onProgress?: (progress: RunProgress) => void;
-}
 
 /**
  * One refresh of the programme, as stages: read the population chunk by chunk; evaluate each chunk; plan each
@@ -79,37 +29,96 @@ export async function runCohort(deps: RunDeps, settings: RunSettings): Promise<R
 
 async function run(deps: RunDeps, settings: RunSettings, runId: string): Promise<RunResult> {
   const started = performance.now();
-  const { client, programme, logger, mapping } = deps;
-  const { asOf, signal, stop } = settings;
+  const inputs = await start(deps, settings);
+  const stages = await compose(deps, settings, inputs);
+  for await (const chunk of stages.read) {
+    await evaluateAndWriteEarly(stages, chunk);
+  }
+  const report = stages.read.report();
+  const readMs = performance.now() - started;
+  const { record, mode } = inputs;
+  const ranking = rankCandidates(deps.programme, stages.evaluated.decisions.values(), record, {
+    capacity: settings.capacity,
+    population: stages.evaluated.evaluated,
+    proposes: mode.kind === 'full' || (mode.kind === 'incremental' && !settings.capacity),
+  });
+  const writeStarted = performance.now();
+  const stopped = report.stopped || (await writeTheRest(stages, ranking.proposable));
+  if (!stopped) {
+    const untouched = untouchedMembers(record, mode, report, stages.evaluated.malformed);
+    const watermark = nextWatermark(settings, record, mode, report);
+    stages.written.addWrites(await stages.writer.group(stages.written.members(), untouched, watermark));
+  }
+  const timings = {
+    readMs: Math.round(readMs),
+    writeMs: Math.round(performance.now() - writeStarted),
+    totalMs: Math.round(performance.now() - started),
+  };
+  const { evaluated, written } = stages;
+  const all = { runId, population: inputs.population, mode, report, evaluated, written, ranking, stopped, timings };
+  return runResult(deps, settings, all);
+}
+
+interface RunInputs {
+  population: Population;
+  record: ProgrammeRecord;
+  mode: ReadMode;
+}
+
+/** The population, the programme's record as it stands, and which of the population this run reads. */
+async function start(deps: RunDeps, settings: RunSettings): Promise<RunInputs> {
+  const { client, programme, logger } = deps;
+  const { signal } = settings;
   const population = await resolvePopulation(client, settings.scope, signal);
   const record = await readProgrammeRecord(client, programme.id, cohortIdentifier(programme, population.key), signal);
-  const programmePatients = [...record.patients.keys()];
-  const maxPollMs = settings.maxPollMs ?? 120_000;
   const mode = await chooseReadMode(deps, population, {
     extract: settings.extract ?? 'search',
     patients: settings.patients,
     incremental: settings.incremental,
     watermark: settings.incremental && watermarkOf(record.group),
-    programmePatients,
-    maxPollMs,
+    programmePatients: [...record.patients.keys()],
+    maxPollMs: settings.maxPollMs ?? MAX_POLL_MS,
     signal,
   });
   logger.info('run started', {
     programme: programme.id,
-    mapping: mapping.name,
+    mapping: deps.mapping.name,
     population: population.key,
     mode: mode.kind,
     patients: mode.kind === 'full' ? undefined : mode.patients.size,
-    asOf,
+    asOf: settings.asOf,
     dryRun: settings.dryRun,
   });
+  return { population, record, mode };
+}
+
+/** Bulk Data: the longest wait between status polls, unless configured. */
+const MAX_POLL_MS = 120_000;
+
+interface Stages {
+  read: PatientRead;
+  evaluation: EvaluationContext;
+  evaluated: EvaluationTally;
+  writer: ProgrammeWriter;
+  written: WriteTally;
+  record: ProgrammeRecord;
+  stop?: AbortSignal;
+  /** One patient's step: their record and decision planned, with proposals allowed or not. */
+  plan(patientId: string, proposable: boolean): PatientStep;
+  write(step: PatientStep, phase: RunProgress['phase']): Promise<void>;
+  progress(phase: RunProgress['phase']): void;
+}
+
+/** The stages of this run, wired to each other. */
+async function compose(deps: RunDeps, settings: RunSettings, { population, record, mode }: RunInputs): Promise<Stages> {
+  const { client, programme, logger, mapping } = deps;
+  const { asOf, signal, stop } = settings;
   const read = readPatients(deps, {
-    ...{ population, mode, programmePatients, asOf, maxPollMs, signal, stop },
-    ...{
-      dateBounds: settings.dateBounds,
-      concurrency: settings.concurrency,
-      trackNewest: Boolean(settings.incremental),
-    },
+    ...{ population, mode, programmePatients: [...record.patients.keys()], asOf, signal, stop },
+    maxPollMs: settings.maxPollMs ?? MAX_POLL_MS,
+    dateBounds: settings.dateBounds,
+    concurrency: settings.concurrency,
+    trackNewest: Boolean(settings.incremental),
   });
   const writer = new ProgrammeWriter(client, programme, population, record, {
     ...{ asOf, dryRun: settings.dryRun, signal, reviewOwner: settings.reviewOwner },
@@ -119,68 +128,61 @@ async function run(deps: RunDeps, settings: RunSettings, runId: string): Promise
   });
   const evaluated = new EvaluationTally(record, logger, Boolean(settings.keepAllDecisions));
   const written = new WriteTally(record);
+  const parameters = { asOf, ...lifecycleParameters(programme) };
   const expected = settings.onProgress ? await expectedSize(population, mode, signal) : undefined;
-  const progress = (phase: RunProgress['phase']) => {
+  const progress = (phase: RunProgress['phase']): void => {
     const { created, updated, unchanged, provenance } = written.writes;
     const writes = { created, updated, unchanged, provenance };
     const counts = { evaluated: evaluated.evaluated, advanced: written.done.size, writes };
     settings.onProgress?.({ phase, ...counts, ...(expected !== undefined ? { expected } : {}) });
   };
-  const parameters = { asOf, ...lifecycleParameters(programme) };
-  const plan = (patientId: string, proposable: boolean): PatientStep => {
-    const [patient, decision] = [record.patients.get(patientId), evaluated.decisions.get(patientId)];
-    return { patientId, patient, decision, step: planStep(patient, decision, proposable, parameters) };
+  return {
+    ...{ read, writer, evaluated, written, record, stop, progress },
+    evaluation: { programme, evaluate: featureEvaluator(mapping, asOf), asOf, record },
+    plan: (patientId, proposable) => {
+      const [patient, decision] = [record.patients.get(patientId), evaluated.decisions.get(patientId)];
+      return { patientId, patient, decision, step: planStep(patient, decision, proposable, parameters) };
+    },
+    write: async (step, phase) => {
+      written.add(step.patientId, await writer.patient(step));
+      progress(phase);
+    },
   };
-  const write = async (step: PatientStep, phase: RunProgress['phase']) => {
-    written.add(step.patientId, await writer.patient(step));
-    progress(phase);
-  };
+}
 
-  const context = { programme, evaluate: featureEvaluator(mapping, asOf), asOf, record };
-  for await (const chunk of read) {
-    const evaluations = await evaluateChunk(chunk.records, context);
-    evaluated.add(evaluations);
-    // The programme's patients just evaluated whose steps depend on nobody else are written now.
+/** One chunk evaluated; the programme's patients in it whose steps depend on nobody else are written at once. */
+async function evaluateAndWriteEarly(stages: Stages, chunk: PatientChunk): Promise<void> {
+  const evaluations = await evaluateChunk(chunk.records, stages.evaluation);
+  stages.evaluated.add(evaluations);
+  if (!stages.stop?.aborted) {
     const early = evaluations
-      .filter((e) => 'decision' in e && record.patients.has(e.patientId) && !written.done.has(e.patientId))
-      .filter(() => !stop?.aborted)
-      .map((e) => plan(e.patientId, false))
+      .filter(
+        (e) => 'decision' in e && stages.record.patients.has(e.patientId) && !stages.written.done.has(e.patientId)
+      )
+      .map((e) => stages.plan(e.patientId, false))
       .filter((s) => !s.step.needsRanking);
-    early.filter((s) => releasesPlace(s.step.actions)).forEach((s) => writer.release(s.patientId));
-    await Promise.all(early.map((s) => write(s, 'reading')));
-    progress('reading');
+    early.filter((s) => releasesPlace(s.step.actions)).forEach((s) => stages.writer.release(s.patientId));
+    await Promise.all(early.map((s) => stages.write(s, 'reading')));
   }
-  const report = read.report();
-  const readMs = performance.now() - started;
+  stages.progress('reading');
+}
 
-  const ranking = rankCandidates(programme, evaluated.decisions.values(), record, {
-    capacity: settings.capacity,
-    population: evaluated.evaluated,
-    proposes: mode.kind === 'full' || (mode.kind === 'incremental' && !settings.capacity),
-  });
-  const writeStarted = performance.now();
-  let stopped = report.stopped;
-  if (!stopped) {
-    const ids = [...new Set([...record.patients.keys(), ...ranking.proposable])].sort();
-    const steps = ids
-      .filter((id) => evaluated.decisions.has(id) && !written.done.has(id))
-      .map((id) => plan(id, ranking.proposable.has(id)));
-    steps.filter((s) => releasesPlace(s.step.actions)).forEach((s) => writer.release(s.patientId));
-    for (const step of steps) {
-      if ((stopped = Boolean(stop?.aborted))) {
-        break;
-      }
-      await write(step, 'writing');
+/**
+ * Everyone not yet written, in patient id order: programme patients read this run and new proposals; the places
+ * discharges and exits free are released before any enrolment is allocated. True when stopped part-way.
+ */
+async function writeTheRest(stages: Stages, proposable: ReadonlySet<string>): Promise<boolean> {
+  const { record, evaluated, written } = stages;
+  const ids = [...new Set([...record.patients.keys(), ...proposable])].sort();
+  const steps = ids
+    .filter((id) => evaluated.decisions.has(id) && !written.done.has(id))
+    .map((id) => stages.plan(id, proposable.has(id)));
+  steps.filter((s) => releasesPlace(s.step.actions)).forEach((s) => stages.writer.release(s.patientId));
+  for (const step of steps) {
+    if (stages.stop?.aborted) {
+      return true;
     }
+    await stages.write(step, 'writing');
   }
-  if (!stopped) {
-    const untouched = untouchedMembers(record, mode, report, evaluated.malformed);
-    written.addWrites(await writer.group(written.members(), untouched, nextWatermark(settings, record, mode, report)));
-  }
-  const timings = {
-    readMs: Math.round(readMs),
-    writeMs: Math.round(performance.now() - writeStarted),
-    totalMs: Math.round(performance.now() - started),
-  };
-  return runResult(deps, settings, { runId, population, mode, report, evaluated, written, ranking, stopped, timings });
+  return false;
 }
