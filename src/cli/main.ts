@@ -1,9 +1,4 @@
-import { Command, CommanderError } from 'commander';
-import { ScopeError } from '../cohort';
-import { ConfigError } from '../config';
-import { ProgrammeError } from '../criteria';
-import { FhirError } from '../fhir';
-import { MappingError } from '../mappings';
+import { Command } from 'commander';
 import type { CliIo } from './context';
 import { processIo, writeLine } from './context';
 import { registerApiKey } from './commands/api-key';
@@ -17,8 +12,7 @@ import { registerServe } from './commands/serve';
 import { registerSynth } from './commands/synth';
 import { registerTune } from './commands/tune';
 import { registerValidateConfig } from './commands/validate-config';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit';
-import { UsageError } from './options';
+import { EXIT_OK, exitFor } from './exit';
 
 export { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit';
 
@@ -46,9 +40,6 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   return program;
 }
 
-/** Errors that mean "fix the configuration or the command line": exit 2 with their message. */
-const USAGE_ERRORS = [ConfigError, UsageError, MappingError, ProgrammeError, ScopeError];
-
 /** The CLI as a function: runs one command and returns its exit code (bin/hfu.js sets process.exitCode). */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   let exitCode: number = EXIT_OK;
@@ -57,18 +48,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (err) {
-    if (err instanceof CommanderError) {
-      return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    const { code, message } = exitFor(err);
+    if (message) {
+      writeLine(io.stderr, message);
     }
-    if (USAGE_ERRORS.some((type) => err instanceof type)) {
-      writeLine(io.stderr, `hfu: ${(err as Error).message}`);
-      return EXIT_USAGE;
-    }
-    if (err instanceof FhirError) {
-      writeLine(io.stderr, `hfu: FHIR endpoint: ${err.message}`);
-      return EXIT_FAILED;
-    }
-    writeLine(io.stderr, `hfu: ${(err as Error)?.message ?? String(err)}`);
-    return EXIT_FAILED;
+    return code;
   }
 }

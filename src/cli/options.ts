@@ -1,9 +1,7 @@
 import { isIsoDate } from '../dates';
+import { UsageError } from '../errors';
 
-/** A command-line mistake: reported in one line, exit code 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError } from '../errors';
 
 /** A flag's integer value; undefined when the flag was not given (the config's value then stands). */
 export function parseInteger(value: string | undefined, flag: string): number | undefined {

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
+import { DefinitionError } from '../errors';
+import { readDefinitionFile, validateDefinition } from './definition-file';
 import type { Config } from './schema';
 import { configSchema } from './schema';
 
@@ -9,13 +8,13 @@ export const ENV_PREFIX = 'HFU_';
 /** The one `HFU_` variable that is not a key: the path of the config file. */
 export const CONFIG_FILE_ENV = 'HFU_CONFIG';
 
-/** Invalid configuration: every problem found, each naming its key (and the variable, when it came from one). */
-export class ConfigError extends Error {
-  constructor(
-    readonly source: string,
-    readonly problems: readonly string[]
-  ) {
-    super(`invalid configuration (${source}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+/**
+ * Invalid configuration: every problem found, each naming its key (and the variable, when it came from one). Also a
+ * limit of the configuration that a run meets (`source` is then the key).
+ */
+export class ConfigError extends DefinitionError {
+  constructor(source: string, problems: readonly string[]) {
+    super('configuration', source, problems);
     this.name = 'ConfigError';
   }
 }
@@ -39,26 +38,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       setPath(raw, path.split('.'), value);
     }
   }
-  const result = configSchema.safeParse(raw);
-  if (!result.success) {
-    throw new ConfigError(source, describeIssues(result.error.issues, envKeys));
-  }
-  return result.data;
+  const fail = (problems: string[]) => new ConfigError(source, problems);
+  return validateDefinition(raw, configSchema, fail, (path) => envKeys.get(path));
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(file, [`cannot read the file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
-  }
-  let parsed: unknown;
-  try {
-    parsed = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (err) {
-    throw new ConfigError(file, [`not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`]);
-  }
+  const parsed = readDefinitionFile(file, (problems) => new ConfigError(file, problems));
   if (parsed === null || parsed === undefined) {
     return {};
   }
@@ -124,17 +109,4 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
     node = node[segment] as Record<string, unknown>;
   }
   node[path[path.length - 1] as string] = value;
-}
-
-function describeIssues(issues: readonly z.core.$ZodIssue[], envKeys: Map<string, string>): string[] {
-  return issues.flatMap((issue) => {
-    const base = issue.path.map(String);
-    const paths = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...base, k].join('.')) : [base.join('.')];
-    return paths.map((path) => {
-      const fromEnv = envKeys.get(path);
-      const where = (path || '(top level)') + (fromEnv ? ` (from ${fromEnv})` : '');
-      const message = issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message;
-      return `${where}: ${message}`;
-    });
-  });
 }

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { readDefinitionFile, validateDefinition } from '../config/definition-file';
+import { DefinitionError } from '../errors';
 import type { Evaluator } from '../expressions';
 import { compileExpression, ExpressionError } from '../expressions';
 import type { TierId } from '../vocabulary';
@@ -34,12 +35,13 @@ export interface Programme {
   allocation: { psychosocialScore: CompiledRule; clinicalScore: CompiledRule };
 }
 
-export class ProgrammeError extends Error {
+/** A programme that cannot be used: every problem, each naming the file and the rule. */
+export class ProgrammeError extends DefinitionError {
   constructor(
     readonly file: string,
-    readonly problems: readonly string[]
+    problems: readonly string[]
   ) {
-    super(`invalid programme ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super('programme', file, problems);
     this.name = 'ProgrammeError';
   }
 }
@@ -59,20 +61,8 @@ export function loadProgramme(options: LoadProgrammeOptions = {}): Programme {
   if (!existsSync(file)) {
     throw new ProgrammeError(file, ['no such programme file']);
   }
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new ProgrammeError(file, [`not valid YAML: ${(err as Error).message}`]);
-  }
-  const parsed = programmeSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ProgrammeError(
-      file,
-      parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`)
-    );
-  }
-  return compileProgramme(file, parsed.data, options);
+  const fail = (problems: string[]) => new ProgrammeError(file, problems);
+  return compileProgramme(file, validateDefinition(readDefinitionFile(file, fail), programmeSchema, fail), options);
 }
 
 function compileProgramme(file: string, programme: ProgrammeFile, options: LoadProgrammeOptions): Programme {

@@ -1,4 +1,6 @@
 import type { OperationOutcome } from '@medplum/fhirtypes';
+import type { UpstreamRequest } from '../errors';
+import { OutcomeError, upstreamTimeout, upstreamUnreachable, upstreamUnusable } from '../errors';
 
 /** Why a FHIR interaction failed; `http` carries the server's status and OperationOutcome. */
 export type FhirErrorKind =
@@ -24,7 +26,11 @@ export interface FhirErrorDetails {
   cause?: unknown;
 }
 
-export class FhirError extends Error {
+/**
+ * A failed FHIR interaction. Its message is for the operator; its outcome, for any caller, says only which request
+ * failed and how (unreachable, too slow, or an answer that cannot be used), never what the server said.
+ */
+export class FhirError extends OutcomeError {
   readonly kind: FhirErrorKind;
   readonly method?: string;
   readonly path?: string;
@@ -43,6 +49,32 @@ export class FhirError extends Error {
     this.outcome = details.outcome;
     this.retryAfterMs = details.retryAfterMs;
     this.attempts = details.attempts;
+  }
+
+  toOutcome(): OperationOutcome {
+    const request = this.request();
+    switch (this.kind) {
+      case 'network':
+      case 'aborted':
+        return upstreamUnreachable(request);
+      case 'retry-after-too-long':
+        return upstreamUnreachable(request, 'asked to be retried later than the connector waits');
+      case 'timeout':
+        return upstreamTimeout(request);
+      case 'auth':
+        return upstreamUnusable(request, 'refused the connector its access token');
+      default:
+        return upstreamUnusable(request);
+    }
+  }
+
+  override callerDetails(): Record<string, unknown> {
+    return { upstream: this.request() };
+  }
+
+  private request(): UpstreamRequest {
+    const { method, path, status } = this;
+    return Object.fromEntries(Object.entries({ method, path, status }).filter(([, v]) => v !== undefined));
   }
 }
 

@@ -322,7 +322,8 @@ export class HttpTransport {
         cause: err,
       });
     }
-    if (err instanceof TypeError || (err as NodeJS.ErrnoException)?.code) {
+    // By name: fetch's TypeError may belong to another realm than this module's (as under jest).
+    if ((err as Error)?.name === 'TypeError' || (err as NodeJS.ErrnoException)?.code) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const detail = cause?.code ?? cause?.message ?? (err as Error).message;
       return new FhirError(`${where}: network error (${detail})`, {

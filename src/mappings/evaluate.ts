@@ -2,6 +2,7 @@ import type { Patient, Resource } from '@medplum/fhirtypes';
 import type { IsoDate } from '../dates';
 import { addDays, addMonths, londonDay } from '../dates';
 import { evaluationFailure } from '../expressions';
+import { recordCheck } from './check';
 import type { CompiledFeature, CompiledMapping } from './load';
 import type { Evaluator } from '../expressions';
 import type { Duration, SourceType } from './schema';
@@ -34,7 +35,9 @@ export class FeatureEvaluationError extends Error {
 export type FeatureEvaluator = (record: PatientRecord) => PatientFeatures;
 
 /**
- * Binds a mapping to an evaluation date. The returned function evaluates every feature of one patient. Per resource
+ * Binds a mapping to an evaluation date. The returned function evaluates every feature of one patient, after checking
+ * that every element the features read is well formed (check.ts): a malformed one is a FeatureEvaluationError naming
+ * the resource and the element, so the patient is skipped rather than decided on data that says nothing. Per resource
  * type it keeps the current records once (entered in error or cancelled never count, whatever the mapping says) and
  * places each in time once per date expression (London calendar days, so precision and time zones never make a
  * comparison silently empty); per feature it keeps what falls in the window (never anything after the evaluation
@@ -44,7 +47,12 @@ export type FeatureEvaluator = (record: PatientRecord) => PatientFeatures;
 export function featureEvaluator(mapping: CompiledMapping, asOf: IsoDate): FeatureEvaluator {
   const variables = { asOfDate: asOf };
   const windows = new Map(mapping.features.map((f) => [f.name, f.window ? windowStart(asOf, f.window) : undefined]));
+  const check = recordCheck(mapping);
   return (record) => {
+    const malformed = check(record);
+    if (malformed) {
+      throw new FeatureEvaluationError(malformed.feature, malformed.reason);
+    }
     const facts: Record<string, FactValue> = {};
     const evidence: Record<string, string[]> = {};
     const lists = new PatientLists(record, variables);

@@ -1,7 +1,8 @@
 import type { ValueSet } from '@medplum/fhirtypes';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { readDefinitionFile, validateDefinition } from '../config/definition-file';
+import { DefinitionError } from '../errors';
 import type { Evaluator } from '../expressions';
 import { compileExpression, ExpressionError } from '../expressions';
 import { mappingFunctions } from './functions';
@@ -43,12 +44,12 @@ export interface CompiledMapping {
 }
 
 /** A mapping that cannot be used: every problem, each naming the file and the feature. */
-export class MappingError extends Error {
+export class MappingError extends DefinitionError {
   constructor(
     readonly file: string,
-    readonly problems: readonly string[]
+    problems: readonly string[]
   ) {
-    super(`invalid mapping ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super('mapping', file, problems);
     this.name = 'MappingError';
   }
 }
@@ -69,20 +70,8 @@ export function loadMapping(ref: string): CompiledMapping {
       `no such mapping file${/^[a-z0-9-]+$/.test(ref) ? ` (built-in mappings: uk-core, synthea)` : ''}`,
     ]);
   }
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new MappingError(file, [`not valid YAML: ${(err as Error).message}`]);
-  }
-  const parsed = mappingSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new MappingError(
-      file,
-      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`)
-    );
-  }
-  const mapping = parsed.data;
+  const fail = (problems: string[]) => new MappingError(file, problems);
+  const mapping = validateDefinition(readDefinitionFile(file, fail), mappingSchema, fail);
   const { lists, valueSets, problems } = loadValueSets(path.resolve(path.dirname(file), mapping.valueSets));
   const functions = mappingFunctions(lists);
   const features: CompiledFeature[] = [];

@@ -1,12 +1,13 @@
 import type { Patient, Resource } from '@medplum/fhirtypes';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { readDefinitionFile, validateDefinition } from '../config/definition-file';
 import { isIsoDate } from '../dates';
 import type { FactValue, PatientRecord } from './evaluate';
 import { FeatureEvaluationError, featureEvaluator } from './evaluate';
 import type { CompiledMapping } from './load';
+import { MappingError } from './load';
 import { SOURCE_TYPES } from './schema';
 
 const resourceSchema = z.looseObject({ resourceType: z.string(), id: z.string().optional() });
@@ -48,13 +49,16 @@ export function runMappingTests(mapping: CompiledMapping, file = mappingTestsFil
   if (!existsSync(file)) {
     return [{ name: file, passed: false, failures: ['no tests.yaml beside the mapping'] }];
   }
-  const parsed = testsSchema.safeParse(parseYaml(readFileSync(file, 'utf8')));
-  if (!parsed.success) {
-    return [
-      { name: file, passed: false, failures: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) },
-    ];
+  let tests: z.output<typeof testsSchema>;
+  try {
+    const fail = (problems: string[]) => new MappingError(file, problems);
+    tests = validateDefinition(readDefinitionFile(file, fail), testsSchema, fail);
+  } catch (err) {
+    if (!(err instanceof MappingError)) {
+      throw err;
+    }
+    return [{ name: file, passed: false, failures: [...err.problems] }];
   }
-  const tests = parsed.data;
   return tests.cases.map((testCase) => {
     const evaluate = featureEvaluator(mapping, testCase.asOf ?? tests.asOf);
     const failures: string[] = [];

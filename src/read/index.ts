@@ -4,7 +4,7 @@ export { forEachConcurrently, mapConcurrently } from './concurrency';
 export type { UnreadPatient } from './ledger';
 export { chooseReadMode } from './mode';
 export type { ModeOptions } from './mode';
-export { resolvePopulation, restrictPopulation, ScopeError } from './population';
+export { resolvePopulation, restrictPopulation } from './population';
 export type { Population } from './population';
 export { expectedSize, readPatients } from './read';
 export type { PatientChunk, PatientRead, ReadDeps, ReadMode, ReadReport, ReadRequest } from './read';

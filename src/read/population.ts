@@ -1,5 +1,6 @@
 import type { Group, Organization, Patient } from '@medplum/fhirtypes';
 import type { Scope } from '../config';
+import { ConfigError } from '../config';
 import type { FhirClient } from '../fhir';
 import { toQuery } from '../fhir';
 import { NHS_SYSTEM } from '../vocabulary';
@@ -16,10 +17,6 @@ export interface Population {
   includes(patient: Patient): boolean;
   /** The same patients as a Bulk Data export asks for them: a Group's, or every patient's through a filter. */
   bulk: { groupId?: string; patientFilter?: string };
-}
-
-export class ScopeError extends Error {
-  override name = 'ScopeError';
 }
 
 export async function resolvePopulation(client: FhirClient, scope: Scope, signal?: AbortSignal): Promise<Population> {
@@ -97,7 +94,9 @@ async function practiceReferences(
       signal
     );
     if (orgs.length !== 1) {
-      throw new ScopeError(`expected one Organization with ODS code ${ods}, found ${orgs.length}`);
+      throw new ConfigError('scope', [
+        `scope.ods: expected one Organization with ODS code ${ods}, found ${orgs.length}`,
+      ]);
     }
     references.push(`Organization/${orgs[0]?.id}`);
   }

@@ -1,17 +1,11 @@
-import {
-  badRequest,
-  getStatus,
-  normalizeOperationOutcome,
-  notFound,
-  OperationOutcomeError,
-  serverError,
-} from '@medplum/core';
+import { badRequest, getStatus, notFound, OperationOutcomeError } from '@medplum/core';
 import type { FhirRequest, HttpMethod } from '@medplum/fhir-router';
 import { addBulkExport } from './bulk';
 import { FhirRouter } from '@medplum/fhir-router';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
+import { bodyRefusal, httpStatusOf, loggableError, outcomeOf, OutcomeError } from '../errors';
 import type { Logger } from '../logging';
 import { silentLogger } from '../logging';
 import { capabilityStatement } from './capability';
@@ -64,20 +58,11 @@ export function createFhirApp(options: FhirAppOptions): express.Express {
   });
   app.use((req, res) => sendOutcome(res, notFound));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const status = (err as { status?: number; type?: string }).status;
-    if ((err as { type?: string }).type === 'entity.parse.failed') {
-      sendOutcome(res, badRequest('The request body is not valid JSON'));
-    } else if (status === 413) {
-      res
-        .status(413)
-        .type(FHIR_JSON)
-        .send(JSON.stringify(badRequest('The request body is too large')));
-    } else if (err instanceof OperationOutcomeError) {
-      sendOutcome(res, err.outcome);
-    } else {
-      logger.error('fhir server error', { error: (err as Error)?.message });
-      sendOutcome(res, serverError(new Error('Internal server error')));
+    const [outcome, status] = errorOutcome(err);
+    if (status === 500) {
+      logger.error('fhir server error', loggableError(err));
     }
+    sendOutcome(res, outcome, status);
   });
   return app;
 }
@@ -217,7 +202,31 @@ function sendResource(res: Response, status: number, resource: Resource): void {
   res.status(status).type(FHIR_JSON).send(JSON.stringify(resource));
 }
 
-function sendOutcome(res: Response, outcome: OperationOutcome): void {
-  const normalized = normalizeOperationOutcome(outcome);
-  res.status(getStatus(normalized)).type(FHIR_JSON).send(JSON.stringify(normalized));
+/**
+ * The embedded server's error funnel: an error as the OperationOutcome to answer and its status. A body it cannot
+ * read keeps body-parser's status (400, 413, 415); the router's and the connector's own outcomes keep theirs;
+ * anything else is a 500 that names nothing of what it was.
+ */
+function errorOutcome(err: unknown): [OperationOutcome, number] {
+  const refused = err instanceof OperationOutcomeError || err instanceof OutcomeError ? undefined : bodyRefusal(err);
+  if (refused) {
+    return [badRequest(bodyProblem(refused.type)), refused.status];
+  }
+  const outcome = outcomeOf(err);
+  return [outcome, httpStatusOf(outcome)];
+}
+
+/** body-parser's reason by its `type` (none for a body that does not decompress). */
+function bodyProblem(type: string | undefined): string {
+  if (type === 'entity.parse.failed') {
+    return 'The request body is not valid JSON';
+  }
+  if (type === 'entity.too.large') {
+    return 'The request body is too large';
+  }
+  return type ? `The request body cannot be read (${type})` : 'The request body cannot be read';
+}
+
+function sendOutcome(res: Response, outcome: OperationOutcome, status = httpStatusOf(outcome)): void {
+  res.status(status).type(FHIR_JSON).send(JSON.stringify(outcome));
 }

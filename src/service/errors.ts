@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, Response } from 'express';
+import { bodyRefusal, httpStatusOf, internalError, loggableError, OutcomeError, outcomeHeadline } from '../errors';
 import type { Logger } from '../logging';
 
 /** An error with the HTTP status and message the caller gets. Messages never carry patient data or stack traces. */
@@ -18,8 +19,11 @@ export function sendError(res: Response, status: number, message: string, detail
 }
 
 /**
- * The last handler: every error becomes JSON. Expected ones (HttpError, a body too large or not JSON) keep their
- * status and message; anything else is a 500 whose details go to the log, not to the caller.
+ * The service's error funnel, its last handler: every error becomes JSON `{"error": {status, message, ...}}`.
+ * HttpError keeps its status and message, a refused body its status; the connector's own errors answer their
+ * outcome's status and text (an unreachable FHIR endpoint 503, a timeout 504, an unusable answer 502, each naming
+ * the request but never what the endpoint said), logged the same; anything else is a 500 whose name and stack
+ * frames go to the log, never its message.
  */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, _req, res, next) => {
@@ -31,19 +35,25 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       sendError(res, err.status, err.message, err.details);
       return;
     }
-    const status = (err as { status?: unknown }).status;
-    const type = (err as { type?: unknown }).type;
-    if (typeof status === 'number' && status >= 400 && status < 500 && typeof type === 'string') {
-      // body-parser: entity.too.large, entity.parse.failed, encoding.unsupported, ...
-      sendError(res, status, type === 'entity.too.large' ? 'request body too large' : `bad request body (${type})`);
+    if (err instanceof OutcomeError) {
+      const outcome = err.toOutcome();
+      const status = httpStatusOf(outcome);
+      const message = outcomeHeadline(outcome);
+      logger.error('request failed', { error: err.name, status, reason: message, ...err.callerDetails() });
+      sendError(res, status, message, err.callerDetails());
       return;
     }
-    // The name and the frames only: a third-party message may echo what it was given, over several lines.
-    const frames = (err as Error)?.stack
-      ?.split('\n')
-      .filter((line) => /^\s+at /.test(line))
-      .join('\n');
-    logger.error('request failed', { error: (err as Error)?.name ?? 'unknown', frames });
-    sendError(res, 500, 'internal error');
+    const refused = bodyRefusal(err);
+    if (refused) {
+      const { status, type } = refused;
+      sendError(
+        res,
+        status,
+        type === 'entity.too.large' ? 'request body too large' : `bad request body (${type ?? 'unreadable'})`
+      );
+      return;
+    }
+    logger.error('request failed', loggableError(err));
+    sendError(res, httpStatusOf(internalError), 'internal error');
   };
 }

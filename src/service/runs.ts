@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RunDeps, RunProgress, RunResult } from '../cohort';
 import { runCohort, runSettingsFrom } from '../cohort';
 import type { Config } from '../config';
+import { loggableError, outcomeOf } from '../errors';
 import { withLogContext } from '../logging';
 import { HttpError } from './errors';
 import type { RunOutcome, RunTrigger, ServiceMetrics } from './metrics';
@@ -156,9 +157,11 @@ export class RunManager {
         ...result.skipped.map((s) => `${s.patient}: ${s.reason}`),
       ];
     } catch (err) {
+      // What the outcome says, which any reader of the run may see: never an upstream's or a library's own text.
+      const outcome = outcomeOf(err);
       record.status = 'failed';
-      record.errors = [(err as Error).message];
-      logger.error('run failed', { error: (err as Error).name });
+      record.errors = outcome.issue.map((issue) => issue.details?.text ?? issue.code);
+      logger.error('run failed', { ...loggableError(err), outcome: outcome.id ?? 'internal' });
     }
     record.finishedAt = new Date().toISOString();
     const seconds = (performance.now() - started) / 1000;

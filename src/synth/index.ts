@@ -1,5 +1,3 @@
-export { calibrationFigures, DEFAULT_THRESHOLDS, expectedTier } from './calibration';
-export type { CalibrationFigures, TierThresholds } from './calibration';
 export * as codes from './codes';
 export { isValidNhsNumber, MAX_TEST_NHS_NUMBERS, nhsCheckDigit, testNhsNumber } from './nhs-number';
 export {

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, Provenance, Resource } from '@medplum/fhirtypes';
+import { ConfigError } from '../config';
 import type { Programme } from '../criteria';
 import type { FhirClient } from '../fhir';
 import { FhirError, toQuery } from '../fhir';
@@ -86,9 +87,9 @@ export async function applyInTransaction(
   const provenance = provenanceFor(info, targets, [...plan.creates, ...plan.updates.map((u) => u.desired)]);
   entries.push({ resource: provenance, request: { method: 'PUT', url: `Provenance/${provenance.id}` } });
   if (entries.length > options.maxEntries) {
-    throw new Error(
-      `${info.subjectKey}: ${entries.length} writes exceed the transaction limit of ${options.maxEntries} (writeback.transactionMaxEntries)`
-    );
+    throw new ConfigError('writeback.transactionMaxEntries', [
+      `${info.subjectKey}: ${entries.length} writes exceed the transaction limit of ${options.maxEntries}: raise writeback.transactionMaxEntries if the FHIR server takes more`,
+    ]);
   }
   try {
     const response = await client.transaction(

@@ -2,12 +2,17 @@ import { main } from '../../src/cli/main';
 import { captureIo } from '../helpers/io';
 import type { SeededServer } from './helpers/server';
 import { AS_OF, startSeededServer } from './helpers/server';
-import { expectedTier } from '../../src/synth';
+import type { PatientTruth } from '../../src/synth';
+import { expectedTiers } from '../helpers/tiers';
 
 let server: SeededServer;
 
+let tiers: Map<string, string>;
+const expectedTier = (truth: PatientTruth) => tiers.get(truth.patientId);
+
 beforeAll(async () => {
   server = await startSeededServer(2000, 3);
+  tiers = expectedTiers(server.resources, AS_OF);
 });
 afterAll(() => server.stop());
 

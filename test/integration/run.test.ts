@@ -4,8 +4,8 @@ import path from 'node:path';
 import type { Group, Task } from '@medplum/fhirtypes';
 import { configSchema } from '../../src/config';
 import { FhirClient } from '../../src/fhir';
-import { expectedTier } from '../../src/synth';
 import { TASK_CODE, token } from '../../src/vocabulary';
+import { expectedTiers } from '../helpers/tiers';
 import { runCli } from './helpers/cli';
 import { startFaultyProxy } from './helpers/proxy';
 import type { SeededServer } from './helpers/server';
@@ -41,11 +41,8 @@ const cohortGroups = () => client.searchAll<Group>('Group', {});
 beforeAll(async () => {
   server = await startSeededServer(3000, 1);
   client = FhirClient.fromConfig({ ...configSchema.parse({}).fhir, baseUrl: server.baseUrl });
-  for (const truth of server.truth) {
-    const tier = expectedTier(truth);
-    if (tier) {
-      expected.set(`Patient/${truth.patientId}`, tier);
-    }
+  for (const [patientId, tier] of expectedTiers(server.resources, AS_OF)) {
+    expected.set(`Patient/${patientId}`, tier);
   }
 });
 afterAll(() => server.stop());

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { rulesFrom, runCohort, runSettingsFrom } from '../../cohort';
+import type { Programme } from '../../criteria';
 import { tune } from '../../criteria';
 import type { CliIo } from '../context';
 import { commandContext, writeLine } from '../context';
@@ -14,6 +15,16 @@ function parseRange(text: string, flag: string): { parameter: string; values: nu
   }
   const [from, to] = [Number(match[2]), Number(match[3])];
   return { parameter: match[1] as string, values: Array.from({ length: to - from + 1 }, (_, i) => from + i) };
+}
+
+/** Before the run, not after it: a misspelt parameter is a usage error (exit 2). */
+function checkParameters(programme: Programme, parameters: Record<string, string>): void {
+  for (const [flag, parameter] of Object.entries(parameters)) {
+    if (!(parameter in programme.parameters)) {
+      const known = Object.keys(programme.parameters).join(', ');
+      throw new UsageError(`${flag}: ${parameter} is not a parameter of ${programme.id} (${known})`);
+    }
+  }
 }
 
 export function registerTune(program: Command, io: CliIo): void {
@@ -39,6 +50,7 @@ export function registerTune(program: Command, io: CliIo): void {
         throw new UsageError(`--tier takes first or second, not '${String(flags.tier)}'`);
       }
       const rules = rulesFrom(ctx.config);
+      checkParameters(rules.programme, { '--rows': rows.parameter, '--columns': columns.parameter });
       const client = fhirClient(ctx.config, ctx.logger);
       const settings = runSettingsFrom(ctx.config, {
         asOf: parseDate(flags.now as string | undefined, '--now'),

@@ -1,4 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../../src/cli/main';
@@ -27,6 +29,25 @@ describe('usage errors', () => {
     const io = captureIo();
     expect(await main(['synth', '--patients', 'ten'], io)).toBe(2);
     expect(io.err()).toContain('--patients takes a whole number');
+  });
+
+  it('exits 2 for a tune parameter the programme lacks, before reading anything', async () => {
+    const io = captureIo({ HFU_FHIR__BASE_URL: 'http://127.0.0.1:1/fhir/R4' });
+    expect(await main(['tune', '--rows', 'firstAdmissionz=1-3'], io)).toBe(2);
+    expect(io.err()).toMatch(/^hfu: --rows: firstAdmissionz is not a parameter of nhse-hfu-2022 \(.*firstAdmissions/);
+  });
+});
+
+describe('a FHIR endpoint that cannot be reached', () => {
+  it('exits 1, the line naming the endpoint and the request', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const io = captureIo({ HFU_FHIR__MAX_ATTEMPTS: '1', HFU_LOG__LEVEL: 'error' });
+    const argv = ['run', '--dry-run', '--fhir-base-url', `http://127.0.0.1:${port}/fhir/R4`];
+    expect(await main(argv, io)).toBe(1);
+    expect(io.err()).toMatch(/^hfu: FHIR endpoint: GET \w+/m);
   });
 });
 

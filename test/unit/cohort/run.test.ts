@@ -3,7 +3,7 @@ import type { RunDeps, RunSettings } from '../../../src/cohort';
 import { configSchema } from '../../../src/config';
 import { FhirClient } from '../../../src/fhir';
 import { silentLogger } from '../../../src/logging';
-import { expectedTier } from '../../../src/synth';
+import { expectedTiers } from '../../helpers/tiers';
 import { startFaultyProxy } from '../../integration/helpers/proxy';
 import type { SeededServer } from '../../integration/helpers/server';
 import { AS_OF, startSeededServer } from '../../integration/helpers/server';
@@ -18,16 +18,11 @@ const config = configSchema.parse({
 });
 const rules = rulesFrom(config);
 let server: SeededServer;
-let expected: Map<string, string>;
+let expected: Map<string, 'first' | 'second'>;
 
 beforeAll(async () => {
   server = await startSeededServer(600, 8);
-  expected = new Map(
-    server.truth.flatMap((t) => {
-      const tier = expectedTier(t);
-      return tier ? [[t.patientId, tier] as [string, string]] : [];
-    })
-  );
+  expected = expectedTiers(server.resources, AS_OF);
 });
 afterAll(() => server.stop());
 
