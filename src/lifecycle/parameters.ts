@@ -1,4 +1,5 @@
 import type { Programme } from '../criteria';
+import { ProgrammeError } from '../criteria';
 
 /** The lifecycle's cadences, declared (with their defaults) by the programme and overridable by a site. */
 export interface LifecycleParameters {
@@ -20,7 +21,7 @@ export function lifecycleParameters(programme: Pick<Programme, 'id' | 'parameter
   for (const name of NAMES) {
     const value = programme.parameters[name];
     if (typeof value !== 'number') {
-      throw new Error(`programme ${programme.id} declares no parameter ${name}`);
+      throw new ProgrammeError(programme.id, [`parameters.${name}: not declared, and the lifecycle needs it`]);
     }
     values[name] = value;
   }

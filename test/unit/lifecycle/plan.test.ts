@@ -84,7 +84,7 @@ describe('lifecycle parameters', () => {
     const parameters = { checkInEveryDays: 7, checkInCount: 3, conversationWithinDays: 10, coolOffDays: 90 };
     expect(lifecycleParameters({ id: 'x', parameters })).toEqual(parameters);
     expect(() => lifecycleParameters({ id: 'x', parameters: { checkInEveryDays: 7 } })).toThrow(
-      'programme x declares no parameter checkInCount'
+      /parameters\.checkInCount: not declared/
     );
   });
 });
