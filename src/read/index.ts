@@ -1,6 +1,6 @@
 export { chunkSearches, patientIdOf, readChunk } from './chunk';
 export type { ChunkRecords, ChunkSearch } from './chunk';
-export { forEachConcurrently, mapConcurrently } from './concurrency';
+export { mapConcurrently } from './concurrency';
 export type { UnreadPatient } from './ledger';
 export { chooseReadMode } from './mode';
 export type { ModeOptions } from './mode';
