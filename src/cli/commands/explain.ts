@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import type { PatientExplanation, ProgrammePlace } from '../../cohort';
-import { explainPatient, rulesFrom, runSettingsFrom } from '../../cohort';
+import { explainPatient } from '../../cohort';
 import type { Decision, Programme, RuleExplanation } from '../../criteria';
 import type { CliIo } from '../context';
-import { commandContext, writeLine } from '../context';
+import { writeLine } from '../context';
 import { EXIT_FAILED, EXIT_OK } from '../exit';
-import { parseDate, UsageError } from '../options';
-import { fhirClient } from '../runtime';
+import { UsageError } from '../options';
+import { runContext } from '../run-context';
 
 export function registerExplain(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
   program
@@ -21,19 +21,8 @@ export function registerExplain(program: Command, io: CliIo, setExitCode: (code:
       if (!id) {
         throw new UsageError(`expected Patient/<id>, not '${patient}'`);
       }
-      const ctx = commandContext(io, command.optsWithGlobals().config, {
-        'fhir.baseUrl': flags.fhirBaseUrl,
-        mapping: flags.mapping,
-      });
-      const rules = rulesFrom(ctx.config);
-      const client = fhirClient(ctx.config, ctx.logger);
-      const settings = runSettingsFrom(ctx.config, {
-        asOf: parseDate(flags.now as string | undefined, '--now'),
-        dryRun: true,
-        patients: [id],
-        keepAllDecisions: true,
-      });
-      const outcome = await explainPatient({ client, logger: ctx.logger, ...rules }, settings, id);
+      const { deps, settings } = runContext(io, command, flags, { dryRun: true });
+      const outcome = await explainPatient(deps, settings, id);
       if ('skipped' in outcome) {
         writeLine(io.stderr, `hfu: Patient/${id}: ${outcome.skipped}`);
         setExitCode(EXIT_FAILED);
@@ -42,7 +31,7 @@ export function registerExplain(program: Command, io: CliIo, setExitCode: (code:
       if (flags.json) {
         io.stdout.write(JSON.stringify(outcome.explanation, null, 2) + '\n');
       } else {
-        explainText(rules.programme, outcome.decision, outcome.explanation).forEach((line) =>
+        explainText(deps.programme, outcome.decision, outcome.explanation).forEach((line) =>
           writeLine(io.stdout, line)
         );
       }
