@@ -2,7 +2,11 @@
 // embedded FHIR server. Type checking happens once, in `npm run lint` (tsc --noEmit): tests only transpile.
 const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
 const common = { transform, testEnvironment: 'node' };
-const dateSensitive = ['<rootDir>/test/unit/dates/**/*.test.ts', '<rootDir>/test/unit/synth/population.test.ts'];
+const dateSensitive = [
+  '<rootDir>/test/unit/dates/**/*.test.ts',
+  '<rootDir>/test/unit/synth/population.test.ts',
+  '<rootDir>/test/unit/criteria/wording.test.ts',
+];
 
 module.exports = {
   testTimeout: 120000,

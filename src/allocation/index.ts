@@ -5,7 +5,7 @@ import type { ProgrammeRecord } from '../lifecycle';
 import { episodeStage, isOpenTask } from '../lifecycle';
 import type { FactValue } from '../mappings';
 import type { RiskType } from '../vocabulary';
-import { REVIEW_INPUT, ROLES } from '../vocabulary';
+import { isTaskInput, ROLES } from '../vocabulary';
 
 export type { WorkforceMember } from '../config';
 
@@ -103,7 +103,7 @@ export function mdtAllocation(review: Task | undefined, reviewOwner: string | un
  * is not a reservation, and one that moved with every caseload change would rewrite the MDT's worklist each run.
  */
 export function proposedOwnerOf(review: Task | undefined): string | undefined {
-  return review?.input?.find((i) => i.type.text === REVIEW_INPUT.proposedOwner)?.valueReference?.reference;
+  return review?.input?.find((i) => isTaskInput(i, 'proposedOwner'))?.valueReference?.reference;
 }
 
 export type Allocation =

@@ -13,8 +13,8 @@ export interface RunContext {
 }
 
 /**
- * What `run`, `explain` and `tune` start from: the configuration with the command's `--fhir-base-url`, `--mapping`
- * and `--now`, the rules it names, a client for the endpoint, and the run's settings.
+ * What `run`, `explain` and `tune` start from: the configuration with the command's `--fhir-base-url`, `--mapping`,
+ * `--programme` and `--now`, the rules it names, a client for the endpoint, and the run's settings.
  */
 export function runContext(
   io: CliIo,
@@ -25,6 +25,7 @@ export function runContext(
   const ctx = commandContext(io, (command.optsWithGlobals() as { config?: string }).config, {
     'fhir.baseUrl': flags.fhirBaseUrl,
     mapping: flags.mapping,
+    'programme.file': flags.programme,
   });
   const rules = rulesFrom(ctx.config);
   const client = fhirClient(ctx.config, ctx.logger);

@@ -2,6 +2,7 @@ import type { RunResult } from '../cohort';
 import { candidateReport } from '../cohort';
 import type { Config } from '../config';
 import type { Programme } from '../criteria';
+import { candidateSummary, exclusionTitle } from '../criteria';
 import { FhirClient } from '../fhir';
 import type { Logger } from '../logging';
 import { UsageError } from './options';
@@ -60,7 +61,7 @@ export function runSummary(result: RunResult, programme: Programme, top = 10): s
   if (result.waitlisted.length) {
     lines.push(`  waitlisted (over capacity): ${result.waitlisted.length}`);
   }
-  const excluded = Object.entries(result.excluded).map(([id, n]) => `${id} ${n}`);
+  const excluded = Object.entries(result.excluded).map(([id, n]) => `${exclusionTitle(programme, id)} ${n}`);
   if (excluded.length) {
     lines.push(`  excluded: ${excluded.join(', ')}`);
   }
@@ -78,11 +79,7 @@ export function runSummary(result: RunResult, programme: Programme, top = 10): s
   if (result.candidates.length) {
     lines.push(`Top candidates:`);
     for (const d of result.candidates.slice(0, top)) {
-      const risks = d.riskFactors.length ? `; risk factors: ${d.riskFactors.join(', ')}` : '';
-      lines.push(
-        `  Patient/${d.patientId}  ${d.tier}: ${d.facts.unplannedAdmissions ?? '?'} unplanned admissions, ` +
-          `${d.facts.repeatMedications ?? '?'} repeat items${risks}`
-      );
+      lines.push(`  Patient/${d.patientId}  ${candidateSummary(programme, d, result.asOf)}`);
     }
   }
   const w = result.writes;

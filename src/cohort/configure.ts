@@ -63,7 +63,7 @@ export function rulesFrom(config: Config): Pick<RunDeps, 'mapping' | 'programme'
   const programme = loadProgramme({
     ref: config.programme.file,
     parameters: config.programme.parameters,
-    features: mapping.features.map((f) => f.name),
+    features: mapping.features,
   });
   return { mapping, programme };
 }

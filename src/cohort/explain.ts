@@ -66,7 +66,7 @@ export async function explainPatient(deps: RunDeps, settings: RunSettings, patie
     return { skipped: `malformed data: ${evaluation.malformed.message}` };
   }
   const { decision } = evaluation;
-  const rules = explainDecision(programme, decision, { coolingOff: decision.excludedBy.includes('cool-off') });
+  const rules = explainDecision(programme, decision);
   return {
     decision,
     explanation: {

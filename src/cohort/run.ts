@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { EvaluationContext } from '../evaluate';
+import { lifecycleParameters } from '../criteria';
 import { evaluateChunk } from '../evaluate';
 import type { ProgrammeRecord } from '../lifecycle';
-import { lifecycleParameters, planStep, readProgrammeRecord } from '../lifecycle';
+import { planStep, readProgrammeRecord } from '../lifecycle';
 import { withLogContext } from '../logging';
 import { featureEvaluator } from '../mappings';
 import type { PatientChunk, PatientRead, Population, ReadMode } from '../read';

@@ -20,6 +20,10 @@ export interface Decision {
   /** The tier the patient is a candidate in: the qualifying tier when nothing excludes them. */
   tier?: TierId;
   riskFactors: string[];
+  /** The first exclusion that holds and that the programme says ends a patient's time in it (`exit: true`). */
+  exitReason?: string;
+  /** The programme state the exclusions saw, so an explanation re-reads the rules as the decision did. */
+  state?: ProgrammeState;
 }
 
 /**
@@ -35,7 +39,9 @@ export function decide(
   const base = { f: features.facts, p: programme.parameters };
   const qualifyingTier = programme.tiers.find((tier) => holds(tier, base))?.id;
   const vars = { ...base, state: stateOf(qualifyingTier) };
-  const excludedBy = programme.exclusions.filter((rule) => holds(rule, vars)).map((rule) => rule.id);
+  const excluding = programme.exclusions.filter((rule) => holds(rule, vars));
+  const excludedBy = excluding.map((rule) => rule.id);
+  const exitReason = excluding.find((rule) => rule.exit)?.id;
   return {
     patientId,
     facts: features.facts,
@@ -44,6 +50,8 @@ export function decide(
     excludedBy,
     tier: excludedBy.length ? undefined : qualifyingTier,
     riskFactors: programme.riskFactors.filter((rule) => holds(rule, vars)).map((rule) => rule.id),
+    ...(exitReason ? { exitReason } : {}),
+    state: vars.state,
   };
 }
 
@@ -62,11 +70,14 @@ export interface RuleExplanation {
   values: Record<string, FactValue>;
 }
 
-/** Every tier, exclusion and risk factor with whether it holds and the values it read: the explanation. */
+/**
+ * Every tier, exclusion and risk factor with whether it holds and the values it read: the explanation. The state is
+ * the one the decision was made with unless given.
+ */
 export function explainDecision(
   programme: Programme,
   decision: Decision,
-  state: ProgrammeState
+  state: ProgrammeState = decision.state ?? NO_STATE
 ): Record<string, RuleExplanation[]> {
   const vars = { f: decision.facts, p: programme.parameters, state };
   const explain = (rules: CompiledRule[]): RuleExplanation[] =>

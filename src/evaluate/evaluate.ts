@@ -1,9 +1,9 @@
 import { setImmediate } from 'node:timers/promises';
 import type { Decision, Programme } from '../criteria';
-import { decide } from '../criteria';
+import { decide, lifecycleParameters } from '../criteria';
 import type { IsoDate } from '../dates';
 import type { ProgrammeRecord } from '../lifecycle';
-import { isCoolingOff, lifecycleParameters, standingOf } from '../lifecycle';
+import { isCoolingOff, standingOf } from '../lifecycle';
 import type { FeatureEvaluator, PatientRecord } from '../mappings';
 import { FeatureEvaluationError } from '../mappings';
 

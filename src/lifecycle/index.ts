@@ -14,7 +14,5 @@ export { needsDischarge, openTasks, transitions } from './transitions';
 export type { Action, ExitReason, TransitionSettings } from './transitions';
 export { cohortEntries } from './view';
 export type { CohortEntry } from './view';
-export { lifecycleParameters } from './parameters';
-export type { LifecycleParameters } from './parameters';
 export { placementOf, planStep } from './plan';
 export type { Placement, Step } from './plan';

@@ -1,10 +1,8 @@
 import type { Decision } from '../criteria';
-import type { IsoDate } from '../dates';
-import type { LifecycleParameters } from './parameters';
 import type { PatientInProgramme } from './record';
 import type { Stage, Standing } from './stage';
 import { isOpenStage, standingOf } from './stage';
-import type { Action } from './transitions';
+import type { Action, TransitionSettings } from './transitions';
 import { mayBeProposed, transitions } from './transitions';
 
 /** Where a patient stands in the programme and in the cohort Group. */
@@ -35,7 +33,7 @@ export function planStep(
   patient: PatientInProgramme | undefined,
   decision: Decision | undefined,
   proposable: boolean,
-  parameters: Pick<LifecycleParameters, 'checkInEveryDays' | 'checkInCount'> & { asOf: IsoDate }
+  parameters: TransitionSettings
 ): Step {
   const standing = standingOf(patient);
   const actions = transitions(patient, decision, proposable, parameters);

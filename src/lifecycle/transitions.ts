@@ -6,9 +6,8 @@ import type { Episode, PatientInProgramme } from './record';
 import type { Standing } from './stage';
 import { isOpenTask, standingOf, tierOfEpisode } from './stage';
 
-/** Why a patient leaves the programme other than by discharge. */
-export type ExitReason = 'deceased' | 'not-registered' | 'opted-out';
-const EXIT_REASONS: readonly ExitReason[] = ['deceased', 'not-registered', 'opted-out'];
+/** Why a patient leaves the programme other than by discharge: the id of an exclusion the programme marks `exit`. */
+export type ExitReason = string;
 
 /** What the programme should do next for one patient. The write-back turns each into resources. */
 export type Action =
@@ -45,7 +44,7 @@ export function transitions(
 ): Action[] {
   const standing = standingOf(patient);
   const latest = standing.latest;
-  const exit = decision?.excludedBy.find((e): e is ExitReason => (EXIT_REASONS as readonly string[]).includes(e));
+  const exit = decision?.exitReason;
   if (standing.stage === 'discharged' && needsDischarge(latest)) {
     return [{ kind: 'discharge', episode: latest as Episode }];
   }

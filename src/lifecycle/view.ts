@@ -1,5 +1,5 @@
 import type { TierId } from '../vocabulary';
-import { REVIEW_INPUT } from '../vocabulary';
+import { isTaskInput } from '../vocabulary';
 import type { ProgrammeRecord } from './record';
 import type { Stage } from './stage';
 import { isOpenStage, standingOf, tierOfEpisode } from './stage';
@@ -38,13 +38,12 @@ export function cohortEntries(record: ProgrammeRecord, stages?: ReadonlySet<Stag
       tier: tierOfEpisode(latest),
       episode: latest.number,
       owner: latest.carePlan?.author?.reference ?? review?.owner?.reference,
-      dominantRisk: inputs.find((i) => i.type.text === REVIEW_INPUT.dominantRisk)?.valueCodeableConcept?.coding?.[0]
-        ?.code,
+      dominantRisk: inputs.find((i) => isTaskInput(i, 'dominantRisk'))?.valueCodeableConcept?.coding?.[0]?.code,
       review: ref(review),
       flag: ref(latest.flag),
       carePlan: ref(latest.carePlan),
       evidence: inputs
-        .filter((i) => i.type.text !== REVIEW_INPUT.proposedOwner && i.valueReference?.reference)
+        .filter((i) => !isTaskInput(i, 'proposedOwner') && i.valueReference?.reference)
         .map((i) => i.valueReference?.reference as string),
     });
   }

@@ -19,6 +19,11 @@ const DURATION = /^P(\d+)([YMWD])$/;
 
 const featureSchema = z.strictObject({
   description: z.string().min(1),
+  /** What a clinician reads for the feature ("Unplanned admissions"). */
+  title: z.string().min(1).optional(),
+  /** One of what it counts ("unplanned admission"), for "1 unplanned admission"; and its plural when not noun + s. */
+  noun: z.string().min(1).optional(),
+  plural: z.string().min(1).optional(),
   resource: z.enum(SOURCE_TYPES),
   /**
    * FHIRPath boolean, evaluated against each resource of the type; true keeps the resource. A list of them keeps

@@ -104,12 +104,18 @@ export const PROFILE_SPECS: ProfileSpec[] = [
           `(code.coding.where(system = '${CODE_SYSTEM.task}' and (code = 'what-matters-conversation' or code = 'check-in')).exists() and intent = 'order' and basedOn.exists())`,
       },
       { key: 'hfu-task-4', human: 'For a patient', expression: "for.reference.startsWith('Patient/')" },
+      {
+        key: 'hfu-task-5',
+        human: 'Each input is coded from the HFU task input codes',
+        expression: `input.all(type.coding.where(system = '${CODE_SYSTEM.taskInput}').exists())`,
+      },
     ],
     elements: [
       { id: 'Task.identifier', path: 'Task.identifier', min: 1, mustSupport: true },
       { id: 'Task.code', path: 'Task.code', min: 1, binding: { strength: 'required', valueSet: VALUE_SET.task } },
       { id: 'Task.for', path: 'Task.for', min: 1 },
       { id: 'Task.authoredOn', path: 'Task.authoredOn', min: 1 },
+      { id: 'Task.input.type', path: 'Task.input.type', binding: { strength: 'required', valueSet: VALUE_SET.taskInput } },
     ],
   },
   {

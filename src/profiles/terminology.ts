@@ -8,6 +8,7 @@ import {
   RISK_CODE,
   ROLES,
   TASK_CODE,
+  TASK_INPUT,
   TIER_CODE,
   VALUE_SET,
 } from '../vocabulary';
@@ -47,11 +48,23 @@ const SPECS: CodeSystemSpec[] = [
     concepts: [TASK_CODE.mdtReview, TASK_CODE.conversation, TASK_CODE.checkIn, TASK_CODE.stepDown],
   },
   {
+    url: CODE_SYSTEM.taskInput,
+    id: 'hfu-task-input',
+    valueSet: VALUE_SET.taskInput,
+    title: 'HFU task inputs',
+    description: "What a review Task carries (Task.input.type): the candidate's dominant risk, the owner the connector proposes, and the evidence for the proposal (its text the feature's title, as the mapping gives it).",
+    concepts: [
+      { ...TASK_INPUT.dominantRisk, definition: 'The dominant risk (clinical or psychosocial), which decides the kind of role the caseload goes to.' },
+      { ...TASK_INPUT.proposedOwner, definition: 'The practitioner role or care team the connector proposes as owner, when the workforce has room.' },
+      { ...TASK_INPUT.evidence, definition: 'A record (an encounter, a medicine, a condition) behind the figures that made the patient a candidate.' },
+    ],
+  },
+  {
     url: CODE_SYSTEM.tier,
     id: 'hfu-tier',
     valueSet: VALUE_SET.tier,
     title: 'HFU priority tiers',
-    description: 'The priority tier a patient qualified in (nhse-hfu-2022: first, at least 2 unplanned admissions and 10 repeat items in 12 months; second, at least 1 and 10).',
+    description: "The priority tier a patient qualified in, as their programme defines it (each programme's tiers, first that holds wins: nhse-hfu-2022, unplanned admissions with repeat medicines; nhse-hiu, A&E attendances).",
     concepts: [TIER_CODE.first, TIER_CODE.second],
   },
   {

@@ -20,6 +20,7 @@ export const CODE_SYSTEM = {
   role: `${CANONICAL_BASE}/CodeSystem/hfu-role`,
   businessStatus: `${CANONICAL_BASE}/CodeSystem/hfu-business-status`,
   risk: `${CANONICAL_BASE}/CodeSystem/hfu-risk`,
+  taskInput: `${CANONICAL_BASE}/CodeSystem/hfu-task-input`,
 } as const;
 
 export const VALUE_SET = {
@@ -28,6 +29,7 @@ export const VALUE_SET = {
   role: `${CANONICAL_BASE}/ValueSet/hfu-role`,
   businessStatus: `${CANONICAL_BASE}/ValueSet/hfu-business-status`,
   risk: `${CANONICAL_BASE}/ValueSet/hfu-risk`,
+  taskInput: `${CANONICAL_BASE}/ValueSet/hfu-task-input`,
 } as const;
 
 export const PROFILE = {
@@ -93,8 +95,33 @@ export const TASK_CODE: Record<'mdtReview' | 'conversation' | 'checkIn' | 'stepD
   stepDown: { system: CODE_SYSTEM.task, code: 'step-down-review', display: 'Step-down review' },
 };
 
-/** What a review Task carries besides the evidence (Task.input.type.text; the evidence inputs are named by feature). */
+/**
+ * What a review Task carries besides the evidence (the text earlier versions wrote as Task.input.type.text, which
+ * readers still recognise); TASK_INPUT codes them.
+ */
 export const REVIEW_INPUT = { dominantRisk: 'dominantRisk', proposedOwner: 'proposedOwner' } as const;
+
+/** Task.input.type: the dominant risk, the proposed owner, and evidence (its text the feature's title). */
+export const TASK_INPUT: Record<'dominantRisk' | 'proposedOwner' | 'evidence', Code> = {
+  dominantRisk: { system: CODE_SYSTEM.taskInput, code: 'dominant-risk', display: 'Dominant risk' },
+  proposedOwner: { system: CODE_SYSTEM.taskInput, code: 'proposed-owner', display: 'Proposed owner' },
+  evidence: { system: CODE_SYSTEM.taskInput, code: 'evidence', display: 'Evidence for the proposal' },
+};
+
+/**
+ * Whether a Task input is of a kind: coded from TASK_INPUT, or (written by an earlier version) named by the text
+ * in REVIEW_INPUT.
+ */
+export function isTaskInput(
+  input: { type?: { coding?: { system?: string; code?: string }[]; text?: string } },
+  kind: keyof typeof REVIEW_INPUT
+): boolean {
+  const code = TASK_INPUT[kind];
+  return (
+    Boolean(input.type?.coding?.some((c) => c.system === code.system && c.code === code.code)) ||
+    (!input.type?.coding?.length && input.type?.text === REVIEW_INPUT[kind])
+  );
+}
 
 export type TierId = 'first' | 'second';
 

@@ -75,7 +75,7 @@ export function cohortGroup(
     active: true,
     type: 'person',
     actual: true,
-    name: `HFU cohort: ${programme.title} - ${title}`,
+    name: `Cohort: ${programme.title} - ${title}`,
     ...extensions(refreshed, dates.watermark ?? watermarkOf(existing)),
     ...(members.length ? { member: members } : {}),
   };

@@ -1,6 +1,7 @@
 import type { CarePlan, Resource } from '@medplum/fhirtypes';
 import type { Allocation } from '../allocation';
 import type { Decision } from '../criteria';
+import { exclusionTitle } from '../criteria';
 import type { Action, Episode, PatientInProgramme } from '../lifecycle';
 import { openTasks } from '../lifecycle';
 import type { RiskType, TierId } from '../vocabulary';
@@ -98,7 +99,17 @@ function desiredFor(inputs: PatientInputs, action: Action, book: ReferenceBook, 
         : [];
     case 'refresh-proposal':
       return decision
-        ? [reviewTask(ctx, decision, action.episode.number, action.tier, inputs.risk, inputs.proposedOwner)]
+        ? [
+            reviewTask(
+              ctx,
+              decision,
+              action.episode.number,
+              action.tier,
+              inputs.risk,
+              inputs.proposedOwner,
+              action.episode.review
+            ),
+          ]
         : [];
     case 'enrol':
       return enrolment(inputs, action.episode, action.tier, book, changes);
@@ -132,13 +143,13 @@ function desiredFor(inputs: PatientInputs, action: Action, book: ReferenceBook, 
       return [
         ...(action.episode.flag?.status === 'active' ? [inactiveFlag(action.episode.flag, end)] : []),
         ...openTasks(action.episode).map((t) =>
-          cancelled(t, 'The care plan was completed: discharged from the HFU programme')
+          cancelled(t, `The care plan was completed: discharged from the ${ctx.programme.shortTitle}`)
         ),
       ];
     }
     case 'exit': {
       changes.reasons.push(action.reason);
-      const why = `Left the HFU programme: ${action.reason}`;
+      const why = `Left the ${ctx.programme.shortTitle}: ${exclusionTitle(ctx.programme, action.reason)}`;
       const { episode } = action;
       const desired: Desired[] = openTasks(episode).map((t) => cancelled(t, why));
       if (

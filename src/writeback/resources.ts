@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CarePlan, CodeableConcept, Device, Flag, Reference, Resource, Task, TaskInput } from '@medplum/fhirtypes';
 import type { Decision, Programme } from '../criteria';
+import { addressedEvidence, candidateSummary, featureTitle } from '../criteria';
 import { addDays } from '../dates';
 import type { ManagedKind } from '../lifecycle';
 import { managedIdentifierValue } from '../lifecycle';
@@ -12,9 +13,9 @@ import {
   IDENTIFIER,
   MANAGED_TAG,
   PROFILE,
-  REVIEW_INPUT,
   RISK_CODE,
   TASK_CODE,
+  TASK_INPUT,
   TIER_CODE,
 } from '../vocabulary';
 import type { Desired } from './reconcile';
@@ -97,12 +98,32 @@ export function evidenceReferences(ctx: Pick<PatientContext, 'programme'>, decis
   return [...new Set(decisiveFeatures(ctx, decision, tier).flatMap((f) => decision.evidence[f] ?? []))];
 }
 
-/** "First priority: unplannedAdmissions 3, repeatMedications 12. Risk factors: Age over 75; Carer." */
-export function describeCandidate(ctx: Pick<PatientContext, 'programme'>, decision: Decision, tier: TierId): string {
-  const rule = ctx.programme.tiers.find((t) => t.id === tier);
-  const facts = (rule?.features ?? []).map((f) => `${f} ${String(decision.facts[f])}`).join(', ');
-  const risks = ctx.programme.riskFactors.filter((r) => decision.riskFactors.includes(r.id)).map((r) => r.title);
-  return `${rule?.title ?? tier}: ${facts}.${risks.length ? ` Risk factors: ${risks.join('; ')}.` : ''}`;
+/**
+ * "First priority: 3 unplanned admissions and 12 repeat medicines in the 12 months to 1 December 2026. Risk factors:
+ * Age over 75; Carer."
+ */
+export function describeCandidate(
+  ctx: Pick<PatientContext, 'programme' | 'asOf'>,
+  decision: Decision,
+  tier: TierId
+): string {
+  return candidateSummary(ctx.programme, decision, ctx.asOf, tier);
+}
+
+/** "1 December 2026", "23 November 2026": the NHS style dates candidateSummary writes. */
+const LONG_DATE =
+  /\b\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|November|December) \d{4}\b/g;
+
+/**
+ * The review's description: the current one while it gives the same figures (only the date it was found on would
+ * differ), so an unchanged proposal is not rewritten every day; otherwise the figures as of this evaluation.
+ */
+function reviewDescription(ctx: PatientContext, decision: Decision, tier: TierId, current?: Task): string {
+  const description = describeCandidate(ctx, decision, tier);
+  const undated = (text: string) => text.replace(LONG_DATE, '');
+  return current?.description && undated(current.description) === undated(description)
+    ? current.description
+    : description;
 }
 
 /**
@@ -116,17 +137,27 @@ export function reviewTask(
   episode: number,
   tier: TierId,
   risk: RiskType,
-  proposedOwner?: string
+  proposedOwner?: string,
+  /** The review Task the record holds, when refreshing it. */
+  current?: Task
 ): Desired<Task> {
   const identifier = managedIdentifier(ctx, 'mdt-review', episode);
   const input: TaskInput[] = [
-    { type: { text: REVIEW_INPUT.dominantRisk }, valueCodeableConcept: concept(RISK_CODE[risk]) },
+    {
+      type: concept(TASK_INPUT.dominantRisk, TASK_INPUT.dominantRisk.display),
+      valueCodeableConcept: concept(RISK_CODE[risk]),
+    },
     ...(proposedOwner
-      ? [{ type: { text: REVIEW_INPUT.proposedOwner }, valueReference: { reference: proposedOwner } }]
+      ? [
+          {
+            type: concept(TASK_INPUT.proposedOwner, TASK_INPUT.proposedOwner.display),
+            valueReference: { reference: proposedOwner },
+          },
+        ]
       : []),
     ...decisiveFeatures(ctx, decision, tier).flatMap((feature) =>
       (decision.evidence[feature] ?? []).map((reference) => ({
-        type: { text: feature },
+        type: concept(TASK_INPUT.evidence, featureTitle(ctx.programme, feature)),
         valueReference: { reference },
       }))
     ),
@@ -139,9 +170,9 @@ export function reviewTask(
     businessStatus: concept(BUSINESS_STATUS.proposed),
     intent: 'proposal',
     priority: tier === 'first' ? 'urgent' : 'routine',
-    code: concept(TASK_CODE.mdtReview, 'Review proposed High Frequency User'),
-    description: describeCandidate(ctx, decision, tier),
-    focus: { identifier: ctx.cohort, display: `HFU cohort: ${ctx.cohortTitle}` },
+    code: concept(TASK_CODE.mdtReview, `Review a proposed candidate for the ${ctx.programme.shortTitle}`),
+    description: reviewDescription(ctx, decision, tier, current),
+    focus: { identifier: ctx.cohort, display: `${ctx.programme.shortTitle} cohort: ${ctx.cohortTitle}` },
     for: { reference: `Patient/${ctx.patientId}` },
     authoredOn: ctx.now,
     requester: connector(),
@@ -178,7 +209,7 @@ export function enrolmentFlag(ctx: PatientContext, episode: number, tier: TierId
 }
 
 /**
- * The personalised care and support plan: the long-term and mental health conditions it addresses, the evidence
+ * The personalised care and support plan: the conditions it addresses (the programme says whose evidence), the evidence
  * as supporting information, the allocated owner as author (the connector when the MDT has not allocated one), and
  * as activities the programme's Tasks.
  */
@@ -191,9 +222,7 @@ export function carePlan(
   activityRefs: readonly string[]
 ): Desired<CarePlan> {
   const identifier = managedIdentifier(ctx, 'care-plan', episode);
-  const conditions = [
-    ...new Set([...(decision.evidence.longTermConditions ?? []), ...(decision.evidence.mentalHealth ?? [])]),
-  ];
+  const conditions = addressedEvidence(ctx.programme, decision);
   const supporting = evidenceReferences(ctx, decision, tier).filter((r) => !conditions.includes(r));
   const plan: CarePlan = {
     resourceType: 'CarePlan',
@@ -202,7 +231,7 @@ export function carePlan(
     status: 'active',
     intent: 'plan',
     category: [concept(HFU_CODE.carePlanCategory)],
-    title: 'Personalised care and support plan (High Frequency Users programme)',
+    title: `Personalised care and support plan (${ctx.programme.shortTitle})`,
     description: describeCandidate(ctx, decision, tier),
     subject: { reference: `Patient/${ctx.patientId}` },
     period: { start: ctx.asOf },

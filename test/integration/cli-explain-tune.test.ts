@@ -2,6 +2,7 @@ import { main } from '../../src/cli/main';
 import { captureIo } from '../helpers/io';
 import type { SeededServer } from './helpers/server';
 import { AS_OF, startSeededServer } from './helpers/server';
+import { longDate } from '../../src/criteria';
 import type { PatientTruth } from '../../src/synth';
 import { expectedTiers } from '../helpers/tiers';
 
@@ -24,9 +25,14 @@ describe('hfu explain', () => {
     const io = captureIo(env());
     expect(await main(['explain', `Patient/${truth?.patientId}`, '--now', AS_OF], io)).toBe(0);
     const out = io.out();
-    expect(out).toContain(`Patient/${truth?.patientId} on ${AS_OF}: CANDIDATE (${expectedTier(truth!)} priority)`);
-    expect(out).toMatch(new RegExp(`unplannedAdmissions\\s+${truth?.emergencyAdmissions}\\s+Encounter/`));
-    expect(out).toMatch(/\[x\] \S+: %f\.unplannedAdmissions >= \d and %f\.repeatMedications >= 10/);
+    const tierTitle = expectedTier(truth!) === 'first' ? 'First priority' : 'Second priority';
+    expect(out).toContain(`Patient/${truth?.patientId} on ${longDate(AS_OF)}: CANDIDATE. ${tierTitle}: `);
+    expect(out).toMatch(new RegExp(`Unplanned admissions\\s+${truth?.emergencyAdmissions}\\s+Encounter/`));
+    expect(out).toContain(`[x] ${tierTitle} (${truth?.emergencyAdmissions} unplanned admission`);
+    expect(out).not.toContain('%f.');
+    const verbose = captureIo(env());
+    await main(['explain', `Patient/${truth?.patientId}`, '--now', AS_OF, '--verbose'], verbose);
+    expect(verbose.out()).toMatch(/ \S+: %f\.unplannedAdmissions >= \d and %f\.repeatMedications >= 10/);
     expect(out).toContain('Exclusions:');
     expect(out).toMatch(/^Programme: not in the programme; dominant risk (clinical|psychosocial)$/m);
   });
@@ -45,7 +51,7 @@ describe('hfu explain', () => {
     const ordinary = server.truth.find((t) => !t.deceased && t.active && !t.optedOut && t.emergencyAdmissions === 0);
     const io2 = captureIo(env());
     await main(['explain', `Patient/${ordinary?.patientId}`, '--now', AS_OF], io2);
-    expect(io2.out()).toContain('not a candidate (no tier rule holds)');
+    expect(io2.out()).toContain("not a candidate: no tier's criteria are met");
   });
 
   it('fails clearly for a patient the endpoint does not hold', async () => {

@@ -92,7 +92,7 @@ describe('with no workforce configured', () => {
     practice = await ProgrammePractice.start({ allocation: { workforce: [] } });
     expect((await practice.run(AS_OF)).code).toBe(0);
     const review = await practice.must<Task>('Task', 'hfu-e', 'mdt-review');
-    expect(review.input?.map((i) => i.type.text)).not.toContain('proposedOwner');
+    expect(review.input?.map((i) => i.type.coding?.[0]?.code)).not.toContain('proposed-owner');
     await mdtDecides(practice);
 
     const { code, json } = await practice.run(AS_OF);

@@ -70,11 +70,11 @@ describe('the HFU lifecycle on the embedded server, driven by what the MDT and c
     expect(review).toMatchObject({ status: 'requested', intent: 'proposal', owner: { reference: 'CareTeam/pcn-mdt' } });
     const inputs = Object.fromEntries(
       (review.input ?? []).map((i) => [
-        i.type.text,
+        i.type.coding?.[0]?.code,
         i.valueReference?.reference ?? i.valueCodeableConcept?.coding?.[0]?.code,
       ])
     );
-    expect(inputs).toMatchObject({ dominantRisk: 'psychosocial', proposedOwner: 'PractitionerRole/coach-1' });
+    expect(inputs).toMatchObject({ 'dominant-risk': 'psychosocial', 'proposed-owner': 'PractitionerRole/coach-1' });
     await expectEveryWrittenResourceValid(await practice.written());
   });
 
@@ -150,7 +150,8 @@ describe('the HFU lifecycle on the embedded server, driven by what the MDT and c
     );
 
     const reviewB = await review('hfu-b');
-    const proposedForB = reviewB.input?.find((i) => i.type.text === 'proposedOwner')?.valueReference?.reference;
+    const proposedForB = reviewB.input?.find((i) => i.type.coding?.[0]?.code === 'proposed-owner')?.valueReference
+      ?.reference;
     expect(proposedForB).toMatch(/^PractitionerRole\/(gp-1|pharm-1)$/);
     expect((await practice.must<CarePlan>('CarePlan', 'hfu-b', 'care-plan')).author?.reference).toBe(proposedForB);
     expect((await practice.must<Task>('Task', 'hfu-e', 'what-matters-conversation')).owner?.reference).toBe(

@@ -79,11 +79,13 @@ describe('hfu run on the embedded server', () => {
     expect(tasks.map((t) => t.for?.reference).sort()).toEqual([...expected.keys()].sort());
     const task = tasks[0] as Task;
     expect(task).toMatchObject({ status: 'requested', intent: 'proposal' });
-    expect(task.input?.find((i) => i.type.text === 'dominantRisk')?.valueCodeableConcept?.coding?.[0]?.code).toMatch(
-      /^(clinical|psychosocial)$/
-    );
+    expect(
+      task.input?.find((i) => i.type.coding?.[0]?.code === 'dominant-risk')?.valueCodeableConcept?.coding?.[0]?.code
+    ).toMatch(/^(clinical|psychosocial)$/);
     const evidence =
-      task.input?.filter((i) => i.type.text === 'unplannedAdmissions').map((i) => i.valueReference?.reference) ?? [];
+      task.input
+        ?.filter((i) => i.type.coding?.[0]?.code === 'evidence' && i.type.text === 'Unplanned admissions')
+        .map((i) => i.valueReference?.reference) ?? [];
     expect(evidence.length).toBeGreaterThan(0);
     const [type, id] = (evidence[0] as string).split('/');
     await expect(client.read(type as 'Encounter', id as string)).resolves.toMatchObject({ id });

@@ -15,6 +15,7 @@ export function registerRun(program: Command, io: CliIo, setExitCode: (code: num
     )
     .option('--fhir-base-url <url>', 'FHIR R4 endpoint (overrides fhir.baseUrl)')
     .option('--mapping <mapping>', 'uk-core, synthea, or a path to a mapping YAML file')
+    .option('--programme <programme>', 'nhse-hfu-2022, nhse-hiu, or a path to a programme YAML file')
     .option('--now <date>', 'evaluation date YYYY-MM-DD (default: today in London)')
     .option('--dry-run', 'evaluate and report what would be written, write nothing')
     .option('--json', 'write exactly one JSON document to stdout')

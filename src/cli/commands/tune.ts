@@ -33,19 +33,20 @@ export function registerTune(program: Command, io: CliIo): void {
     .description('cohort size per threshold pair, so a practice can pick thresholds that fit its workforce')
     .option('--fhir-base-url <url>', 'FHIR R4 endpoint (overrides fhir.baseUrl)')
     .option('--mapping <mapping>', 'uk-core, synthea, or a path to a mapping YAML file')
+    .option('--programme <programme>', 'nhse-hfu-2022, nhse-hiu, or a path to a programme YAML file')
     .option('--now <date>', 'evaluation date YYYY-MM-DD (default: today in London)')
     .option('--tier <tier>', 'the tier whose rule is varied', 'first')
-    .option('--rows <range>', 'parameter=from-to for the rows', 'firstAdmissions=1-3')
-    .option('--columns <range>', 'parameter=from-to for the columns', 'repeatItems=5-15')
+    .option('--rows <range>', "parameter=from-to for the rows (default: the programme's tune.rows)")
+    .option('--columns <range>', "parameter=from-to for the columns (default: the programme's tune.columns)")
     .option('--json', 'write one JSON document to stdout')
     .action(async (flags: Record<string, string | boolean | undefined>, command: Command) => {
-      const rows = parseRange(String(flags.rows), '--rows');
-      const columns = parseRange(String(flags.columns), '--columns');
       const tier = flags.tier === 'second' ? 'second' : flags.tier === 'first' ? 'first' : undefined;
       if (!tier) {
         throw new UsageError(`--tier takes first or second, not '${String(flags.tier)}'`);
       }
       const { deps, settings } = runContext(io, command, flags, { dryRun: true, keepAllDecisions: true });
+      const rows = parseRange(String(flags.rows ?? deps.programme.tune?.rows ?? ''), '--rows');
+      const columns = parseRange(String(flags.columns ?? deps.programme.tune?.columns ?? ''), '--columns');
       checkParameters(deps.programme, { '--rows': rows.parameter, '--columns': columns.parameter });
       const result = await runCohort(deps, settings);
       const eligible = (result.decisions ?? []).filter((d) => !d.excludedBy.length).map((d) => d.facts);

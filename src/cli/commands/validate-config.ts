@@ -8,8 +8,12 @@ export function registerValidateConfig(program: Command, io: CliIo): void {
     .command('validate-config')
     .description('check configuration, mapping and programme (every expression compiled); exit 2 with every problem')
     .option('--mapping <mapping>', 'uk-core, synthea, or a path to a mapping YAML file')
+    .option('--programme <programme>', 'nhse-hfu-2022, nhse-hiu, or a path to a programme YAML file')
     .action((flags: Record<string, string | undefined>, command: Command) => {
-      const { config } = commandContext(io, command.optsWithGlobals().config, { mapping: flags.mapping });
+      const { config } = commandContext(io, command.optsWithGlobals().config, {
+        mapping: flags.mapping,
+        'programme.file': flags.programme,
+      });
       const { mapping, programme } = rulesFrom(config);
       writeLine(io.stdout, 'configuration is valid');
       writeLine(

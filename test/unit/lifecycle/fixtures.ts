@@ -52,7 +52,11 @@ export const enrolled = (parts: Partial<Episode> = {}): Episode =>
     ...parts,
   });
 
-export const decision = (tier: 'first' | 'second' | undefined, excludedBy: string[] = []): Decision => ({
+export const decision = (
+  tier: 'first' | 'second' | undefined,
+  excludedBy: string[] = [],
+  exitReason: string | undefined = excludedBy[0]
+): Decision => ({
   patientId: 'p',
   facts: {},
   evidence: {},
@@ -60,4 +64,5 @@ export const decision = (tier: 'first' | 'second' | undefined, excludedBy: strin
   excludedBy,
   tier: excludedBy.length ? undefined : tier,
   riskFactors: [],
+  exitReason,
 });

@@ -1,4 +1,4 @@
-import { lifecycleParameters, placementOf, planStep } from '../../../src/lifecycle';
+import { placementOf, planStep } from '../../../src/lifecycle';
 import { decision, enrolled, episode, inProgramme, plan, review, task } from './fixtures';
 
 const parameters = { asOf: '2026-11-23', checkInEveryDays: 14, checkInCount: 6 };
@@ -76,15 +76,5 @@ describe('placements', () => {
     expect(placementOf('undecided')).toEqual({ stage: 'undecided', member: { inactive: true } });
     expect(placementOf('declined')).toEqual({ stage: 'declined' });
     expect(placementOf(undefined)).toEqual({});
-  });
-});
-
-describe('lifecycle parameters', () => {
-  it('come from the programme, and a programme without one is refused by name', () => {
-    const parameters = { checkInEveryDays: 7, checkInCount: 3, conversationWithinDays: 10, coolOffDays: 90 };
-    expect(lifecycleParameters({ id: 'x', parameters })).toEqual(parameters);
-    expect(() => lifecycleParameters({ id: 'x', parameters: { checkInEveryDays: 7 } })).toThrow(
-      /parameters\.checkInCount: not declared/
-    );
   });
 });

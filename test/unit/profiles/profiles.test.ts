@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Resource, StructureDefinition } from '@medplum/fhirtypes';
+import type { CodeSystem, Resource, StructureDefinition, Task } from '@medplum/fhirtypes';
 import { decide, loadProgramme } from '../../../src/criteria';
+import { loadMapping } from '../../../src/mappings';
 import { buildConformanceResources, fileNameOf, PROFILES_DIR, validateAgainstProfile } from '../../../src/profiles';
 import { PROFILE } from '../../../src/vocabulary';
 import { provenanceFor } from '../../../src/writeback/apply';
@@ -19,7 +20,7 @@ import {
   stepDownTask,
 } from '../../../src/writeback/resources';
 
-const programme = loadProgramme();
+const programme = loadProgramme({ features: loadMapping('uk-core').features });
 const ctx: PatientContext = {
   programme,
   patientId: 'p1',
@@ -108,6 +109,27 @@ describe('every resource the connector writes', () => {
     }
   );
 
+  it('codes every review Task input from the published task input codes, with their displays', () => {
+    const codeSystem = buildConformanceResources().find((r) => r.id === 'hfu-task-input') as CodeSystem;
+    const displays = new Map(codeSystem.concept?.map((c) => [c.code, c.display]));
+    const review = written().find((r): r is Task => r.resourceType === 'Task' && r.intent === 'proposal' && Boolean(r.input));
+    const codings = review?.input?.map((i) => i.type.coding?.[0]) ?? [];
+    expect(codings.map((c) => c?.code)).toEqual(['dominant-risk', 'proposed-owner', ...Array(5).fill('evidence')]);
+    for (const coding of codings) {
+      expect(coding?.system).toBe(codeSystem.url);
+      expect(coding?.display).toBe(displays.get(coding?.code as string));
+    }
+    // The evidence of the tier's features and of the risk factors that hold, each named by the feature's title.
+    const evidence = review?.input?.slice(2).map((i) => [i.type.text, i.valueReference?.reference]);
+    expect(evidence).toEqual([
+      ['Unplanned admissions', 'Encounter/e1'],
+      ['Unplanned admissions', 'Encounter/e2'],
+      ['Repeat medicines', 'MedicationRequest/m1'],
+      ['Long-term conditions', 'Condition/c1'],
+      ['Mental health condition', 'Condition/c2'],
+    ]);
+  });
+
   const broken: [string, (r: Resource) => Resource | undefined][] = [
     ['a Flag without a period', (r) => (r.resourceType === 'Flag' ? { ...r, period: undefined } : undefined)],
     ['a Flag without its tier', (r) => (r.resourceType === 'Flag' ? { ...r, category: r.category?.slice(0, 1) } : undefined)],
@@ -115,6 +137,7 @@ describe('every resource the connector writes', () => {
     ['a Task without its patient', (r) => (r.resourceType === 'Task' ? { ...r, for: undefined } : undefined)],
     ['a Task without a business identifier', (r) => (r.resourceType === 'Task' ? { ...r, identifier: undefined } : undefined)],
     ['a conversation not based on the care plan', (r) => (r.resourceType === 'Task' && r.intent === 'order' ? { ...r, basedOn: undefined } : undefined)],
+    ['a Task input named by text only', (r) => (r.resourceType === 'Task' && r.input?.length ? { ...r, input: [{ type: { text: 'dominantRisk' }, valueString: 'clinical' }] } : undefined)],
     ['a CarePlan without an author', (r) => (r.resourceType === 'CarePlan' ? { ...r, author: undefined } : undefined)],
     ['a CarePlan without its category', (r) => (r.resourceType === 'CarePlan' ? { ...r, category: undefined } : undefined)],
     ['a Group without its identifier', (r) => (r.resourceType === 'Group' ? { ...r, identifier: undefined } : undefined)],
