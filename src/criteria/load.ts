@@ -4,7 +4,8 @@ import { readDefinitionFile, validateDefinition } from '../config/definition-fil
 import { DefinitionError } from '../errors';
 import type { Evaluator } from '../expressions';
 import { compileExpression, ExpressionError } from '../expressions';
-import type { TierId } from '../vocabulary';
+import type { Code, TierId } from '../vocabulary';
+import { CODE_SYSTEM, HFU_CODE, MANAGED_TAG } from '../vocabulary';
 import type { LifecycleParameter, ProgrammeFile, Rule } from './schema';
 import { LIFECYCLE_PARAMETERS, programmeSchema } from './schema';
 import type { FeatureWording, MappingFeature } from './wording';
@@ -30,6 +31,8 @@ export interface Programme {
   /** What clinicians call it in text the connector writes. */
   shortTitle: string;
   file: string;
+  /** The code the patient's Flag carries while they are enrolled (in the project's code system). */
+  flag: Code & { definition?: string };
   /** Thresholds and cadences, the site's overrides applied; every lifecycle parameter is among them. */
   parameters: Readonly<Record<string, number>> & Readonly<Record<LifecycleParameter, number>>;
   tiers: (CompiledRule & { id: TierId })[];
@@ -83,7 +86,7 @@ export function loadProgramme(options: LoadProgrammeOptions = {}): Programme {
 }
 
 function compileProgramme(file: string, programme: ProgrammeFile, options: LoadProgrammeOptions): Programme {
-  const problems = parameterProblems(programme, options.parameters ?? {});
+  const problems = [...parameterProblems(programme, options.parameters ?? {}), ...flagProblems(programme)];
   const provided = options.features?.map((f) => (typeof f === 'string' ? f : f.name));
   const checkFeatures = (section: string, names: readonly string[]): void => {
     for (const name of names) {
@@ -132,6 +135,7 @@ function compileProgramme(file: string, programme: ProgrammeFile, options: LoadP
     title: programme.title,
     shortTitle: programme.shortTitle ?? programme.title,
     file,
+    flag: { system: CODE_SYSTEM.hfu, ...programme.flag },
     parameters: { ...programme.parameters, ...options.parameters } as Programme['parameters'],
     tiers,
     riskFactors: compile('riskFactors', programme.riskFactors),
@@ -186,6 +190,17 @@ function parameterProblems(programme: ProgrammeFile, overrides: Readonly<Record<
     }
   }
   return problems;
+}
+
+/** The project's own codes in the code system the flag code joins, which no programme may take for its flag. */
+const RESERVED_CODES: readonly string[] = [...Object.values(HFU_CODE), MANAGED_TAG].map((c) => c.code);
+
+function flagProblems(programme: ProgrammeFile): string[] {
+  return RESERVED_CODES.includes(programme.flag.code)
+    ? [
+        `flag.code: '${programme.flag.code}' is already a code of the project's code system (${RESERVED_CODES.join(', ')})`,
+      ]
+    : [];
 }
 
 /** The ids of the programmes that ship with the connector. */

@@ -28,6 +28,17 @@ export const programmeSchema = z.strictObject({
   title: z.string().min(1),
   /** What clinicians call the programme in text the connector writes ("High Frequency Users programme"). */
   shortTitle: z.string().min(1).optional(),
+  /**
+   * What the patient's Flag says while they are enrolled (Flag.code, in the project's code system): what GP systems
+   * show on the banner. `definition` is the code's definition in the published CodeSystem.
+   */
+  flag: z.strictObject(
+    { code: id, display: z.string().min(1), definition: z.string().min(1).optional() },
+    {
+      error: (issue) =>
+        issue.input === undefined ? "missing (the code and display of an enrolled patient's Flag)" : undefined,
+    }
+  ),
   parameters: z.record(z.string(), z.number()),
   tiers: z.array(rule.extend({ id: z.enum(['first', 'second']) })).min(1),
   riskFactors: z.array(rule).default([]),

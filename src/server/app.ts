@@ -7,6 +7,8 @@ import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
 import { bodyRefusal, httpStatusOf, loggableError, outcomeOf, OutcomeError } from '../errors';
 import type { Logger } from '../logging';
+import type { Behaviour, SearchPager, ServerBehaviour } from './behaviour';
+import { serverBehaviour } from './behaviour';
 import { silentLogger } from '../logging';
 import { capabilityStatement } from './capability';
 import { loadR4Definitions } from './definitions';
@@ -20,6 +22,8 @@ export interface FhirAppOptions {
   repo: IndexedMemoryRepository;
   logger?: Logger;
   software?: { name: string; version: string };
+  /** How the server behaves: like itself (default) or like other servers (see behaviour.ts). */
+  behave?: ServerBehaviour;
 }
 
 /**
@@ -32,6 +36,7 @@ export function createFhirApp(options: FhirAppOptions): express.Express {
   const router = new FhirRouter();
   const logger = options.logger ?? silentLogger();
   const software = options.software ?? { name: 'hfu-connector', version: '0' };
+  const behaviour = serverBehaviour(options.behave ?? 'default', options.repo);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // the only ETag is the resource version, set below
@@ -41,9 +46,10 @@ export function createFhirApp(options: FhirAppOptions): express.Express {
   );
   app.use(FHIR_BASE_PATH, express.urlencoded({ extended: false, limit: '1mb' }));
   app.get(`${FHIR_BASE_PATH}/metadata`, (req, res) => {
-    sendResource(res, 200, capabilityStatement(baseUrlOf(req), software));
+    sendResource(res, 200, capabilityStatement(baseUrlOf(req), software, behaviour.name));
   });
   addBulkExport(app, FHIR_BASE_PATH, options.repo, baseUrlOf);
+  app.use(FHIR_BASE_PATH, behaviour.gate);
   app.use(FHIR_BASE_PATH, (req, res, next) => {
     const started = performance.now();
     res.on('finish', () =>
@@ -54,7 +60,7 @@ export function createFhirApp(options: FhirAppOptions): express.Express {
         ms: Math.round(performance.now() - started),
       })
     );
-    handle(req, res, router, options.repo).catch(next);
+    handle(req, res, router, options.repo, behaviour).catch(next);
   });
   app.use((req, res) => sendOutcome(res, notFound));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
@@ -67,7 +73,13 @@ export function createFhirApp(options: FhirAppOptions): express.Express {
   return app;
 }
 
-async function handle(req: Request, res: Response, router: FhirRouter, repo: IndexedMemoryRepository): Promise<void> {
+async function handle(
+  req: Request,
+  res: Response,
+  router: FhirRouter,
+  repo: IndexedMemoryRepository,
+  behaviour: Behaviour
+): Promise<void> {
   const url = req.url.replace(/^\//, '');
   const method = req.method as HttpMethod;
   const interaction = checkInteraction(method, url, req.get('if-none-exist'), req.body);
@@ -95,8 +107,11 @@ async function handle(req: Request, res: Response, router: FhirRouter, repo: Ind
   }
   const baseUrl = baseUrlOf(req);
   if (interaction.isSearch && resource.resourceType === 'Bundle') {
-    addSearchLinks(resource, baseUrl, interaction.segments[0] as string, interaction.query);
+    const resourceType = interaction.segments[0] as string;
+    const pager = behaviour.pager?.(req, res, baseUrl, resourceType);
+    addSearchLinks(resource, baseUrl, resourceType, interaction.query, pager);
   }
+  behaviour.adjust?.(req, resource);
   if (resource.meta?.versionId) {
     res.set('ETag', `W/"${resource.meta.versionId}"`);
     if (resource.meta.lastUpdated) {
@@ -175,7 +190,13 @@ function checkBundleEntries(body: unknown): void {
 }
 
 /** `self` and, when more results remain, `next` (offset paging); `fullUrl` on every entry. */
-function addSearchLinks(bundle: Bundle, baseUrl: string, resourceType: string, query: URLSearchParams): void {
+function addSearchLinks(
+  bundle: Bundle,
+  baseUrl: string,
+  resourceType: string,
+  query: URLSearchParams,
+  pager?: SearchPager
+): void {
   const { count, offset } = pageWindow(query);
   const pageUrl = (pageOffset: number): string => {
     const params = new URLSearchParams(query);
@@ -183,9 +204,12 @@ function addSearchLinks(bundle: Bundle, baseUrl: string, resourceType: string, q
     params.set('_offset', String(pageOffset));
     return `${baseUrl}/${resourceType}?${params.toString()}`;
   };
-  bundle.link = [{ relation: 'self', url: pageUrl(offset) }];
+  bundle.link = [{ relation: 'self', url: pager?.self(offset, count) ?? pageUrl(offset) }];
   if (count > 0 && bundle.total !== undefined && offset + count < bundle.total) {
-    bundle.link.push({ relation: 'next', url: pageUrl(offset + count) });
+    bundle.link.push({ relation: 'next', url: pager?.page(offset + count, count) ?? pageUrl(offset + count) });
+  }
+  if (pager && count > 0 && offset > 0) {
+    bundle.link.push({ relation: 'previous', url: pager.page(Math.max(0, offset - count), count) });
   }
   for (const entry of bundle.entry ?? []) {
     if (entry.resource?.id) {

@@ -1,25 +1,47 @@
 import { getResourceTypes, getSearchParameters } from '@medplum/core';
-import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import type {
+  CapabilityStatement,
+  CapabilityStatementRestResource,
+  CapabilityStatementRestResourceSearchParam,
+} from '@medplum/fhirtypes';
+import type { ServerBehaviour } from './behaviour';
+import { HAPI_MAX_PAGE_SIZE } from './behaviour';
 import { SUPPORTED_SEARCH_TYPES } from './query';
 
+const READS = ['read', 'vread', 'history-instance', 'search-type'] as const;
+const WRITES = ['update', 'patch', 'delete', 'create'] as const;
+
+const BEHAVIOUR_NOTES: Record<ServerBehaviour, string> = {
+  default: '',
+  hapi:
+    ` Behaving like HAPI FHIR: next links are opaque (_getpages), pages hold at most ${HAPI_MAX_PAGE_SIZE} entries, ` +
+    'and an update or delete with a stale If-Match is refused with 409.',
+  'read-only': ' Read-only: every create, update, delete, batch and transaction is refused with 405.',
+  minimal:
+    ' Minimal: no batch or transaction; one reference per reference search parameter (comma-separated lists are ' +
+    'refused); no _lastUpdated.',
+};
+
 /** What this server really does, built from the loaded definitions: only search parameters it can match. */
-export function capabilityStatement(baseUrl: string, software: { name: string; version: string }): CapabilityStatement {
+export function capabilityStatement(
+  baseUrl: string,
+  software: { name: string; version: string },
+  behave: ServerBehaviour = 'default'
+): CapabilityStatement {
+  const writable = behave !== 'read-only';
+  const bundles = behave === 'default' || behave === 'hapi';
   const resources: CapabilityStatementRestResource[] = getResourceTypes()
     .sort()
     .map((type) => ({
       type,
       versioning: 'versioned',
       readHistory: true,
-      updateCreate: true,
-      conditionalCreate: true,
-      conditionalUpdate: true,
-      conditionalDelete: 'single',
-      interaction: (
-        ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'create', 'search-type'] as const
-      ).map((code) => ({ code })),
-      searchParam: Object.values(getSearchParameters(type) ?? {})
-        .filter((param) => SUPPORTED_SEARCH_TYPES.has(param.type) && param.code !== '_compartment')
-        .map((param) => ({ name: param.code as string, type: param.type, definition: param.url })),
+      updateCreate: writable,
+      conditionalCreate: writable,
+      conditionalUpdate: writable,
+      conditionalDelete: writable ? 'single' : 'not-supported',
+      interaction: (writable ? [...READS, ...WRITES] : READS).map((code) => ({ code })),
+      searchParam: searchParamsOf(type, behave),
     }));
   return {
     resourceType: 'CapabilityStatement',
@@ -36,9 +58,10 @@ export function capabilityStatement(baseUrl: string, software: { name: string; v
         documentation:
           'In-memory, for development and tests. Unknown or unsupported search parameters, chained parameters and ' +
           'bare-id references are refused with 400. Transactions are not rolled back on failure and take at most 50 ' +
-          'updates, or 8 entries when any is conditional.',
+          'updates, or 8 entries when any is conditional.' +
+          BEHAVIOUR_NOTES[behave],
         resource: resources,
-        interaction: [{ code: 'transaction' }, { code: 'batch' }],
+        ...(bundles ? { interaction: [{ code: 'transaction' as const }, { code: 'batch' as const }] } : {}),
         searchParam: [
           { name: '_count', type: 'number' },
           { name: '_offset', type: 'number' },
@@ -48,4 +71,18 @@ export function capabilityStatement(baseUrl: string, software: { name: string; v
       },
     ],
   };
+}
+
+function searchParamsOf(type: string, behave: ServerBehaviour): CapabilityStatementRestResourceSearchParam[] {
+  return Object.values(getSearchParameters(type) ?? {})
+    .filter((param) => SUPPORTED_SEARCH_TYPES.has(param.type) && param.code !== '_compartment')
+    .filter((param) => behave !== 'minimal' || param.code !== '_lastUpdated')
+    .map((param) => ({
+      name: param.code as string,
+      type: param.type,
+      definition: param.url,
+      ...(behave === 'minimal' && param.type === 'reference'
+        ? { documentation: 'One reference per search: comma-separated lists are refused with 400.' }
+        : {}),
+    }));
 }

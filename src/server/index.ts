@@ -3,10 +3,13 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logging';
 import { createFhirApp, FHIR_BASE_PATH } from './app';
+import type { ServerBehaviour } from './behaviour';
 import { loadR4Definitions } from './definitions';
 import { IndexedMemoryRepository } from './repository';
 
 export { createFhirApp, FHIR_BASE_PATH } from './app';
+export type { ServerBehaviour } from './behaviour';
+export { HAPI_MAX_PAGE_SIZE, isServerBehaviour, SERVER_BEHAVIOURS } from './behaviour';
 export { loadR4Definitions } from './definitions';
 export { checkSearchQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './query';
 export { IndexedMemoryRepository } from './repository';
@@ -19,6 +22,8 @@ export interface FhirServerOptions {
   resources?: Iterable<Resource>;
   repo?: IndexedMemoryRepository;
   logger?: Logger;
+  /** Behave like another kind of server (default: like itself); see behaviour.ts. */
+  behave?: ServerBehaviour;
 }
 
 export interface RunningFhirServer {
@@ -36,7 +41,7 @@ export async function startFhirServer(options: FhirServerOptions = {}): Promise<
   if (options.resources) {
     await repo.load(options.resources);
   }
-  const app = createFhirApp({ repo, logger: options.logger });
+  const app = createFhirApp({ repo, logger: options.logger, behave: options.behave });
   const host = options.host ?? '127.0.0.1';
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(options.port ?? 0, host, () => resolve(s));

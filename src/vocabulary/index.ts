@@ -13,7 +13,10 @@ export const NHS_SYSTEM = {
 } as const;
 
 export const CODE_SYSTEM = {
-  /** Programme-level codes: the HFU flag and its category, the care plan category, objections, the managed tag. */
+  /**
+   * Project-level codes: each programme's flag code (its programme file declares it), the flag category, the care
+   * plan category, objections, the managed tag.
+   */
   hfu: `${CANONICAL_BASE}/CodeSystem/hfu`,
   task: `${CANONICAL_BASE}/CodeSystem/hfu-task`,
   tier: `${CANONICAL_BASE}/CodeSystem/hfu-tier`,
@@ -24,6 +27,8 @@ export const CODE_SYSTEM = {
 } as const;
 
 export const VALUE_SET = {
+  /** The flag codes of the programmes that ship with the connector (Flag.code), after NHS England's ProgrammeFlagCode. */
+  programmeFlag: `${CANONICAL_BASE}/ValueSet/hfu-programme-flag`,
   task: `${CANONICAL_BASE}/ValueSet/hfu-task`,
   tier: `${CANONICAL_BASE}/ValueSet/hfu-tier`,
   role: `${CANONICAL_BASE}/ValueSet/hfu-role`,
@@ -67,13 +72,16 @@ export const CONNECTOR_DEVICE = {
   display: 'hfu-connector',
 } as const;
 
+/**
+ * The project's own codes in CODE_SYSTEM.hfu. A programme's flag code (Flag.code) is not among them: each programme
+ * declares its own (`flag` in its programme file), in the same code system.
+ */
 export const HFU_CODE = {
-  flag: { system: CODE_SYSTEM.hfu, code: 'hfu', display: 'High Frequency User - proactive personalised care' },
   flagCategory: { system: CODE_SYSTEM.hfu, code: 'HFU', display: 'High Frequency User programme flag' },
   carePlanCategory: {
     system: CODE_SYSTEM.hfu,
     code: 'personalised-care-and-support-plan',
-    display: 'Personalised care and support plan (HFU programme)',
+    display: 'Personalised care and support plan',
   },
   objection: {
     system: CODE_SYSTEM.hfu,
@@ -85,7 +93,7 @@ export const HFU_CODE = {
 export type TaskKind = 'mdt-review' | 'what-matters-conversation' | 'check-in' | 'step-down-review';
 
 export const TASK_CODE: Record<'mdtReview' | 'conversation' | 'checkIn' | 'stepDown', Code & { code: TaskKind }> = {
-  mdtReview: { system: CODE_SYSTEM.task, code: 'mdt-review', display: 'MDT review of a proposed HFU candidate' },
+  mdtReview: { system: CODE_SYSTEM.task, code: 'mdt-review', display: 'MDT review of a proposed candidate' },
   conversation: {
     system: CODE_SYSTEM.task,
     code: 'what-matters-conversation',

@@ -83,6 +83,9 @@ const concept = (coding: { system: string; code: string; display: string }, text
   ...(text ? { text } : {}),
 });
 
+/** The programme's flag code as a coding (its definition belongs to the CodeSystem, not the Flag). */
+const flagCode = ({ flag }: Programme) => ({ system: flag.system, code: flag.code, display: flag.display });
+
 /** The features behind a decision: those its tier reads and those of its risk factors. */
 function decisiveFeatures(ctx: Pick<PatientContext, 'programme'>, decision: Decision, tier: TierId): string[] {
   const tierRule = ctx.programme.tiers.find((t) => t.id === tier);
@@ -187,7 +190,7 @@ export function reviewTask(
   };
 }
 
-/** The HFU Flag GP systems show: programme code, patient-flag category, tier, period, author (the connector). */
+/** The Flag GP systems show: the programme's flag code, patient-flag category, tier, period, author (the connector). */
 export function enrolmentFlag(ctx: PatientContext, episode: number, tier: TierId): Desired<Flag> {
   const identifier = managedIdentifier(ctx, 'flag', episode);
   const flag: Flag = {
@@ -196,7 +199,7 @@ export function enrolmentFlag(ctx: PatientContext, episode: number, tier: TierId
     identifier: [identifier],
     status: 'active',
     category: [concept(HFU_CODE.flagCategory), concept(TIER_CODE[tier])],
-    code: concept(HFU_CODE.flag, HFU_CODE.flag.display),
+    code: concept(flagCode(ctx.programme), ctx.programme.flag.display),
     subject: { reference: `Patient/${ctx.patientId}` },
     period: { start: ctx.asOf },
     author: connector(),

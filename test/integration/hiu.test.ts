@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { CarePlan, Encounter, Group, Task } from '@medplum/fhirtypes';
+import type { CarePlan, Encounter, Flag, Group, Task } from '@medplum/fhirtypes';
 import { main } from '../../src/cli/main';
 import { configSchema } from '../../src/config';
 import { longDate } from '../../src/criteria';
@@ -9,7 +9,7 @@ import { londonToday } from '../../src/dates';
 import { FhirClient } from '../../src/fhir';
 import type { RunningFhirServer } from '../../src/server';
 import { startFhirServer } from '../../src/server';
-import { BUSINESS_STATUS, IDENTIFIER, TASK_CODE, TASK_INPUT } from '../../src/vocabulary';
+import { BUSINESS_STATUS, CODE_SYSTEM, IDENTIFIER, TASK_CODE, TASK_INPUT } from '../../src/vocabulary';
 import { expectedHiuTier, HIU_SPECS, hiuPractice } from '../helpers/hiu-practice';
 import { captureIo } from '../helpers/io';
 
@@ -134,6 +134,15 @@ describe('a run of the High Intensity Use programme on the embedded server', () 
       })
     )[0];
     expect(conversation?.restriction?.period?.end).toBe(addDaysIso(AS_OF, 7));
+    // The Flag GP systems show carries the programme's own code (programmes/nhse-hiu.yaml), not the HFU one.
+    const flags = await client.searchAll<Flag>('Flag', {
+      identifier: `${IDENTIFIER.flag}|nhse-hiu/Patient/hiu-month/flag/1`,
+    });
+    expect(flags).toHaveLength(1);
+    expect(flags[0]?.status).toBe('active');
+    expect(flags[0]?.code?.coding).toEqual([
+      { system: CODE_SYSTEM.hfu, code: 'hiu', display: 'High Intensity Use - personalised support' },
+    ]);
   });
 
   it('explains a patient in the programme’s words, keeping expressions behind --verbose, and --programme chooses it', async () => {

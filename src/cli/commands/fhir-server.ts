@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { londonToday } from '../../dates';
-import type { RunningFhirServer } from '../../server';
-import { startFhirServer } from '../../server';
+import type { RunningFhirServer, ServerBehaviour } from '../../server';
+import { isServerBehaviour, SERVER_BEHAVIOURS, startFhirServer } from '../../server';
 import { generatePatients, practiceOrganizations } from '../../synth';
 import type { CliIo, CommandContext } from '../context';
 import { commandContext, writeLine } from '../context';
-import { parseDate, parseInteger } from '../options';
+import { parseDate, parseInteger, UsageError } from '../options';
 
 export interface EmbeddedServerOptions {
   host: string;
@@ -13,6 +13,8 @@ export interface EmbeddedServerOptions {
   seedPractice: number;
   seed: number;
   asOf: string;
+  /** Behave like another kind of server (`hfu fhir-server --behave`); default: like itself. */
+  behave?: ServerBehaviour;
 }
 
 /** Starts the embedded server and seeds the synthetic practice; shared by `fhir-server`, `demo` and `serve`. */
@@ -21,7 +23,12 @@ export async function startSeededServer(
   options: EmbeddedServerOptions
 ): Promise<RunningFhirServer> {
   const started = performance.now();
-  const server = await startFhirServer({ host: options.host, port: options.port, logger: ctx.logger });
+  const server = await startFhirServer({
+    host: options.host,
+    port: options.port,
+    logger: ctx.logger,
+    behave: options.behave,
+  });
   if (options.seedPractice > 0) {
     const practice = { patients: options.seedPractice, seed: options.seed, asOf: options.asOf };
     await server.repo.load(practiceOrganizations());
@@ -32,6 +39,7 @@ export async function startSeededServer(
   ctx.logger.info('embedded fhir server ready', {
     baseUrl: server.baseUrl,
     patients: options.seedPractice,
+    behave: options.behave ?? 'default',
     ms: Math.round(performance.now() - started),
   });
   return server;
@@ -56,6 +64,7 @@ export function registerFhirServer(program: Command, io: CliIo): void {
     .option('--seed-practice <patients>', 'patients in the synthetic practice to load at start-up')
     .option('--seed <seed>', 'seed of the synthetic population')
     .option('--as-of <date>', 'evaluation date the synthetic data is built around (default: today)')
+    .option('--behave <profile>', `behave like another server: ${SERVER_BEHAVIOURS.join(', ')} (default: default)`)
     .action(async (flags: Record<string, string | undefined>, command: Command) => {
       const ctx = commandContext(io, command.optsWithGlobals().config, {
         'embedded.port': parseInteger(flags.port, '--port'),
@@ -63,7 +72,10 @@ export function registerFhirServer(program: Command, io: CliIo): void {
         'embedded.seedPractice': parseInteger(flags.seedPractice, '--seed-practice'),
         'embedded.seed': parseInteger(flags.seed, '--seed'),
       });
-      const options = embeddedOptions(ctx, { asOf: parseDate(flags.asOf, '--as-of') });
+      const options = {
+        ...embeddedOptions(ctx, { asOf: parseDate(flags.asOf, '--as-of') }),
+        behave: parseBehaviour(flags.behave),
+      };
       const server = await startSeededServer(ctx, options);
       writeLine(io.stdout, `FHIR R4 server listening at ${server.baseUrl}`);
       writeLine(
@@ -71,8 +83,18 @@ export function registerFhirServer(program: Command, io: CliIo): void {
         `holding ${options.seedPractice} synthetic patients (seed ${options.seed}, data up to ${options.asOf}); ` +
           `try ${server.baseUrl}/Patient?_count=10`
       );
+      if (options.behave && options.behave !== 'default') {
+        writeLine(io.stdout, `behaving like a '${options.behave}' server (see ${server.baseUrl}/metadata)`);
+      }
       const signal = await io.stopSignal;
       ctx.logger.info('stopping embedded fhir server', { signal });
       await server.stop();
     });
+}
+
+function parseBehaviour(value: string | undefined): ServerBehaviour | undefined {
+  if (value !== undefined && !isServerBehaviour(value)) {
+    throw new UsageError(`--behave takes one of ${SERVER_BEHAVIOURS.join(', ')}, not '${value}'`);
+  }
+  return value;
 }

@@ -172,4 +172,32 @@ describe('what the programme declares for generic code', () => {
       "rankBy: feature 'edVisits', which the mapping does not provide",
     ]);
   });
+
+  it('declares the code and display of its Flag, which loading checks', () => {
+    expect(programme.flag).toEqual({
+      system: 'https://fhir.hfu-connector.org/CodeSystem/hfu',
+      code: 'hfu',
+      display: 'High Frequency User - proactive personalised care',
+      definition: expect.stringContaining('NHS England High Frequency Users model'),
+    });
+    expect(loadProgramme({ ref: 'nhse-hiu' }).flag).toMatchObject({
+      code: 'hiu',
+      display: expect.stringMatching(/^High Intensity Use/),
+    });
+    const missing = programmeFile((p) => delete p.flag);
+    expect(problemsOf(() => loadProgramme({ ref: missing }))).toEqual([
+      "flag: missing (the code and display of an enrolled patient's Flag)",
+    ]);
+    const malformed = programmeFile((p) => (p.flag = { code: 'High Frequency', colour: 'red' }));
+    expect(problemsOf(() => loadProgramme({ ref: malformed })).sort()).toEqual([
+      'flag.code: lower-case letters, digits and hyphens',
+      'flag.colour: unknown key',
+      'flag.display: Invalid input: expected string, received undefined',
+    ]);
+    // The flag code shares the project's code system: it may not take one of the project's other codes.
+    const taken = programmeFile((p) => (p.flag = { code: 'managed-by-hfu-connector', display: 'Managed' }));
+    expect(problemsOf(() => loadProgramme({ ref: taken }))).toEqual([
+      expect.stringMatching(/^flag\.code: 'managed-by-hfu-connector' is already a code of the project's code system/),
+    ]);
+  });
 });

@@ -169,7 +169,7 @@ describe('loading', () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'hfu-prog-')), 'p.yaml');
     writeFileSync(
       file,
-      "id: p\nversion: '1'\ntitle: t\nparameters: { x: 1 }\ntiers:\n  - { id: first, title: F, when: '%f.a >= %p.x and (' }\n"
+      "id: p\nversion: '1'\ntitle: t\nflag: { code: p, display: P }\nparameters: { x: 1 }\ntiers:\n  - { id: first, title: F, when: '%f.a >= %p.x and (' }\n"
     );
     expect(() => loadProgramme({ ref: file })).toThrow(/tiers\[0\] \(first\)\.when: .*line: 1/);
   });

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CodeSystem, Resource, StructureDefinition, Task } from '@medplum/fhirtypes';
-import { decide, loadProgramme } from '../../../src/criteria';
+import type { CodeSystem, Flag, Resource, StructureDefinition, Task, ValueSet } from '@medplum/fhirtypes';
+import { parse as parseYaml } from 'yaml';
+import { BUILT_IN_PROGRAMMES_DIR, builtInProgrammes, decide, loadProgramme } from '../../../src/criteria';
 import { loadMapping } from '../../../src/mappings';
 import { buildConformanceResources, fileNameOf, PROFILES_DIR, validateAgainstProfile } from '../../../src/profiles';
 import { PROFILE } from '../../../src/vocabulary';
@@ -153,5 +154,61 @@ describe('every resource the connector writes', () => {
     for (const resource of candidates) {
       expect(validateAgainstProfile(resource).length).toBeGreaterThan(0);
     }
+  });
+});
+
+describe("each programme's Flag", () => {
+  const published = <T extends Resource>(file: string): T => JSON.parse(readFileSync(path.join(PROFILES_DIR, file), 'utf8')) as T;
+  /** What the programme file says, read as plain YAML. */
+  const declared = (id: string): { code: string; display: string } => {
+    const { code, display } = (parseYaml(readFileSync(path.join(BUILT_IN_PROGRAMMES_DIR, `${id}.yaml`), 'utf8')) as { flag: { code: string; display: string } }).flag;
+    return { code, display };
+  };
+  const flagOf = (id: string): Flag => {
+    const programmeCtx = { ...ctx, programme: loadProgramme({ ref: id, features: loadMapping('uk-core').features }) };
+    return enrolmentFlag(programmeCtx, 1, 'second').resource;
+  };
+  const SYSTEM = 'https://fhir.hfu-connector.org/CodeSystem/hfu';
+
+  it('ships one per programme: nhse-hfu-2022 and nhse-hiu, with their own codes', () => {
+    expect(builtInProgrammes().map((id) => declared(id).code)).toEqual(['hfu', 'hiu']);
+  });
+
+  it.each(builtInProgrammes())('of %s carries the code its programme declares, published, and validates', (id) => {
+    const flag = flagOf(id);
+    expect(flag.code?.coding).toEqual([{ system: SYSTEM, ...declared(id) }]);
+    expect(flag.code?.text).toBe(declared(id).display);
+    expect(validateAgainstProfile(flag)).toEqual([]);
+    const codeSystem = published<CodeSystem>('CodeSystem-hfu.json');
+    expect(codeSystem.url).toBe(SYSTEM);
+    expect(codeSystem.concept?.find((c) => c.code === declared(id).code)?.display).toBe(declared(id).display);
+    const valueSet = published<ValueSet>('ValueSet-hfu-programme-flag.json');
+    expect(valueSet.compose?.include).toEqual([
+      { system: SYSTEM, concept: builtInProgrammes().map((p) => ({ code: declared(p).code, display: declared(p).display })) },
+    ]);
+  });
+
+  it('binds Flag.code to the programme flag codes, not one of them', () => {
+    const sd = published<StructureDefinition>('StructureDefinition-hfu-flag.json');
+    const code = sd.snapshot?.element.find((e) => e.id === 'Flag.code');
+    expect(code?.binding).toEqual({ strength: 'required', valueSet: 'https://fhir.hfu-connector.org/ValueSet/hfu-programme-flag' });
+    expect(code?.patternCodeableConcept).toBeUndefined();
+  });
+
+  it('keeps an HFU Flag written before programmes declared their flag valid', () => {
+    const earlier: Flag = {
+      ...flagOf('nhse-hfu-2022'),
+      code: { coding: [{ system: SYSTEM, code: 'hfu', display: 'High Frequency User - proactive personalised care' }], text: 'High Frequency User - proactive personalised care' },
+    };
+    expect(validateAgainstProfile(earlier)).toEqual([]);
+    expect(flagOf('nhse-hfu-2022').code).toEqual(earlier.code);
+  });
+
+  it.each([
+    ['a code no programme declares', { coding: [{ system: SYSTEM, code: 'hfx' }] }],
+    ['a programme code in another system', { coding: [{ system: 'http://snomed.info/sct', code: 'hiu' }] }],
+    ['the flag category as its code', { coding: [{ system: SYSTEM, code: 'HFU' }] }],
+  ])('fails validation coded with %s', (_name, code) => {
+    expect(validateAgainstProfile({ ...flagOf('nhse-hiu'), code })).not.toEqual([]);
   });
 });

@@ -2,9 +2,10 @@ import type { Task } from '@medplum/fhirtypes';
 import { proposedOwnerOf } from '../../../src/allocation';
 import { decide, loadProgramme } from '../../../src/criteria';
 import { loadMapping } from '../../../src/mappings';
+import { validateAgainstProfile } from '../../../src/profiles';
 import { TASK_INPUT } from '../../../src/vocabulary';
 import type { PatientContext } from '../../../src/writeback/resources';
-import { carePlan, reviewTask } from '../../../src/writeback/resources';
+import { carePlan, enrolmentFlag, reviewTask } from '../../../src/writeback/resources';
 
 const mapping = loadMapping('uk-core');
 const context = (programmeId: string, asOf: string): PatientContext => ({
@@ -61,6 +62,21 @@ describe('the care plan', () => {
     expect(plan.title).toBe(`Personalised care and support plan (${shortTitle})`);
     expect(plan.addresses?.map((a) => a.reference).sort()).toEqual(['Condition/c1', 'Condition/c2']);
     expect(plan.supportingInfo?.map((a) => a.reference)).not.toContain('Condition/c1');
+  });
+});
+
+describe('the Flag GP systems show', () => {
+  it.each([
+    ['nhse-hfu-2022', 'hfu', 'High Frequency User - proactive personalised care'],
+    ['nhse-hiu', 'hiu', 'High Intensity Use - personalised support'],
+  ])('of %s carries its programme’s code and display, and the same categories', (programmeId, code, display) => {
+    const flag = enrolmentFlag(context(programmeId, '2026-12-01'), 1, 'first').resource;
+    expect(flag.code).toEqual({
+      coding: [{ system: 'https://fhir.hfu-connector.org/CodeSystem/hfu', code, display }],
+      text: display,
+    });
+    expect(flag.category?.map((c) => c.coding?.[0]?.code)).toEqual(['HFU', 'first']);
+    expect(validateAgainstProfile(flag)).toEqual([]);
   });
 });
 
