@@ -7,7 +7,7 @@ import type { PatientInProgramme, Stage } from '../lifecycle';
 import { readPatientProgramme, standingOf } from '../lifecycle';
 import type { FactValue, PatientRecord } from '../mappings';
 import { featureEvaluator } from '../mappings';
-import { describeReadFailure, readChunk, readFailure, resolvePopulation } from '../read';
+import { readChunk, readFailure, resolvePopulation, unreadReason } from '../read';
 import type { RiskType } from '../vocabulary';
 import type { RunDeps, RunSettings } from './configure';
 
@@ -50,8 +50,7 @@ export async function explainPatient(deps: RunDeps, settings: RunSettings, patie
   try {
     read = await readOne(deps, settings, patientId);
   } catch (err) {
-    const { kind, status } = describeReadFailure(readFailure(err));
-    return { skipped: `could not be read (${kind}${status ? ` ${status}` : ''})` };
+    return { skipped: unreadReason(readFailure(err)) };
   }
   if (!read.record) {
     return { skipped: 'not found on the endpoint' };

@@ -8,4 +8,4 @@ export { resolvePopulation, restrictPopulation } from './population';
 export type { Population } from './population';
 export { expectedSize, readPatients } from './read';
 export type { PatientChunk, PatientRead, ReadDeps, ReadMode, ReadReport, ReadRequest } from './read';
-export { describe as describeReadFailure, readFailure } from './ledger';
+export { readFailure, unreadReason } from './ledger';

@@ -36,16 +36,16 @@ export class ReadLedger {
   /** The population stopped part-way. */
   populationCut(err: FhirError, message: string): void {
     this.cut = true;
-    this.logger.error(message, describe(err));
+    this.logger.error(message, failureCodes(err));
   }
 
   /** These patients' data could not be read. */
   patientsLost(ids: readonly string[], err: FhirError): void {
     this.lost = true;
     for (const id of ids) {
-      this.unread.set(id, `could not be read (${err.kind}${err.status ? ` ${err.status}` : ''})`);
+      this.unread.set(id, unreadReason(err));
     }
-    this.logger.error('chunk could not be read', { patients: ids.length, ...describe(err) });
+    this.logger.error('chunk could not be read', { patients: ids.length, ...failureCodes(err) });
   }
 
   /** In the programme, asked for by id, and not on the endpoint: their record stays as it is. */
@@ -58,6 +58,12 @@ export class ReadLedger {
   }
 }
 
-export function describe(err: FhirError): { kind: string; status?: number } {
+/** What a failure may say in a log line or a report: its kind and HTTP status, never the server's text. */
+export function failureCodes(err: FhirError): { kind: string; status?: number } {
   return { kind: err.kind, ...(err.status ? { status: err.status } : {}) };
+}
+
+/** Why a patient could not be read, as a skipped patient's reason: `could not be read (http 503)`. */
+export function unreadReason(err: FhirError): string {
+  return `could not be read (${err.kind}${err.status ? ` ${err.status}` : ''})`;
 }

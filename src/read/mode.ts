@@ -1,7 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { changedPatientsSince } from './bulk';
 import { patientIdOf } from './chunk';
-import { describe, readFailure } from './ledger';
+import { failureCodes, readFailure } from './ledger';
 import type { Population } from './population';
 import type { ReadDeps, ReadMode } from './read';
 
@@ -40,7 +40,7 @@ export async function chooseReadMode(deps: ReadDeps, population: Population, opt
         ? await changedPatientsSince(deps, population, since, options)
         : await changedBySearch(deps, since, options.signal);
   } catch (err) {
-    deps.logger.warn('changes could not be listed: reading everyone', describe(readFailure(err)));
+    deps.logger.warn('changes could not be listed: reading everyone', failureCodes(readFailure(err)));
     return everyone;
   }
   deps.logger.info('incremental refresh', { changed: changed.size, inProgramme: options.programmePatients.length });

@@ -8,7 +8,7 @@ import type { ChunkRecords } from './chunk';
 import { readChunk } from './chunk';
 import { mapConcurrently } from './concurrency';
 import type { UnreadPatient } from './ledger';
-import { describe, ReadLedger, readFailure } from './ledger';
+import { failureCodes, ReadLedger, readFailure } from './ledger';
 import type { Population } from './population';
 import { restrictPopulation } from './population';
 
@@ -212,7 +212,7 @@ class Reader {
     this.failed.push(failed);
     this.deps.logger.warn('chunk could not be read: tried again at the end', {
       patients: failed.ids.length,
-      ...describe(failed.error),
+      ...failureCodes(failed.error),
     });
   }
 
