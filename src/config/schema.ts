@@ -91,6 +91,16 @@ const fhirSchema = z
     retryMaxDelayMs: integer(30_000, 1, 600_000),
     /** A `Retry-After` longer than this fails the request instead of stalling the run. */
     maxRetryAfterMs: integer(120_000, 0, 3_600_000),
+    retry: z
+      .strictObject({
+        /** How long one request may wait in all between attempts; a throttled (429) request is retried while it lasts. */
+        maxWaitSeconds: integer(300, 0, 86_400),
+      })
+      .prefault({}),
+    /** Pages one search may have (and so `× pageSize` resources): a server's endless `next` chain ends there. */
+    maxPagesPerSearch: integer(1000, 1, 1_000_000),
+    /** A response (or a bulk ndjson line) longer than this fails its read rather than filling the memory. */
+    maxResponseBytes: integer(64 * 1024 * 1024, 1024, 2 ** 31 - 1),
     /** Requests in flight at once against the endpoint. */
     concurrency: integer(4, 1, 64),
     /** `_count` asked of the server per search page (servers may return fewer). */

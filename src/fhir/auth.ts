@@ -118,7 +118,8 @@ export async function requestToken(
   });
   const body = (await response.json().catch(() => undefined)) as Partial<TokenResponse> & { error?: string };
   if (!response.ok || typeof body?.access_token !== 'string') {
-    const reason = body?.error ? `: ${body.error}` : '';
+    // The OAuth error code only (`invalid_client`), and only when it looks like one: never a server's free text.
+    const reason = /^[a-z_]{1,40}$/.test(String(body?.error)) ? `: ${body?.error}` : '';
     throw new FhirError(`the token endpoint refused the request (HTTP ${response.status}${reason})`, {
       kind: 'auth',
       status: response.status,

@@ -87,7 +87,8 @@ function checkManifest(body: BulkManifest | undefined): BulkManifest {
   }
   if (body.error?.length) {
     // Errors mean some data was not exported: evaluating the rest would treat the missing as absent.
-    throw new FhirError(`the export reported errors for ${body.error.map((e) => e.type).join(', ')}`, {
+    const types = body.error.map((e) => (/^[A-Za-z]{1,64}$/.test(e.type) ? e.type : 'a resource type'));
+    throw new FhirError(`the export reported errors for ${[...new Set(types)].join(', ')}`, {
       kind: 'invalid-response',
     });
   }

@@ -32,7 +32,9 @@ export class FhirClient {
   constructor(
     readonly transport: HttpTransport,
     readonly pageSize: number,
-    readonly chunkSize: number
+    readonly chunkSize: number,
+    /** Pages one search may follow; `× pageSize` bounds its resources (a server may ignore `_count`). */
+    readonly maxPagesPerSearch: number
   ) {}
 
   static fromConfig(config: FhirConfig & { baseUrl: string }, deps: FhirClientDeps = {}): FhirClient {
@@ -50,14 +52,16 @@ export class FhirClient {
         baseDelayMs: config.retryBaseDelayMs,
         maxDelayMs: config.retryMaxDelayMs,
         maxRetryAfterMs: config.maxRetryAfterMs,
+        maxWaitMs: config.retry.maxWaitSeconds * 1000,
       },
       concurrency: config.concurrency,
+      maxResponseBytes: config.maxResponseBytes,
       fetch: deps.fetch,
       logger: deps.logger,
       observer: deps.observer,
       random: deps.random,
     });
-    return new FhirClient(transport, config.pageSize, config.chunkSize);
+    return new FhirClient(transport, config.pageSize, config.chunkSize, config.maxPagesPerSearch);
   }
 
   get baseUrl(): string {
@@ -77,7 +81,8 @@ export class FhirClient {
 
   /**
    * Every page of a search, following `Bundle.link[next]` to the end. Each `next` link must stay on the configured
-   * origin, and a link seen before ends the run with an error rather than looping.
+   * origin; a link seen before, or more pages or resources than `maxPagesPerSearch` allows, ends the search with an
+   * error rather than following the server forever.
    */
   async *pages<T extends Resource>(
     resourceType: T['resourceType'],
@@ -86,7 +91,16 @@ export class FhirClient {
   ): AsyncGenerator<Bundle<T>> {
     let url: string | undefined = `${resourceType}?${toQuery({ _count: this.pageSize, ...params })}`;
     const seen = new Set<string>();
+    const maxResources = this.maxPagesPerSearch * this.pageSize;
+    let resources = 0;
     while (url) {
+      if (seen.size >= this.maxPagesPerSearch || resources > maxResources) {
+        throw new FhirError(
+          `${resourceType} search: more than ${this.maxPagesPerSearch} pages or ${maxResources} resources ` +
+            `(fhir.maxPagesPerSearch × fhir.pageSize): the server's next links do not end`,
+          { kind: 'paging-limit', method: 'GET', path: resourceType }
+        );
+      }
       const absolute: string = this.transport.resolve(url).toString();
       if (seen.has(absolute)) {
         throw new FhirError(`${resourceType} search: the server's next link repeats an earlier page`, {
@@ -101,6 +115,7 @@ export class FhirClient {
         signal,
       });
       const bundle: Bundle<T> = this.expectBundle(response, resourceType);
+      resources += bundle.entry?.length ?? 0;
       yield bundle;
       url = bundle.link?.find((link) => link.relation === 'next')?.url;
     }

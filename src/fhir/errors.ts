@@ -2,7 +2,10 @@ import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { UpstreamRequest } from '../errors';
 import { OutcomeError, upstreamTimeout, upstreamUnreachable, upstreamUnusable } from '../errors';
 
-/** Why a FHIR interaction failed; `http` carries the server's status and OperationOutcome. */
+/**
+ * Why a FHIR interaction failed; `http` carries the server's status and OperationOutcome's issue codes. Messages name
+ * the method, path, status and issue codes, never the server's free text (servers echo patient data there).
+ */
 export type FhirErrorKind =
   | 'http'
   | 'network'
@@ -10,6 +13,8 @@ export type FhirErrorKind =
   | 'invalid-response'
   | 'cross-origin'
   | 'paging-loop'
+  | 'paging-limit'
+  | 'response-too-large'
   | 'retry-after-too-long'
   | 'auth'
   | 'aborted';
@@ -23,6 +28,8 @@ export interface FhirErrorDetails {
   outcome?: OperationOutcome;
   retryAfterMs?: number;
   attempts?: number;
+  /** The body ended before its JSON did: cut short on the way, worth another attempt. */
+  truncated?: boolean;
   cause?: unknown;
 }
 
@@ -37,6 +44,7 @@ export class FhirError extends OutcomeError {
   readonly status?: number;
   readonly outcome?: OperationOutcome;
   readonly retryAfterMs?: number;
+  readonly truncated: boolean;
   attempts?: number;
 
   constructor(message: string, details: FhirErrorDetails) {
@@ -46,9 +54,10 @@ export class FhirError extends OutcomeError {
     this.method = details.method;
     this.path = details.path;
     this.status = details.status;
-    this.outcome = details.outcome;
+    this.outcome = details.outcome && codesOnly(details.outcome);
     this.retryAfterMs = details.retryAfterMs;
     this.attempts = details.attempts;
+    this.truncated = details.truncated ?? false;
   }
 
   toOutcome(): OperationOutcome {
@@ -78,15 +87,18 @@ export class FhirError extends OutcomeError {
   }
 }
 
-/** The human text of an OperationOutcome: each issue's details.text or diagnostics, joined. */
-export function outcomeText(outcome: OperationOutcome | undefined): string {
-  const texts = (outcome?.issue ?? [])
-    .map((issue) => {
-      const text = issue.details?.text ?? issue.diagnostics ?? issue.code;
-      return issue.expression?.length ? `${text} (at ${issue.expression.join(', ')})` : text;
-    })
-    .filter((t): t is string => Boolean(t));
-  return texts.join('; ');
+/** The issue codes of an OperationOutcome (`not-found, processing`): what a message may say of the server's answer. */
+export function outcomeCodes(outcome: OperationOutcome | undefined): string {
+  const codes = (outcome?.issue ?? []).map((issue) => issue.code).filter((code) => /^[a-z-]{1,40}$/.test(code ?? ''));
+  return [...new Set(codes)].join(', ');
+}
+
+/** An OperationOutcome reduced to its issues' severities and codes: its text may carry what the server echoed. */
+function codesOnly(outcome: OperationOutcome): OperationOutcome {
+  return {
+    resourceType: 'OperationOutcome',
+    issue: (outcome.issue ?? []).map((issue) => ({ severity: issue.severity, code: issue.code })),
+  };
 }
 
 export function isOperationOutcome(body: unknown): body is OperationOutcome {

@@ -1,7 +1,7 @@
 import type { Logger } from '../logging';
 import { silentLogger } from '../logging';
 import type { AuthProvider } from './auth';
-import { FhirError, isOperationOutcome, outcomeText } from './errors';
+import { FhirError, isOperationOutcome, outcomeCodes } from './errors';
 import { Limiter } from './limiter';
 import type { RetryPolicy } from './retry';
 import { isRetryableStatus, parseRetryAfter, retryDelayMs, sleep } from './retry';
@@ -40,6 +40,8 @@ export interface HttpTransportOptions {
   timeoutMs: number;
   retry: RetryPolicy;
   concurrency: number;
+  /** A response body (or one ndjson line) longer than this fails the read instead of filling the memory. */
+  maxResponseBytes: number;
   fetch?: typeof fetch;
   logger?: Logger;
   observer?: TransportObserver;
@@ -93,8 +95,8 @@ export class HttpTransport {
   async request<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
     const url = this.resolve(req.url);
     const idempotent = req.idempotent ?? req.method !== 'POST';
-    const policy = this.options.retry;
     let reauthorized = false;
+    let waitedMs = 0;
     for (let attempt = 1; ; attempt++) {
       let failure: FhirError;
       try {
@@ -115,7 +117,7 @@ export class HttpTransport {
         if (!(err instanceof FhirError)) {
           throw err;
         }
-        const transient = err.kind === 'network' || err.kind === 'timeout' || err.kind === 'invalid-response';
+        const transient = err.kind === 'network' || err.kind === 'timeout' || err.truncated;
         if (err.kind === 'http' || !(transient && idempotent)) {
           err.attempts = attempt;
           throw err;
@@ -123,11 +125,9 @@ export class HttpTransport {
         failure = err;
       }
       failure.attempts = attempt;
-      if (attempt >= policy.maxAttempts) {
-        failure.message = `${failure.message} (gave up after ${attempt} attempts)`;
-        throw failure;
-      }
-      await this.backoff(req, url, failure, attempt);
+      const delayMs = this.delayBeforeRetry(req, url, failure, attempt, waitedMs);
+      waitedMs += delayMs;
+      await this.backoff(req, url, failure, attempt, delayMs);
     }
   }
 
@@ -153,6 +153,7 @@ export class HttpTransport {
         throw new FhirError(`${where} failed: HTTP ${response.status}`, {
           kind: 'http',
           method: 'GET',
+          path: this.describe(target),
           status: response.status,
         });
       }
@@ -164,6 +165,11 @@ export class HttpTransport {
         pending += decoder.decode(chunk as Uint8Array, { stream: true });
         const lines = pending.split('\n');
         pending = lines.pop() ?? '';
+        for (const line of [...lines, pending]) {
+          if (line.length > this.options.maxResponseBytes) {
+            throw this.tooLarge({ method: 'GET', path: this.describe(target), status: response.status });
+          }
+        }
         yield* lines.filter((line) => line.trim());
       }
       pending += decoder.decode();
@@ -183,12 +189,18 @@ export class HttpTransport {
     }
   }
 
-  private async backoff(req: HttpRequest, url: URL, failure: FhirError, attempt: number): Promise<void> {
+  /**
+   * How long to wait before the next attempt, or the failure thrown when there is none. A server that says when to
+   * come back (429, or `Retry-After`) is waited for as long as the request's waiting budget lasts, not for a fixed
+   * number of attempts; other failures get `maxAttempts`, within the same budget.
+   */
+  private delayBeforeRetry(req: HttpRequest, url: URL, failure: FhirError, attempt: number, waitedMs: number): number {
     const policy = this.options.retry;
+    const where = `${req.method} ${this.describe(url)}`;
     if (failure.retryAfterMs !== undefined && failure.retryAfterMs > policy.maxRetryAfterMs) {
       throw new FhirError(
-        `${req.method} ${this.describe(url)}: the server asked to retry after ${Math.ceil(failure.retryAfterMs / 1000)} s, ` +
-          `longer than the configured maximum of ${Math.ceil(policy.maxRetryAfterMs / 1000)} s`,
+        `${where}: the server asked to retry after ${Math.ceil(failure.retryAfterMs / 1000)} s, ` +
+          `longer than the configured maximum of ${Math.ceil(policy.maxRetryAfterMs / 1000)} s (fhir.maxRetryAfterMs)`,
         {
           kind: 'retry-after-too-long',
           method: req.method,
@@ -198,7 +210,28 @@ export class HttpTransport {
         }
       );
     }
+    const throttled = failure.status === 429 || failure.retryAfterMs !== undefined;
+    if (!throttled && attempt >= policy.maxAttempts) {
+      failure.message = `${failure.message} (gave up after ${attempt} attempt${attempt === 1 ? '' : 's'})`;
+      throw failure;
+    }
     const delayMs = retryDelayMs(policy, attempt, failure.retryAfterMs, this.random);
+    if (waitedMs + delayMs > policy.maxWaitMs) {
+      failure.message =
+        `${failure.message} (gave up after ${attempt} attempts and ${Math.round(waitedMs / 1000)} s of waiting: ` +
+        `fhir.retry.maxWaitSeconds is ${Math.round(policy.maxWaitMs / 1000)})`;
+      throw failure;
+    }
+    return delayMs;
+  }
+
+  private async backoff(
+    req: HttpRequest,
+    url: URL,
+    failure: FhirError,
+    attempt: number,
+    delayMs: number
+  ): Promise<void> {
     const reason = failure.status ? String(failure.status) : failure.kind;
     this.options.observer?.onRetry?.(req.method, reason);
     this.logger.warn('fhir request retry', {
@@ -272,26 +305,89 @@ export class HttpTransport {
     return headers;
   }
 
+  /**
+   * The status and content type decide before the body is parsed: an error status never fails on its body (only its
+   * OperationOutcome's codes are of use), a body that is not JSON is named by its type, and only a body that ends
+   * before its JSON does is called cut short.
+   */
   private async readBody<T>(response: Response, method: HttpMethod, url: URL): Promise<HttpResponse<T>> {
-    const text = await response.text();
-    let body: T | undefined;
-    if (text.trim()) {
-      try {
-        body = JSON.parse(text) as T;
-      } catch {
-        throw new FhirError(
-          `${method} ${this.describe(url)}: the response (HTTP ${response.status}) is not valid JSON; it may have been truncated`,
-          { kind: 'invalid-response', method, path: this.describe(url), status: response.status }
-        );
+    const where = `${method} ${this.describe(url)}`;
+    const details = { method, path: this.describe(url), status: response.status };
+    const type = mediaType(response.headers);
+    const expectsBody = response.status === 200 || response.status === 201;
+    if (type && !isJson(type)) {
+      await response.body?.cancel();
+      if (expectsBody) {
+        throw new FhirError(`${where}: ${notFhir(type, response.status)}`, { kind: 'invalid-response', ...details });
       }
+      return { status: response.status, headers: response.headers, body: undefined };
     }
-    return { status: response.status, headers: response.headers, body };
+    const text = await this.readText(response, details);
+    if (!text.trim()) {
+      return { status: response.status, headers: response.headers, body: undefined };
+    }
+    try {
+      return { status: response.status, headers: response.headers, body: JSON.parse(text) as T };
+    } catch (err) {
+      if (!expectsBody) {
+        return { status: response.status, headers: response.headers, body: undefined };
+      }
+      const truncated = endsEarly(err, text);
+      const problem = truncated ? 'ends before its JSON does: it was cut short' : 'is not valid JSON';
+      throw new FhirError(`${where}: the response (HTTP ${response.status}) ${problem}`, {
+        kind: 'invalid-response',
+        truncated,
+        ...details,
+      });
+    }
+  }
+
+  /** The body as text, refusing one longer than `maxResponseBytes` as soon as it is known to be. */
+  private async readText(
+    response: Response,
+    details: { method: HttpMethod; path: string; status: number }
+  ): Promise<string> {
+    const max = this.options.maxResponseBytes;
+    const declared = Number(response.headers.get('content-length') ?? 0);
+    if (declared > max || !response.body) {
+      await response.body?.cancel();
+      if (declared > max) {
+        throw this.tooLarge(details);
+      }
+      return '';
+    }
+    const decoder = new TextDecoder();
+    const parts: string[] = [];
+    let size = 0;
+    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength;
+      if (size > max) {
+        throw this.tooLarge(details); // leaving the loop cancels the rest of the body
+      }
+      parts.push(decoder.decode(chunk, { stream: true }));
+    }
+    parts.push(decoder.decode());
+    return parts.join('');
+  }
+
+  private tooLarge(details: { method: string; path: string; status?: number }): FhirError {
+    const max = this.options.maxResponseBytes;
+    return new FhirError(
+      `${details.method} ${details.path}: the response is larger than fhir.maxResponseBytes (${max} bytes)`,
+      { kind: 'response-too-large', ...details }
+    );
   }
 
   private httpError(method: HttpMethod, url: URL, response: HttpResponse): FhirError {
     const outcome = isOperationOutcome(response.body) ? response.body : undefined;
-    const text = outcomeText(outcome);
-    return new FhirError(`${method} ${this.describe(url)} failed: HTTP ${response.status}${text ? `: ${text}` : ''}`, {
+    const codes = outcomeCodes(outcome);
+    const type = mediaType(response.headers);
+    const where = `${method} ${this.describe(url)}`;
+    const message =
+      type && !isJson(type)
+        ? `${where}: ${notFhir(type, response.status)}`
+        : `${where} failed: HTTP ${response.status}${codes ? ` (OperationOutcome: ${codes})` : ''}`;
+    return new FhirError(message, {
       kind: 'http',
       method,
       path: this.describe(url),
@@ -335,4 +431,28 @@ export class HttpTransport {
     }
     return err;
   }
+}
+
+/** The media type of a response, lower case without parameters; undefined when the server sent none. */
+function mediaType(headers: Headers): string | undefined {
+  const value = headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
+  return value || undefined;
+}
+
+/** `application/fhir+json`, `application/json` and the like. */
+function isJson(type: string): boolean {
+  return type === 'application/json' || type.endsWith('+json') || type === 'application/json+fhir';
+}
+
+/** What to say of an answer that is not FHIR JSON: most often a login page, a gateway, or a wrong base URL. */
+function notFhir(type: string, status: number): string {
+  const answered = `the endpoint answered ${type.slice(0, 60)} with HTTP ${status}`;
+  return status < 400 || status === 404 ? `${answered}: is fhir.baseUrl the FHIR base URL?` : answered;
+}
+
+/** Whether JSON failed to parse because its text stopped early, not because it is something else. */
+function endsEarly(err: unknown, text: string): boolean {
+  const message = err instanceof Error ? err.message : '';
+  const position = /at position (\d+)/.exec(message)?.[1];
+  return /end of JSON input/.test(message) || (position !== undefined && Number(position) >= text.trimEnd().length);
 }

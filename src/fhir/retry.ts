@@ -1,6 +1,8 @@
 export interface RetryPolicy {
-  /** Attempts including the first. */
+  /** Attempts including the first, for failures the server gave no time for (a throttled request waits instead). */
   maxAttempts: number;
+  /** The longest one request may spend waiting between its attempts, however many it takes. */
+  maxWaitMs: number;
   baseDelayMs: number;
   maxDelayMs: number;
   /** A server asking for a longer wait than this fails the request rather than stalling the run. */
@@ -8,7 +10,7 @@ export interface RetryPolicy {
 }
 
 /** Statuses that mean "the server did not handle this; try again later" whatever the method. */
-const ALWAYS_RETRYABLE = new Set([429, 503]);
+const ALWAYS_RETRYABLE = new Set([408, 429, 503]);
 /** Gateway failures: the request may or may not have reached the server, so only idempotent requests repeat. */
 const RETRYABLE_IF_IDEMPOTENT = new Set([502, 504]);
 

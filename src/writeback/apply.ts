@@ -6,7 +6,7 @@ import type { FhirClient } from '../fhir';
 import { FhirError, toQuery } from '../fhir';
 import { CANONICAL_BASE, MANAGED_TAG, PROFILE } from '../vocabulary';
 import type { Desired, WritePlan } from './reconcile';
-import { identifierKey } from './reconcile';
+import { identifierKey, planWrites } from './reconcile';
 import type { ReferenceBook } from './resources';
 import { connector } from './resources';
 
@@ -48,18 +48,25 @@ export interface ProvenanceInfo {
   now: string;
 }
 
+interface ApplyOptions {
+  maxEntries: number;
+  signal?: AbortSignal;
+  /** Set on the one further attempt after a 412: a second 412 is reported, not retried. */
+  afterConflict?: boolean;
+}
+
 /**
  * Applies one subject's plan in a single transaction together with the Provenance of the changes: all of it or none
  * (on servers that roll back). Creates are conditional on the business identifier, updates carry If-Match, and the
  * Provenance's id derives from the changes it records, so a transaction repeated after a lost response neither
- * duplicates anything nor overwrites a newer change (412, reported, reconciled on the next run).
+ * duplicates anything nor overwrites a newer change: its 412 leads to a re-read (see `afterConflict`).
  */
 export async function applyInTransaction(
   client: FhirClient,
   plan: WritePlan,
   book: ReferenceBook | undefined,
   info: ProvenanceInfo,
-  options: { maxEntries: number; signal?: AbortSignal }
+  options: ApplyOptions
 ): Promise<WriteOutcome> {
   const outcome: WriteOutcome = { ...emptyOutcome(), unchanged: plan.unchanged.length };
   if (!plan.creates.length && !plan.updates.length) {
@@ -115,9 +122,104 @@ export async function applyInTransaction(
     if (!(err instanceof FhirError) || err.kind === 'aborted') {
       throw err;
     }
+    if (err.status === 412 && !options.afterConflict) {
+      return afterConflict(client, plan, book, info, options);
+    }
     outcome.failures.push({ target: info.subjectKey, reason: err.message });
   }
   return outcome;
+}
+
+/**
+ * A 412: a resource changed since the plan read it, most often because an earlier attempt of this very transaction
+ * was committed and its answer lost on the way back. Re-read what the plan writes: if the record already holds it,
+ * there is nothing left to do (unchanged); otherwise plan again against what the record holds now, and try once more.
+ */
+async function afterConflict(
+  client: FhirClient,
+  plan: WritePlan,
+  book: ReferenceBook | undefined,
+  info: ProvenanceInfo,
+  options: ApplyOptions
+): Promise<WriteOutcome> {
+  const wanted = [...plan.creates, ...plan.updates.map((u) => u.desired)];
+  let current: Resource[];
+  try {
+    current = await currentHolders(client, wanted, options.signal);
+  } catch (err) {
+    if (!(err instanceof FhirError) || err.kind === 'aborted') {
+      throw err;
+    }
+    return { ...emptyOutcome(), failures: [{ target: info.subjectKey, reason: err.message }] };
+  }
+  const again = planWrites(withCreatedReferences(wanted, current, book), current);
+  const failures = again.conflicts.map((c) => ({
+    target: info.subjectKey,
+    reason: `${c.reference} now bears ${c.identifier} but was not written by the connector: left alone`,
+  }));
+  const replanned: WritePlan = { ...again, unchanged: [...plan.unchanged, ...again.unchanged], conflicts: [] };
+  const outcome = await applyInTransaction(client, replanned, book, info, { ...options, afterConflict: true });
+  outcome.failures.push(...failures);
+  return outcome;
+}
+
+/** The resources that now bear the business identifiers of `wanted`, one search per resource type. */
+async function currentHolders(
+  client: FhirClient,
+  wanted: readonly Desired[],
+  signal: AbortSignal | undefined
+): Promise<Resource[]> {
+  const byType = new Map<string, string[]>();
+  for (const want of wanted) {
+    const token = `${escapeSearch(want.identifier.system)}|${escapeSearch(want.identifier.value)}`;
+    byType.set(want.resource.resourceType, [...(byType.get(want.resource.resourceType) ?? []), token]);
+  }
+  const found = await Promise.all(
+    [...byType].map(([type, tokens]) =>
+      client.searchAll<Resource>(type as Resource['resourceType'], { identifier: tokens.join(',') }, signal)
+    )
+  );
+  return found.flat();
+}
+
+/**
+ * The wanted resources with references to resources this write meant to create (`urn:uuid:…`) replaced by the
+ * resource that now exists in their place, so they compare equal to what a committed earlier attempt left.
+ */
+function withCreatedReferences(
+  wanted: readonly Desired[],
+  current: readonly Resource[],
+  book: ReferenceBook | undefined
+): Desired[] {
+  const replacements: [string, string][] = [];
+  for (const want of wanted) {
+    const urn = book?.fullUrlFor(identifierKey(want.identifier));
+    const holder = current.find(
+      (r) =>
+        r.resourceType === want.resource.resourceType &&
+        (r as { identifier?: Desired['identifier'][] }).identifier?.some(
+          (i) => identifierKey(i) === identifierKey(want.identifier)
+        )
+    );
+    if (urn && holder) {
+      replacements.push([urn, `${holder.resourceType}/${holder.id}`]);
+    }
+  }
+  if (!replacements.length) {
+    return [...wanted];
+  }
+  return wanted.map((want) => {
+    let text = JSON.stringify(want.resource);
+    for (const [urn, reference] of replacements) {
+      text = text.replaceAll(`"${urn}"`, `"${reference}"`);
+    }
+    return { ...want, resource: JSON.parse(text) as Resource };
+  });
+}
+
+/** A search value with FHIR's special characters escaped (`,` would otherwise mean "or"). */
+function escapeSearch(value: string): string {
+  return value.replace(/[\\,$|]/g, (c) => `\\${c}`);
 }
 
 function createEntry(want: Desired, fullUrl: string): BundleEntry {

@@ -6,7 +6,8 @@ export type Fault = { status: number; body?: unknown; headers?: Record<string, s
 
 /**
  * A transparent HTTP proxy (same paths, Host kept) in front of a real FHIR server that injects faults the real server will not produce on demand
- * (5xx on chosen requests, a dropped connection) or delays it will not make (a request held until released).
+ * (5xx on chosen requests, a dropped connection, an answer lost after the server did the work) or delays it will not
+ * make (a request held until released).
  * Everything else is forwarded untouched.
  */
 export interface FaultyProxy {
@@ -20,7 +21,9 @@ export async function startFaultyProxy(
   targetBaseUrl: string,
   faultFor: (req: { method: string; url: string; headers: IncomingMessage['headers'] }) => Fault | undefined,
   /** A promise to wait for before forwarding a request (a slow server, held as long as a test needs). */
-  holdFor: (req: { method: string; url: string }) => Promise<void> | undefined = () => undefined
+  holdFor: (req: { method: string; url: string }) => Promise<void> | undefined = () => undefined,
+  /** Whether to lose the server's answer (it has done the work) and answer 503 instead: a lost answer. */
+  loseAnswerFor: (req: { method: string; url: string; status: number }) => boolean = () => false
 ): Promise<FaultyProxy> {
   const target = new URL(targetBaseUrl);
   const seen: string[] = [];
@@ -47,6 +50,11 @@ export async function startFaultyProxy(
         headers: req.headers, // the Host header stays the proxy's, so the server's links (next pages) lead back here
       },
       (upRes) => {
+        if (loseAnswerFor({ method: req.method ?? 'GET', url: path, status: upRes.statusCode ?? 0 })) {
+          upRes.resume();
+          upRes.on('end', () => res.writeHead(503).end());
+          return;
+        }
         res.writeHead(upRes.statusCode ?? 502, upRes.headers);
         upRes.pipe(res);
       }

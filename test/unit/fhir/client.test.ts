@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import nock from 'nock';
 import type { FhirConfig } from '../../../src/config';
 import { configSchema } from '../../../src/config';
@@ -86,8 +88,36 @@ describe('retries', () => {
     expect(calls).toBe(3);
     expect(err.status).toBe(503);
     expect(err.attempts).toBe(3);
-    expect(err.message).toContain('overloaded');
-    expect(err.message).toContain('gave up after 3 attempts');
+    expect(err.message).toBe('GET Patient/a failed: HTTP 503 (OperationOutcome: transient) (gave up after 3 attempts)');
+  });
+
+  it('retries a 429 for as long as the waiting budget lasts, not for maxAttempts', async () => {
+    let calls = 0;
+    nock(ORIGIN)
+      .get('/R4/Patient/a')
+      .times(8)
+      .reply(() => [++calls < 8 ? 429 : 200, { resourceType: 'Patient', id: 'a' }, { 'Retry-After': '0' }]);
+    await expect(client({ maxAttempts: 2 }).read('Patient', 'a')).resolves.toMatchObject({ id: 'a' });
+    expect(calls).toBe(8);
+  });
+
+  it('gives up on a 429 once the next wait would exceed fhir.retry.maxWaitSeconds', async () => {
+    let calls = 0;
+    nock(ORIGIN)
+      .get('/R4/Patient/a')
+      .times(5)
+      .reply(() => [(calls++, 429), '', { 'Retry-After': '1' }]);
+    const started = Date.now();
+    const err = await failure(client({ maxAttempts: 20, retry: { maxWaitSeconds: 1 } }).read('Patient', 'a'));
+    expect(calls).toBe(2); // waited 1 s once; a second wait would make 2 s
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(err.status).toBe(429);
+    expect(err.message).toContain('fhir.retry.maxWaitSeconds is 1');
+  });
+
+  it('retries a 408 (the server timed out waiting for the request)', async () => {
+    nock(ORIGIN).get('/R4/Patient/a').reply(408).get('/R4/Patient/a').reply(200, { resourceType: 'Patient', id: 'a' });
+    await expect(client().read('Patient', 'a')).resolves.toMatchObject({ id: 'a' });
   });
 
   it('retries network errors on idempotent requests', async () => {
@@ -113,7 +143,7 @@ describe('retries', () => {
     expect(calls).toBe(1);
   });
 
-  it('does not retry other 4xx and surfaces the OperationOutcome text', async () => {
+  it('does not retry other 4xx and reports the issue codes, never the OperationOutcome text', async () => {
     let calls = 0;
     nock(ORIGIN)
       .get('/R4/Encounter')
@@ -132,7 +162,35 @@ describe('retries', () => {
     const err = await failure(client().searchAll('Encounter', { foo: 'x' }));
     expect(calls).toBe(1);
     expect(err.status).toBe(400);
-    expect(err.message).toContain("Unknown search parameter 'foo'");
+    expect(err.message).toBe('GET Encounter failed: HTTP 400 (OperationOutcome: invalid)');
+    expect(JSON.stringify(err.outcome)).not.toContain('Unknown');
+  });
+
+  it.each([403, 404, 409, 422])('does not retry a %i', async (status) => {
+    let calls = 0;
+    nock(ORIGIN)
+      .get('/R4/Patient/a')
+      .times(3)
+      .reply(() => [(calls++, status), { resourceType: 'OperationOutcome', issue: [] }]);
+    const err = await failure(client().read('Patient', 'a'));
+    expect([calls, err.kind, err.status]).toEqual([1, 'http', status]);
+  });
+
+  it('never puts the text of a server error in the message, even when it echoes patient data', async () => {
+    const echoed = 'Jane Smith, NHS number 9434765919, born 1970-01-01';
+    nock(ORIGIN)
+      .get('/R4/Patient/a')
+      .reply(500, {
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code: 'exception', diagnostics: echoed, details: { text: echoed } }],
+      })
+      .get('/R4/Patient/b')
+      .reply(500, echoed, { 'Content-Type': 'text/plain' });
+    for (const id of ['a', 'b']) {
+      const err = await failure(client().read('Patient', id));
+      expect(err.status).toBe(500);
+      expect(`${err.message} ${JSON.stringify(err.outcome)}`).not.toMatch(/Jane|9434765919|1970/);
+    }
   });
 });
 
@@ -161,7 +219,8 @@ describe('timeouts and bodies', () => {
       .reply(200, '{"resourceType":"Bundle","type":"searchset","entry":[{"reso');
     const err = await failure(client({ maxAttempts: 1 }).searchAll('Patient'));
     expect(err.kind).toBe('invalid-response');
-    expect(err.message).toContain('not valid JSON');
+    expect(err.truncated).toBe(true);
+    expect(err.message).toMatch(/^GET Patient: the response \(HTTP 200\) ends before its JSON does: it was cut short/);
 
     nock(ORIGIN)
       .get('/R4/Patient')
@@ -174,7 +233,151 @@ describe('timeouts and bodies', () => {
   });
 });
 
+describe('answers that are not FHIR', () => {
+  const html = { 'Content-Type': 'text/html; charset=utf-8' };
+
+  it('names the content type of an HTML 404 and does not retry it', async () => {
+    let calls = 0;
+    nock(ORIGIN)
+      .get('/R4/Patient/a')
+      .times(3)
+      .reply(() => [(calls++, 404), '<html>Not Found</html>', html]);
+    const err = await failure(client().read('Patient', 'a'));
+    expect([calls, err.kind, err.status]).toEqual([1, 'http', 404]);
+    expect(err.message).toBe(
+      'GET Patient/a: the endpoint answered text/html with HTTP 404: is fhir.baseUrl the FHIR base URL?'
+    );
+  });
+
+  it('refuses an HTML 200 (a login page) at once, and says what it is', async () => {
+    let calls = 0;
+    nock(ORIGIN)
+      .get('/R4/Patient')
+      .query(true)
+      .times(3)
+      .reply(() => [(calls++, 200), '<html><form>Sign in</form></html>', html]);
+    const err = await failure(client().searchAll('Patient'));
+    expect([calls, err.kind, err.status, err.truncated]).toEqual([1, 'invalid-response', 200, false]);
+    expect(err.message).toContain('answered text/html with HTTP 200: is fhir.baseUrl the FHIR base URL?');
+  });
+
+  it('checks the status before the body: an HTML 503 from a gateway is retried', async () => {
+    nock(ORIGIN)
+      .get('/R4/Patient/a')
+      .reply(503, '<html>Service Unavailable</html>', html)
+      .get('/R4/Patient/a')
+      .reply(200, { resourceType: 'Patient', id: 'a' });
+    await expect(client().read('Patient', 'a')).resolves.toMatchObject({ id: 'a' });
+  });
+
+  it('calls a complete but malformed JSON body invalid, not truncated, and does not retry it', async () => {
+    let calls = 0;
+    nock(ORIGIN)
+      .get('/R4/Patient/a')
+      .times(3)
+      .reply(() => [(calls++, 200), '{"resourceType":"Patient"}}', { 'Content-Type': 'application/fhir+json' }]);
+    const err = await failure(client().read('Patient', 'a'));
+    expect([calls, err.kind, err.truncated]).toEqual([1, 'invalid-response', false]);
+    expect(err.message).toBe('GET Patient/a: the response (HTTP 200) is not valid JSON');
+  });
+});
+
+describe('response size', () => {
+  it('refuses a body whose declared length exceeds fhir.maxResponseBytes', async () => {
+    nock(ORIGIN)
+      .get('/R4/Patient/a')
+      .reply(200, JSON.stringify({ resourceType: 'Patient', id: 'a', text: 'x'.repeat(5000) }), {
+        'Content-Type': 'application/fhir+json',
+        'Content-Length': '5037',
+      });
+    const err = await failure(client({ maxResponseBytes: 1024 }).read('Patient', 'a'));
+    expect(err.kind).toBe('response-too-large');
+    expect(err.message).toBe('GET Patient/a: the response is larger than fhir.maxResponseBytes (1024 bytes)');
+  });
+
+  it('refuses an ndjson line longer than the limit', async () => {
+    const line = (id: string) => JSON.stringify({ resourceType: 'Patient', id });
+    nock(ORIGIN)
+      .get('/R4/files/Patient.ndjson')
+      .reply(200, `${line('a')}\n${line('b')}\n{"resourceType":"Patient","text":"${'x'.repeat(5000)}"}\n`);
+    const transport = client({ maxResponseBytes: 1024 }).transport;
+    const seen: string[] = [];
+    const err = await failure(
+      (async () => {
+        for await (const l of transport.lines(`${BASE}/files/Patient.ndjson`, { authorize: true })) {
+          seen.push(l);
+        }
+      })()
+    );
+    expect(err.kind).toBe('response-too-large');
+    expect(seen.length).toBeLessThanOrEqual(2);
+  });
+
+  it('stops reading an endless body once it passes the limit', async () => {
+    let sent = 0;
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/fhir+json' });
+      res.write('{"resourceType":"Bundle","entry":[');
+      const more = (): void => {
+        // Endless to the client, but never more than 8 MB here: the test must not be what fills the memory.
+        while (sent < 8 * 1024 * 1024 && !res.destroyed) {
+          sent += 16 * 1024;
+          if (!res.write(' '.repeat(16 * 1024))) {
+            res.once('drain', more);
+            return;
+          }
+        }
+        res.end();
+      };
+      more();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    nock.enableNetConnect('127.0.0.1');
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/R4`;
+      const fhir = configSchema.parse({ fhir: { baseUrl: base, maxResponseBytes: 64 * 1024 } }).fhir;
+      const err = await failure(FhirClient.fromConfig({ ...fhir, baseUrl: base }).searchAll('Patient'));
+      expect(err.kind).toBe('response-too-large');
+      expect(sent).toBeLessThan(4 * 1024 * 1024);
+    } finally {
+      nock.disableNetConnect();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
 describe('paging', () => {
+  it('ends an endless chain of distinct next links at fhir.maxPagesPerSearch', async () => {
+    let calls = 0;
+    nock(ORIGIN)
+      .get('/R4/Encounter')
+      .query(true)
+      .times(100)
+      .reply(() => {
+        calls++;
+        return [200, { ...bundle([]), link: [{ relation: 'next', url: `${BASE}/Encounter?page=${calls}` }] }];
+      });
+    const err = await failure(client({ maxPagesPerSearch: 5 }).searchAll('Encounter', { subject: 'Patient/a' }));
+    expect(calls).toBe(5);
+    expect(err.kind).toBe('paging-limit');
+    expect(err.message).toBe(
+      "Encounter search: more than 5 pages or 5000 resources (fhir.maxPagesPerSearch × fhir.pageSize): the server's next links do not end"
+    );
+  });
+
+  it('ends a search whose pages hold more resources than the pages allow', async () => {
+    let calls = 0;
+    const ids = [...Array(10).keys()].map(String);
+    nock(ORIGIN)
+      .get('/R4/Patient')
+      .query(true)
+      .times(10)
+      .reply(() => [200, bundle(ids, `${BASE}/Patient?page=${++calls}`)]);
+    const err = await failure(client({ pageSize: 2, maxPagesPerSearch: 3 }).searchAll('Patient'));
+    expect([calls, err.kind]).toEqual([1, 'paging-limit']);
+  });
+
   it('follows next links to the last page', async () => {
     nock(ORIGIN)
       .get('/R4/Patient')
@@ -314,7 +517,7 @@ describe('writes', () => {
     expect(result).toMatchObject({ created: false, resource: { id: 'f' } });
     const err = await failure(c.update({ ...flag, id: 'f' }, { ifMatch: '3' }));
     expect(err.status).toBe(412);
-    expect(err.message).toContain('stale');
+    expect(err.message).toBe('PUT Flag/f failed: HTTP 412 (OperationOutcome: conflict)');
   });
 
   it('posts batch and transaction bundles to the base URL', async () => {
