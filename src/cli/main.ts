@@ -9,6 +9,7 @@ import { registerMappingTest } from './commands/mapping-test';
 import { registerProfiles } from './commands/profiles';
 import { registerRun } from './commands/run';
 import { registerServe } from './commands/serve';
+import { registerSurvey } from './commands/survey';
 import { registerSynth } from './commands/synth';
 import { registerTune } from './commands/tune';
 import { registerValidateConfig } from './commands/validate-config';
@@ -34,6 +35,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   registerProfiles(program, io);
   registerRun(program, io, setExitCode);
   registerServe(program, io);
+  registerSurvey(program, io);
   registerSynth(program, io);
   registerTune(program, io);
   registerValidateConfig(program, io);

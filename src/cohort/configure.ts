@@ -4,6 +4,7 @@ import { loadProgramme } from '../criteria';
 import type { FhirClient } from '../fhir';
 import type { Logger } from '../logging';
 import type { CompiledMapping } from '../mappings';
+import type { WriteStrategySetting } from '../writeback';
 import type { IsoDate } from '../dates';
 import { londonToday } from '../dates';
 import { loadMapping } from '../mappings';
@@ -37,6 +38,8 @@ export interface RunSettings {
   workforce?: readonly WorkforceMember[];
   /** Entries per transaction the FHIR server accepts (Medplum: 8 when any entry is conditional). */
   transactionMaxEntries?: number;
+  /** How one patient's writes are sent (`writeback.strategy`); default a transaction. */
+  writeStrategy?: WriteStrategySetting;
   /** Keep every evaluated patient's decision (for `hfu tune`). */
   keepAllDecisions?: boolean;
   signal?: AbortSignal;
@@ -98,6 +101,7 @@ export function runSettingsFrom(
     reviewOwner: config.writeback.reviewOwner,
     workforce: config.allocation.workforce,
     transactionMaxEntries: config.writeback.transactionMaxEntries,
+    writeStrategy: config.writeback.strategy,
     keepAllDecisions: options.keepAllDecisions,
   };
 }

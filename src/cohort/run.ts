@@ -126,6 +126,7 @@ async function compose(deps: RunDeps, settings: RunSettings, { population, recor
     now: (settings.now?.() ?? new Date()).toISOString(),
     workforce: settings.workforce ?? [],
     transactionMaxEntries: settings.transactionMaxEntries ?? 8,
+    writeStrategy: settings.writeStrategy,
   });
   const evaluated = new EvaluationTally(record, logger, Boolean(settings.keepAllDecisions));
   const written = new WriteTally(record);

@@ -214,6 +214,12 @@ const writebackSchema = z
      * entry is conditional.
      */
     transactionMaxEntries: integer(8, 6, 1000),
+    /**
+     * How one patient's writes are sent: `transaction` (one Bundle, all or nothing), `batch` or `individual` (ordered
+     * conditional creates and If-Match updates, for servers without transactions), or `auto`: the best the target's
+     * CapabilityStatement declares.
+     */
+    strategy: z.enum(['transaction', 'batch', 'individual', 'auto']).default('transaction'),
   })
   .prefault({});
 

@@ -1,5 +1,7 @@
 export { FeatureEvaluationError, featureEvaluator, windowStart } from './evaluate';
 export type { FactValue, FeatureEvaluator, PatientFeatures, PatientRecord } from './evaluate';
+export { elementChecks } from './elements';
+export type { ElementCheck, MappingChecks } from './elements';
 export { ageOn } from './functions';
 export { BUILT_IN_MAPPINGS_DIR, loadMapping, MAPPING_VARIABLES, MappingError, resolveMappingFile } from './load';
 export type { CompiledFeature, CompiledMapping } from './load';

@@ -10,3 +10,6 @@ export { connector, describeCandidate, evidenceReferences, ReferenceBook } from 
 export type { PatientContext } from './resources';
 export { ProgrammeWriter } from './writer';
 export type { PatientStep, PatientWritten, WriteSettings } from './writer';
+export { applyPlan, resolveStrategy, strategyFor, WRITE_STRATEGIES } from './strategy';
+export type { PlanOptions, WriteStrategy, WriteStrategySetting } from './strategy';
+export { applyStepwise } from './stepwise';

@@ -6,7 +6,7 @@ import type { Action, Episode, PatientInProgramme } from '../lifecycle';
 import { openTasks } from '../lifecycle';
 import type { RiskType, TierId } from '../vocabulary';
 import type { Desired } from './reconcile';
-import { identifierKey, mergeOwned } from './reconcile';
+import { identifierKey, isManaged, mergeOwned } from './reconcile';
 import type { PatientContext } from './resources';
 import {
   cancelled,
@@ -81,6 +81,11 @@ export function patientChanges(inputs: PatientInputs): PatientChanges {
       changes.desired.push(...desired);
       changes.events.push(action.kind);
     }
+  }
+  const unfinished = (patient?.episodes ?? []).flatMap(unfinishedEnrolment);
+  if (unfinished.length) {
+    changes.desired.push(...unfinished);
+    changes.events.push(...(changes.events.includes('enrol') ? [] : ['enrol']));
   }
   changes.desired = coalesce(changes.desired);
   if (decision && changes.desired.length) {
@@ -207,6 +212,23 @@ function enrolment(
     desired.push(conversationTask(ctx, episode.number, owner, planRef, settings.conversationWithinDays));
   }
   return desired;
+}
+
+/**
+ * An enrolment written without a transaction is a care plan created without its conversation, the conversation
+ * Task, then the care plan completed with it (they refer to each other): a run stopped in between leaves the care
+ * plan without the activity, which the next run adds.
+ */
+function unfinishedEnrolment(episode: Episode): Desired[] {
+  const { carePlan: plan, conversation } = episode;
+  if (!plan || !conversation || !isManaged(plan) || !isManaged(conversation)) {
+    return [];
+  }
+  if (plan.status === 'revoked' || plan.status === 'completed') {
+    return [];
+  }
+  const ref = `Task/${conversation.id}`;
+  return plan.activity?.some((a) => a.reference?.reference === ref) ? [] : [withActivities(plan, [ref])];
 }
 
 /**

@@ -9,12 +9,14 @@ import type { Action, PatientInProgramme, Placement, ProgrammeRecord, Step } fro
 import { isOpenStage, standingOf } from '../lifecycle';
 import type { RiskType } from '../vocabulary';
 import type { ProvenanceInfo, WriteOutcome } from './apply';
-import { applyInTransaction, emptyOutcome } from './apply';
+import { emptyOutcome } from './apply';
 import { cohortGroup, cohortIdentifier } from './cohort';
 import { patientChanges, resourcesOf } from './patient';
 import type { WritePlan } from './reconcile';
 import { planWrites } from './reconcile';
 import type { ReferenceBook } from './resources';
+import type { WriteStrategySetting } from './strategy';
+import { applyPlan } from './strategy';
 
 export interface WriteSettings {
   asOf: IsoDate;
@@ -24,6 +26,8 @@ export interface WriteSettings {
   reviewOwner?: string;
   workforce: readonly WorkforceMember[];
   transactionMaxEntries: number;
+  /** How one patient's writes are sent (`writeback.strategy`); default a transaction. */
+  writeStrategy?: WriteStrategySetting;
   signal?: AbortSignal;
 }
 
@@ -162,7 +166,11 @@ export class ProgrammeWriter {
       };
     }
     const provenance = { programme, asOf: settings.asOf, now: settings.now, ...info };
-    const options = { maxEntries: settings.transactionMaxEntries, signal: settings.signal };
-    return applyInTransaction(client, plan, book, provenance, options);
+    const options = {
+      maxEntries: settings.transactionMaxEntries,
+      strategy: settings.writeStrategy,
+      signal: settings.signal,
+    };
+    return applyPlan(client, plan, book, provenance, options);
   }
 }

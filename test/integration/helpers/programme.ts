@@ -5,7 +5,7 @@ import type { CarePlan, CareTeam, Flag, Group, PractitionerRole, Provenance, Res
 import { configSchema } from '../../../src/config';
 import { londonToday } from '../../../src/dates';
 import { FhirClient } from '../../../src/fhir';
-import type { RunningFhirServer } from '../../../src/server';
+import type { RunningFhirServer, ServerBehaviour } from '../../../src/server';
 import { startFhirServer } from '../../../src/server';
 import { BUSINESS_STATUS, IDENTIFIER, MANAGED_TAG, token } from '../../../src/vocabulary';
 import { runCli } from './cli';
@@ -88,8 +88,12 @@ export class ProgrammePractice {
     readonly configFile: string
   ) {}
 
-  static async start(extraConfig: Record<string, unknown> = {}): Promise<ProgrammePractice> {
-    const server = await startFhirServer({ resources: [...handMadePractice(AS_OF, SPECS), ...TEAM] });
+  static async start(
+    extraConfig: Record<string, unknown> = {},
+    options: { behave?: ServerBehaviour } = {}
+  ): Promise<ProgrammePractice> {
+    const resources = [...handMadePractice(AS_OF, SPECS), ...TEAM];
+    const server = await startFhirServer({ resources, behave: options.behave });
     const client = FhirClient.fromConfig({ ...configSchema.parse({}).fhir, baseUrl: server.baseUrl });
     const configFile = path.join(mkdtempSync(path.join(tmpdir(), 'hfu-lifecycle-')), 'config.json');
     writeFileSync(configFile, JSON.stringify({ ...CONFIG, ...extraConfig }));

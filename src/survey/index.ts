@@ -1,0 +1,10 @@
+export { runSurvey } from './survey';
+export { PROBED_TYPES } from './probe';
+export { samplePatients } from './sample';
+export type { PatientSample } from './sample';
+export type { SurveyOptions, SurveyPopulation } from './survey';
+export type { SurveyReport } from './report';
+export { surveyHtml, surveyText } from './render';
+export { quantile, spread, Tally } from './stats';
+export { mappingVocabulary, namesCodeSystems, placeCode, placeSystem } from './vocabulary';
+export { CODED_FIELDS } from './fields';

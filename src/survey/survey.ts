@@ -1,0 +1,144 @@
+import type { Patient } from '@medplum/fhirtypes';
+import type { IsoDate } from '../dates';
+import type { FhirClient } from '../fhir';
+import type { CompiledMapping, ElementCheck, PatientRecord } from '../mappings';
+import { elementChecks, FeatureEvaluationError, featureEvaluator } from '../mappings';
+import { capabilitySurvey } from './capability';
+import { codedFields, emptyFields, unrecognisedValues, unusedExtensions } from './coded';
+import { unreadTypes } from './probe';
+import { quality } from './quality';
+import { readRecords, resourcesOf } from './records';
+import type { FeatureSurvey, SurveyReport } from './report';
+import { samplePatients } from './sample';
+import { spread, Tally } from './stats';
+import { mappingVocabulary } from './vocabulary';
+
+/** The patients to draw from: a run's population (cohort's `Population` fits). */
+export interface SurveyPopulation {
+  title: string;
+  pages(signal?: AbortSignal): AsyncIterable<Patient[]>;
+  size(signal?: AbortSignal): Promise<number | undefined>;
+}
+
+export interface SurveyOptions {
+  sample: number;
+  seed: number;
+  asOf: IsoDate;
+  signal?: AbortSignal;
+}
+
+/**
+ * Surveys a sample of the population against a mapping. Reads only (GET): the Patient pages, each mapped type per
+ * chunk of sampled patients, `_summary=count` searches and `metadata`. Keeps codes, counts, urls and ids.
+ */
+export async function runSurvey(
+  client: FhirClient,
+  mapping: CompiledMapping,
+  population: SurveyPopulation,
+  options: SurveyOptions
+): Promise<SurveyReport> {
+  const { signal } = options;
+  const [capability, size] = await Promise.all([
+    capabilitySurvey(client, mapping, signal),
+    population.size(signal).catch(() => undefined),
+  ]);
+  const sample = await samplePatients(population.pages(signal), options.sample, options.seed);
+  const { records, unattributed, reads } = await readRecords(client, mapping, sample.patients, signal);
+  const vocabulary = mappingVocabulary(mapping);
+  const evaluated = evaluate(mapping, records, options.asOf);
+  const coded = codedFields(mapping, records, vocabulary);
+  return {
+    endpoint: client.baseUrl,
+    mapping: { name: mapping.name, file: mapping.file },
+    asOf: options.asOf,
+    population: { title: population.title, ...(size === undefined ? {} : { size }) },
+    sample: {
+      requested: options.sample,
+      patients: records.length,
+      read: sample.seen,
+      method: 'reservoir sample over every page of the population (seeded, deterministic for the same order)',
+      seed: options.seed,
+    },
+    reads,
+    features: evaluated.features,
+    notEvaluated: evaluated.notEvaluated,
+    codedFields: coded,
+    emptyFields: emptyFields(coded, records),
+    unrecognised: unrecognisedValues(coded, vocabulary),
+    unusedExtensions: unusedExtensions(records, vocabulary),
+    unreadTypes: await unreadTypes(client, mapping, records, signal),
+    quality: await quality(client, mapping, records, unattributed, options.asOf, signal),
+    capability,
+  };
+}
+
+/** Each feature over the sample with the mapping's own evaluation: what it reads, and what it selects. */
+function evaluate(
+  mapping: CompiledMapping,
+  records: readonly PatientRecord[],
+  asOf: IsoDate
+): { features: FeatureSurvey[]; notEvaluated: SurveyReport['notEvaluated'] } {
+  const evaluator = featureEvaluator(mapping, asOf);
+  const selected = new Map(mapping.features.map((f) => [f.name, { resources: 0, patients: 0 }]));
+  const failures = new Tally();
+  const evaluatedRecords: PatientRecord[] = [];
+  for (const record of records) {
+    try {
+      const { evidence } = evaluator(record);
+      for (const [name, refs] of Object.entries(evidence)) {
+        const counts = selected.get(name);
+        if (counts && refs.length) {
+          counts.resources += refs.length;
+          counts.patients++;
+        }
+      }
+      evaluatedRecords.push(record);
+    } catch (err) {
+      if (!(err instanceof FeatureEvaluationError)) {
+        throw err;
+      }
+      // The reason starts with the resource's reference: keep the type and the problem, not the id.
+      failures.add(`${err.feature}\t${err.reason.replace(/^([A-Za-z]+)\/[^:\s]+:\s*/, '$1 ')}`);
+    }
+  }
+  const features = mapping.features.map((feature): FeatureSurvey => {
+    const perPatient = records.map((record) => resourcesOf(record, feature.resource).length);
+    const counts = selected.get(feature.name) ?? { resources: 0, patients: 0 };
+    return {
+      name: feature.name,
+      title: feature.spec.title ?? feature.name,
+      description: feature.spec.description,
+      resource: feature.resource,
+      fields: fieldsRead(feature),
+      resourcesPerPatient: spread(perPatient),
+      resources: perPatient.reduce((a, b) => a + b, 0),
+      selected: counts.resources,
+      patientsWithAny: counts.patients,
+    };
+  });
+  const notEvaluated = failures.entries().map(([key, patients]) => {
+    const [feature, problem] = key.split('\t') as [string, string];
+    return { feature, problem, patients };
+  });
+  return { features, notEvaluated };
+}
+
+/**
+ * The elements one feature reads, two levels deep (`class.code`, `period.start`); an extension as `extension`, not
+ * as each of the value types the R4 model allows it.
+ */
+function fieldsRead(feature: CompiledMapping['features'][number]): string[] {
+  const paths = new Set<string>();
+  const walk = (node: ElementCheck, prefix: string): void => {
+    const here = prefix ? `${prefix}.${node.key}` : node.key;
+    if (prefix || !node.children.size || node.key === 'extension') {
+      paths.add(here);
+      return;
+    }
+    node.children.forEach((child) => walk(child, here));
+  };
+  elementChecks({ features: [feature] })
+    .get(feature.resource)
+    ?.forEach((root) => walk(root, ''));
+  return [...paths].sort();
+}
