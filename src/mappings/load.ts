@@ -54,12 +54,14 @@ export class MappingError extends DefinitionError {
   }
 }
 
-/** `uk-core`, `synthea` or a path to a mapping YAML file. */
+/** `uk-core`, `synthea`, a path to a mapping YAML file, or a path to a folder holding a `mapping.yaml`. */
 export function resolveMappingFile(ref: string): string {
-  if (/^[a-z0-9-]+$/.test(ref)) {
-    return path.join(BUILT_IN_MAPPINGS_DIR, ref, 'mapping.yaml');
+  const builtIn = path.join(BUILT_IN_MAPPINGS_DIR, ref, 'mapping.yaml');
+  if (/^[a-z0-9-]+$/.test(ref) && (existsSync(builtIn) || !existsSync(path.join(ref, 'mapping.yaml')))) {
+    return builtIn;
   }
-  return path.resolve(ref);
+  const file = path.resolve(ref);
+  return existsSync(path.join(file, 'mapping.yaml')) ? path.join(file, 'mapping.yaml') : file;
 }
 
 /** Reads, validates and compiles a mapping: every expression is compiled once, here, so a broken one never runs. */

@@ -3,13 +3,14 @@ import { loadMapping, runMappingTests } from '../../mappings';
 import type { CliIo } from '../context';
 import { commandContext, writeLine } from '../context';
 import { EXIT_FAILED, EXIT_OK } from '../exit';
+import { registerMappingAuthoring } from './mapping-authoring';
 
 export function registerMappingTest(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
   const mapping = program.command('mapping').description('work with source-system mappings');
   mapping
     .command('test')
     .description("run a mapping's own test cases (tests.yaml beside it) against its features")
-    .option('--mapping <mapping>', 'uk-core, synthea, or a path to a mapping YAML file')
+    .option('--mapping <mapping>', 'uk-core, synthea, or a path to a mapping YAML file or its folder')
     .action((flags: Record<string, string | undefined>, command: Command) => {
       const ctx = commandContext(io, command.optsWithGlobals().config, { mapping: flags.mapping });
       const compiled = loadMapping(ctx.config.mapping);
@@ -22,4 +23,5 @@ export function registerMappingTest(program: Command, io: CliIo, setExitCode: (c
       writeLine(io.stdout, `${results.length - failed} passed, ${failed} failed (${compiled.name}: ${compiled.file})`);
       setExitCode(failed ? EXIT_FAILED : EXIT_OK);
     });
+  registerMappingAuthoring(mapping, io);
 }
