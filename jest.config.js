@@ -1,5 +1,9 @@
 // Unit tests; the date-sensitive ones again under two other time zones; integration tests over HTTP against a real
 // embedded FHIR server. Type checking happens once, in `npm run lint` (tsc --noEmit): tests only transpile.
+// One worker per core: jest's default (cores - 1) is a single worker on a 2-core machine, running every file in turn
+// while the other core idles, now that integration tests run the CLI in-process rather than in a second process.
+// A worker whose heap has grown past 512 MB is replaced after its file: one that ended with a heap of 1-1.3 GB took
+// longer than jest's half second to exit (its 'exit' event came at once; freeing the heap did not), and was killed.
 const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
 const common = { transform, testEnvironment: 'node' };
 const dateSensitive = [
@@ -10,6 +14,8 @@ const dateSensitive = [
 
 module.exports = {
   testTimeout: 120000,
+  maxWorkers: '100%',
+  workerIdleMemoryLimit: '512MB',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {

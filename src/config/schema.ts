@@ -31,9 +31,16 @@ function isTimeZone(zone: string): boolean {
 
 /** What a run reads (rs: read and search) and writes (cu: create and update), in SMART v2 scope syntax. */
 const SMART_SCOPES = [
-  ...['Patient', 'Encounter', 'MedicationRequest', 'Condition', 'Observation', 'Consent', 'Organization'].map(
-    (type) => `system/${type}.rs`
-  ),
+  ...[
+    'Patient',
+    'Encounter',
+    'MedicationRequest',
+    'MedicationStatement',
+    'Condition',
+    'Observation',
+    'Consent',
+    'Organization',
+  ].map((type) => `system/${type}.rs`),
   ...['Group', 'Flag', 'Task', 'CarePlan'].map((type) => `system/${type}.crus`),
   'system/Provenance.cu',
 ].join(' ');

@@ -1,6 +1,6 @@
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
-import type { CompiledMapping } from './load';
+import type { CompiledFeature, CompiledMapping } from './load';
 import { PRIMITIVES } from './primitives';
 import type { SourceType } from './schema';
 
@@ -33,28 +33,35 @@ const RECORD_ELEMENTS = ['status', 'verificationStatus.coding.code'];
 export function elementChecks(mapping: Pick<CompiledMapping, 'features'>): MappingChecks {
   const checks: MappingChecks = new Map();
   for (const feature of mapping.features) {
-    const spec = feature.spec;
-    const aggregate = 'expression' in feature.aggregate ? [feature.aggregate.expression] : [];
-    let roots = checks.get(feature.resource);
-    const first = !roots;
-    if (!roots) {
-      roots = new Map();
-      checks.set(feature.resource, roots);
-    }
-    const expressions = [...[spec.where ?? []].flat(), ...(spec.date ? [spec.date] : []), ...aggregate];
-    if (first && feature.resource !== 'Patient') {
-      expressions.push(...RECORD_ELEMENTS);
-    }
-    const root = placeOf(feature.resource, feature.resource, { path: '', children: roots });
-    const ctx = { resourceType: feature.resource, feature: feature.name };
-    for (const expression of expressions) {
-      read(visit(fhirpath.parse(expression) as AstNode, [root], ctx));
+    for (const type of feature.resources) {
+      addFeatureChecks(checks, feature, type);
     }
   }
   for (const roots of checks.values()) {
     roots.forEach((check) => expandLeaves(check, LEAF_DEPTH));
   }
   return checks;
+}
+
+/** What one feature's expressions read on one of its types; on a type that lacks an element, nothing. */
+function addFeatureChecks(checks: MappingChecks, feature: CompiledFeature, type: SourceType): void {
+  const spec = feature.spec;
+  const aggregate = 'expression' in feature.aggregate ? [feature.aggregate.expression] : [];
+  let roots = checks.get(type);
+  const first = !roots;
+  if (!roots) {
+    roots = new Map();
+    checks.set(type, roots);
+  }
+  const expressions = [...[spec.where ?? []].flat(), ...(spec.date ? [spec.date] : []), ...aggregate];
+  if (first && type !== 'Patient') {
+    expressions.push(...RECORD_ELEMENTS);
+  }
+  const root = placeOf(type, type, { path: '', children: roots });
+  const ctx = { resourceType: type, feature: feature.name };
+  for (const expression of expressions) {
+    read(visit(fhirpath.parse(expression) as AstNode, [root], ctx));
+  }
 }
 
 interface Model {

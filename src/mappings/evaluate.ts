@@ -76,14 +76,20 @@ export function featureEvaluator(mapping: CompiledMapping, asOf: IsoDate): Featu
 /** One patient's current records per type, and their days per date expression, each worked out once. */
 class PatientLists {
   private readonly current = new Map<SourceType, Resource[]>();
-  private readonly days = new Map<Evaluator, (IsoDate | undefined)[]>();
+  /** By types (`Encounter`, `MedicationRequest,MedicationStatement`), then by date expression. */
+  private readonly days = new Map<string, Map<Evaluator, (IsoDate | undefined)[]>>();
 
   constructor(
     private readonly record: PatientRecord,
     private readonly variables: Record<string, unknown>
   ) {}
 
-  of(type: SourceType): Resource[] {
+  /** The current records of the types, in the order given: one list for a feature over several types. */
+  of(types: readonly SourceType[]): Resource[] {
+    return types.length === 1 ? this.ofType(types[0] as SourceType) : types.flatMap((type) => this.ofType(type));
+  }
+
+  private ofType(type: SourceType): Resource[] {
     let list = this.current.get(type);
     if (!list) {
       list = type === 'Patient' ? [this.record.patient] : (this.record.resources[type] ?? []).filter(isCurrent);
@@ -92,12 +98,18 @@ class PatientLists {
     return list;
   }
 
-  /** The day of each resource of `type` by `date`, in the order of `of(type)`. */
-  daysOf(type: SourceType, date: Evaluator): (IsoDate | undefined)[] {
-    let days = this.days.get(date);
+  /** The day of each resource of `types` by `date`, in the order of `of(types)`. */
+  daysOf(types: readonly SourceType[], date: Evaluator): (IsoDate | undefined)[] {
+    const key = types.join(',');
+    let byDate = this.days.get(key);
+    if (!byDate) {
+      byDate = new Map();
+      this.days.set(key, byDate);
+    }
+    let days = byDate.get(date);
     if (!days) {
-      days = this.of(type).map((resource) => londonDay(date(resource, this.variables)[0]));
-      this.days.set(date, days);
+      days = this.of(types).map((resource) => londonDay(date(resource, this.variables)[0]));
+      byDate.set(date, days);
     }
     return days;
   }
@@ -129,10 +141,10 @@ function select(
   start: IsoDate | undefined,
   asOf: IsoDate
 ): Dated[] {
-  const all = lists.of(feature.resource);
+  const all = lists.of(feature.resources);
   let dated: Dated[];
   if (feature.date) {
-    const days = lists.daysOf(feature.resource, feature.date);
+    const days = lists.daysOf(feature.resources, feature.date);
     // No window: all history counts, but never what is dated after the evaluation date (`--now` in the past).
     const inWindow = start
       ? (day: IsoDate | undefined) => day !== undefined && day >= start && day <= asOf

@@ -7,7 +7,7 @@ import type { Evaluator } from '../expressions';
 import { compileExpression, ExpressionError } from '../expressions';
 import { mappingFunctions } from './functions';
 import type { Aggregate, Duration, FeatureSpec, MappingFile, SourceType } from './schema';
-import { mappingSchema, parseAggregate, parseDuration } from './schema';
+import { mappingSchema, parseAggregate, parseDuration, resourceTypesOf } from './schema';
 import type { CodeLists } from './valuesets';
 import { loadValueSets } from './valuesets';
 import { PACKAGE_ROOT } from '../package-root';
@@ -21,7 +21,10 @@ export const MAPPING_VARIABLES = ['asOfDate'] as const;
 export interface CompiledFeature {
   name: string;
   spec: FeatureSpec;
+  /** The first (most often the only) type the feature reads. */
   resource: SourceType;
+  /** Every type the feature reads: its `where`, `date` and aggregate run over their resources as one list. */
+  resources: SourceType[];
   /** Applied to the whole list of a patient's resources of the type at once: `where(<where>)`, chained for a list. */
   select?: Evaluator;
   date?: Evaluator;
@@ -69,7 +72,7 @@ export function loadMapping(ref: string): CompiledMapping {
   const file = resolveMappingFile(ref);
   if (!existsSync(file)) {
     throw new MappingError(file, [
-      `no such mapping file${/^[a-z0-9-]+$/.test(ref) ? ` (built-in mappings: uk-core, synthea)` : ''}`,
+      `no such mapping file${/^[a-z0-9-]+$/.test(ref) ? ` (built-in mappings: uk-core, synthea, gp-record)` : ''}`,
     ]);
   }
   const fail = (problems: string[]) => new MappingError(file, problems);
@@ -93,10 +96,12 @@ export function loadMapping(ref: string): CompiledMapping {
     problems.push(
       ...valueSetReferences(spec, lists).map((id) => `features.${name}: no value set '${id}' in ${mapping.valueSets}/`)
     );
+    const resources = resourceTypesOf(spec);
     features.push({
       name,
       spec,
-      resource: spec.resource,
+      resource: resources[0] as SourceType,
+      resources,
       select: spec.where
         ? compile(
             'where',
@@ -123,7 +128,7 @@ export function loadMapping(ref: string): CompiledMapping {
     features,
     valueSets,
     codeLists: lists,
-    resourceTypes: [...new Set(features.map((f) => f.resource))].filter((t) => t !== 'Patient'),
+    resourceTypes: [...new Set(features.flatMap((f) => f.resources))].filter((t) => t !== 'Patient'),
   };
 }
 

@@ -5,6 +5,7 @@ export const SOURCE_TYPES = [
   'Patient',
   'Encounter',
   'MedicationRequest',
+  'MedicationStatement',
   'Condition',
   'Observation',
   'Consent',
@@ -24,7 +25,12 @@ const featureSchema = z.strictObject({
   /** One of what it counts ("unplanned admission"), for "1 unplanned admission"; and its plural when not noun + s. */
   noun: z.string().min(1).optional(),
   plural: z.string().min(1).optional(),
-  resource: z.enum(SOURCE_TYPES),
+  /**
+   * The resource type the feature reads, or several read as one list (medicines recorded as MedicationRequest in one
+   * system and MedicationStatement in another: `[MedicationRequest, MedicationStatement]`, so one medicine recorded
+   * both ways is counted once). The expressions then run on each type: elements a type lacks are empty on it.
+   */
+  resource: z.union([z.enum(SOURCE_TYPES), z.array(z.enum(SOURCE_TYPES)).min(1)]),
   /**
    * FHIRPath boolean, evaluated against each resource of the type; true keeps the resource. A list of them keeps
    * the resources for which all hold, tested in order, each only on what the ones before kept: put the cheap and
@@ -64,18 +70,33 @@ export const mappingSchema = z
           message: 'a feature with a window needs a date',
         });
       }
-      if (feature.resource !== 'Patient' && !mapping.search[feature.resource]) {
+      const types = resourceTypesOf(feature);
+      if (types.length > 1 && types.includes('Patient')) {
         ctx.addIssue({
           code: 'custom',
-          path: ['search', feature.resource],
-          message: `feature '${name}' reads ${feature.resource}: say how to search it (search.${feature.resource}.subject)`,
+          path: ['features', name, 'resource'],
+          message: 'Patient is the record itself: it cannot be read in a list with other types',
         });
+      }
+      for (const type of types) {
+        if (type !== 'Patient' && !mapping.search[type]) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['search', type],
+            message: `feature '${name}' reads ${type}: say how to search it (search.${type}.subject)`,
+          });
+        }
       }
     }
   });
 
 export type MappingFile = z.output<typeof mappingSchema>;
 export type FeatureSpec = MappingFile['features'][string];
+
+/** The types a feature reads, without repeats, in the order the mapping gives them. */
+export function resourceTypesOf(feature: Pick<FeatureSpec, 'resource'>): SourceType[] {
+  return [...new Set([feature.resource].flat())];
+}
 
 export type Aggregate =
   { kind: 'count' | 'exists' } | { kind: 'countDistinct' | 'sum' | 'min' | 'max' | 'latest'; expression: string };

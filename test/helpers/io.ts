@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { Writable } from 'node:stream';
 import type { CliIo } from '../../src/cli/context';
 
 export interface CapturedIo extends CliIo {
@@ -7,15 +7,25 @@ export interface CapturedIo extends CliIo {
   stop(): void;
 }
 
-/** In-memory stdout/stderr for running CLI commands in-process. */
+/**
+ * In-memory stdout/stderr for running CLI commands in-process. Each write is captured as it is made (a PassThrough
+ * would hand it over a tick later, after the command has returned and the test has read an empty string).
+ */
 export function captureIo(env: NodeJS.ProcessEnv = {}): CapturedIo {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
   let out = '';
   let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const stdout = capture((text) => (out += text));
+  const stderr = capture((text) => (err += text));
   let stop: (signal: string) => void = () => undefined;
   const stopSignal = new Promise<string>((resolve) => (stop = resolve));
   return { stdout, stderr, env, stopSignal, out: () => out, err: () => err, stop: () => stop('SIGTERM') };
+}
+
+function capture(append: (text: string) => void): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      append(chunk.toString());
+      done();
+    },
+  });
 }

@@ -1,26 +1,15 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import path from 'node:path';
+import { startCliInProcess } from './helpers/cli';
+import { waitFor } from './helpers/wait';
 
-const BIN = path.join(__dirname, '../../bin/hfu.js');
-
-describe('hfu demo (what npm start runs)', () => {
+describe('hfu demo', () => {
   it('seeds the embedded server, runs the programme, writes back and prints a summary', async () => {
-    const child = spawn(process.execPath, [BIN, 'demo'], {
-      env: { ...process.env, HFU_EMBEDDED__PORT: '0', HFU_EMBEDDED__SEED_PRACTICE: '1500', HFU_LOG__LEVEL: 'error' },
+    const { io, done } = startCliInProcess(['demo'], {
+      HFU_EMBEDDED__PORT: '0',
+      HFU_EMBEDDED__SEED_PRACTICE: '600',
+      HFU_LOG__LEVEL: 'error',
     });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no summary: ${stdout}`)), 90_000);
-      child.stdout.on('data', () => {
-        if (stdout.includes('(Ctrl-C to stop)')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
-    expect(stdout).toContain('Evaluated 1500 patients');
+    const stdout = await waitFor(() => (io.out().includes('(Ctrl-C to stop)') ? io.out() : undefined), 'the summary');
+    expect(stdout).toContain('Evaluated 600 patients');
     expect(stdout).toMatch(/first priority:\s+\d+/);
     expect(stdout).toMatch(/Written: \d+ created/);
     const taskUrl = /The MDT review Tasks: (\S+)/.exec(stdout)?.[1] as string;
@@ -28,8 +17,7 @@ describe('hfu demo (what npm start runs)', () => {
       total: number;
     };
     expect(tasks.total).toBeGreaterThan(0);
-    child.kill('SIGTERM');
-    const [code] = await once(child, 'exit');
-    expect(code).toBe(0);
+    io.stop(); // what SIGTERM resolves in the process (the serve tests send the real signal)
+    expect((await done).code).toBe(0);
   });
 });

@@ -12,7 +12,7 @@ let tiers: Map<string, string>;
 const expectedTier = (truth: PatientTruth) => tiers.get(truth.patientId);
 
 beforeAll(async () => {
-  server = await startSeededServer(2000, 3);
+  server = await startSeededServer(1000, 3);
   tiers = expectedTiers(server.resources, AS_OF);
 });
 afterAll(() => server.stop());

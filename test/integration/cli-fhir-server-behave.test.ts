@@ -1,22 +1,22 @@
-import { once } from 'node:events';
-import { runCli, startCli } from './helpers/cli';
+import { runCli, startCliInProcess } from './helpers/cli';
+import { waitFor } from './helpers/wait';
 
 describe('hfu fhir-server --behave', () => {
   it('starts the server behaving as asked: read-only refuses a create with 405', async () => {
-    const { child, done } = startCli(['fhir-server', '--port', '0', '--seed-practice', '5', '--behave', 'read-only']);
-    let stdout = '';
-    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const baseUrl = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no URL printed: ${stdout}`)), 30_000);
-      child.stdout?.on('data', () => {
-        const match = /listening at (\S+)/.exec(stdout);
-        if (match && stdout.includes('behaving like')) {
-          clearTimeout(timer);
-          resolve(match[1] as string);
-        }
-      });
-    });
-    expect(stdout).toContain(`behaving like a 'read-only' server`);
+    const { io, done } = startCliInProcess([
+      'fhir-server',
+      '--port',
+      '0',
+      '--seed-practice',
+      '5',
+      '--behave',
+      'read-only',
+    ]);
+    const baseUrl = await waitFor(
+      () => (io.out().includes('behaving like') ? /listening at (\S+)/.exec(io.out())?.[1] : undefined),
+      'the URL'
+    );
+    expect(io.out()).toContain(`behaving like a 'read-only' server`);
     const count = (await (await fetch(`${baseUrl}/Patient?_summary=count`)).json()) as { total: number };
     expect(count.total).toBe(5);
     const create = await fetch(`${baseUrl}/Patient`, {
@@ -25,8 +25,8 @@ describe('hfu fhir-server --behave', () => {
       body: JSON.stringify({ resourceType: 'Patient' }),
     });
     expect(create.status).toBe(405);
-    child.kill('SIGTERM');
-    await once(child, 'exit');
+    await create.arrayBuffer();
+    io.stop(); // what SIGTERM resolves in the process (the serve tests send the real signal)
     expect((await done).code).toBe(0);
   });
 

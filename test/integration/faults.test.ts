@@ -1,14 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import type { Resource } from '@medplum/fhirtypes';
-import { main } from '../../src/cli/main';
 import { configSchema } from '../../src/config';
 import { FhirClient } from '../../src/fhir';
 import type { RunningFhirServer } from '../../src/server';
 import { startFhirServer } from '../../src/server';
 import { expectedTiers, GUIDANCE } from '../helpers/tiers';
+import { runCli } from './helpers/cli';
 import type { Fault } from './helpers/proxy';
 import { startFaultyProxy } from './helpers/proxy';
 import { AS_OF, startSeededServer } from './helpers/server';
@@ -73,11 +72,6 @@ interface ManagedRecord {
 
 /** The CLI in-process: `hfu <args>` with only this environment. */
 async function run(baseUrl: string, now = AS_OF): Promise<RunOutcome> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  stderr.resume();
   const env = {
     HFU_FHIR__BASE_URL: baseUrl,
     // One request in eight is a 503 (the 429s wait within fhir.retry.maxWaitSeconds, whatever the count): the
@@ -88,8 +82,8 @@ async function run(baseUrl: string, now = AS_OF): Promise<RunOutcome> {
     HFU_LOG__LEVEL: 'error',
   };
   const argv = ['--config', CONFIG, 'run', '--json', '--now', now];
-  const code = await main(argv, { stdout, stderr, env, stopSignal: new Promise(() => undefined) });
-  return { code, json: JSON.parse(out) as RunJson };
+  const { code, stdout } = await runCli(argv, env);
+  return { code, json: JSON.parse(stdout) as RunJson };
 }
 
 function clientOf(server: RunningFhirServer): FhirClient {

@@ -91,10 +91,9 @@ describe('wrong queries fail loudly', () => {
     expect(JSON.stringify(await response.json())).toContain(reason);
   });
 
-  it('surfaces the reason through the client', async () => {
-    await expect(client.searchAll('Encounter', { nonsense: 'x' })).rejects.toThrow(
-      /Unknown search parameter 'nonsense'/
-    );
+  it('surfaces the answer through the client as its status and OperationOutcome code, never the server text', async () => {
+    const failure = client.searchAll('Encounter', { nonsense: 'x' });
+    await expect(failure).rejects.toThrow(/^GET Encounter failed: HTTP 400 \(OperationOutcome: invalid\)$/);
   });
 });
 

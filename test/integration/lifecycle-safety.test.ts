@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { CarePlan, Flag, Task } from '@medplum/fhirtypes';
-import { startCli } from './helpers/cli';
+import { spawnCli } from './helpers/cli';
 import { AS_OF, mdtDecides, ProgrammePractice, proposedAndDecided, recordContent } from './helpers/programme';
 import { startFaultyProxy } from './helpers/proxy';
 
@@ -28,7 +28,7 @@ describe('a run killed between two transactions', () => {
       return undefined;
     });
     try {
-      const { child, done } = startCli(...killed.runCommand(AS_OF, { baseUrl: proxy.baseUrl }));
+      const { child, done } = spawnCli(...killed.runCommand(AS_OF, { baseUrl: proxy.baseUrl }));
       writer = child;
       expect((await done).signal).toBe('SIGKILL');
     } finally {

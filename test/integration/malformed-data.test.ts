@@ -1,6 +1,5 @@
 import type { Encounter, Flag, Group, Patient, Resource, Task } from '@medplum/fhirtypes';
-import { main } from '../../src/cli/main';
-import { captureIo } from '../helpers/io';
+import { runCli } from './helpers/cli';
 import type { RunJson } from './helpers/programme';
 import { AS_OF, ProgrammePractice } from './helpers/programme';
 
@@ -60,10 +59,8 @@ async function run(
   extraEnv: Record<string, string> = {}
 ): Promise<{ code: number; json: RunJson; logs: string }> {
   const [args, env] = practice.runCommand(AS_OF);
-  const io = captureIo({ ...env, ...extraEnv, HFU_LOG__FORMAT: 'json', HFU_LOG__LEVEL: 'info' });
-  const code = await main(args, io);
-  await new Promise((resolve) => setImmediate(resolve)); // log lines still in winston's streams reach the capture
-  return { code, json: JSON.parse(io.out()) as RunJson, logs: io.err() };
+  const { code, stdout, stderr } = await runCli(args, { ...env, ...extraEnv });
+  return { code, json: JSON.parse(stdout) as RunJson, logs: stderr };
 }
 
 /** Everything the programme holds for one patient, with versions: their review Task, Flag and Group membership. */

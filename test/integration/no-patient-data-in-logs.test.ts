@@ -1,5 +1,5 @@
 import { londonToday } from '../../src/dates';
-import { runCli } from './helpers/cli';
+import { spawnCli } from './helpers/cli';
 import { leakedMarkers, patientMarkers } from './helpers/leaks';
 import type { SeededServer } from './helpers/server';
 import { AS_OF, startSeededServer } from './helpers/server';
@@ -19,10 +19,12 @@ describe('logs at debug level on the synthetic population', () => {
     const patient = server.resources.find((r) => r.resourceType === 'Patient');
     expect(leakedMarkers(JSON.stringify(patient), markers, []).length).toBeGreaterThanOrEqual(5); // the check can fail
 
-    const { code, stdout, stderr } = await runCli(['run', '--json', '--now', AS_OF], {
+    // A subprocess, not main() in-process: the claim is about everything the process prints, including what a
+    // dependency might write to stdout or stderr directly rather than through the CLI's streams.
+    const { code, stdout, stderr } = await spawnCli(['run', '--json', '--now', AS_OF], {
       HFU_FHIR__BASE_URL: server.baseUrl,
       HFU_LOG__LEVEL: 'debug',
-    });
+    }).done;
     expect(code).toBe(0);
     const lines = stderr.split('\n').filter(Boolean);
     expect(lines.length).toBeGreaterThan(20);

@@ -13,7 +13,7 @@ import { AS_OF } from './helpers/server';
 
 /** Three practices on one endpoint; the PCN is the first two. */
 const PRACTICES = ['Y90001', 'Y90002', 'Y90003'];
-const PATIENTS = 700;
+const PATIENTS = 500;
 
 let server: RunningFhirServer;
 beforeAll(async () => {

@@ -39,7 +39,7 @@ const reviewTasks = () => client.searchAll<Task>('Task', { code: token(TASK_CODE
 const cohortGroups = () => client.searchAll<Group>('Group', {});
 
 beforeAll(async () => {
-  server = await startSeededServer(3000, 1);
+  server = await startSeededServer(1500, 1);
   client = FhirClient.fromConfig({ ...configSchema.parse({}).fhir, baseUrl: server.baseUrl });
   for (const [patientId, tier] of expectedTiers(server.resources, AS_OF)) {
     expected.set(`Patient/${patientId}`, tier);
@@ -55,7 +55,7 @@ describe('hfu run on the embedded server', () => {
     first = json;
     expect(code).toBe(0);
     expect(json.complete).toBe(true);
-    expect(json.population).toBe(3000);
+    expect(json.population).toBe(1500);
     expect(new Map(json.candidates.map((c) => [c.patient, c.tier]))).toEqual(expected);
     expect(json.tiers.first + json.tiers.second).toBe(expected.size);
     expect(expected.size).toBeGreaterThan(10);

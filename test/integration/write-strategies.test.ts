@@ -4,7 +4,7 @@ import { ConfigError, configSchema } from '../../src/config';
 import { FhirClient } from '../../src/fhir';
 import type { WriteStrategy } from '../../src/writeback';
 import { resolveStrategy } from '../../src/writeback';
-import { startCli } from './helpers/cli';
+import { spawnCli } from './helpers/cli';
 import { AS_OF, mdtDecides, ProgrammePractice, recordContent } from './helpers/programme';
 import type { FaultyProxy } from './helpers/proxy';
 import { startFaultyProxy } from './helpers/proxy';
@@ -123,7 +123,7 @@ describe('a writer killed part-way through a patient', () => {
         return undefined;
       });
       try {
-        const { child, done } = startCli(
+        const { child, done } = spawnCli(
           ...killed.runCommand(AS_OF, { baseUrl: proxy.baseUrl, env: strategyEnv(strategy) })
         );
         writer = child;

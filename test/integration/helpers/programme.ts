@@ -115,7 +115,7 @@ export class ProgrammePractice {
     ];
   }
 
-  /** `hfu run --json` as a subprocess, against this server or (through a proxy) `baseUrl`. */
+  /** `hfu run --json` in-process, against this server or (through a proxy) `baseUrl`. */
   async run(
     asOf: string,
     options: { baseUrl?: string; env?: Record<string, string> } = {}

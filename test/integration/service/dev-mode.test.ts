@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { londonToday } from '../../../src/dates';
 import { synthesizePractice } from '../../../src/synth';
-import { startCli } from '../helpers/cli';
+import { spawnCli } from '../helpers/cli';
 import { leakedMarkers, patientMarkers } from '../helpers/leaks';
 import { waitFor } from '../helpers/wait';
 
@@ -15,7 +15,7 @@ describe('npm start with no configuration', () => {
     };
     expect(pkg.scripts.start).toBe('node bin/hfu.js serve');
 
-    const { child, done } = startCli(['serve'], {
+    const { child, done } = spawnCli(['serve'], {
       HFU_SERVICE__PORT: '0',
       HFU_EMBEDDED__PORT: '0',
       HFU_EMBEDDED__SEED_PRACTICE: String(PATIENTS),
@@ -29,7 +29,9 @@ describe('npm start with no configuration', () => {
       const token = await waitFor(() => /Development token[^:]*: (hfu_\S+)/.exec(stdout)?.[1], 'the token');
       const api = /hfu-connector API: (http:\/\/\S+)/.exec(stdout)?.[1] as string;
       const fhir = /FHIR R4 endpoint: (http:\/\/\S+)/.exec(stdout)?.[1] as string;
-      expect((await fetch(`${fhir}/metadata`)).status).toBe(200);
+      const metadata = await fetch(`${fhir}/metadata`);
+      expect(metadata.status).toBe(200);
+      await metadata.arrayBuffer(); // read to the end: a large body left unread holds its socket open after the test
       const get = async (route: string) => {
         const res = await fetch(`${api}${route}`, { headers: { Authorization: `Bearer ${token}` } });
         expect({ route, status: res.status }).toEqual({ route, status: 200 });

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Flag } from '@medplum/fhirtypes';
-import { startCli } from '../helpers/cli';
+import { spawnCli } from '../helpers/cli';
 import type { ProgrammePractice } from '../helpers/programme';
 import { AS_OF, proposedAndDecided, recordContent } from '../helpers/programme';
 import { startFaultyProxy } from '../helpers/proxy';
@@ -49,7 +49,7 @@ describe('hfu serve, sent SIGTERM in the middle of a run', () => {
     );
     const keys = testKeys();
     try {
-      const { child, done } = startCli(['serve', '--config', serveConfig(stopped, keys)], {
+      const { child, done } = spawnCli(['serve', '--config', serveConfig(stopped, keys)], {
         HFU_FHIR__BASE_URL: proxy.baseUrl,
       });
       let stdout = '';

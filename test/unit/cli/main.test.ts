@@ -90,7 +90,7 @@ describe('hfu validate-config with a broken mapping', () => {
   });
 
   it('validates the built-in mappings and programme', async () => {
-    for (const mapping of ['uk-core', 'synthea']) {
+    for (const mapping of ['uk-core', 'synthea', 'gp-record']) {
       const io = captureIo();
       expect(await main(['validate-config', '--mapping', mapping], io)).toBe(0);
       expect(io.out()).toContain(`mapping: ${mapping}`);

@@ -111,6 +111,7 @@ describe('what is checked, from the mapping', () => {
     const feature = {
       name: 'weight',
       resource: 'Observation',
+      resources: ['Observation'],
       spec: { where: "code.coding.where(system = 'http://loinc.org').exists()", date: 'effective.ofType(dateTime)' },
       aggregate: { kind: 'max', expression: 'value.ofType(Quantity).value' },
     } as unknown as CompiledFeature;

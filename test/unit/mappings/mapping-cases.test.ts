@@ -3,7 +3,7 @@ import { loadMapping, mappingTestsFile, runMappingTests } from '../../../src/map
 
 // Every case in mappings/<name>/tests.yaml is a test here: the traps (elective vs emergency, entered-in-error, the
 // window's edges in winter and summer, duplicate prescriptions, acute vs repeat, deceased and inactive patients).
-describe.each(['uk-core', 'synthea'])('mapping %s', (name) => {
+describe.each(['uk-core', 'synthea', 'gp-record'])('mapping %s', (name) => {
   const mapping = loadMapping(name);
   const results = runMappingTests(mapping);
 

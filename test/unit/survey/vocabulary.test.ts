@@ -65,6 +65,8 @@ describe('placing coded values against the uk-core mapping', () => {
   it('collects the extension urls the expressions name', () => {
     expect([...vocabulary.extensionUrls]).toEqual([
       'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-AdmissionMethod',
+      'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-PrescriptionType',
+      'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-MedicationRepeatInformation',
     ]);
   });
 });
