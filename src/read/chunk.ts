@@ -95,31 +95,3 @@ export function patientIdOf(resource: Resource): string | undefined {
     (resource as { patient?: { reference?: string } }).patient?.reference;
   return ref ? /(?:^|\/)Patient\/([^/]+)$/.exec(ref)?.[1] : undefined;
 }
-
-/**
- * `work` for each item of `source` as it arrives, at most `concurrency` at once: the source is not read ahead of
- * the work, so memory holds `concurrency` items. `stop` is asked before each item is taken. Everything started is
- * waited for, whether the loop ends, stops or fails.
- */
-export async function forEachConcurrently<T>(
-  source: AsyncIterable<T>,
-  concurrency: number,
-  work: (item: T) => Promise<void>,
-  stop: () => boolean = () => false
-): Promise<void> {
-  const inFlight = new Set<Promise<void>>();
-  try {
-    for await (const item of source) {
-      if (stop()) {
-        return;
-      }
-      const job: Promise<void> = work(item).finally(() => inFlight.delete(job));
-      inFlight.add(job);
-      if (inFlight.size >= concurrency) {
-        await Promise.race(inFlight);
-      }
-    }
-  } finally {
-    await Promise.all(inFlight);
-  }
-}

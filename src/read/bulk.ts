@@ -7,8 +7,8 @@ import type { BulkExportRequest, BulkManifest, FhirClient } from '../fhir';
 import { bulkExport, FhirError, releaseExport, toQuery } from '../fhir';
 import type { Logger } from '../logging';
 import type { CompiledMapping, PatientRecord, SourceType } from '../mappings';
-import type { ChunkRecords } from './extract';
-import { chunkSearches, patientIdOf } from './extract';
+import type { ChunkRecords } from './chunk';
+import { chunkSearches, patientIdOf } from './chunk';
 import type { Population } from './population';
 
 export interface BulkReadOptions {
