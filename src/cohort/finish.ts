@@ -1,3 +1,4 @@
+import { patientIdOfReference } from '../fhir';
 import type { ProgrammeRecord } from '../lifecycle';
 import type { Population, ReadMode, ReadReport } from '../read';
 import { watermarkOf } from '../writeback';
@@ -17,12 +18,12 @@ export function untouchedMembers(
   malformed: readonly SkippedPatient[]
 ): Set<string> {
   const members = (record.group?.member ?? [])
-    .map((m) => m.entity.reference?.replace(/^Patient\//, '') ?? '')
-    .filter((id) => id);
+    .map((m) => patientIdOfReference(m.entity.reference))
+    .filter((id): id is string => Boolean(id));
   const untouched = members.filter(
     (id) => (mode.kind !== 'full' && !mode.patients.has(id)) || (!report.complete && !report.seen.has(id))
   );
-  const unread = [...report.unread, ...malformed].map((s) => s.patient.replace(/^Patient\//, ''));
+  const unread = [...report.unread, ...malformed].map((s) => patientIdOfReference(s.patient) ?? s.patient);
   return new Set([...unread, ...untouched]);
 }
 

@@ -1,4 +1,4 @@
-export { chunkSearches, mapConcurrently, patientIdOf, readChunk, resolvePopulation } from '../read';
+export { chunkSearches, mapConcurrently, readChunk, resolvePopulation } from '../read';
 export type { Population } from '../read';
 export { candidateReport } from './result';
 export type { CandidateReport, RunProgress, RunResult, SkippedPatient } from './result';

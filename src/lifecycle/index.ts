@@ -5,6 +5,7 @@ export {
   hasBusinessStatus,
   isCoolingOff,
   isOpenStage,
+  STAGES,
   isOpenTask,
   standingOf,
   tierOfEpisode,

@@ -1,7 +1,7 @@
 import type { CarePlan, Flag, Group, Resource, Task } from '@medplum/fhirtypes';
 import type { FhirClient } from '../fhir';
 import type { TaskKind } from '../vocabulary';
-import { IDENTIFIER, MANAGED_TAG, token } from '../vocabulary';
+import { IDENTIFIER, MANAGED_IDENTIFIER_SYSTEMS, MANAGED_TAG, token } from '../vocabulary';
 
 /** What the record holds of one episode of one patient in the programme (an episode starts with a review). */
 export interface Episode {
@@ -60,8 +60,6 @@ export function parseManagedIdentifier(
   };
 }
 
-const IDENTIFIER_SYSTEMS = new Set<string>([IDENTIFIER.task, IDENTIFIER.flag, IDENTIFIER.carePlan]);
-
 /**
  * Reads the cohort Group and every Task, Flag and CarePlan the connector wrote (found by its tag), and files them
  * by patient and episode from their business identifiers. Resources of other programmes are ignored.
@@ -106,7 +104,7 @@ function fileByPatient(resources: readonly Resource[], programmeId: string): Map
   const patients = new Map<string, PatientInProgramme>();
   for (const resource of resources) {
     for (const identifier of (resource as { identifier?: { system?: string; value?: string }[] }).identifier ?? []) {
-      if (!identifier.system || !IDENTIFIER_SYSTEMS.has(identifier.system) || !identifier.value) {
+      if (!identifier.system || !MANAGED_IDENTIFIER_SYSTEMS.has(identifier.system) || !identifier.value) {
         continue;
       }
       const parsed = parseManagedIdentifier(identifier.value, programmeId);

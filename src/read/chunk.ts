@@ -1,6 +1,7 @@
 import type { Patient, Resource } from '@medplum/fhirtypes';
 import type { IsoDate } from '../dates';
 import type { FhirClient, SearchParams } from '../fhir';
+import { patientIdOf } from '../fhir';
 import type { CompiledMapping, PatientRecord, SourceType } from '../mappings';
 import { windowStart } from '../mappings';
 
@@ -83,15 +84,4 @@ function earliestWindowStart(mapping: CompiledMapping, type: SourceType, asOf: I
     return undefined;
   }
   return features.map((f) => windowStart(asOf, f.window as NonNullable<typeof f.window>)).sort()[0];
-}
-
-/** The patient a resource is about: a Patient itself, else its `subject` or `patient` (relative or absolute). */
-export function patientIdOf(resource: Resource): string | undefined {
-  if (resource.resourceType === 'Patient') {
-    return resource.id;
-  }
-  const ref =
-    (resource as { subject?: { reference?: string } }).subject?.reference ??
-    (resource as { patient?: { reference?: string } }).patient?.reference;
-  return ref ? /(?:^|\/)Patient\/([^/]+)$/.exec(ref)?.[1] : undefined;
 }

@@ -1,4 +1,4 @@
-export { chunkSearches, patientIdOf, readChunk } from './chunk';
+export { chunkSearches, readChunk } from './chunk';
 export type { ChunkRecords, ChunkSearch } from './chunk';
 export { mapConcurrently } from './concurrency';
 export type { UnreadPatient } from './ledger';

@@ -1,6 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { changedPatientsSince } from './bulk';
-import { patientIdOf } from './chunk';
+import { patientIdOf } from '../fhir';
 import { failureCodes, readFailure } from './ledger';
 import type { Population } from './population';
 import type { ReadDeps, ReadMode } from './read';

@@ -7,7 +7,7 @@ import { COVERAGE_MIN_POPULATION, evaluateChunk, evaluatePatient, FeatureCoverag
 import type { PatientInProgramme } from '../../../src/lifecycle';
 import type { PatientRecord, SourceType } from '../../../src/mappings';
 import { FeatureEvaluationError, featureEvaluator } from '../../../src/mappings';
-import { patientIdOf } from '../../../src/read';
+import { patientIdOf } from '../../../src/fhir';
 import { synthesizePractice } from '../../../src/synth';
 import { TIER_CODE } from '../../../src/vocabulary';
 
