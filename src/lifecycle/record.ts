@@ -1,7 +1,7 @@
 import type { CarePlan, Flag, Group, Resource, Task } from '@medplum/fhirtypes';
 import type { FhirClient } from '../fhir';
 import type { TaskKind } from '../vocabulary';
-import { IDENTIFIER, MANAGED_IDENTIFIER_SYSTEMS, MANAGED_TAG, token } from '../vocabulary';
+import { MANAGED_IDENTIFIER_SYSTEMS, MANAGED_TAG, token } from '../vocabulary';
 
 /** What the record holds of one episode of one patient in the programme (an episode starts with a review). */
 export interface Episode {
