@@ -79,7 +79,7 @@ export function chunkSearches(mapping: CompiledMapping, asOf: IsoDate, dateBound
 
 /** The start of the widest window among the type's features, or undefined when any feature reads all history. */
 function earliestWindowStart(mapping: CompiledMapping, type: SourceType, asOf: IsoDate): IsoDate | undefined {
-  const features = mapping.features.filter((f) => f.resource === type);
+  const features = mapping.features.filter((f) => f.resources.includes(type));
   if (!features.length || features.some((f) => !f.window)) {
     return undefined;
   }
