@@ -13,7 +13,7 @@ import type { Patient } from '@medplum/fhirtypes';
 import type { RunResult } from '../src/cohort';
 import {
   chunkSearches,
-  forEachConcurrently,
+  mapConcurrently,
   resolvePopulation,
   rulesFrom,
   runCohort,
@@ -130,7 +130,9 @@ async function rawFetch(client: FhirClient, config: Config, rules: ReturnType<ty
       })
     );
   };
-  await forEachConcurrently(population.pages(), config.extract.concurrency, fetchChunk);
+  for await (const _done of mapConcurrently(population.pages(), config.extract.concurrency, fetchChunk)) {
+    // each page's searches done
+  }
   return performance.now() - started;
 }
 

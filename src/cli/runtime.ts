@@ -38,6 +38,8 @@ export function runJson(result: RunResult): Record<string, unknown> {
     actions: result.actions,
     excluded: result.excluded,
     skipped: result.skipped,
+    ignoredEntries: result.ignoredEntries,
+    warnings: result.warnings,
     unattributedResources: result.unattributedResources,
     writes: {
       created: result.writes.created,
@@ -69,6 +71,7 @@ export function runSummary(result: RunResult, programme: Programme, top = 10): s
   if (result.skipped.length) {
     lines.push(`  skipped: ${result.skipped.length} (see --json for reasons)`);
   }
+  result.warnings.forEach((warning) => lines.push(`  warning: ${warning}`));
   if (result.awaitingCapacity.length) {
     lines.push(`  accepted, awaiting workforce capacity: ${result.awaitingCapacity.length}`);
   }

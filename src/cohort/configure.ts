@@ -1,9 +1,64 @@
-import type { Config, Scope } from '../config';
+import type { Config, Scope, WorkforceMember } from '../config';
+import type { Capacity, Programme } from '../criteria';
 import { loadProgramme } from '../criteria';
+import type { FhirClient } from '../fhir';
+import type { Logger } from '../logging';
+import type { CompiledMapping } from '../mappings';
+import type { WriteStrategySetting } from '../writeback';
 import type { IsoDate } from '../dates';
 import { londonToday } from '../dates';
 import { loadMapping } from '../mappings';
-import type { RunDeps, RunSettings } from './run';
+import type { RunProgress } from './result';
+
+export interface RunDeps {
+  client: FhirClient;
+  mapping: CompiledMapping;
+  programme: Programme;
+  logger: Logger;
+}
+
+export interface RunSettings {
+  scope: Scope;
+  asOf: IsoDate;
+  dryRun: boolean;
+  capacity?: Capacity;
+  /** Chunks of patients read at once. */
+  concurrency: number;
+  dateBounds: boolean;
+  /** How the population is read: searches page by page (default), or one Bulk Data export. */
+  extract?: 'search' | 'bulk';
+  /** Bulk Data: the longest wait between status polls. */
+  maxPollMs?: number;
+  /**
+   * Incremental refresh: when the cohort Group carries a watermark, read only the patients whose data changed since
+   * (less `overlapSeconds`, for writes in flight at the last read) and everyone in the programme; move it on after.
+   */
+  incremental?: { overlapSeconds: number };
+  reviewOwner?: string;
+  workforce?: readonly WorkforceMember[];
+  /** Entries per transaction the FHIR server accepts (Medplum: 8 when any entry is conditional). */
+  transactionMaxEntries?: number;
+  /** How one patient's writes are sent (`writeback.strategy`); default a transaction. */
+  writeStrategy?: WriteStrategySetting;
+  /** Keep every evaluated patient's decision (for `hfu tune`). */
+  keepAllDecisions?: boolean;
+  signal?: AbortSignal;
+  /** The wall clock, for the dates the record keeps (authoredOn, recorded); injectable for tests. */
+  now?: () => Date;
+  /** The run's id (for a service that must name a run before it starts); default a new UUID. */
+  runId?: string;
+  /**
+   * Asks the run to stop at the next safe point: before the next page is read or the next patient's transaction is
+   * sent (the one in flight finishes). A stopped run writes no Group and reports itself incomplete.
+   */
+  stop?: AbortSignal;
+  /**
+   * A targeted refresh: only these patients of the population are read and advanced (a notification that their
+   * review or care plan changed). No new proposals: ranking and capacity need the whole population.
+   */
+  patients?: readonly string[];
+  onProgress?: (progress: RunProgress) => void;
+}
 
 /** The mapping and programme a configuration names, both compiled (any error names file and key). */
 export function rulesFrom(config: Config): Pick<RunDeps, 'mapping' | 'programme'> {

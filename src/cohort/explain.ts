@@ -1,8 +1,25 @@
+import type { Patient } from '@medplum/fhirtypes';
+import { dominantRisk, proposedOwnerOf } from '../allocation';
 import type { Decision, RuleExplanation } from '../criteria';
 import { explainDecision } from '../criteria';
-import type { FactValue } from '../mappings';
-import type { RunDeps, RunSettings } from './run';
-import { runCohort } from './run';
+import { evaluatePatient } from '../evaluate';
+import type { PatientInProgramme, Stage } from '../lifecycle';
+import { readPatientProgramme, standingOf } from '../lifecycle';
+import type { FactValue, PatientRecord } from '../mappings';
+import { featureEvaluator } from '../mappings';
+import { readChunk, readFailure, resolvePopulation, unreadReason } from '../read';
+import type { RiskType } from '../vocabulary';
+import type { RunDeps, RunSettings } from './configure';
+
+/** Where the patient is in the programme, as the record says, and the dominant risk this evaluation gives. */
+export interface ProgrammePlace {
+  /** Absent when the programme has never proposed them. */
+  stage?: Stage;
+  episode?: number;
+  dominantRisk: RiskType;
+  /** Who owns their care: allocated (the care plan's author) or proposed (on the review). */
+  owner?: { reference: string; status: 'allocated' | 'proposed' };
+}
 
 /** Why one patient is, or is not, a candidate: the verdict, their features with evidence, and every rule. */
 export interface PatientExplanation {
@@ -11,6 +28,7 @@ export interface PatientExplanation {
   candidate: boolean;
   tier?: string;
   reason: string;
+  programme: ProgrammePlace;
   features: Record<string, FactValue>;
   evidence: Record<string, string[]>;
   tiers: RuleExplanation[];
@@ -18,27 +36,43 @@ export interface PatientExplanation {
   riskFactors: RuleExplanation[];
 }
 
+type Explained = { explanation: PatientExplanation; decision: Decision } | { skipped: string };
+
 /**
- * Evaluates one patient as a run would (a targeted dry run: the programme record is read for their cool-off, nothing
- * is written). Returns why they could not be evaluated instead when they could not.
+ * Evaluates one patient as a run would: their Patient and data, and their own resources of the programme (for the
+ * cool-off and where they stand). Nothing is written. Returns why they could not be evaluated instead when they could
+ * not.
  */
-export async function explainPatient(
-  deps: RunDeps,
-  settings: RunSettings,
-  patientId: string
-): Promise<{ explanation: PatientExplanation; decision: Decision } | { skipped: string }> {
-  const result = await runCohort(deps, { ...settings, dryRun: true, patients: [patientId], keepAllDecisions: true });
-  const decision = result.decisions?.[0];
-  if (!decision) {
-    return { skipped: result.skipped[0]?.reason ?? 'not found on the endpoint' };
+export async function explainPatient(deps: RunDeps, settings: RunSettings, patientId: string): Promise<Explained> {
+  const { programme, mapping } = deps;
+  const { asOf } = settings;
+  let read: { record?: PatientRecord; place?: PatientInProgramme; inPopulation: boolean };
+  try {
+    read = await readOne(deps, settings, patientId);
+  } catch (err) {
+    return { skipped: unreadReason(readFailure(err)) };
   }
-  const rules = explainDecision(deps.programme, decision);
+  if (!read.record) {
+    return { skipped: 'not found on the endpoint' };
+  }
+  if (!read.inPopulation && !read.place) {
+    return { skipped: 'not in the population this configuration reads' };
+  }
+  const patients = new Map(read.place ? [[patientId, read.place]] : []);
+  const context = { programme, evaluate: featureEvaluator(mapping, asOf), asOf, record: { patients } };
+  const evaluation = evaluatePatient(read.record, context);
+  if ('malformed' in evaluation) {
+    return { skipped: `malformed data: ${evaluation.malformed.message}` };
+  }
+  const { decision } = evaluation;
+  const rules = explainDecision(programme, decision);
   return {
     decision,
     explanation: {
       patient: `Patient/${patientId}`,
-      asOf: result.asOf,
+      asOf,
       ...verdict(decision),
+      programme: placeOf(read.place, dominantRisk(programme, decision.facts)),
       features: decision.facts,
       evidence: decision.evidence,
       tiers: rules.tiers ?? [],
@@ -46,6 +80,41 @@ export async function explainPatient(
       riskFactors: rules.riskFactors ?? [],
     },
   };
+}
+
+/** The patient, their data, and their resources of the programme: three reads about one patient, none about others. */
+async function readOne(
+  deps: RunDeps,
+  settings: RunSettings,
+  patientId: string
+): Promise<{ record?: PatientRecord; place?: PatientInProgramme; inPopulation: boolean }> {
+  const { client, programme, mapping } = deps;
+  const { signal } = settings;
+  const [population, found, place] = await Promise.all([
+    resolvePopulation(client, settings.scope, signal),
+    client.searchAll<Patient>('Patient', { _id: patientId }, signal),
+    readPatientProgramme(client, programme.id, patientId, signal),
+  ]);
+  const patient = found.find((p) => p.resourceType === 'Patient' && p.id === patientId);
+  if (!patient) {
+    return { place, inPopulation: false };
+  }
+  const options = { dateBounds: settings.dateBounds, signal };
+  const { records } = await readChunk(client, mapping, [patient], settings.asOf, options);
+  return { record: records[0], place, inPopulation: population.includes(patient) };
+}
+
+function placeOf(patient: PatientInProgramme | undefined, risk: RiskType): ProgrammePlace {
+  const { latest, stage } = standingOf(patient);
+  const author = latest?.carePlan?.author?.reference;
+  const allocated = author && /^(PractitionerRole|Practitioner|CareTeam)\//.test(author) ? author : undefined;
+  const proposed = proposedOwnerOf(latest?.review);
+  const owner = allocated
+    ? { reference: allocated, status: 'allocated' as const }
+    : proposed
+      ? { reference: proposed, status: 'proposed' as const }
+      : undefined;
+  return { ...(stage ? { stage, episode: latest?.number } : {}), dominantRisk: risk, ...(owner ? { owner } : {}) };
 }
 
 function verdict(decision: Decision): { candidate: boolean; tier?: string; reason: string } {

@@ -1,9 +1,9 @@
-export { chunkSearches, forEachConcurrently, patientIdOf, readChunk } from './extract';
-export type { ChunkRecords, ChunkSearch } from './extract';
-export { resolvePopulation, restrictPopulation } from './population';
-export type { Population } from './population';
-export { candidateReport, runCohort } from './run';
-export type { CandidateReport, RunDeps, RunProgress, RunResult, RunSettings, SkippedPatient } from './run';
+export { chunkSearches, mapConcurrently, readChunk, resolvePopulation } from '../read';
+export type { Population } from '../read';
+export { candidateReport } from './result';
+export type { CandidateReport, RunProgress, RunResult, SkippedPatient } from './result';
+export { runCohort } from './run';
+export type { RunDeps, RunSettings } from './configure';
 export { rulesFrom, runSettingsFrom } from './configure';
 export { explainPatient } from './explain';
-export type { PatientExplanation } from './explain';
+export type { PatientExplanation, ProgrammePlace } from './explain';

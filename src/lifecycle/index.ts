@@ -1,10 +1,11 @@
-export { managedIdentifierValue, parseManagedIdentifier, readProgrammeRecord } from './record';
+export { managedIdentifierValue, parseManagedIdentifier, readPatientProgramme, readProgrammeRecord } from './record';
 export type { Episode, ManagedKind, PatientInProgramme, ProgrammeRecord } from './record';
 export {
   episodeStage,
   hasBusinessStatus,
   isCoolingOff,
   isOpenStage,
+  STAGES,
   isOpenTask,
   standingOf,
   tierOfEpisode,
@@ -14,3 +15,5 @@ export { needsDischarge, openTasks, transitions } from './transitions';
 export type { Action, ExitReason, TransitionSettings } from './transitions';
 export { cohortEntries } from './view';
 export type { CohortEntry } from './view';
+export { placementOf, planStep } from './plan';
+export type { Placement, Step } from './plan';

@@ -1,7 +1,7 @@
 import type { CarePlan, Flag, Group, Resource, Task } from '@medplum/fhirtypes';
 import type { FhirClient } from '../fhir';
 import type { TaskKind } from '../vocabulary';
-import { IDENTIFIER, MANAGED_TAG, token } from '../vocabulary';
+import { MANAGED_IDENTIFIER_SYSTEMS, MANAGED_TAG, token } from '../vocabulary';
 
 /** What the record holds of one episode of one patient in the programme (an episode starts with a review). */
 export interface Episode {
@@ -60,8 +60,6 @@ export function parseManagedIdentifier(
   };
 }
 
-const IDENTIFIER_SYSTEMS = new Set<string>([IDENTIFIER.task, IDENTIFIER.flag, IDENTIFIER.carePlan]);
-
 /**
  * Reads the cohort Group and every Task, Flag and CarePlan the connector wrote (found by its tag), and files them
  * by patient and episode from their business identifiers. Resources of other programmes are ignored.
@@ -79,10 +77,34 @@ export async function readProgrammeRecord(
     client.searchAll<Flag>('Flag', { _tag: tag }, signal),
     client.searchAll<CarePlan>('CarePlan', { _tag: tag }, signal),
   ]);
+  return { group: groups[0], patients: fileByPatient([...tasks, ...flags, ...carePlans], programmeId) };
+}
+
+/**
+ * One patient's place in the programme: the Tasks, Flags and CarePlans the connector wrote about them (by its tag
+ * and the patient), filed by episode. Undefined when the programme has never touched them.
+ */
+export async function readPatientProgramme(
+  client: FhirClient,
+  programmeId: string,
+  patientId: string,
+  signal?: AbortSignal
+): Promise<PatientInProgramme | undefined> {
+  const params = { _tag: token(MANAGED_TAG), subject: `Patient/${patientId}` };
+  const [tasks, flags, carePlans] = await Promise.all([
+    client.searchAll<Task>('Task', params, signal),
+    client.searchAll<Flag>('Flag', params, signal),
+    client.searchAll<CarePlan>('CarePlan', params, signal),
+  ]);
+  return fileByPatient([...tasks, ...flags, ...carePlans], programmeId).get(patientId);
+}
+
+/** Resources of the programme by patient and episode, from their business identifiers (other programmes ignored). */
+function fileByPatient(resources: readonly Resource[], programmeId: string): Map<string, PatientInProgramme> {
   const patients = new Map<string, PatientInProgramme>();
-  for (const resource of [...tasks, ...flags, ...carePlans] as Resource[]) {
+  for (const resource of resources) {
     for (const identifier of (resource as { identifier?: { system?: string; value?: string }[] }).identifier ?? []) {
-      if (!identifier.system || !IDENTIFIER_SYSTEMS.has(identifier.system) || !identifier.value) {
+      if (!identifier.system || !MANAGED_IDENTIFIER_SYSTEMS.has(identifier.system) || !identifier.value) {
         continue;
       }
       const parsed = parseManagedIdentifier(identifier.value, programmeId);
@@ -94,7 +116,7 @@ export async function readProgrammeRecord(
   for (const patient of patients.values()) {
     patient.episodes.sort((a, b) => a.number - b.number);
   }
-  return { group: groups[0], patients };
+  return patients;
 }
 
 function file(

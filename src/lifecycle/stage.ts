@@ -15,7 +15,16 @@ import type { Episode, PatientInProgramme } from './record';
  * - `discharged`: a clinician completed or revoked the care plan;
  * - `closed`: the review was cancelled or entered in error (e.g. the patient died while under review).
  */
-export type Stage = 'under-review' | 'undecided' | 'accepted' | 'declined' | 'enrolled' | 'discharged' | 'closed';
+export const STAGES = [
+  'under-review',
+  'undecided',
+  'accepted',
+  'declined',
+  'enrolled',
+  'discharged',
+  'closed',
+] as const;
+export type Stage = (typeof STAGES)[number];
 
 const OPEN_TASK = new Set(['draft', 'requested', 'received', 'accepted', 'ready', 'in-progress', 'on-hold']);
 

@@ -3,6 +3,7 @@ import type { IsoDate } from '../dates';
 import { addDays, londonDay } from '../dates';
 import type { TierId } from '../vocabulary';
 import type { Episode, PatientInProgramme } from './record';
+import type { Standing } from './stage';
 import { isOpenTask, standingOf, tierOfEpisode } from './stage';
 
 /** Why a patient leaves the programme other than by discharge: the id of an exclusion the programme marks `exit`. */
@@ -53,10 +54,9 @@ export function transitions(
     case 'declined':
     case 'closed':
     case 'undecided':
-      if (standing.stage === 'undecided' || !proposable || !decision?.tier) {
-        return [];
-      }
-      return [{ kind: 'propose', episode: standing.nextEpisode, tier: decision.tier }];
+      return proposable && mayBeProposed(standing, decision)
+        ? [{ kind: 'propose', episode: standing.nextEpisode, tier: decision.tier }]
+        : [];
     case 'under-review': {
       const review = latest as Episode;
       if (exit) {
@@ -79,6 +79,22 @@ export function transitions(
     case 'enrolled':
       return enrolledTransitions(latest as Episode, decision, exit, settings);
   }
+}
+
+/**
+ * Whether the patient would be proposed if the ranking let them: no open episode (nor an undecided one, which is the
+ * MDT's to settle) and a tier this run.
+ */
+export function mayBeProposed(
+  standing: Standing,
+  decision: Decision | undefined
+): decision is Decision & { tier: TierId } {
+  const { stage } = standing;
+  if (stage === 'discharged' && needsDischarge(standing.latest)) {
+    return false;
+  }
+  const settled = stage === undefined || stage === 'declined' || stage === 'closed' || stage === 'discharged';
+  return settled && Boolean(decision?.tier);
 }
 
 function enrolledTransitions(

@@ -11,7 +11,15 @@ import type { Request, Response } from 'express';
 import type { IndexedMemoryRepository } from './repository';
 
 /** The patient-compartment types an export may ask for. */
-const EXPORTABLE = ['Patient', 'Encounter', 'MedicationRequest', 'Condition', 'Observation', 'Consent'] as const;
+const EXPORTABLE = [
+  'Patient',
+  'Encounter',
+  'MedicationRequest',
+  'MedicationStatement',
+  'Condition',
+  'Observation',
+  'Consent',
+] as const;
 
 interface ExportJob {
   id: string;

@@ -1,19 +1,8 @@
 import type { RunDeps } from '../cohort';
 import type { FhirClient } from '../fhir';
-import type { CohortEntry, Stage } from '../lifecycle';
-import { cohortEntries, readProgrammeRecord } from '../lifecycle';
+import type { CohortEntry } from '../lifecycle';
+import { cohortEntries, readProgrammeRecord, STAGES } from '../lifecycle';
 import { cohortIdentifier } from '../writeback';
-
-/** Every stage, as the API names them. */
-export const STAGES = [
-  'under-review',
-  'undecided',
-  'accepted',
-  'declined',
-  'enrolled',
-  'discharged',
-  'closed',
-] as const satisfies readonly Stage[];
 
 /**
  * The cohort as `GET /cohort` lists it, read from the programme record once and kept between runs: paging through

@@ -1,11 +1,11 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { FhirClient } from '../fhir';
+import { patientIdOfReference } from '../fhir';
 import type { Logger } from '../logging';
 import { isManaged } from '../writeback';
 import type { RunManager } from './runs';
 import { RunInProgress } from './runs';
 
-const PATIENT_REF = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})$/;
 const RESOURCE_REF = /(?:^|\/)(Task|CarePlan|Flag|Patient)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
 
 /** Which patients a notification is about: `all` when it carries nothing to tell (an empty rest-hook ping). */
@@ -42,10 +42,10 @@ function patientOf(resource: Resource): string | undefined {
     case 'Patient':
       return resource.id;
     case 'Task':
-      return isManaged(resource) ? PATIENT_REF.exec(resource.for?.reference ?? '')?.[1] : undefined;
+      return isManaged(resource) ? patientIdOfReference(resource.for?.reference) : undefined;
     case 'CarePlan':
     case 'Flag':
-      return isManaged(resource) ? PATIENT_REF.exec(resource.subject?.reference ?? '')?.[1] : undefined;
+      return isManaged(resource) ? patientIdOfReference(resource.subject?.reference) : undefined;
     default:
       return undefined;
   }

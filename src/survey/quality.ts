@@ -42,7 +42,7 @@ function qualityOf(
   asOf: IsoDate
 ): QualitySurvey {
   const variables = { asOfDate: asOf };
-  const dates = mapping.features.flatMap((f) => (f.resource === type && f.date ? [f.date] : []));
+  const dates = mapping.features.flatMap((f) => (f.resources.includes(type) && f.date ? [f.date] : []));
   const row: QualitySurvey = {
     resource: type,
     resources: 0,

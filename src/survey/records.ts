@@ -1,6 +1,6 @@
 import type { Patient, Resource } from '@medplum/fhirtypes';
 import type { FhirClient } from '../fhir';
-import { FhirError } from '../fhir';
+import { FhirError, patientIdOf } from '../fhir';
 import type { CompiledMapping, PatientRecord, SourceType } from '../mappings';
 import type { SurveyReport } from './report';
 
@@ -69,17 +69,6 @@ async function readType(
     perPatient.push(...found.flat());
   }
   return { resources: perPatient, strategy: 'per-patient' };
-}
-
-/**
- * The patient a resource names, as `Patient/<id>` (relative or absolute); undefined for anything else. The run has
- * the same rule (cohort's patientIdOf); the survey keeps its own so that it reads through fhir/ and mappings/ only.
- */
-function patientIdOf(resource: Resource): string | undefined {
-  const ref =
-    (resource as { subject?: { reference?: string } }).subject?.reference ??
-    (resource as { patient?: { reference?: string } }).patient?.reference;
-  return ref ? /(?:^|\/)Patient\/([^/]+)$/.exec(ref)?.[1] : undefined;
 }
 
 export function resourcesOf(record: PatientRecord, type: SourceType): Resource[] {

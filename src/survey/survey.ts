@@ -102,7 +102,9 @@ function evaluate(
     }
   }
   const features = mapping.features.map((feature): FeatureSurvey => {
-    const perPatient = records.map((record) => resourcesOf(record, feature.resource).length);
+    const perPatient = records.map((record) =>
+      feature.resources.reduce((n, type) => n + resourcesOf(record, type).length, 0)
+    );
     const counts = selected.get(feature.name) ?? { resources: 0, patients: 0 };
     return {
       name: feature.name,

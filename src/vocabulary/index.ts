@@ -53,6 +53,13 @@ export const IDENTIFIER = {
   device: `${CANONICAL_BASE}/Id/device`,
 } as const;
 
+/** The identifier systems of the per-patient resources the connector writes (Task, Flag, CarePlan). */
+export const MANAGED_IDENTIFIER_SYSTEMS: ReadonlySet<string> = new Set([
+  IDENTIFIER.task,
+  IDENTIFIER.flag,
+  IDENTIFIER.carePlan,
+]);
+
 export interface Code {
   system: string;
   code: string;

@@ -1,5 +1,6 @@
 import type { Group, GroupMember } from '@medplum/fhirtypes';
 import type { Programme } from '../criteria';
+import { patientIdOfReference } from '../fhir';
 import { CANONICAL_BASE, IDENTIFIER, MANAGED_TAG, PROFILE } from '../vocabulary';
 import type { Desired } from './reconcile';
 
@@ -46,7 +47,7 @@ export function cohortGroup(
   const members: GroupMember[] = [];
   const kept = new Set<string>();
   for (const member of existing?.member ?? []) {
-    const patientId = member.entity.reference?.replace(/^Patient\//, '') ?? '';
+    const patientId = patientIdOfReference(member.entity.reference) ?? '';
     const wanted = membership.open.get(patientId);
     if (member.period?.end || membership.unread.has(patientId)) {
       members.push(member);

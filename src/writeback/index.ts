@@ -8,6 +8,8 @@ export { canonical, identifierKey, isManaged, mergeOwned, planWrites } from './r
 export type { Desired, WritePlan } from './reconcile';
 export { connector, describeCandidate, evidenceReferences, ReferenceBook } from './resources';
 export type { PatientContext } from './resources';
+export { ProgrammeWriter } from './writer';
+export type { PatientStep, PatientWritten, WriteSettings } from './writer';
 export { applyPlan, resolveStrategy, strategyFor, WRITE_STRATEGIES } from './strategy';
 export type { PlanOptions, WriteStrategy, WriteStrategySetting } from './strategy';
 export { applyStepwise } from './stepwise';

@@ -3,7 +3,7 @@ import type { Allocation } from '../allocation';
 import type { Decision } from '../criteria';
 import { exclusionTitle } from '../criteria';
 import type { Action, Episode, PatientInProgramme } from '../lifecycle';
-import { openTasks } from '../lifecycle';
+import { isOpenTask, openTasks } from '../lifecycle';
 import type { RiskType, TierId } from '../vocabulary';
 import type { Desired } from './reconcile';
 import { identifierKey, isManaged, mergeOwned } from './reconcile';
@@ -157,13 +157,7 @@ function desiredFor(inputs: PatientInputs, action: Action, book: ReferenceBook, 
       const why = `Left the ${ctx.programme.shortTitle}: ${exclusionTitle(ctx.programme, action.reason)}`;
       const { episode } = action;
       const desired: Desired[] = openTasks(episode).map((t) => cancelled(t, why));
-      if (
-        !episode.carePlan &&
-        episode.review &&
-        ['requested', 'received', 'ready', 'in-progress', 'on-hold', 'draft', 'accepted'].includes(
-          episode.review.status
-        )
-      ) {
+      if (!episode.carePlan && isOpenTask(episode.review)) {
         desired.push(cancelled(episode.review, why));
       }
       if (episode.flag?.status === 'active') {

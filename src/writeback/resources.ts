@@ -11,6 +11,7 @@ import {
   CONNECTOR_DEVICE,
   HFU_CODE,
   IDENTIFIER,
+  MANAGED_IDENTIFIER_SYSTEMS,
   MANAGED_TAG,
   PROFILE,
   RISK_CODE,
@@ -377,14 +378,12 @@ export function withActivities(plan: CarePlan, refs: readonly string[]): Desired
   };
 }
 
-const MANAGED_SYSTEMS: ReadonlySet<string> = new Set([IDENTIFIER.task, IDENTIFIER.flag, IDENTIFIER.carePlan]);
-
 /** The business identifier the connector gave one of its resources. */
 function requiredIdentifier(resource: { identifier?: { system?: string; value?: string }[] }): {
   system: string;
   value: string;
 } {
-  const identifier = resource.identifier?.find((i) => i.system && MANAGED_SYSTEMS.has(i.system) && i.value);
+  const identifier = resource.identifier?.find((i) => i.system && MANAGED_IDENTIFIER_SYSTEMS.has(i.system) && i.value);
   if (!identifier) {
     throw new Error('not a resource the connector wrote: no business identifier of its own');
   }

@@ -34,6 +34,7 @@ describe('hfu explain', () => {
     await main(['explain', `Patient/${truth?.patientId}`, '--now', AS_OF, '--verbose'], verbose);
     expect(verbose.out()).toMatch(/ \S+: %f\.unplannedAdmissions >= \d and %f\.repeatMedications >= 10/);
     expect(out).toContain('Exclusions:');
+    expect(out).toMatch(/^Programme: not in the programme; dominant risk (clinical|psychosocial)$/m);
   });
 
   it('says why a non-candidate is not one', async () => {

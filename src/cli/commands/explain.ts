@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import type { PatientExplanation } from '../../cohort';
-import { explainPatient, rulesFrom, runSettingsFrom } from '../../cohort';
+import type { PatientExplanation, ProgrammePlace } from '../../cohort';
+import { explainPatient } from '../../cohort';
 import type { Decision, Programme, RuleExplanation } from '../../criteria';
 import {
   candidateSummary,
@@ -11,10 +11,10 @@ import {
   valuesInWords,
 } from '../../criteria';
 import type { CliIo } from '../context';
-import { commandContext, writeLine } from '../context';
+import { writeLine } from '../context';
 import { EXIT_FAILED, EXIT_OK } from '../exit';
-import { parseDate, UsageError } from '../options';
-import { fhirClient } from '../runtime';
+import { UsageError } from '../options';
+import { runContext } from '../run-context';
 
 export function registerExplain(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
   program
@@ -31,20 +31,8 @@ export function registerExplain(program: Command, io: CliIo, setExitCode: (code:
       if (!id) {
         throw new UsageError(`expected Patient/<id>, not '${patient}'`);
       }
-      const ctx = commandContext(io, command.optsWithGlobals().config, {
-        'fhir.baseUrl': flags.fhirBaseUrl,
-        mapping: flags.mapping,
-        'programme.file': flags.programme,
-      });
-      const rules = rulesFrom(ctx.config);
-      const client = fhirClient(ctx.config, ctx.logger);
-      const settings = runSettingsFrom(ctx.config, {
-        asOf: parseDate(flags.now as string | undefined, '--now'),
-        dryRun: true,
-        patients: [id],
-        keepAllDecisions: true,
-      });
-      const outcome = await explainPatient({ client, logger: ctx.logger, ...rules }, settings, id);
+      const { deps, settings } = runContext(io, command, flags, { dryRun: true });
+      const outcome = await explainPatient(deps, settings, id);
       if ('skipped' in outcome) {
         writeLine(io.stderr, `hfu: Patient/${id}: ${outcome.skipped}`);
         setExitCode(EXIT_FAILED);
@@ -53,12 +41,19 @@ export function registerExplain(program: Command, io: CliIo, setExitCode: (code:
       if (flags.json) {
         io.stdout.write(JSON.stringify(outcome.explanation, null, 2) + '\n');
       } else {
-        explainText(rules.programme, outcome.decision, outcome.explanation, Boolean(flags.verbose)).forEach((line) =>
+        explainText(deps.programme, outcome.decision, outcome.explanation, Boolean(flags.verbose)).forEach((line) =>
           writeLine(io.stdout, line)
         );
       }
       setExitCode(EXIT_OK);
     });
+}
+
+/** Where the patient is in the programme, in one line. */
+function placeText(place: ProgrammePlace): string {
+  const where = place.stage ? `${place.stage} (episode ${place.episode})` : 'not in the programme';
+  const owner = place.owner ? `; ${place.owner.status} owner ${place.owner.reference}` : '';
+  return `Programme: ${where}; dominant risk ${place.dominantRisk}${owner}`;
 }
 
 /**
@@ -70,7 +65,12 @@ function explainText(programme: Programme, decision: Decision, v: PatientExplana
   const verdict = v.candidate
     ? `CANDIDATE. ${candidateSummary(programme, decision, v.asOf)}`
     : `not a candidate: ${excludedBy.length ? `excluded (${excludedBy.join('; ')})` : "no tier's criteria are met"}. ${reasonSentence(programme, decision, v.asOf)}.`;
-  const lines = [`Patient/${decision.patientId} on ${longDate(v.asOf)}: ${verdict}`, '', 'Features:'];
+  const lines = [
+    `Patient/${decision.patientId} on ${longDate(v.asOf)}: ${verdict}`,
+    placeText(v.programme),
+    '',
+    'Features:',
+  ];
   const label = (name: string) =>
     verbose ? `${featureTitle(programme, name)} (${name})` : featureTitle(programme, name);
   const width = Math.max(...Object.keys(decision.facts).map((k) => label(k).length));

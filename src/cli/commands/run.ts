@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { rulesFrom, runCohort, runSettingsFrom } from '../../cohort';
+import { runCohort } from '../../cohort';
 import type { CliIo } from '../context';
-import { commandContext, stopRequested, writeLine } from '../context';
+import { stopRequested, writeLine } from '../context';
 import { EXIT_FAILED, EXIT_OK } from '../exit';
-import { parseDate } from '../options';
 import { nowhere, progressBar } from '../progress';
-import { fhirClient, runJson, runSummary } from '../runtime';
+import { runContext } from '../run-context';
+import { runJson, runSummary } from '../runtime';
 
 export function registerRun(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
   program
@@ -21,28 +21,21 @@ export function registerRun(program: Command, io: CliIo, setExitCode: (code: num
     .option('--json', 'write exactly one JSON document to stdout')
     .option('--full', 'read everyone, even with extract.incremental on')
     .action(async (flags: Record<string, string | boolean | undefined>, command: Command) => {
-      const ctx = commandContext(io, command.optsWithGlobals().config, {
-        'fhir.baseUrl': flags.fhirBaseUrl,
-        mapping: flags.mapping,
-        'programme.file': flags.programme,
-      });
-      const rules = rulesFrom(ctx.config);
-      const client = fhirClient(ctx.config, ctx.logger);
-      const settings = runSettingsFrom(ctx.config, {
-        asOf: parseDate(flags.now as string | undefined, '--now'),
+      const { deps, settings } = runContext(io, command, flags, {
         dryRun: Boolean(flags.dryRun),
         full: Boolean(flags.full),
       });
       const progress = progressBar(flags.json ? nowhere : io.stderr);
-      const result = await runCohort(
-        { client, logger: ctx.logger, ...rules },
-        { ...settings, stop: stopRequested(io), onProgress: progress.active ? progress.update : undefined }
-      );
+      const result = await runCohort(deps, {
+        ...settings,
+        stop: stopRequested(io),
+        onProgress: progress.active ? progress.update : undefined,
+      });
       progress.done();
       if (flags.json) {
         io.stdout.write(JSON.stringify(runJson(result), null, 2) + '\n');
       } else {
-        runSummary(result, rules.programme).forEach((line) => writeLine(io.stdout, line));
+        runSummary(result, deps.programme).forEach((line) => writeLine(io.stdout, line));
       }
       setExitCode(result.complete && !result.writes.failures.length ? EXIT_OK : EXIT_FAILED);
     });

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { rulesFrom, runCohort, runSettingsFrom } from '../../cohort';
+import { runCohort } from '../../cohort';
 import type { Programme } from '../../criteria';
 import { tune } from '../../criteria';
 import type { CliIo } from '../context';
-import { commandContext, writeLine } from '../context';
-import { parseDate, UsageError } from '../options';
-import { fhirClient } from '../runtime';
+import { writeLine } from '../context';
+import { UsageError } from '../options';
+import { runContext } from '../run-context';
 
 /** `name=from-to`, e.g. `repeatItems=5-15`. */
 function parseRange(text: string, flag: string): { parameter: string; values: number[] } {
@@ -40,26 +40,15 @@ export function registerTune(program: Command, io: CliIo): void {
     .option('--columns <range>', "parameter=from-to for the columns (default: the programme's tune.columns)")
     .option('--json', 'write one JSON document to stdout')
     .action(async (flags: Record<string, string | boolean | undefined>, command: Command) => {
-      const ctx = commandContext(io, command.optsWithGlobals().config, {
-        'fhir.baseUrl': flags.fhirBaseUrl,
-        mapping: flags.mapping,
-        'programme.file': flags.programme,
-      });
       const tier = flags.tier === 'second' ? 'second' : flags.tier === 'first' ? 'first' : undefined;
       if (!tier) {
         throw new UsageError(`--tier takes first or second, not '${String(flags.tier)}'`);
       }
-      const rules = rulesFrom(ctx.config);
-      const rows = parseRange(String(flags.rows ?? rules.programme.tune?.rows ?? ''), '--rows');
-      const columns = parseRange(String(flags.columns ?? rules.programme.tune?.columns ?? ''), '--columns');
-      checkParameters(rules.programme, { '--rows': rows.parameter, '--columns': columns.parameter });
-      const client = fhirClient(ctx.config, ctx.logger);
-      const settings = runSettingsFrom(ctx.config, {
-        asOf: parseDate(flags.now as string | undefined, '--now'),
-        dryRun: true,
-        keepAllDecisions: true,
-      });
-      const result = await runCohort({ client, logger: ctx.logger, ...rules }, settings);
+      const { deps, settings } = runContext(io, command, flags, { dryRun: true, keepAllDecisions: true });
+      const rows = parseRange(String(flags.rows ?? deps.programme.tune?.rows ?? ''), '--rows');
+      const columns = parseRange(String(flags.columns ?? deps.programme.tune?.columns ?? ''), '--columns');
+      checkParameters(deps.programme, { '--rows': rows.parameter, '--columns': columns.parameter });
+      const result = await runCohort(deps, settings);
       const eligible = (result.decisions ?? []).filter((d) => !d.excludedBy.length).map((d) => d.facts);
       const grid = {
         rowParameter: rows.parameter,
@@ -67,7 +56,7 @@ export function registerTune(program: Command, io: CliIo): void {
         rows: rows.values,
         columns: columns.values,
       };
-      const table = tune(rules.programme, tier, eligible, result.population, grid);
+      const table = tune(deps.programme, tier, eligible, result.population, grid);
       if (flags.json) {
         io.stdout.write(JSON.stringify({ asOf: result.asOf, complete: result.complete, ...table }, null, 2) + '\n');
         return;

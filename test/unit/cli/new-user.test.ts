@@ -145,6 +145,7 @@ describe('the run summary', () => {
       waitlisted: [],
       excluded: {},
       skipped: [],
+      warnings: [],
       awaitingCapacity: [],
       actions: {},
       writes: { created: 0, updated: 0, unchanged: 0, provenance: 0, failures: [] },

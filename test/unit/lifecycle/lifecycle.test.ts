@@ -1,6 +1,4 @@
-import type { CarePlan, Flag, Task } from '@medplum/fhirtypes';
-import type { Decision } from '../../../src/criteria';
-import type { Episode, PatientInProgramme, TransitionSettings } from '../../../src/lifecycle';
+import type { Episode } from '../../../src/lifecycle';
 import {
   episodeStage,
   isCoolingOff,
@@ -10,66 +8,8 @@ import {
   standingOf,
   transitions,
 } from '../../../src/lifecycle';
-import { BUSINESS_STATUS, TIER_CODE } from '../../../src/vocabulary';
-
-const settings: TransitionSettings = { asOf: '2026-11-23', checkInEveryDays: 14, checkInCount: 6 };
-
-const review = (status: Task['status'], extra: Partial<Task> = {}): Task => ({
-  resourceType: 'Task',
-  id: 'r',
-  status,
-  intent: 'proposal',
-  reasonCode: { coding: [TIER_CODE.second] },
-  ...extra,
-});
-const task = (status: Task['status'], extra: Partial<Task> = {}): Task => ({
-  resourceType: 'Task',
-  status,
-  intent: 'order',
-  ...extra,
-});
-const plan = (status: CarePlan['status'], extra: Partial<CarePlan> = {}): CarePlan => ({
-  resourceType: 'CarePlan',
-  id: 'cp',
-  status,
-  intent: 'plan',
-  subject: { reference: 'Patient/p' },
-  ...extra,
-});
-const flag = (status: Flag['status'], tier: 'first' | 'second' = 'second'): Flag => ({
-  resourceType: 'Flag',
-  id: 'f',
-  status,
-  category: [{ coding: [TIER_CODE[tier]] }],
-  code: {},
-  subject: { reference: 'Patient/p' },
-});
-
-const episode = (parts: Partial<Episode> = {}, number = 1): Episode => ({ number, checkIns: new Map(), ...parts });
-const inProgramme = (...episodes: Episode[]): PatientInProgramme => ({ patientId: 'p', episodes });
-const enrolled = (parts: Partial<Episode> = {}): Episode =>
-  episode({
-    review: review('accepted'),
-    flag: flag('active'),
-    carePlan: plan('active'),
-    conversation: task('requested'),
-    ...parts,
-  });
-
-const decision = (
-  tier: 'first' | 'second' | undefined,
-  excludedBy: string[] = [],
-  exitReason: string | undefined = excludedBy[0]
-): Decision => ({
-  patientId: 'p',
-  facts: {},
-  evidence: {},
-  qualifyingTier: tier,
-  excludedBy,
-  tier: excludedBy.length ? undefined : tier,
-  riskFactors: [],
-  exitReason,
-});
+import { BUSINESS_STATUS } from '../../../src/vocabulary';
+import { decision, enrolled, episode, flag, inProgramme, plan, review, settings, task } from './fixtures';
 
 describe('business identifiers', () => {
   it('round-trip patient, kind, episode and sequence number', () => {

@@ -1,6 +1,7 @@
 import type { Patient, Resource } from '@medplum/fhirtypes';
 import type { IsoDate } from '../dates';
 import type { FhirClient, SearchParams } from '../fhir';
+import { patientIdOf } from '../fhir';
 import type { CompiledMapping, PatientRecord, SourceType } from '../mappings';
 import { windowStart } from '../mappings';
 
@@ -78,48 +79,9 @@ export function chunkSearches(mapping: CompiledMapping, asOf: IsoDate, dateBound
 
 /** The start of the widest window among the type's features, or undefined when any feature reads all history. */
 function earliestWindowStart(mapping: CompiledMapping, type: SourceType, asOf: IsoDate): IsoDate | undefined {
-  const features = mapping.features.filter((f) => f.resource === type);
+  const features = mapping.features.filter((f) => f.resources.includes(type));
   if (!features.length || features.some((f) => !f.window)) {
     return undefined;
   }
   return features.map((f) => windowStart(asOf, f.window as NonNullable<typeof f.window>)).sort()[0];
-}
-
-/** The patient a resource is about: a Patient itself, else its `subject` or `patient` (relative or absolute). */
-export function patientIdOf(resource: Resource): string | undefined {
-  if (resource.resourceType === 'Patient') {
-    return resource.id;
-  }
-  const ref =
-    (resource as { subject?: { reference?: string } }).subject?.reference ??
-    (resource as { patient?: { reference?: string } }).patient?.reference;
-  return ref ? /(?:^|\/)Patient\/([^/]+)$/.exec(ref)?.[1] : undefined;
-}
-
-/**
- * `work` for each item of `source` as it arrives, at most `concurrency` at once: the source is not read ahead of
- * the work, so memory holds `concurrency` items. `stop` is asked before each item is taken. Everything started is
- * waited for, whether the loop ends, stops or fails.
- */
-export async function forEachConcurrently<T>(
-  source: AsyncIterable<T>,
-  concurrency: number,
-  work: (item: T) => Promise<void>,
-  stop: () => boolean = () => false
-): Promise<void> {
-  const inFlight = new Set<Promise<void>>();
-  try {
-    for await (const item of source) {
-      if (stop()) {
-        return;
-      }
-      const job: Promise<void> = work(item).finally(() => inFlight.delete(job));
-      inFlight.add(job);
-      if (inFlight.size >= concurrency) {
-        await Promise.race(inFlight);
-      }
-    }
-  } finally {
-    await Promise.all(inFlight);
-  }
 }

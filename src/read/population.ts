@@ -2,7 +2,7 @@ import type { Group, Organization, Patient } from '@medplum/fhirtypes';
 import type { Scope } from '../config';
 import { ConfigError } from '../config';
 import type { FhirClient } from '../fhir';
-import { toQuery } from '../fhir';
+import { patientIdOfReference, toQuery } from '../fhir';
 import { NHS_SYSTEM } from '../vocabulary';
 
 /** The patients a run evaluates, read page by page (each page is one chunk). */
@@ -57,7 +57,7 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
     case 'group': {
       const group = await client.read<Group>('Group', scope.id, signal);
       const ids = (group.member ?? [])
-        .map((m) => /(?:^|\/)Patient\/([^/]+)$/.exec(m.entity.reference ?? '')?.[1])
+        .map((m) => patientIdOfReference(m.entity.reference))
         .filter((id): id is string => Boolean(id));
       return {
         key: `group-${scope.id}`,

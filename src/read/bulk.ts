@@ -4,11 +4,11 @@ import path from 'node:path';
 import type { Patient, Resource } from '@medplum/fhirtypes';
 import type { IsoDate } from '../dates';
 import type { BulkExportRequest, BulkManifest, FhirClient } from '../fhir';
-import { bulkExport, FhirError, releaseExport, toQuery } from '../fhir';
+import { bulkExport, FhirError, patientIdOf, releaseExport, toQuery } from '../fhir';
 import type { Logger } from '../logging';
 import type { CompiledMapping, PatientRecord, SourceType } from '../mappings';
-import type { ChunkRecords } from './extract';
-import { chunkSearches, patientIdOf } from './extract';
+import type { ChunkRecords } from './chunk';
+import { chunkSearches } from './chunk';
 import type { Population } from './population';
 
 export interface BulkReadOptions {

@@ -1,0 +1,11 @@
+export { chunkSearches, readChunk } from './chunk';
+export type { ChunkRecords, ChunkSearch } from './chunk';
+export { mapConcurrently } from './concurrency';
+export type { UnreadPatient } from './ledger';
+export { chooseReadMode } from './mode';
+export type { ModeOptions } from './mode';
+export { resolvePopulation, restrictPopulation } from './population';
+export type { Population } from './population';
+export { expectedSize, readPatients } from './read';
+export type { PatientChunk, PatientRead, ReadDeps, ReadMode, ReadReport, ReadRequest } from './read';
+export { readFailure, unreadReason } from './ledger';
