@@ -1,6 +1,7 @@
 import { validate as isCronExpression } from 'node-cron';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { SOURCE_TYPES } from '../vocabulary';
 
 /**
  * Values from environment variables arrive as strings; numbers and booleans accept their string forms so that
@@ -31,16 +32,7 @@ function isTimeZone(zone: string): boolean {
 
 /** What a run reads (rs: read and search) and writes (cu: create and update), in SMART v2 scope syntax. */
 const SMART_SCOPES = [
-  ...[
-    'Patient',
-    'Encounter',
-    'MedicationRequest',
-    'MedicationStatement',
-    'Condition',
-    'Observation',
-    'Consent',
-    'Organization',
-  ].map((type) => `system/${type}.rs`),
+  ...[...SOURCE_TYPES, 'Organization'].map((type) => `system/${type}.rs`),
   ...['Group', 'Flag', 'Task', 'CarePlan'].map((type) => `system/${type}.crus`),
   'system/Provenance.cu',
 ].join(' ');

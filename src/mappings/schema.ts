@@ -1,16 +1,9 @@
 import { z } from 'zod';
+import { SOURCE_TYPES } from '../vocabulary';
+import type { SourceType } from '../vocabulary';
 
-/** Resource types a mapping may read. Patient is read as the population itself; the rest per chunk of patients. */
-export const SOURCE_TYPES = [
-  'Patient',
-  'Encounter',
-  'MedicationRequest',
-  'MedicationStatement',
-  'Condition',
-  'Observation',
-  'Consent',
-] as const;
-export type SourceType = (typeof SOURCE_TYPES)[number];
+export { SOURCE_TYPES };
+export type { SourceType };
 
 /** count | exists | countDistinct(expr) | sum(expr) | min(expr) | max(expr) | latest(expr) */
 const AGGREGATE = /^(count|exists)$|^(countDistinct|sum|min|max|latest)\((.+)\)$/s;

@@ -8,18 +8,11 @@ import type { SearchRequest } from '@medplum/core';
 import type { Group, Resource } from '@medplum/fhirtypes';
 import type express from 'express';
 import type { Request, Response } from 'express';
+import { SOURCE_TYPES } from '../vocabulary';
 import type { IndexedMemoryRepository } from './repository';
 
-/** The patient-compartment types an export may ask for. */
-const EXPORTABLE = [
-  'Patient',
-  'Encounter',
-  'MedicationRequest',
-  'MedicationStatement',
-  'Condition',
-  'Observation',
-  'Consent',
-] as const;
+/** The patient-compartment types an export may ask for: what the connector's mappings may read. */
+const EXPORTABLE = SOURCE_TYPES;
 
 interface ExportJob {
   id: string;

@@ -187,3 +187,15 @@ export const BUSINESS_STATUS: Record<BusinessStatus, Code> = {
 export function token(coding: { system: string; code: string }): string {
   return `${coding.system}|${coding.code}`;
 }
+
+/** Resource types a mapping may read. Patient is read as the population itself; the rest per chunk of patients. */
+export const SOURCE_TYPES = [
+  'Patient',
+  'Encounter',
+  'MedicationRequest',
+  'MedicationStatement',
+  'Condition',
+  'Observation',
+  'Consent',
+] as const;
+export type SourceType = (typeof SOURCE_TYPES)[number];
