@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# hfu-connector: `hfu serve` (API, scheduler, FHIR Subscription notifications). See README, "Running the service".
+# hfu-connector: `hfu serve` (API, scheduler, FHIR Subscription notifications). See README, "Running it in a container".
 
 # Build stage: all dependencies, compile TypeScript. Scripts are skipped (`prepare` would build before src is here).
 FROM node:26-trixie-slim AS build

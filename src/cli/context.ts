@@ -24,6 +24,16 @@ export function processIo(): CliIo {
   };
 }
 
+/**
+ * Raised when the process is asked to stop (Ctrl-C, SIGTERM), for a run to end at its next safe point: once
+ * `processIo` listens for those signals Node no longer exits on them by itself.
+ */
+export function stopRequested(io: CliIo): AbortSignal {
+  const controller = new AbortController();
+  void io.stopSignal.then(() => controller.abort());
+  return controller.signal;
+}
+
 export interface CommandContext {
   io: CliIo;
   config: Config;

@@ -1,17 +1,20 @@
 import type { RunResult } from '../cohort';
 import { candidateReport } from '../cohort';
 import type { Config } from '../config';
-import type { Programme } from '../criteria';
-import { candidateSummary, exclusionTitle } from '../criteria';
+import type { Decision, Programme } from '../criteria';
+import { candidateSummary, compareSeverity, exclusionTitle, featureTitle } from '../criteria';
 import { FhirClient } from '../fhir';
 import type { Logger } from '../logging';
 import { UsageError } from './options';
 
+/** What happens with no fhir.baseUrl, said the same way by `validate-config` and by the commands that need one. */
+export const NO_ENDPOINT =
+  'only `hfu serve` (npm start) and `hfu demo` start the embedded server; run, explain, tune and survey need fhir.baseUrl ' +
+  '(HFU_FHIR__BASE_URL) or --fhir-base-url (`hfu fhir-server` runs the embedded server alone, to point them at)';
+
 export function fhirClient(config: Config, logger: Logger, baseUrl = config.fhir.baseUrl): FhirClient {
   if (!baseUrl) {
-    throw new UsageError(
-      'no FHIR endpoint: set fhir.baseUrl (HFU_FHIR__BASE_URL) or --fhir-base-url; `hfu demo` runs against the embedded server'
-    );
+    throw new UsageError(`no FHIR endpoint configured: ${NO_ENDPOINT}`);
   }
   return FhirClient.fromConfig({ ...config.fhir, baseUrl }, { logger });
 }
@@ -54,7 +57,7 @@ export function runJson(result: RunResult): Record<string, unknown> {
 export function runSummary(result: RunResult, programme: Programme, top = 10): string[] {
   const lines = [
     `${programme.title}`,
-    `Evaluated ${result.population} patients on ${result.asOf}${result.complete ? '' : ' (INCOMPLETE: part of the population could not be read)'}`,
+    `Evaluated ${result.population} patients on ${result.asOf}${incompleteNote(result)}`,
     `  first priority:  ${result.tiers.first}`,
     `  second priority: ${result.tiers.second}`,
   ];
@@ -77,8 +80,15 @@ export function runSummary(result: RunResult, programme: Programme, top = 10): s
     lines.push(`  lifecycle: ${actions.join(', ')}`);
   }
   if (result.candidates.length) {
-    lines.push(`Top candidates:`);
-    for (const d of result.candidates.slice(0, top)) {
+    const shown = Math.min(top, result.candidates.length);
+    const ranking = programme.rankBy.map((key) =>
+      key === 'riskFactorCount' ? 'Risk factors' : featureTitle(programme, key)
+    );
+    lines.push(
+      `Top ${shown} of ${result.candidates.length} candidates, in the programme's priority order ` +
+        `(${programme.tiers.map((t) => t.title).join(', then ')}; within each, most first by: ${ranking.join(', ')}):`
+    );
+    for (const d of inPriorityOrder(programme, result.candidates).slice(0, top)) {
       lines.push(`  Patient/${d.patientId}  ${candidateSummary(programme, d, result.asOf)}`);
     }
   }
@@ -89,4 +99,17 @@ export function runSummary(result: RunResult, programme: Programme, top = 10): s
       : `Written: ${w.created} created, ${w.updated} updated, ${w.unchanged} unchanged${w.failures.length ? `, ${w.failures.length} FAILED` : ''}`
   );
   return lines;
+}
+
+function incompleteNote(result: RunResult): string {
+  if (result.stopped) {
+    return ' (STOPPED on request before the end: run it again to finish)';
+  }
+  return result.complete ? '' : ' (INCOMPLETE: part of the population could not be read)';
+}
+
+/** Candidates as the programme ranks them: by tier in the programme's order, then its severity order (capacity's). */
+export function inPriorityOrder(programme: Programme, candidates: readonly Decision[]): Decision[] {
+  const tierIndex = (d: Decision): number => programme.tiers.findIndex((t) => t.id === d.tier);
+  return [...candidates].sort((a, b) => tierIndex(a) - tierIndex(b) || compareSeverity(programme.rankBy, a, b));
 }

@@ -97,6 +97,25 @@ interface CheckNode {
 interface Context {
   resourceType: string;
   feature: string;
+  /** Told of a member the type does not have, and of each `ofType()` (the load-time path check, paths.ts). */
+  hooks?: WalkHooks;
+}
+
+/** For the load-time check of element paths (paths.ts); the record check needs none. */
+export interface WalkHooks {
+  /** `name` is no element of `at` (its JSON path below the resource, '' for the resource itself) of type `type`. */
+  noSuchElement(at: string, type: string, modelPath: string, name: string): void;
+  /** `ofType(typeName)` over an input at `at` (JSON paths: every variant of a choice) of `types`, keeping none? */
+  ofType(at: string[], types: string[], typeName: string, keptNone: boolean): void;
+}
+
+/**
+ * Walks one expression over `resourceType` as `elementChecks` does, for what it cannot follow (`hooks`): the
+ * load-time check of element paths.
+ */
+export function walkExpression(resourceType: string, expression: string, hooks: WalkHooks): void {
+  const root = placeOf(resourceType, resourceType, { path: '', children: new Map() });
+  visit(fhirpath.parse(expression) as AstNode, [root], { resourceType, feature: '', hooks });
 }
 
 /** Functions whose argument is evaluated on each item of the input (`$this`). */
@@ -114,7 +133,8 @@ const read = (places: Place[]): void => places.forEach((place) => readWhole.add(
 /** The expression asks only whether these elements are there (`exists()`, `count()`): their shape is checked. */
 const present = (places: Place[]): void => places.forEach((place) => place.node());
 /** Given to inValueSet / valueSetsOf (functions.ts), which read a Coding's system and code, or a bare code. */
-function readCodes(places: Place[], ctx: Context): void {
+function readCodes(places: Place[], expressionCtx: Context): void {
+  const ctx = { ...expressionCtx, hooks: undefined }; // probing for codings, not members the expression names
   for (const place of places) {
     place.node();
     const codings = [place, ...member(place, 'coding', ctx)].filter((p) => p === place || p.type === 'Coding');
@@ -157,7 +177,7 @@ function visit(node: AstNode, self: Place[], ctx: Context): Place[] {
       return visit(children[0] as AstNode, self, ctx);
     case 'TypeExpression': {
       const input = visit(children[0] as AstNode, self, ctx);
-      return node.text === 'as' ? ofType(input, children[1]?.text) : (present(input), []);
+      return node.text === 'as' ? ofType(input, children[1]?.text, ctx) : (present(input), []);
     }
     default: // literals, variables, operators: the operands are read, the result is no element
       children.forEach((child) => read(visit(child, self, ctx)));
@@ -184,7 +204,7 @@ function call(invocation: AstNode, input: Place[], self: Place[], ctx: Context):
   const functn = invocation.children?.[0];
   const params = functn?.children?.find((c) => c.type === 'ParamList')?.children ?? [];
   if (name === 'ofType' || name === 'as') {
-    return ofType(input, params[0]?.text);
+    return ofType(input, params[0]?.text, ctx);
   }
   if (name === 'extension') {
     const extensions = input.flatMap((place) => member(place, 'extension', ctx));
@@ -218,9 +238,14 @@ function call(invocation: AstNode, input: Place[], self: Place[], ctx: Context):
   return [];
 }
 
-function ofType(input: Place[], typeName: string | undefined): Place[] {
+function ofType(input: Place[], typeName: string | undefined, ctx: Context): Place[] {
   const wanted = (typeName ?? '').replace(/^(FHIR|System)\./, '').toLowerCase();
-  return input.filter((place) => place.type.replace(/^System\./, '').toLowerCase() === wanted);
+  const kept = input.filter((place) => place.type.replace(/^System\./, '').toLowerCase() === wanted);
+  if (input.length && ctx.hooks) {
+    const at = input.map((p) => p.node().path);
+    ctx.hooks.ofType(at, [...new Set(input.map((p) => p.type))], typeName ?? '', !kept.length);
+  }
+  return kept;
 }
 
 /** The element `name` under a place: every variant of a choice element. */
@@ -229,13 +254,16 @@ function member(place: Place, name: string, ctx: Context): Place[] {
     return [place]; // `Encounter.class` written with the type
   }
   const modelPath = `${place.modelPath}.${name}`;
-  const type = MODEL.path2Type[modelPath];
+  // An element defined elsewhere (`Consent.provision.provision` is a `Consent.provision`) is a backbone element there.
+  const type = MODEL.path2Type[modelPath] ?? (MODEL.pathsDefinedElsewhere[modelPath] ? 'BackboneElement' : undefined);
   if (type) {
     return [child(place, name, type, modelPath, ctx)];
   }
-  return (MODEL.choiceTypePaths[modelPath] ?? []).map((variant) =>
-    child(place, name + variant, choiceType(variant), modelPath, ctx)
-  );
+  const variants = MODEL.choiceTypePaths[modelPath];
+  if (!variants) {
+    ctx.hooks?.noSuchElement(place.node().path, place.type, place.modelPath, name);
+  }
+  return (variants ?? []).map((variant) => child(place, name + variant, choiceType(variant), modelPath, ctx));
 }
 
 function child(parent: Place, key: string, type: string, modelPath: string, ctx: Context): Place {
@@ -297,18 +325,27 @@ function expand(check: ElementCheck, depth: number): void {
   }
 }
 
-let namesByType: Map<string, string[]> | undefined;
+let namesByOwner: Map<string, string[]> | undefined;
+
+/**
+ * The element names under a model path: a type (`Coding` → system, version, code, ...) or a backbone element
+ * (`Encounter.hospitalization`), from the model; a choice element by its base name (`value`) and each variant.
+ */
+export function elementNames(modelPath: string): string[] {
+  if (!namesByOwner) {
+    namesByOwner = new Map();
+    for (const path of [...Object.keys(MODEL.path2Type), ...Object.keys(MODEL.choiceTypePaths)]) {
+      const dot = path.lastIndexOf('.');
+      const owner = path.slice(0, dot);
+      const names = namesByOwner.get(owner) ?? [];
+      names.push(path.slice(dot + 1));
+      namesByOwner.set(owner, names);
+    }
+  }
+  return namesByOwner.get(modelPath) ?? [];
+}
 
 /** The elements of a data type (`Coding` → system, version, code, display, userSelected), from the model. */
 function childNames(type: string): string[] {
-  if (!namesByType) {
-    namesByType = new Map();
-    for (const path of [...Object.keys(MODEL.path2Type), ...Object.keys(MODEL.choiceTypePaths)]) {
-      const [owner, name, ...rest] = path.split('.');
-      if (owner && name && !rest.length && !NOT_EXPANDED.has(name)) {
-        namesByType.set(owner, [...(namesByType.get(owner) ?? []), name]);
-      }
-    }
-  }
-  return namesByType.get(type) ?? [];
+  return elementNames(type).filter((name) => !NOT_EXPANDED.has(name));
 }

@@ -1,5 +1,4 @@
 import type { ValueSet } from '@medplum/fhirtypes';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { readDefinitionFile, validateDefinition } from '../config/definition-file';
 import { DefinitionError } from '../errors';
@@ -10,10 +9,10 @@ import type { Aggregate, Duration, FeatureSpec, MappingFile, SourceType } from '
 import { mappingSchema, parseAggregate, parseDuration, resourceTypesOf } from './schema';
 import type { CodeLists } from './valuesets';
 import { loadValueSets } from './valuesets';
-import { PACKAGE_ROOT } from '../package-root';
+import { locateMapping } from './locate';
+import { elementPathProblems } from './paths';
 
-/** The mappings that ship with the connector, by name. */
-export const BUILT_IN_MAPPINGS_DIR = path.join(PACKAGE_ROOT, 'mappings');
+export { BUILT_IN_MAPPINGS_DIR } from './locate';
 
 /** Variables every mapping expression may use. */
 export const MAPPING_VARIABLES = ['asOfDate'] as const;
@@ -57,23 +56,16 @@ export class MappingError extends DefinitionError {
   }
 }
 
-/** `uk-core`, `synthea`, a path to a mapping YAML file, or a path to a folder holding a `mapping.yaml`. */
+/** A built-in name (`uk-core`), a mapping folder or a path to a mapping YAML file. */
 export function resolveMappingFile(ref: string): string {
-  const builtIn = path.join(BUILT_IN_MAPPINGS_DIR, ref, 'mapping.yaml');
-  if (/^[a-z0-9-]+$/.test(ref) && (existsSync(builtIn) || !existsSync(path.join(ref, 'mapping.yaml')))) {
-    return builtIn;
-  }
-  const file = path.resolve(ref);
-  return existsSync(path.join(file, 'mapping.yaml')) ? path.join(file, 'mapping.yaml') : file;
+  return locateMapping(ref).file;
 }
 
 /** Reads, validates and compiles a mapping: every expression is compiled once, here, so a broken one never runs. */
 export function loadMapping(ref: string): CompiledMapping {
-  const file = resolveMappingFile(ref);
-  if (!existsSync(file)) {
-    throw new MappingError(file, [
-      `no such mapping file${/^[a-z0-9-]+$/.test(ref) ? ` (built-in mappings: uk-core, synthea, gp-record)` : ''}`,
-    ]);
+  const { file, problem } = locateMapping(ref);
+  if (problem) {
+    throw new MappingError(file, [problem]);
   }
   const fail = (problems: string[]) => new MappingError(file, problems);
   const mapping = validateDefinition(readDefinitionFile(file, fail), mappingSchema, fail);
@@ -83,7 +75,11 @@ export function loadMapping(ref: string): CompiledMapping {
   for (const [name, spec] of Object.entries(mapping.features)) {
     const compile = (part: string, expression: string): Evaluator | undefined => {
       try {
-        return compileExpression(expression, { functions, variables: MAPPING_VARIABLES });
+        const evaluator = compileExpression(expression, { functions, variables: MAPPING_VARIABLES });
+        problems.push(
+          ...elementPathProblems(expression, resourceTypesOf(spec)).map((p) => `features.${name}.${part}: ${p}`)
+        );
+        return evaluator;
       } catch (err) {
         if (err instanceof ExpressionError) {
           problems.push(`features.${name}.${part}: ${err.message}`);

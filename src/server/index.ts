@@ -43,9 +43,9 @@ export async function startFhirServer(options: FhirServerOptions = {}): Promise<
   }
   const app = createFhirApp({ repo, logger: options.logger, behave: options.behave });
   const host = options.host ?? '127.0.0.1';
+  // Express 5 calls back with the listen error (EADDRINUSE, EACCES): reject with it, never resolve unbound.
   const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(options.port ?? 0, host, () => resolve(s));
-    s.once('error', reject);
+    const s = app.listen(options.port ?? 0, host, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   server.keepAliveTimeout = 5_000;
   const port = (server.address() as AddressInfo).port;

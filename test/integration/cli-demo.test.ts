@@ -1,9 +1,9 @@
 import { startCliInProcess } from './helpers/cli';
 import { waitFor } from './helpers/wait';
 
-describe('hfu demo', () => {
+describe('hfu demo --keep', () => {
   it('seeds the embedded server, runs the programme, writes back and prints a summary', async () => {
-    const { io, done } = startCliInProcess(['demo'], {
+    const { io, done } = startCliInProcess(['demo', '--keep'], {
       HFU_EMBEDDED__PORT: '0',
       HFU_EMBEDDED__SEED_PRACTICE: '600',
       HFU_LOG__LEVEL: 'error',

@@ -2,26 +2,31 @@ import type { Command } from 'commander';
 import { rulesFrom, runCohort, runSettingsFrom } from '../../cohort';
 import { FhirClient } from '../../fhir';
 import type { CliIo } from '../context';
-import { commandContext, writeLine } from '../context';
+import { commandContext, stopRequested, writeLine } from '../context';
+import { parseInteger } from '../options';
 import { runSummary } from '../runtime';
-import { embeddedOptions, startSeededServer } from './fhir-server';
+import { EMBEDDED_PORT_KEY, embeddedOptions, startSeededServer } from './fhir-server';
 import { progressBar } from '../progress';
 
 /**
- * The newcomer's first command (`npm start`): the embedded FHIR server with a synthetic 5,000-patient practice, one
- * real run of the programme against it (written back), and a summary. The server then stays up to be explored.
+ * The newcomer's one-shot command: the embedded FHIR server with a synthetic 5,000-patient practice, one real run of
+ * the programme against it (written back), a summary, and exit. `--keep` leaves the server up to be explored.
  */
 export function registerDemo(program: Command, io: CliIo): void {
   program
     .command('demo')
     .description(
-      'embedded FHIR server + synthetic 5,000-patient practice + one real run of the programme, written back'
+      'embedded FHIR server + synthetic 5,000-patient practice + one real run of the programme, written back; then exits'
     )
-    .action(async (_flags: unknown, command: Command) => {
-      const ctx = commandContext(io, command.optsWithGlobals().config);
+    .option('--keep', 'keep the embedded server up after the summary, to explore what was written (Ctrl-C to stop)')
+    .option('--port <port>', 'port of the embedded server (overrides embedded.port; 0: any free port)')
+    .action(async (flags: { keep?: boolean; port?: string }, command: Command) => {
+      const ctx = commandContext(io, command.optsWithGlobals().config, {
+        'embedded.port': parseInteger(flags.port, '--port'),
+      });
       const rules = rulesFrom(ctx.config);
       const options = embeddedOptions(ctx, {});
-      const server = await startSeededServer(ctx, options);
+      const server = await startSeededServer(ctx, options, `--port, or ${EMBEDDED_PORT_KEY}`);
       try {
         const client = FhirClient.fromConfig({ ...ctx.config.fhir, baseUrl: server.baseUrl }, { logger: ctx.logger });
         const progress = progressBar(io.stderr);
@@ -29,6 +34,7 @@ export function registerDemo(program: Command, io: CliIo): void {
           { client, logger: ctx.logger, ...rules },
           {
             ...runSettingsFrom(ctx.config, { asOf: options.asOf, dryRun: false }),
+            stop: stopRequested(io),
             onProgress: progress.active ? progress.update : undefined,
           }
         );
@@ -38,12 +44,14 @@ export function registerDemo(program: Command, io: CliIo): void {
           `Embedded FHIR R4 server: ${server.baseUrl} (synthetic practice of ${options.seedPractice}, seed ${options.seed})`
         );
         runSummary(result, rules.programme).forEach((line) => writeLine(io.stdout, line));
-        writeLine(io.stdout, `The MDT review Tasks: ${server.baseUrl}/Task?code=mdt-review   (Ctrl-C to stop)`);
-      } catch (err) {
+        if (flags.keep && !result.stopped) {
+          writeLine(io.stdout, `The MDT review Tasks: ${server.baseUrl}/Task?code=mdt-review   (Ctrl-C to stop)`);
+          await io.stopSignal;
+        } else {
+          writeLine(io.stdout, 'The embedded server has stopped: `npx hfu demo --keep` keeps it up to explore.');
+        }
+      } finally {
         await server.stop();
-        throw err;
       }
-      await io.stopSignal;
-      await server.stop();
     });
 }

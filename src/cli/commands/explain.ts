@@ -21,7 +21,7 @@ export function registerExplain(program: Command, io: CliIo, setExitCode: (code:
     .command('explain <patient>')
     .description('why a patient is, or is not, a candidate: features with their evidence, and every rule')
     .option('--fhir-base-url <url>', 'FHIR R4 endpoint (overrides fhir.baseUrl)')
-    .option('--mapping <mapping>', 'uk-core, synthea, or a path to a mapping YAML file')
+    .option('--mapping <mapping>', 'a built-in mapping (uk-core, synthea), a mapping folder, or its mapping.yaml')
     .option('--programme <programme>', 'nhse-hfu-2022, nhse-hiu, or a path to a programme YAML file')
     .option('--now <date>', 'evaluation date YYYY-MM-DD (default: today in London)')
     .option('--json', 'write one JSON document to stdout')

@@ -5,6 +5,7 @@ import { isServerBehaviour, SERVER_BEHAVIOURS, startFhirServer } from '../../ser
 import { generatePatients, practiceOrganizations } from '../../synth';
 import type { CliIo, CommandContext } from '../context';
 import { commandContext, writeLine } from '../context';
+import { listenOrExplain } from '../listen';
 import { parseDate, parseInteger, UsageError } from '../options';
 
 export interface EmbeddedServerOptions {
@@ -17,18 +18,23 @@ export interface EmbeddedServerOptions {
   behave?: ServerBehaviour;
 }
 
-/** Starts the embedded server and seeds the synthetic practice; shared by `fhir-server`, `demo` and `serve`. */
+/** How the embedded server's port is chosen when no command-line flag does. */
+export const EMBEDDED_PORT_KEY = 'embedded.port (HFU_EMBEDDED__PORT)';
+
+/**
+ * Starts the embedded server and seeds the synthetic practice; shared by `fhir-server`, `demo` and `serve`.
+ * `portChange` names what chooses the port in the calling command, for the message when the port is taken.
+ */
 export async function startSeededServer(
   ctx: CommandContext,
-  options: EmbeddedServerOptions
+  options: EmbeddedServerOptions,
+  portChange = EMBEDDED_PORT_KEY
 ): Promise<RunningFhirServer> {
   const started = performance.now();
-  const server = await startFhirServer({
-    host: options.host,
-    port: options.port,
-    logger: ctx.logger,
-    behave: options.behave,
-  });
+  const server = await listenOrExplain(
+    () => startFhirServer({ host: options.host, port: options.port, logger: ctx.logger, behave: options.behave }),
+    { what: 'the embedded FHIR server', host: options.host, port: options.port, change: portChange }
+  );
   if (options.seedPractice > 0) {
     const practice = { patients: options.seedPractice, seed: options.seed, asOf: options.asOf };
     await server.repo.load(practiceOrganizations());
@@ -76,7 +82,7 @@ export function registerFhirServer(program: Command, io: CliIo): void {
         ...embeddedOptions(ctx, { asOf: parseDate(flags.asOf, '--as-of') }),
         behave: parseBehaviour(flags.behave),
       };
-      const server = await startSeededServer(ctx, options);
+      const server = await startSeededServer(ctx, options, `--port, or ${EMBEDDED_PORT_KEY}`);
       writeLine(io.stdout, `FHIR R4 server listening at ${server.baseUrl}`);
       writeLine(
         io.stdout,

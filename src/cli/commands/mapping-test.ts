@@ -10,7 +10,7 @@ export function registerMappingTest(program: Command, io: CliIo, setExitCode: (c
   mapping
     .command('test')
     .description("run a mapping's own test cases (tests.yaml beside it) against its features")
-    .option('--mapping <mapping>', 'uk-core, synthea, or a path to a mapping YAML file or its folder')
+    .option('--mapping <mapping>', 'a built-in mapping (uk-core, synthea), a mapping folder, or its mapping.yaml')
     .action((flags: Record<string, string | undefined>, command: Command) => {
       const ctx = commandContext(io, command.optsWithGlobals().config, { mapping: flags.mapping });
       const compiled = loadMapping(ctx.config.mapping);

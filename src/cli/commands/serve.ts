@@ -4,6 +4,7 @@ import type { RunningFhirServer } from '../../server';
 import { newApiKey, startService } from '../../service';
 import type { CliIo } from '../context';
 import { commandContext, writeLine } from '../context';
+import { listenOrExplain } from '../listen';
 import { embeddedOptions, startSeededServer } from './fhir-server';
 
 /**
@@ -28,7 +29,15 @@ export function registerServe(program: Command, io: CliIo): void {
       const baseUrl = config.fhir.baseUrl as string;
       let service;
       try {
-        service = await startService({ ...config, fhir: { ...config.fhir, baseUrl } }, ctx.logger);
+        service = await listenOrExplain(
+          () => startService({ ...config, fhir: { ...config.fhir, baseUrl } }, ctx.logger),
+          {
+            what: 'the API',
+            host: config.service.host,
+            port: config.service.port,
+            change: '--port, or service.port (HFU_SERVICE__PORT)',
+          }
+        );
       } catch (err) {
         await embedded?.stop();
         throw err;
@@ -37,7 +46,8 @@ export function registerServe(program: Command, io: CliIo): void {
       writeLine(io.stdout, `FHIR R4 endpoint: ${baseUrl}${embedded ? '   (embedded, synthetic practice)' : ''}`);
       if (devKey) {
         writeLine(io.stdout, `Development token (operate role, this process only): ${devKey}`);
-        writeLine(io.stdout, `  curl -H 'Authorization: Bearer ${devKey}' ${service.url}/cohort`);
+        writeLine(io.stdout, `  export TOKEN=${devKey}   # for the README's curl examples`);
+        writeLine(io.stdout, `  curl -H "Authorization: Bearer $TOKEN" ${service.url}/cohort`);
       }
       const signal = await io.stopSignal;
       ctx.logger.info('shutting down', { signal });

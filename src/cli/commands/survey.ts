@@ -16,7 +16,7 @@ export function registerSurvey(program: Command, io: CliIo): void {
     .command('survey')
     .description('what the endpoint holds against what the mapping expects: codes, counts and gaps, read only')
     .option('--fhir-base-url <url>', 'FHIR R4 endpoint (overrides fhir.baseUrl)')
-    .option('--mapping <mapping>', 'uk-core, synthea, or a path to a mapping YAML file')
+    .option('--mapping <mapping>', 'a built-in mapping (uk-core, synthea), a mapping folder, or its mapping.yaml')
     .option('--sample <n>', `patients to sample across the population (default ${DEFAULT_SAMPLE})`)
     .option('--seed <n>', 'seed of the sample, for a repeatable survey (default 1)')
     .option('--now <date>', 'survey date YYYY-MM-DD for future-date checks and windows (default: today in London)')

@@ -32,7 +32,7 @@ export function registerTune(program: Command, io: CliIo): void {
     .command('tune')
     .description('cohort size per threshold pair, so a practice can pick thresholds that fit its workforce')
     .option('--fhir-base-url <url>', 'FHIR R4 endpoint (overrides fhir.baseUrl)')
-    .option('--mapping <mapping>', 'uk-core, synthea, or a path to a mapping YAML file')
+    .option('--mapping <mapping>', 'a built-in mapping (uk-core, synthea), a mapping folder, or its mapping.yaml')
     .option('--programme <programme>', 'nhse-hfu-2022, nhse-hiu, or a path to a programme YAML file')
     .option('--now <date>', 'evaluation date YYYY-MM-DD (default: today in London)')
     .option('--tier <tier>', 'the tier whose rule is varied', 'first')

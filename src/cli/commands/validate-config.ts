@@ -2,12 +2,13 @@ import type { Command } from 'commander';
 import { rulesFrom } from '../../cohort';
 import type { CliIo } from '../context';
 import { commandContext, writeLine } from '../context';
+import { NO_ENDPOINT } from '../runtime';
 
 export function registerValidateConfig(program: Command, io: CliIo): void {
   program
     .command('validate-config')
     .description('check configuration, mapping and programme (every expression compiled); exit 2 with every problem')
-    .option('--mapping <mapping>', 'uk-core, synthea, or a path to a mapping YAML file')
+    .option('--mapping <mapping>', 'a built-in mapping (uk-core, synthea), a mapping folder, or its mapping.yaml')
     .option('--programme <programme>', 'nhse-hfu-2022, nhse-hiu, or a path to a programme YAML file')
     .action((flags: Record<string, string | undefined>, command: Command) => {
       const { config } = commandContext(io, command.optsWithGlobals().config, {
@@ -18,7 +19,9 @@ export function registerValidateConfig(program: Command, io: CliIo): void {
       writeLine(io.stdout, 'configuration is valid');
       writeLine(
         io.stdout,
-        `  FHIR endpoint: ${config.fhir.baseUrl ?? '(embedded server)'} (auth: ${config.fhir.auth.type})`
+        config.fhir.baseUrl
+          ? `  FHIR endpoint: ${config.fhir.baseUrl} (auth: ${config.fhir.auth.type})`
+          : `  FHIR endpoint: none configured: ${NO_ENDPOINT}`
       );
       writeLine(
         io.stdout,
