@@ -19,7 +19,7 @@ import { AS_OF, startSeededServer } from './helpers/server';
  * run without faults leaves it, and the second run writes nothing. The phases run side by side (most of their time
  * is spent waiting out `Retry-After`), each on its own server and proxy.
  */
-const PATIENTS = 300;
+const PATIENTS = 200;
 /** A lower repeat-medicines threshold than the programme's: more candidates, so more writes to lose answers to. */
 const REPEAT_ITEMS = 1;
 /** An earlier run, without faults, leaves a programme record that the faulted runs update (with If-Match). */
