@@ -6,7 +6,7 @@ import type { PatientTruth } from '../../../src/synth';
 import { codes, generatePatient, isValidNhsNumber, synthesizePractice } from '../../../src/synth';
 
 const AS_OF = '2026-11-23';
-const practice = synthesizePractice({ patients: 5000, seed: 1, asOf: AS_OF });
+const practice = synthesizePractice({ patients: 2000, seed: 1, asOf: AS_OF });
 
 const ofType = <T extends Resource>(type: T['resourceType']): T[] =>
   practice.resources.filter((r): r is T => r.resourceType === type);
