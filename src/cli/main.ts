@@ -28,7 +28,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     })
     .showHelpAfterError();
   registerApiKey(program, io);
-  registerDemo(program, io);
+  registerDemo(program, io, setExitCode);
   registerExplain(program, io, setExitCode);
   registerFhirServer(program, io);
   registerMappingTest(program, io, setExitCode);

@@ -123,10 +123,10 @@ describe('Ctrl-C or SIGTERM during a run', () => {
     }
   });
 
-  it('stops `hfu demo` too, which then exits instead of waiting for the run to finish', async () => {
+  it('stops `hfu demo` too, which then exits 1 instead of waiting for the run to finish', async () => {
     const io = captureIo({ HFU_EMBEDDED__PORT: '0', HFU_EMBEDDED__SEED_PRACTICE: '200', HFU_LOG__LEVEL: 'error' });
     io.stop();
-    expect(await main(['demo', '--keep'], io)).toBe(0);
+    expect(await main(['demo', '--keep'], io)).toBe(1);
     expect(io.out()).toContain('(STOPPED on request before the end: run it again to finish)');
     expect(io.out()).toContain('The embedded server has stopped');
   });

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { rulesFrom, runCohort, runSettingsFrom } from '../../cohort';
 import { FhirClient } from '../../fhir';
 import type { CliIo } from '../context';
+import { EXIT_FAILED, EXIT_OK } from '../exit';
 import { commandContext, stopRequested, writeLine } from '../context';
 import { parseInteger } from '../options';
 import { runSummary } from '../runtime';
@@ -12,7 +13,7 @@ import { progressBar } from '../progress';
  * The newcomer's one-shot command: the embedded FHIR server with a synthetic 5,000-patient practice, one real run of
  * the programme against it (written back), a summary, and exit. `--keep` leaves the server up to be explored.
  */
-export function registerDemo(program: Command, io: CliIo): void {
+export function registerDemo(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
   program
     .command('demo')
     .description(
@@ -44,6 +45,8 @@ export function registerDemo(program: Command, io: CliIo): void {
           `Embedded FHIR R4 server: ${server.baseUrl} (synthetic practice of ${options.seedPractice}, seed ${options.seed})`
         );
         runSummary(result, rules.programme).forEach((line) => writeLine(io.stdout, line));
+        // As `hfu run`: a run stopped or left incomplete is not a success, whatever the summary shows.
+        setExitCode(result.complete && !result.writes.failures.length ? EXIT_OK : EXIT_FAILED);
         if (flags.keep && !result.stopped) {
           writeLine(io.stdout, `The MDT review Tasks: ${server.baseUrl}/Task?code=mdt-review   (Ctrl-C to stop)`);
           await io.stopSignal;
