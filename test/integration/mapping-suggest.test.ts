@@ -1,6 +1,5 @@
-import type { Encounter, Extension, Resource } from '@medplum/fhirtypes';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import type { Resource } from '@medplum/fhirtypes';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/main';
@@ -10,9 +9,8 @@ import { startFhirServer } from '../../src/server';
 import type { SurveyReport } from '../../src/survey';
 import { codes, synthesizePractice } from '../../src/synth';
 import { captureIo } from '../helpers/io';
+import { admissionExtensions, fingerprint, LOCAL_ADMISSION_URL, recodeAdmissionMethod } from '../helpers/recode';
 import { AS_OF } from './helpers/server';
-
-const LOCAL_ADMISSION_URL = 'https://trust.example.nhs.uk/fhir/StructureDefinition/admission-method';
 
 interface RunCandidate {
   patient: string;
@@ -35,46 +33,13 @@ async function dryRunCandidates(server: RunningFhirServer, mapping: string): Pro
     .sort((a, b) => a.patient.localeCompare(b.patient));
 }
 
-const admissionExtensions = (e: Encounter): Extension[] =>
-  [...(e.extension ?? []), ...(e.hospitalization?.extension ?? [])].filter(
-    (x) => x.url === codes.ADMISSION_METHOD_EXTENSION
-  );
-
 /**
  * The two differences `mapping suggest` can fix (as in the survey test): emergency admissions from A&E (21) recorded
  * with a local code 2E, and every other admission method on a local extension on Encounter. Medicines as
  * MedicationStatement need the mapping language to read them (issue 11, section 2, third bullet), so stay as they are.
  */
 function recode(resource: Resource): Resource {
-  if (resource.resourceType !== 'Encounter') {
-    return resource;
-  }
-  const extension = admissionExtensions(resource)[0];
-  const coding = extension?.valueCodeableConcept?.coding?.[0];
-  if (extension && coding?.code === '21') {
-    coding.code = '2E';
-    delete resource.extension;
-    resource.hospitalization = { extension: [extension] };
-  } else if (extension) {
-    delete resource.hospitalization;
-    resource.extension = [{ ...extension, url: LOCAL_ADMISSION_URL }];
-  }
-  return resource;
-}
-
-function fingerprint(folder: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (dir: string) =>
-    readdirSync(dir).forEach((name) => {
-      const file = path.join(dir, name);
-      if (statSync(file).isDirectory()) {
-        walk(file);
-      } else {
-        out[path.relative(folder, file)] = createHash('sha256').update(readFileSync(file)).digest('hex');
-      }
-    });
-  walk(folder);
-  return out;
+  return resource.resourceType === 'Encounter' ? recodeAdmissionMethod(resource) : resource;
 }
 
 describe('hfu mapping suggest on a recoded population', () => {

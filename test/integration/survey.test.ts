@@ -18,11 +18,11 @@ import { startFhirServer } from '../../src/server';
 import type { SurveyReport } from '../../src/survey';
 import { codes, synthesizePractice } from '../../src/synth';
 import { captureIo } from '../helpers/io';
+import { admissionExtensions, LOCAL_ADMISSION_URL, recodeAdmissionMethod } from '../helpers/recode';
 import { leakedMarkers, patientMarkers } from './helpers/leaks';
 import { AS_OF } from './helpers/server';
 
 const { SYSTEM } = codes;
-const LOCAL_ADMISSION_URL = 'https://trust.example.nhs.uk/fhir/StructureDefinition/admission-method';
 
 /** The embedded server with a logger that keeps the method of every request it answers. */
 async function startServer(
@@ -48,11 +48,6 @@ async function survey(server: RunningFhirServer, args: string[] = []): Promise<{
 
 const ofType = <T extends Resource>(resources: readonly Resource[], type: T['resourceType']): T[] =>
   resources.filter((r): r is T => r.resourceType === type);
-
-const admissionExtensions = (e: Encounter): Extension[] =>
-  [...(e.extension ?? []), ...(e.hospitalization?.extension ?? [])].filter(
-    (x) => x.url === codes.ADMISSION_METHOD_EXTENSION
-  );
 
 function tally(keys: string[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -210,16 +205,7 @@ describe('hfu survey on a recoded population', () => {
       return statement;
     }
     if (resource.resourceType === 'Encounter') {
-      const extension = admissionExtensions(resource)[0];
-      const coding = extension?.valueCodeableConcept?.coding?.[0];
-      if (extension && coding?.code === '21') {
-        coding.code = '2E';
-        delete resource.extension;
-        resource.hospitalization = { extension: [extension] };
-      } else if (extension) {
-        delete resource.hospitalization;
-        resource.extension = [{ ...extension, url: LOCAL_ADMISSION_URL }];
-      }
+      recodeAdmissionMethod(resource);
     }
     return resource;
   }

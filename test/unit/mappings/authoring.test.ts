@@ -1,10 +1,10 @@
 import type { Encounter, Extension } from '@medplum/fhirtypes';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { featureEvaluator, loadMapping, runMappingTests } from '../../../src/mappings';
 import type { SurveyFindings } from '../../../src/mappings/authoring';
+import { fingerprint } from '../../helpers/recode';
 import {
   applyPlan,
   copyMappingFolder,
@@ -67,22 +67,6 @@ function unplanned(file: string, encounters: Encounter[]): number | boolean | st
   const evaluate = featureEvaluator(loadMapping(file), '2026-11-23');
   const { facts } = evaluate({ patient: { resourceType: 'Patient', id: 'p1' }, resources: { Encounter: encounters } });
   return facts.unplannedAdmissions;
-}
-
-/** Every file of a folder with its content hash, to show a folder is untouched. */
-function fingerprint(folder: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (dir: string) =>
-    readdirSync(dir).forEach((name) => {
-      const file = path.join(dir, name);
-      if (statSync(file).isDirectory()) {
-        walk(file);
-      } else {
-        out[path.relative(folder, file)] = createHash('sha256').update(readFileSync(file)).digest('hex');
-      }
-    });
-  walk(folder);
-  return out;
 }
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'hfu-authoring-'));
