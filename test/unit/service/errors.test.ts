@@ -37,21 +37,10 @@ describe('the service error handler', () => {
       },
     });
     const handle = errorHandler(createLogger({ level: 'error', format: 'json', stream }));
-    let sent: { status?: number; body?: unknown } = {};
-    const res = {
-      headersSent: false,
-      status(code: number) {
-        sent.status = code;
-        return this;
-      },
-      json(body: unknown) {
-        sent = { ...sent, body };
-        return this;
-      },
-    } as unknown as Response;
+    const { res, sent } = capture();
     handle(new Error('Patient Jane Doe\nNHS number 9434765919\nborn 1950-01-01'), {} as Request, res, () => undefined);
 
-    expect(sent).toEqual({ status: 500, body: { error: { status: 500, message: 'internal error' } } });
+    expect(sent()).toEqual({ status: 500, body: { error: { status: 500, message: 'internal error' } } });
     const logged = JSON.parse(lines.join('')) as { message: string; error: string; frames: string };
     expect(logged).toMatchObject({ message: 'request failed', error: 'Error' });
     expect(logged.frames).toMatch(/^\s+at /);
