@@ -4,8 +4,15 @@
 // while the other core idles, now that integration tests run the CLI in-process rather than in a second process.
 // A worker whose heap has grown past 512 MB is replaced after its file: one that ended with a heap of 1-1.3 GB took
 // longer than jest's half second to exit (its 'exit' event came at once; freeing the heap did not), and was killed.
-const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
-const common = { transform, testEnvironment: 'node' };
+// openid-client and its own dependencies ship only as ES modules. Node 20.19+ loads them with require(); jest's module
+// loader does not, so jest transpiles those few packages to CommonJS as it does the tests.
+const esmOnly = ['openid-client', 'oauth4webapi', 'jose'];
+const transform = {
+  '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
+  [`/node_modules/(${esmOnly.join('|')})/.+\\.js$`]: ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true } }],
+};
+const transformIgnorePatterns = [`/node_modules/(?!(${esmOnly.join('|')})/)`];
+const common = { transform, transformIgnorePatterns, testEnvironment: 'node' };
 const dateSensitive = [
   '<rootDir>/test/unit/dates/**/*.test.ts',
   '<rootDir>/test/unit/synth/population.test.ts',
