@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EvaluationContext } from '../evaluate';
+import type { UnprocessableForm } from '../care';
+import { readCareForms } from '../care';
 import { lifecycleParameters } from '../criteria';
 import { evaluateChunk } from '../evaluate';
 import type { ProgrammeRecord } from '../lifecycle';
@@ -56,7 +58,19 @@ async function run(deps: RunDeps, settings: RunSettings, runId: string): Promise
     totalMs: Math.round(performance.now() - started),
   };
   const { evaluated, written } = stages;
-  const all = { runId, population: inputs.population, mode, report, evaluated, written, ranking, stopped, timings };
+  const { unprocessable } = inputs;
+  const all = {
+    runId,
+    population: inputs.population,
+    mode,
+    report,
+    evaluated,
+    written,
+    ranking,
+    stopped,
+    unprocessable,
+    timings,
+  };
   return runResult(deps, settings, all);
 }
 
@@ -64,6 +78,7 @@ interface RunInputs {
   population: Population;
   record: ProgrammeRecord;
   mode: ReadMode;
+  unprocessable: UnprocessableForm[];
 }
 
 /** The population, the programme's record as it stands, and which of the population this run reads. */
@@ -72,6 +87,8 @@ async function start(deps: RunDeps, settings: RunSettings): Promise<RunInputs> {
   const { signal } = settings;
   const population = await resolvePopulation(client, settings.scope, signal);
   const record = await readProgrammeRecord(client, programme.id, cohortIdentifier(programme, population.key), signal);
+  const unprocessable = await readCareForms(client, record, signal);
+  unprocessable.forEach((form) => logger.warn('form unprocessable: left alone', { ...form }));
   const mode = await chooseReadMode(deps, population, {
     extract: settings.extract ?? 'search',
     patients: settings.patients,
@@ -90,7 +107,7 @@ async function start(deps: RunDeps, settings: RunSettings): Promise<RunInputs> {
     asOf: settings.asOf,
     dryRun: settings.dryRun,
   });
-  return { population, record, mode };
+  return { population, record, mode, unprocessable };
 }
 
 /** Bulk Data: the longest wait between status polls, unless configured. */

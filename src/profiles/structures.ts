@@ -1,12 +1,13 @@
 import type { ElementDefinition } from '@medplum/fhirtypes';
-import { CODE_SYSTEM, HFU_CODE, IDENTIFIER, MANAGED_TAG, PROFILE, VALUE_SET } from '../vocabulary';
+import { CODE_SYSTEM, HFU_CODE, IDENTIFIER, MANAGED_TAG, PLAN_STATUS_REASON_URL, PROFILE, VALUE_SET } from '../vocabulary';
+import { careProfileSpecs } from './care-structures';
 import { programmeFlagCodes } from './terminology';
 
 /** One of the project's profiles: what it derives from and the constraints it adds (its differential). */
 export interface ProfileSpec {
   id: string;
   url: string;
-  type: 'Group' | 'Flag' | 'Task' | 'CarePlan' | 'Provenance';
+  type: 'Group' | 'Flag' | 'Task' | 'CarePlan' | 'Provenance' | 'Questionnaire' | 'QuestionnaireResponse' | 'Goal' | 'ServiceRequest' | 'Observation';
   title: string;
   description: string;
   /** The UK Core profile it derives from (profiles/base/), or the R4 base when there is none. */
@@ -159,6 +160,11 @@ function buildSpecs(): ProfileSpec[] {
         expression: `category.coding.where(system = '${CODE_SYSTEM.hfu}' and code = '${HFU_CODE.carePlanCategory.code}').exists()`,
       },
       { key: 'hfu-cp-3', human: 'A period with a start', expression: 'period.start.exists()' },
+      {
+        key: 'hfu-cp-4',
+        human: 'Closed by the connector on the care team\'s word: completed or revoked, with an end date and a coded reason',
+        expression: `extension.where(url = '${PLAN_STATUS_REASON_URL}').all((%resource.status = 'completed' or %resource.status = 'revoked') and %resource.period.end.exists() and value.ofType(CodeableConcept).coding.where(system = '${CODE_SYSTEM.planStatusReason}').exists())`,
+      },
     ],
     elements: [
       { id: 'CarePlan.identifier', path: 'CarePlan.identifier', min: 1, mustSupport: true },
@@ -168,6 +174,8 @@ function buildSpecs(): ProfileSpec[] {
       { id: 'CarePlan.addresses', path: 'CarePlan.addresses', mustSupport: true },
       { id: 'CarePlan.supportingInfo', path: 'CarePlan.supportingInfo', mustSupport: true },
       { id: 'CarePlan.activity', path: 'CarePlan.activity', mustSupport: true },
+      { id: 'CarePlan.goal', path: 'CarePlan.goal', mustSupport: true },
+      { id: 'CarePlan.text', path: 'CarePlan.text', mustSupport: true },
     ],
   },
   {
@@ -193,5 +201,6 @@ function buildSpecs(): ProfileSpec[] {
       { id: 'Provenance.entity', path: 'Provenance.entity', mustSupport: true },
     ],
   },
+  ...careProfileSpecs(),
 ];
 }

@@ -24,6 +24,13 @@ export const CODE_SYSTEM = {
   businessStatus: `${CANONICAL_BASE}/CodeSystem/hfu-business-status`,
   risk: `${CANONICAL_BASE}/CodeSystem/hfu-risk`,
   taskInput: `${CANONICAL_BASE}/CodeSystem/hfu-task-input`,
+  /** The care team's forms: answers (participation, support, goal progress, next step) and the ONS4 questions. */
+  participation: `${CANONICAL_BASE}/CodeSystem/hfu-participation`,
+  support: `${CANONICAL_BASE}/CodeSystem/hfu-support`,
+  goalProgress: `${CANONICAL_BASE}/CodeSystem/hfu-goal-progress`,
+  nextStep: `${CANONICAL_BASE}/CodeSystem/hfu-next-step`,
+  wellbeing: `${CANONICAL_BASE}/CodeSystem/hfu-wellbeing`,
+  planStatusReason: `${CANONICAL_BASE}/CodeSystem/hfu-plan-status-reason`,
 } as const;
 
 export const VALUE_SET = {
@@ -35,6 +42,12 @@ export const VALUE_SET = {
   businessStatus: `${CANONICAL_BASE}/ValueSet/hfu-business-status`,
   risk: `${CANONICAL_BASE}/ValueSet/hfu-risk`,
   taskInput: `${CANONICAL_BASE}/ValueSet/hfu-task-input`,
+  participation: `${CANONICAL_BASE}/ValueSet/hfu-participation`,
+  support: `${CANONICAL_BASE}/ValueSet/hfu-support`,
+  goalProgress: `${CANONICAL_BASE}/ValueSet/hfu-goal-progress`,
+  nextStep: `${CANONICAL_BASE}/ValueSet/hfu-next-step`,
+  wellbeing: `${CANONICAL_BASE}/ValueSet/hfu-wellbeing`,
+  planStatusReason: `${CANONICAL_BASE}/ValueSet/hfu-plan-status-reason`,
 } as const;
 
 export const PROFILE = {
@@ -43,6 +56,34 @@ export const PROFILE = {
   task: `${CANONICAL_BASE}/StructureDefinition/hfu-task`,
   carePlan: `${CANONICAL_BASE}/StructureDefinition/hfu-care-plan`,
   provenance: `${CANONICAL_BASE}/StructureDefinition/hfu-provenance`,
+  questionnaire: `${CANONICAL_BASE}/StructureDefinition/hfu-questionnaire`,
+  questionnaireResponse: `${CANONICAL_BASE}/StructureDefinition/hfu-questionnaire-response`,
+  goal: `${CANONICAL_BASE}/StructureDefinition/hfu-goal`,
+  referral: `${CANONICAL_BASE}/StructureDefinition/hfu-referral`,
+  wellbeing: `${CANONICAL_BASE}/StructureDefinition/hfu-wellbeing-observation`,
+} as const;
+
+/** The care team's forms (SDC Questionnaires, shipped in questionnaires/): canonical URL and version. */
+export const QUESTIONNAIRE = {
+  conversation: { url: `${CANONICAL_BASE}/Questionnaire/hfu-what-matters-conversation`, version: '1.0.0' },
+  checkIn: { url: `${CANONICAL_BASE}/Questionnaire/hfu-check-in`, version: '1.0.0' },
+} as const;
+
+/** Why the connector completed or revoked a care plan (the care-plan-status-reason extension). */
+export const PLAN_STATUS_REASON_URL = `${CANONICAL_BASE}/StructureDefinition/care-plan-status-reason`;
+
+/** SDC's codes for the task-based pattern: Task.input (the Questionnaire) and Task.output (the response). */
+export const SDC_TASK = {
+  questionnaire: {
+    system: 'http://hl7.org/fhir/uv/sdc/CodeSystem/temp',
+    code: 'questionnaire',
+    display: 'Questionnaire',
+  },
+  response: {
+    system: 'http://hl7.org/fhir/uv/sdc/CodeSystem/temp',
+    code: 'questionnaire-response',
+    display: 'Questionnaire Response',
+  },
 } as const;
 
 export const IDENTIFIER = {
@@ -50,14 +91,23 @@ export const IDENTIFIER = {
   task: `${CANONICAL_BASE}/Id/task`,
   flag: `${CANONICAL_BASE}/Id/flag`,
   carePlan: `${CANONICAL_BASE}/Id/care-plan`,
+  goal: `${CANONICAL_BASE}/Id/goal`,
+  referral: `${CANONICAL_BASE}/Id/referral`,
+  wellbeing: `${CANONICAL_BASE}/Id/wellbeing`,
   device: `${CANONICAL_BASE}/Id/device`,
 } as const;
 
-/** The identifier systems of the per-patient resources the connector writes (Task, Flag, CarePlan). */
+/**
+ * The identifier systems of the per-patient resources the connector writes (Task, Flag, CarePlan; and from the care
+ * team's forms Goal, ServiceRequest, Observation).
+ */
 export const MANAGED_IDENTIFIER_SYSTEMS: ReadonlySet<string> = new Set([
   IDENTIFIER.task,
   IDENTIFIER.flag,
   IDENTIFIER.carePlan,
+  IDENTIFIER.goal,
+  IDENTIFIER.referral,
+  IDENTIFIER.wellbeing,
 ]);
 
 export interface Code {
@@ -117,10 +167,11 @@ export const TASK_CODE: Record<'mdtReview' | 'conversation' | 'checkIn' | 'stepD
 export const REVIEW_INPUT = { dominantRisk: 'dominantRisk', proposedOwner: 'proposedOwner' } as const;
 
 /** Task.input.type: the dominant risk, the proposed owner, and evidence (its text the feature's title). */
-export const TASK_INPUT: Record<'dominantRisk' | 'proposedOwner' | 'evidence', Code> = {
+export const TASK_INPUT: Record<'dominantRisk' | 'proposedOwner' | 'evidence' | 'questionnaire', Code> = {
   dominantRisk: { system: CODE_SYSTEM.taskInput, code: 'dominant-risk', display: 'Dominant risk' },
   proposedOwner: { system: CODE_SYSTEM.taskInput, code: 'proposed-owner', display: 'Proposed owner' },
   evidence: { system: CODE_SYSTEM.taskInput, code: 'evidence', display: 'Evidence for the proposal' },
+  questionnaire: { system: CODE_SYSTEM.taskInput, code: 'questionnaire', display: 'The form to complete' },
 };
 
 /**

@@ -3,7 +3,9 @@ import type { Allocation } from '../allocation';
 import type { Decision } from '../criteria';
 import { exclusionTitle } from '../criteria';
 import type { Action, Episode, PatientInProgramme } from '../lifecycle';
-import { isOpenTask, openTasks } from '../lifecycle';
+import { isOpenTask, openTasks, tierOfEpisode } from '../lifecycle';
+import { careRecord } from '../care';
+import type { PlanStatusReason } from '../vocabulary/care';
 import type { RiskType, TierId } from '../vocabulary';
 import type { Desired } from './reconcile';
 import { identifierKey, isManaged, mergeOwned } from './reconcile';
@@ -11,6 +13,8 @@ import type { PatientContext } from './resources';
 import {
   cancelled,
   carePlan,
+  closedCarePlan,
+  escalationTask,
   checkInTask,
   conversationTask,
   enrolmentFlag,
@@ -90,7 +94,7 @@ export function patientChanges(inputs: PatientInputs): PatientChanges {
   changes.desired = coalesce(changes.desired);
   if (decision && changes.desired.length) {
     const tier = decision.tier ?? decision.qualifyingTier;
-    changes.evidence = tier ? evidenceReferences(ctx, decision, tier) : [];
+    changes.evidence = [...(tier ? evidenceReferences(ctx, decision, tier) : []), ...changes.evidence];
   }
   return changes;
 }
@@ -168,7 +172,60 @@ function desiredFor(inputs: PatientInputs, action: Action, book: ReferenceBook, 
       }
       return desired;
     }
+    case 'record-care': {
+      const care = careRecord(
+        { programmeId: ctx.programme.id, patientId: ctx.patientId, checkInEveryDays: settings.checkInEveryDays },
+        action.episode,
+        (key) => book.ref(key)
+      );
+      changes.evidence.push(...care.evidence);
+      return care.writes;
+    }
+    case 'patient-declined': {
+      changes.reasons.push('declined-by-patient');
+      return closeEpisode(ctx, action.episode, 'revoked', action.on, 'declined-by-patient', 'The patient declined');
+    }
+    case 'complete-plan': {
+      changes.reasons.push(action.reason);
+      const why = action.reason === 'stepped-down' ? 'Stepped down to community support' : 'Discharged at a check-in';
+      return closeEpisode(ctx, action.episode, 'completed', action.on, action.reason, why);
+    }
+    case 'reschedule-conversation': {
+      const { episode, attempt, due } = action;
+      const plan = episode.carePlan as CarePlan;
+      const task = conversationTask(
+        ctx,
+        episode.number,
+        ownerOf(plan),
+        book.ref(carePlanKey(ctx, episode)),
+        settings.conversationWithinDays,
+        { attempt, from: due }
+      );
+      return [task, withActivities(plan, [book.ref(keyOf(ctx, 'what-matters-conversation', episode.number, attempt))])];
+    }
+    case 'escalate':
+      return [escalationTask(ctx, action.episode.number, action.n, tierOfEpisode(action.episode) ?? 'second')];
   }
+}
+
+/**
+ * The episode closed on the care team's word: the care plan completed or revoked with the reason, the Flag
+ * inactive from that day, the open Tasks cancelled; the Group member's end follows from the stage.
+ */
+function closeEpisode(
+  ctx: PatientContext,
+  episode: Episode,
+  status: 'completed' | 'revoked',
+  on: string,
+  reason: PlanStatusReason,
+  why: string
+): Desired[] {
+  const plan = episode.carePlan as CarePlan;
+  return [
+    closedCarePlan(plan, status, on, reason),
+    ...(episode.flag?.status === 'active' ? [inactiveFlag(episode.flag, on)] : []),
+    ...openTasks(episode).map((t) => cancelled(t, `${why}: the ${ctx.programme.shortTitle} episode is closed`)),
+  ];
 }
 
 /**
@@ -267,9 +324,19 @@ function ownerOf(plan: CarePlan | undefined): string | undefined {
 
 function resourcesOf(patient: PatientInProgramme | undefined): Resource[] {
   return (patient?.episodes ?? []).flatMap((e) =>
-    [e.review, e.flag, e.carePlan, e.conversation, e.stepDown, ...e.checkIns.values()].filter(
-      (r): r is NonNullable<typeof r> => Boolean(r)
-    )
+    [
+      e.review,
+      e.flag,
+      e.carePlan,
+      e.conversation,
+      e.stepDown,
+      ...e.checkIns.values(),
+      ...(e.conversationAttempts?.values() ?? []),
+      ...(e.escalations?.values() ?? []),
+      ...(e.goals?.values() ?? []),
+      ...(e.referrals?.values() ?? []),
+      ...(e.wellbeing?.values() ?? []),
+    ].filter((r): r is NonNullable<typeof r> => Boolean(r))
   );
 }
 

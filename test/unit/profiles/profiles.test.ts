@@ -87,6 +87,11 @@ describe('published profiles', () => {
       Task: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-Task',
       CarePlan: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-CarePlan',
       Provenance: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-Provenance',
+      Questionnaire: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-Questionnaire',
+      QuestionnaireResponse: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-QuestionnaireResponse',
+      Goal: 'http://hl7.org/fhir/StructureDefinition/Goal',
+      ServiceRequest: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-ServiceRequest',
+      Observation: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-Observation',
     });
     for (const sd of sds) {
       expect(sd.differential?.element.length).toBeGreaterThan(1);
