@@ -32,7 +32,7 @@ const VALUE_OF: Partial<Record<QuestionnaireItem['type'], keyof QuestionnaireRes
   quantity: 'valueQuantity',
 };
 
-const VALUE_KEYS = Object.values(VALUE_OF);
+const VALUE_KEYS = [...new Set(Object.values(VALUE_OF))];
 
 /**
  * The response's answers checked against the form, every problem at once: required items (when enabled), answer

@@ -2,7 +2,7 @@ import type { CarePlan, Resource } from '@medplum/fhirtypes';
 import type { Allocation } from '../allocation';
 import type { Decision } from '../criteria';
 import { exclusionTitle } from '../criteria';
-import type { Action, Episode, PatientInProgramme } from '../lifecycle';
+import type { Action, CompletedForm, Episode, PatientInProgramme } from '../lifecycle';
 import { isOpenTask, openTasks, tierOfEpisode } from '../lifecycle';
 import { careRecord } from '../care';
 import type { PlanStatusReason } from '../vocabulary/care';
@@ -183,15 +183,18 @@ function desiredFor(inputs: PatientInputs, action: Action, book: ReferenceBook, 
     }
     case 'patient-declined': {
       changes.reasons.push('declined-by-patient');
+      changes.evidence.push(...formEvidence(action.episode.forms?.conversation));
       return closeEpisode(ctx, action.episode, 'revoked', action.on, 'declined-by-patient', 'The patient declined');
     }
     case 'complete-plan': {
       changes.reasons.push(action.reason);
+      changes.evidence.push(...formEvidence(latestCheckIn(action.episode)));
       const why = action.reason === 'stepped-down' ? 'Stepped down to community support' : 'Discharged at a check-in';
       return closeEpisode(ctx, action.episode, 'completed', action.on, action.reason, why);
     }
     case 'reschedule-conversation': {
       const { episode, attempt, due } = action;
+      changes.evidence.push(...formEvidence(episode.forms?.conversation));
       const plan = episode.carePlan as CarePlan;
       const task = conversationTask(
         ctx,
@@ -204,8 +207,19 @@ function desiredFor(inputs: PatientInputs, action: Action, book: ReferenceBook, 
       return [task, withActivities(plan, [book.ref(keyOf(ctx, 'what-matters-conversation', episode.number, attempt))])];
     }
     case 'escalate':
+      changes.evidence.push(...formEvidence(action.episode.forms?.checkIns.get(action.n)));
       return [escalationTask(ctx, action.episode.number, action.n, tierOfEpisode(action.episode) ?? 'second')];
   }
+}
+
+/** The care team's form behind a change, for the Provenance. */
+function formEvidence(form: CompletedForm | undefined): string[] {
+  return form?.response.id ? [`QuestionnaireResponse/${form.response.id}`] : [];
+}
+
+function latestCheckIn(episode: Episode): CompletedForm | undefined {
+  const numbers = [...(episode.forms?.checkIns.keys() ?? [])];
+  return numbers.length ? episode.forms?.checkIns.get(Math.max(...numbers)) : undefined;
 }
 
 /**
