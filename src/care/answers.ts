@@ -90,6 +90,7 @@ export function conversationAnswers(response: QuestionnaireResponse): Conversati
 
 export function checkInAnswers(response: QuestionnaireResponse): CheckInAnswers {
   const items = response.item;
+  const nextStep = codeOf(first(items, ITEM.nextStep), NEXT_STEP) ?? 'continue';
   return {
     howThingsAreGoing: first(items, ITEM.howThingsAreGoing)?.valueString ?? '',
     goalProgress: groups(items, ITEM.goalProgress).flatMap((g) => {
@@ -100,7 +101,8 @@ export function checkInAnswers(response: QuestionnaireResponse): CheckInAnswers 
     accessProblem: first(items, ITEM.accessProblem)?.valueBoolean ?? false,
     accessProblemDetails: first(items, ITEM.accessProblemDetails)?.valueString,
     wellbeing: wellbeingOf(items) as Wellbeing,
-    nextStep: codeOf(first(items, ITEM.nextStep), NEXT_STEP) ?? 'continue',
-    nextCheckIn: first(items, ITEM.nextCheckIn)?.valueDate,
+    nextStep,
+    // The form asks for a date only when the plan continues: one given otherwise is not acted on.
+    nextCheckIn: nextStep === 'continue' ? first(items, ITEM.nextCheckIn)?.valueDate : undefined,
   };
 }

@@ -219,7 +219,15 @@ export function needsDischarge(episode: Episode | undefined): boolean {
   return episode.flag?.status === 'active' || openTasks(episode).length > 0;
 }
 
-/** The episode's Tasks still to be done (conversation, check-ins, step-down; the review is the MDT's). */
+/**
+ * The episode's Tasks still to be done (conversation, check-ins, step-down, reviews a check-in asked for; the first
+ * review is the MDT's).
+ */
 export function openTasks(episode: Episode): NonNullable<Episode['conversation']>[] {
-  return [episode.conversation, episode.stepDown, ...episode.checkIns.values()].filter(isOpenTask);
+  return [
+    episode.conversation,
+    episode.stepDown,
+    ...episode.checkIns.values(),
+    ...(episode.escalations?.values() ?? []),
+  ].filter(isOpenTask);
 }

@@ -262,7 +262,7 @@ describe("the care team's forms over FHIR, as a platform records them", () => {
     expect(run.stages).toMatchObject({ declined: 1 });
   });
 
-  it('3. follows the check-ins: goal progress, wellbeing over time, the next date; step down completes the plan', async () => {
+  it('3. follows the check-ins: goal progress, wellbeing over time, escalation to the MDT; step down completes the plan', async () => {
     const goals = await tagged<Goal>('Goal', 'hfu-a');
     const goalStarting = (start: string): Goal => goals.find((g) => g.description.text?.startsWith(start)) as Goal;
     const walk = goalStarting('Walk');
@@ -274,17 +274,23 @@ describe("the care team's forms over FHIR, as a platform records them", () => {
         question('progress', coded('hfu-goal-progress', code)),
       ],
     });
-    const secondDate = addDays(AS_OF, 24);
+    const secondDate = addDays(AS_OF, 14); // no date set at an escalation: the programme's cadence
     await completeWithForm(await practice.must<Task>('Task', 'hfu-a', 'check-in', 1, 1), [
       question('how-things-are-going', { valueString: 'Been to the allotment most weeks' }),
       progress(walk, 'progressing'),
       progress(pension, 'achieved'),
       question('access-problem', { valueBoolean: false }),
       ons4([6, 7, 6, 5]),
-      question('next-step', coded('hfu-next-step', 'continue')),
-      question('next-check-in', { valueDate: secondDate }),
+      question('next-step', coded('hfu-next-step', 'escalate')),
     ]);
-    await runTwice();
+    expect((await runTwice()).actions).toMatchObject({ escalate: 1, 'schedule-check-in': 1 });
+    const escalation = await practice.must<Task>('Task', 'hfu-a', 'mdt-review', 1, 1);
+    expect(escalation).toMatchObject({
+      status: 'requested',
+      intent: 'proposal',
+      owner: { reference: 'CareTeam/pcn-mdt' },
+    });
+    expectValid([escalation]);
     const after = await tagged<Goal>('Goal', 'hfu-a');
     expect(after.find((g) => g.id === pension.id)).toMatchObject({
       lifecycleStatus: 'completed',
@@ -314,6 +320,7 @@ describe("the care team's forms over FHIR, as a platform records them", () => {
     expect((await practice.must<Flag>('Flag', 'hfu-a', 'flag')).status).toBe('inactive');
     expect((await practice.membersFor('hfu-a'))[0]?.period?.end).toBe(AS_OF);
     expect(await practice.managed<Task>('Task', 'hfu-a', 'check-in', 1, 3)).toBeUndefined();
+    expect((await practice.must<Task>('Task', 'hfu-a', 'mdt-review', 1, 1)).status).toBe('cancelled');
     const written = [
       ...(await tagged<Goal>('Goal', 'hfu-a')),
       ...(await tagged<ServiceRequest>('ServiceRequest', 'hfu-a')),
