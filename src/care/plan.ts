@@ -12,7 +12,7 @@ import type { CompletedForm, Episode } from '../lifecycle';
 import { managedIdentifierValue } from '../lifecycle';
 import { IDENTIFIER, MANAGED_TAG, PROFILE } from '../vocabulary';
 import type { GoalProgress, SupportKind } from '../vocabulary/care';
-import { SUPPORT, WELLBEING } from '../vocabulary/care';
+import { REFERRAL_CATEGORY, SUPPORT, SURVEY_CATEGORY, WELLBEING } from '../vocabulary/care';
 import type { CheckInAnswers, ConversationAnswers, Wellbeing } from './answers';
 import { checkInAnswers, conversationAnswers } from './answers';
 import { carePlanNarrative } from './narrative';
@@ -200,7 +200,7 @@ function referralWrite(
     // The status is set once: the service that takes the referral keeps it up to date.
     status: 'active',
     intent: 'order',
-    category: [{ coding: [{ system: 'http://snomed.info/sct', code: '3457005', display: 'Patient referral' }] }],
+    category: [{ coding: [{ ...REFERRAL_CATEGORY }] }],
     code: { coding: [{ system: support.system, code: support.code, display: support.display }], text: support.display },
     subject: subject(ctx),
     authoredOn: conversation.response.authored ?? conversation.completedOn,
@@ -236,13 +236,7 @@ function wellbeingWrite(
     meta: meta(PROFILE.wellbeing),
     identifier: [identifier],
     status: 'final',
-    category: [
-      {
-        coding: [
-          { system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'survey', display: 'Survey' },
-        ],
-      },
-    ],
+    category: [{ coding: [{ ...SURVEY_CATEGORY }] }],
     code: { coding: [coding(WELLBEING.ons4)], text: WELLBEING.ons4.display },
     subject: subject(ctx),
     effectiveDateTime: form.response.authored ?? form.completedOn,

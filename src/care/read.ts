@@ -18,7 +18,7 @@ export interface UnprocessableForm {
 const RESPONSES_PER_SEARCH = 50;
 
 /**
- * Reads the care team's completed forms: for each patient's latest episode with a care plan, the
+ * Reads the care team's completed forms: for each patient's latest episode with a care plan in force, the
  * QuestionnaireResponse each completed conversation (latest attempt) and check-in Task references from its output,
  * checked against its form, attached to the episode (`forms`) for the lifecycle to react to. A Task completed
  * without a form is left as before (the check-ins follow the programme's cadence). Returns the unusable ones.
@@ -30,7 +30,7 @@ export async function readCareForms(
 ): Promise<UnprocessableForm[]> {
   const episodes = [...record.patients.values()]
     .map((p) => ({ patientId: p.patientId, episode: standingOf(p).latest }))
-    .filter((e): e is { patientId: string; episode: Episode } => Boolean(e.episode?.carePlan));
+    .filter((e): e is { patientId: string; episode: Episode } => e.episode?.carePlan?.status === 'active');
   const wanted = episodes.flatMap(({ episode }) => formTasks(episode).flatMap(({ task }) => responseId(task) ?? []));
   const responses = await fetchResponses(client, wanted, signal);
   const unprocessable: UnprocessableForm[] = [];

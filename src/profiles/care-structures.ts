@@ -1,32 +1,15 @@
-import { CANONICAL_BASE, CODE_SYSTEM, IDENTIFIER, MANAGED_TAG, PROFILE, VALUE_SET } from '../vocabulary';
+import { CANONICAL_BASE, CODE_SYSTEM, IDENTIFIER, PROFILE, VALUE_SET } from '../vocabulary';
+import { REFERRAL_CATEGORY, SURVEY_CATEGORY } from '../vocabulary/care';
+import { identified, managed } from './invariants';
 import type { ProfileSpec } from './structures';
 
 /** The care team's forms and what the connector makes of them: Questionnaire, response, Goal, referral, ONS4. */
 
-const managed = {
-  key: 'hfu-managed',
-  human: 'Carries the hfu-connector tag',
-  expression: `meta.tag.where(system = '${MANAGED_TAG.system}' and code = '${MANAGED_TAG.code}').exists()`,
-};
-const identified = (system: string, key: string) => ({
-  key,
-  human: `Has a business identifier in ${system}`,
-  expression: `identifier.where(system = '${system}' and value.exists()).exists()`,
-});
 const forPatient = (key: string, element: string) => ({
   key,
   human: 'For a patient',
   expression: `${element}.reference.startsWith('Patient/')`,
 });
-
-/** A referral is a patient referral (SNOMED CT 3457005 |Patient referral|) coded by the kind of support. */
-export const REFERRAL_CATEGORY = { system: 'http://snomed.info/sct', code: '3457005', display: 'Patient referral' };
-/** ONS4 scores are survey answers (R4's observation category). */
-export const SURVEY_CATEGORY = {
-  system: 'http://terminology.hl7.org/CodeSystem/observation-category',
-  code: 'survey',
-  display: 'Survey',
-};
 
 export function careProfileSpecs(): ProfileSpec[] {
   return [

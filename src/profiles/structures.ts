@@ -1,6 +1,7 @@
 import type { ElementDefinition } from '@medplum/fhirtypes';
-import { CODE_SYSTEM, HFU_CODE, IDENTIFIER, MANAGED_TAG, PLAN_STATUS_REASON_URL, PROFILE, VALUE_SET } from '../vocabulary';
+import { CODE_SYSTEM, HFU_CODE, IDENTIFIER, PLAN_STATUS_REASON_URL, PROFILE, VALUE_SET } from '../vocabulary';
 import { careProfileSpecs } from './care-structures';
+import { identified, managed } from './invariants';
 import { programmeFlagCodes } from './terminology';
 
 /** One of the project's profiles: what it derives from and the constraints it adds (its differential). */
@@ -17,16 +18,6 @@ export interface ProfileSpec {
   elements: ElementDefinition[];
 }
 
-const managed = {
-  key: 'hfu-managed',
-  human: 'Carries the hfu-connector tag',
-  expression: `meta.tag.where(system = '${MANAGED_TAG.system}' and code = '${MANAGED_TAG.code}').exists()`,
-};
-const identified = (system: string, key: string) => ({
-  key,
-  human: `Has a business identifier in ${system}`,
-  expression: `identifier.where(system = '${system}' and value.exists()).exists()`,
-});
 
 let specs: ProfileSpec[] | undefined;
 

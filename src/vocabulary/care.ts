@@ -219,3 +219,17 @@ export const PLAN_STATUS_REASON: Coded<PlanStatusReason> = {
     definition: 'At a check-in the care team discharged the patient from the programme.',
   },
 };
+
+/** A referral is a patient referral (SNOMED CT 3457005 |Patient referral|), coded by the kind of support. */
+export const REFERRAL_CATEGORY: Code = {
+  system: 'http://snomed.info/sct',
+  code: '3457005',
+  display: 'Patient referral',
+};
+
+/** ONS4 scores are survey answers (R4's observation category). */
+export const SURVEY_CATEGORY: Code = {
+  system: 'http://terminology.hl7.org/CodeSystem/observation-category',
+  code: 'survey',
+  display: 'Survey',
+};
