@@ -16,5 +16,5 @@ export type { HttpMethod, HttpRequest, HttpResponse, TransportObserver } from '.
 export { Limiter } from './limiter';
 export type { RetryPolicy } from './retry';
 export { bulkExport, releaseExport } from './bulk';
-export { patientIdOf, patientIdOfReference } from './references';
+export { patientIdOf, patientIdOfReference, SourceReferences } from './references';
 export type { BulkExportRequest, BulkManifest } from './bulk';
