@@ -48,15 +48,19 @@ afterAll(async () => {
   await Promise.all([source.stop(), target.stop()]);
 });
 
-async function hfu(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function hfu(
+  args: string[],
+  env: Record<string, string> = {}
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return runCli(args, {
     HFU_FHIR__BASE_URL: sourceProxy.baseUrl,
     HFU_WRITEBACK__FHIR__BASE_URL: targetProxy.baseUrl,
+    ...env,
   });
 }
 
-async function hfuRun(): Promise<RunJson> {
-  const { code, stdout, stderr } = await hfu(['run', '--json', '--now', AS_OF]);
+async function hfuRun(env: Record<string, string> = {}): Promise<RunJson> {
+  const { code, stdout, stderr } = await hfu(['run', '--json', '--now', AS_OF], env);
   expect({ code, stderr: code ? stderr.slice(-2000) : '' }).toEqual({ code: 0, stderr: '' });
   return JSON.parse(stdout) as RunJson;
 }
@@ -155,6 +159,15 @@ describe('a read-only source and a separate writable target (writeback.fhir)', (
       expect(WRITTEN_TYPES).toContain(type);
       expect((await targetClient.read(type, id)).id).toBe(id);
     }
+  });
+
+  it("picks the write strategy (`auto`) from the target's CapabilityStatement, not the read-only source's", async () => {
+    const [sourceFrom, targetFrom] = [sourceProxy.seen.length, targetProxy.seen.length];
+    const json = await hfuRun({ HFU_WRITEBACK__STRATEGY: 'auto' });
+    expect(json.writeFailures).toEqual([]);
+    const metadata = (requests: string[]) => requests.filter((r) => r.startsWith('GET /fhir/R4/metadata'));
+    expect(metadata(requestsSince(targetProxy, targetFrom))).toHaveLength(1);
+    expect(metadata(requestsSince(sourceProxy, sourceFrom))).toEqual([]);
   });
 
   it('without writeback.fhir, would have had every write refused by the read-only source, and left it unchanged', async () => {
