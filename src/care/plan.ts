@@ -22,6 +22,8 @@ import { WELLBEING_QUESTIONS } from './questionnaires';
 export interface CareContext {
   programmeId: string;
   patientId: string;
+  /** The patient as the record refers to them (relative, or absolute on the source when the record is kept apart). */
+  patient: string;
   /** The programme's check-in cadence, for the review date when the professional set none. */
   checkInEveryDays: number;
 }
@@ -107,7 +109,7 @@ function plainRef(ref: Reference | undefined): { reference?: string; identifier?
   };
 }
 const meta = (profile: string) => ({ profile: [profile], tag: [MANAGED_TAG] });
-const subject = (ctx: CareContext) => ({ reference: `Patient/${ctx.patientId}` });
+const subject = (ctx: CareContext) => ({ reference: ctx.patient });
 const responseRef = (form: CompletedForm): Reference<QuestionnaireResponse> => ({
   reference: `QuestionnaireResponse/${form.response.id}`,
 });

@@ -1,7 +1,7 @@
 import type { Questionnaire, QuestionnaireResponse, Task } from '@medplum/fhirtypes';
 import type { IsoDate } from '../dates';
 import { londonDay } from '../dates';
-import type { FhirClient } from '../fhir';
+import type { FhirClient, SourceReferences } from '../fhir';
 import type { Episode, EpisodeForms, ProgrammeRecord } from '../lifecycle';
 import { standingOf } from '../lifecycle';
 import { QUESTIONNAIRE } from '../vocabulary';
@@ -26,6 +26,7 @@ const RESPONSES_PER_SEARCH = 50;
 export async function readCareForms(
   client: FhirClient,
   record: ProgrammeRecord,
+  source: SourceReferences,
   signal?: AbortSignal
 ): Promise<UnprocessableForm[]> {
   const episodes = [...record.patients.values()]
@@ -35,7 +36,7 @@ export async function readCareForms(
   const responses = await fetchResponses(client, wanted, signal);
   const unprocessable: UnprocessableForm[] = [];
   for (const { patientId, episode } of episodes) {
-    const forms = formsOf(patientId, episode, responses);
+    const forms = formsOf(patientId, episode, responses, source);
     episode.forms = forms;
     unprocessable.push(...forms.unprocessable);
   }
@@ -79,7 +80,8 @@ async function fetchResponses(
 function formsOf(
   patientId: string,
   episode: Episode,
-  responses: ReadonlyMap<string, QuestionnaireResponse>
+  responses: ReadonlyMap<string, QuestionnaireResponse>,
+  source: SourceReferences
 ): EpisodeForms {
   const forms: EpisodeForms = { checkIns: new Map(), unprocessable: [] };
   const goalRefs = new Set([...(episode.goals?.values() ?? [])].map((g) => `Goal/${g.id}`));
@@ -87,7 +89,9 @@ function formsOf(
     const expected = n === undefined ? conversationQuestionnaire() : checkInQuestionnaire();
     const id = responseId(task);
     const response = id ? responses.get(id) : undefined;
-    const reason = id ? problemWith(response, expected, patientId, goalRefs) : 'no-form-referenced';
+    const reason = id
+      ? problemWith(response, expected, source.patientId(response?.subject?.reference) === patientId, goalRefs)
+      : 'no-form-referenced';
     const ref = `Task/${task.id}`;
     if (reason || !response) {
       forms.unprocessable.push({ task: ref, reason: reason ?? 'form-not-found' });
@@ -113,7 +117,7 @@ function formsOf(
 function problemWith(
   response: QuestionnaireResponse | undefined,
   expected: Questionnaire,
-  patientId: string,
+  forThePatient: boolean,
   goalRefs: ReadonlySet<string>
 ): string | undefined {
   if (!response) {
@@ -125,7 +129,7 @@ function problemWith(
   if (response.status !== 'completed' && response.status !== 'amended') {
     return 'form-not-completed';
   }
-  if (response.subject?.reference !== `Patient/${patientId}`) {
+  if (!forThePatient) {
     return 'wrong-patient';
   }
   const issues = validateResponse(expected, response);

@@ -10,7 +10,7 @@ import type {
   Task,
 } from '@medplum/fhirtypes';
 import type { IsoDate } from '../dates';
-import type { FhirClient } from '../fhir';
+import type { FhirClient, SourceReferences } from '../fhir';
 import type { TaskKind } from '../vocabulary';
 import { MANAGED_IDENTIFIER_SYSTEMS, MANAGED_TAG, token } from '../vocabulary';
 
@@ -127,15 +127,17 @@ export async function readProgrammeRecord(
 
 /**
  * One patient's place in the programme: the Tasks, Flags and CarePlans the connector wrote about them (by its tag
- * and the patient), filed by episode. Undefined when the programme has never touched them.
+ * and the patient, referred to as the record refers to the source), filed by episode. Undefined when the programme
+ * has never touched them.
  */
 export async function readPatientProgramme(
   client: FhirClient,
   programmeId: string,
   patientId: string,
+  source: SourceReferences,
   signal?: AbortSignal
 ): Promise<PatientInProgramme | undefined> {
-  const params = { _tag: token(MANAGED_TAG), subject: `Patient/${patientId}` };
+  const params = { _tag: token(MANAGED_TAG), subject: source.patient(patientId) };
   const managed = await Promise.all(MANAGED_TYPES.map((type) => client.searchAll(type, params, signal)));
   return fileByPatient(managed.flat(), programmeId).get(patientId);
 }

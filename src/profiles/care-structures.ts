@@ -1,6 +1,6 @@
 import { CANONICAL_BASE, CODE_SYSTEM, IDENTIFIER, PROFILE, VALUE_SET } from '../vocabulary';
 import { REFERRAL_CATEGORY, SURVEY_CATEGORY } from '../vocabulary/care';
-import { identified, managed } from './invariants';
+import { identified, managed, PATIENT_REFERENCE } from './invariants';
 import type { ProfileSpec } from './structures';
 
 /** The care team's forms and what the connector makes of them: Questionnaire, response, Goal, referral, ONS4. */
@@ -8,7 +8,7 @@ import type { ProfileSpec } from './structures';
 const forPatient = (key: string, element: string) => ({
   key,
   human: 'For a patient',
-  expression: `${element}.reference.startsWith('Patient/')`,
+  expression: `${element}.reference.matches('${PATIENT_REFERENCE}')`,
 });
 
 export function careProfileSpecs(): ProfileSpec[] {

@@ -12,3 +12,6 @@ export const identified = (system: string, key: string) => ({
   human: `Has a business identifier in ${system}`,
   expression: `identifier.where(system = '${system}' and value.exists()).exists()`,
 });
+
+/** A patient, relative (`Patient/1`) or, when the record is not on the source, absolute on the source's base URL. */
+export const PATIENT_REFERENCE = '^(https?://[^ ]+/)?Patient/[A-Za-z0-9.-]{1,64}$';

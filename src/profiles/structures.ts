@@ -1,7 +1,7 @@
 import type { ElementDefinition } from '@medplum/fhirtypes';
 import { CODE_SYSTEM, HFU_CODE, IDENTIFIER, PLAN_STATUS_REASON_URL, PROFILE, VALUE_SET } from '../vocabulary';
 import { careProfileSpecs } from './care-structures';
-import { identified, managed } from './invariants';
+import { identified, managed, PATIENT_REFERENCE } from './invariants';
 import { programmeFlagCodes } from './terminology';
 
 /** One of the project's profiles: what it derives from and the constraints it adds (its differential). */
@@ -39,6 +39,7 @@ function programmeFlagCoded(): ProfileSpec['invariants'][number] {
   };
 }
 
+
 function buildSpecs(): ProfileSpec[] {
   return [
   {
@@ -58,7 +59,7 @@ function buildSpecs(): ProfileSpec[] {
         human: 'At most one members-refreshed extension',
         expression: "extension.where(url = 'http://hl7.org/fhir/uv/bulkdata/StructureDefinition/members-refreshed').count() <= 1",
       },
-      { key: 'hfu-grp-3', human: 'Members are patients with a start date', expression: "member.all(entity.reference.startsWith('Patient/') and period.start.exists())" },
+      { key: 'hfu-grp-3', human: 'Members are patients with a start date', expression: `member.all(entity.reference.matches('${PATIENT_REFERENCE}') and period.start.exists())` },
     ],
     elements: [
       { id: 'Group.identifier', path: 'Group.identifier', min: 1, mustSupport: true },
@@ -118,7 +119,7 @@ function buildSpecs(): ProfileSpec[] {
           `(code.coding.where(system = '${CODE_SYSTEM.task}' and (code = 'mdt-review' or code = 'step-down-review')).exists() and intent = 'proposal') or ` +
           `(code.coding.where(system = '${CODE_SYSTEM.task}' and (code = 'what-matters-conversation' or code = 'check-in')).exists() and intent = 'order' and basedOn.exists())`,
       },
-      { key: 'hfu-task-4', human: 'For a patient', expression: "for.reference.startsWith('Patient/')" },
+      { key: 'hfu-task-4', human: 'For a patient', expression: `for.reference.matches('${PATIENT_REFERENCE}')` },
       {
         key: 'hfu-task-5',
         human: 'Each input is coded from the HFU task input codes',

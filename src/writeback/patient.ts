@@ -174,7 +174,12 @@ function desiredFor(inputs: PatientInputs, action: Action, book: ReferenceBook, 
     }
     case 'record-care': {
       const care = careRecord(
-        { programmeId: ctx.programme.id, patientId: ctx.patientId, checkInEveryDays: settings.checkInEveryDays },
+        {
+          programmeId: ctx.programme.id,
+          patientId: ctx.patientId,
+          patient: ctx.source.patient(ctx.patientId),
+          checkInEveryDays: settings.checkInEveryDays,
+        },
         action.episode,
         (key) => book.ref(key)
       );

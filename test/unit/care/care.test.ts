@@ -245,7 +245,7 @@ describe('what the lifecycle does with completed forms', () => {
 });
 
 describe('the plan made from the forms', () => {
-  const ctx = { programmeId: 'nhse-hfu-2022', patientId: 'p1', checkInEveryDays: 14 };
+  const ctx = { programmeId: 'nhse-hfu-2022', patientId: 'p1', patient: 'Patient/p1', checkInEveryDays: 14 };
   /** References as the server would give them, by the kind in the business identifier. */
   const TYPE_OF: Record<string, string> = {
     'care-plan': 'CarePlan',
