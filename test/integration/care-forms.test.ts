@@ -12,7 +12,7 @@ import type {
 import { addDays } from '../../src/dates';
 import { validateAgainstProfile } from '../../src/profiles';
 import { IDENTIFIER, MANAGED_TAG, QUESTIONNAIRE, token } from '../../src/vocabulary';
-import type { RunJson } from './helpers/programme';
+import type { PracticeOptions, RunJson } from './helpers/programme';
 import { AS_OF, ProgrammePractice } from './helpers/programme';
 
 /**
@@ -39,11 +39,13 @@ const ons4 = (scores: [number, number, number, number]): QuestionnaireResponseIt
   ),
 });
 
+/** One endpoint for everything; and a read-only source with the programme's record (and the forms) on a target. */
+const SETUPS: [string, PracticeOptions][] = [
+  ['on the embedded server', {}],
+  ['with a read-only source and a separate writable target', { behave: 'read-only', separateTarget: true }],
+];
+
 let practice: ProgrammePractice;
-beforeAll(async () => {
-  practice = await ProgrammePractice.start();
-});
-afterAll(() => practice.stop());
 
 async function hfuRun(asOf = AS_OF): Promise<CareRunJson> {
   const { code, json, stderr } = await practice.run(asOf);
@@ -62,7 +64,7 @@ async function runTwice(asOf = AS_OF): Promise<CareRunJson> {
 }
 
 const tagged = <T extends Resource>(type: T['resourceType'], patientId: string) =>
-  practice.client.searchAll<T>(type, { _tag: token(MANAGED_TAG), subject: `Patient/${patientId}` });
+  practice.client.searchAll<T>(type, { _tag: token(MANAGED_TAG), subject: practice.sourceRef(`Patient/${patientId}`) });
 
 /** What a platform does when the professional saves the form: the response, then the Task completed pointing at it. */
 async function completeWithForm(
@@ -106,7 +108,12 @@ function expectValid(resources: readonly Resource[]): void {
   }
 }
 
-describe("the care team's forms over FHIR, as a platform records them", () => {
+describe.each(SETUPS)("the care team's forms over FHIR, as a platform records them, %s", (_name, options) => {
+  beforeAll(async () => {
+    practice = await ProgrammePractice.start({}, options);
+  });
+  afterAll(() => practice.stop());
+
   const conversationOf = (id: string) => practice.must<Task>('Task', id, 'what-matters-conversation');
   let conversationResponse: QuestionnaireResponse;
 
