@@ -43,13 +43,16 @@ export async function readCareForms(
   return unprocessable;
 }
 
-/** The completed Tasks with a form: the latest conversation attempt, and the check-ins by number. */
+/**
+ * The completed Tasks with a form (an output referencing a QuestionnaireResponse): the latest conversation attempt,
+ * and the check-ins by number. Other outputs are the platform's business.
+ */
 function formTasks(episode: Episode): { task: Task; n?: number }[] {
   const done = (t: Task | undefined): t is Task => t?.status === 'completed' && Boolean(t.id);
   return [
     ...(done(episode.conversation) ? [{ task: episode.conversation }] : []),
     ...[...episode.checkIns.entries()].filter(([, t]) => done(t)).map(([n, task]) => ({ task, n })),
-  ].filter(({ task }) => task.output?.length);
+  ].filter(({ task }) => responseId(task) !== undefined);
 }
 
 /** The QuestionnaireResponse a completed Task's output references (SDC's questionnaire-response output). */
@@ -89,9 +92,12 @@ function formsOf(
     const expected = n === undefined ? conversationQuestionnaire() : checkInQuestionnaire();
     const id = responseId(task);
     const response = id ? responses.get(id) : undefined;
-    const reason = id
-      ? problemWith(response, expected, source.patientId(response?.subject?.reference) === patientId, goalRefs)
-      : 'no-form-referenced';
+    const reason = problemWith(
+      response,
+      expected,
+      source.patientId(response?.subject?.reference) === patientId,
+      goalRefs
+    );
     const ref = `Task/${task.id}`;
     if (reason || !response) {
       forms.unprocessable.push({ task: ref, reason: reason ?? 'form-not-found' });
