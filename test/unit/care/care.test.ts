@@ -194,7 +194,7 @@ describe('what the lifecycle does with completed forms', () => {
     expect(actions[1]).toMatchObject({ n: 1, due: '2026-12-01' });
   });
 
-  it('closes the episode when the patient declines; asks again after "not now"', () => {
+  it('closes the episode when the patient declines, and asks again later when they say not now', () => {
     const declined = { ...conversationForm(), participation: 'declined' as const };
     expect(kinds(episodeWith({ conversation: declined }))).toEqual(['patient-declined']);
     const notNow = { ...conversationForm(), participation: 'not-now' as const, tryAgainAfter: '2027-01-04' };
