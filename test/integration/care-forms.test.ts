@@ -120,7 +120,7 @@ describe.each(SETUPS)("the care team's forms over FHIR, as a platform records th
   it('1. points the conversation Task at its Questionnaire once the MDT accepts a patient', async () => {
     await hfuRun();
     const decided = { lastModified: new Date().toISOString() };
-    for (const id of ['hfu-a', 'hfu-b', 'hfu-d', 'hfu-e']) {
+    for (const id of ['hfu-a', 'hfu-b', 'hfu-d', 'hfu-e', 'hfu-f']) {
       const review = await practice.must<Task>('Task', id, 'mdt-review');
       await practice.record(review, {
         ...decided,
@@ -129,7 +129,7 @@ describe.each(SETUPS)("the care team's forms over FHIR, as a platform records th
       });
     }
     const run = await runTwice();
-    expect(run.actions).toEqual({ enrol: 4 });
+    expect(run.actions).toEqual({ enrol: 5 });
     const conversation = await conversationOf('hfu-a');
     expect(conversation.input).toEqual([
       {
@@ -181,6 +181,28 @@ describe.each(SETUPS)("the care team's forms over FHIR, as a platform records th
       question('participation', coded('hfu-participation', 'not-now')),
       question('try-again-after', { valueDate: addDays(AS_OF, 21) }),
     ]);
+    // f: the most a form holds, more changes than one transaction on this server takes (8 entries).
+    const kinds = [
+      'community-activity',
+      'financial-advice',
+      'housing',
+      'employment',
+      'health-coaching',
+      'carer-support',
+      'mental-health',
+      'medication-review',
+      'other',
+    ];
+    await completeWithForm(await conversationOf('hfu-f'), [
+      question('participation', coded('hfu-participation', 'yes')),
+      question('what-matters', { valueString: 'Staying at home' }),
+      ...[1, 2, 3, 4, 5].map((n) => ({
+        linkId: 'goals',
+        item: [question('goal-description', { valueString: `Goal ${n}` }), question('goal-who', { valueString: 'Me' })],
+      })),
+      question('support', ...kinds.map((k) => coded('hfu-support', k))),
+      ons4([3, 4, 3, 8]),
+    ]);
     const invalidBefore = await practice.client.read<Task>('Task', (await conversationOf('hfu-b')).id as string);
 
     const run = await runTwice();
@@ -188,10 +210,10 @@ describe.each(SETUPS)("the care team's forms over FHIR, as a platform records th
       { task: `Task/${invalidBefore.id}`, reason: 'missing-required:what-matters,out-of-range:happiness' },
     ]);
     expect(run.actions).toMatchObject({
-      'record-care': 1,
+      'record-care': 2,
       'patient-declined': 1,
       'reschedule-conversation': 1,
-      'schedule-check-in': 1,
+      'schedule-check-in': 2,
     });
 
     // a: the plan as agreed.
@@ -236,6 +258,17 @@ describe.each(SETUPS)("the care team's forms over FHIR, as a platform records th
     expect(checkIn.restriction?.period?.start).toBe(nextCheckIn); // the professional's date, not the cadence
     expect(checkIn.input?.[0]?.valueCanonical).toBe(`${QUESTIONNAIRE.checkIn.url}|${QUESTIONNAIRE.checkIn.version}`);
     expectValid([...goals, ...referrals, wellbeing as Observation, plan, checkIn]);
+
+    // f: five goals, nine referrals, the scores, all in the plan.
+    const fPlan = await practice.must<CarePlan>('CarePlan', 'hfu-f', 'care-plan');
+    const fGoals = await tagged<Goal>('Goal', 'hfu-f');
+    const fReferrals = await tagged<ServiceRequest>('ServiceRequest', 'hfu-f');
+    expect([fGoals.length, fReferrals.length, fPlan.goal?.length]).toEqual([5, 9, 5]);
+    expect(fPlan.activity?.map((a) => a.reference?.reference)).toEqual(
+      expect.arrayContaining(fReferrals.map((r) => `ServiceRequest/${r.id}`))
+    );
+    expect(await practice.managed<Task>('Task', 'hfu-f', 'check-in', 1, 1)).toBeDefined();
+    expectValid([fPlan, ...fGoals, ...fReferrals]);
 
     // d: declined by the patient: the episode is closed.
     const dPlan = await practice.must<CarePlan>('CarePlan', 'hfu-d', 'care-plan');
