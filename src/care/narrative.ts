@@ -62,17 +62,19 @@ const PROGRESS_TEXT: Record<string, string> = {
   'no-progress': GOAL_PROGRESS['not-started'].display,
 };
 
+/** "Walk to the allotment twice a week (progressing); by 31 January 2027; Who will help, or do it: me". */
 function goalLine(goal: Goal): string {
   const due = goal.target?.[0]?.dueDate;
-  const who = goal.note?.[0]?.text;
   const status =
     goal.lifecycleStatus === 'cancelled'
       ? GOAL_PROGRESS['no-longer-relevant'].display
       : (PROGRESS_TEXT[goal.achievementStatus?.coding?.[0]?.code ?? ''] ?? 'Agreed');
-  return [goal.description.text, due ? `by ${longDate(due)}` : '', who ?? '', `(${status.toLowerCase()})`]
-    .filter(Boolean)
-    .join('; ')
-    .replace(/; \(/, ' (');
+  const parts = [
+    `${goal.description.text ?? ''} (${status.toLowerCase()})`,
+    due ? `by ${longDate(due)}` : '',
+    goal.note?.[0]?.text ?? '',
+  ];
+  return parts.filter(Boolean).join('; ');
 }
 
 function supportLines(agreed: ConversationAnswers, latest: CheckInAnswers | undefined): string[] {
