@@ -52,9 +52,9 @@ export function drawsOnRecord(record: ProgrammeRecord): { draws: DrawOnRecord[];
         lastProposed.set(patient.patientId, at);
       }
       const draw = drawOf(review);
-      const known = draw && draws.get(draw.drawId);
-      if (draw && (!known || draw.at < known.at)) {
-        draws.set(draw.drawId, draw);
+      // One run's draw is on all its Tasks, written at the run's time; a later run may draw again on the same date.
+      if (draw) {
+        draws.set(`${draw.drawId}|${draw.at}`, draw);
       }
     }
   }
