@@ -7,7 +7,7 @@ import { planStep, readProgrammeRecord } from '../lifecycle';
 import { withLogContext } from '../logging';
 import { featureEvaluator } from '../mappings';
 import type { PatientChunk, PatientRead, Population, ReadMode } from '../read';
-import { chooseReadMode, expectedSize, readPatients, resolvePopulation } from '../read';
+import { checkSubjectSearch, chooseReadMode, expectedSize, readPatients, resolvePopulation } from '../read';
 import type { PatientStep } from '../writeback';
 import { cohortIdentifier, ProgrammeWriter, watermarkOf } from '../writeback';
 import { nextWatermark, runResult, untouchedMembers } from './finish';
@@ -71,6 +71,9 @@ async function start(deps: RunDeps, settings: RunSettings): Promise<RunInputs> {
   const { client, programme, logger } = deps;
   const { signal } = settings;
   const population = await resolvePopulation(client, settings.scope, signal);
+  if (settings.extract !== 'bulk') {
+    await checkSubjectSearch(client, settings.subjectSearch ?? 'or-list', signal);
+  }
   const record = await readProgrammeRecord(client, programme.id, cohortIdentifier(programme, population.key), signal);
   const mode = await chooseReadMode(deps, population, {
     extract: settings.extract ?? 'search',
@@ -118,6 +121,7 @@ async function compose(deps: RunDeps, settings: RunSettings, { population, recor
     ...{ population, mode, programmePatients: [...record.patients.keys()], asOf, signal, stop },
     maxPollMs: settings.maxPollMs ?? MAX_POLL_MS,
     dateBounds: settings.dateBounds,
+    subjectSearch: settings.subjectSearch,
     concurrency: settings.concurrency,
     trackNewest: Boolean(settings.incremental),
   });
