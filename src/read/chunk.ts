@@ -48,10 +48,11 @@ export async function readChunk(
   const ids = [...byId.keys()];
   const searches = chunkSearches(mapping, asOf, options.dateBounds);
   let unattributed = 0;
-  const file = (type: SourceType, resources: readonly Resource[]): void => {
+  const file = (type: SourceType, resources: readonly Resource[], askedFor?: string): void => {
     for (const resource of resources) {
-      const record = byId.get(patientIdOf(resource) ?? '');
-      if (!record || resource.resourceType !== type) {
+      const patientId = patientIdOf(resource) ?? '';
+      const record = byId.get(patientId);
+      if (!record || resource.resourceType !== type || (askedFor !== undefined && patientId !== askedFor)) {
         unattributed++;
         continue;
       }
@@ -69,8 +70,11 @@ interface ChunkRead {
   client: FhirClient;
   ids: readonly string[];
   searches: readonly ChunkSearch[];
-  /** Files what came back as of `type` (the type asked for) under the patient it names. */
-  file: (type: SourceType, resources: readonly Resource[]) => void;
+  /**
+   * Files what came back as of `type` (the type asked for) under the patient it names — when asked about one
+   * patient, only if it is that patient (another's would come again with their own search).
+   */
+  file: (type: SourceType, resources: readonly Resource[], askedFor?: string) => void;
   signal?: AbortSignal;
 }
 
@@ -96,7 +100,7 @@ async function byPatient({ client, ids, searches, file, signal }: ChunkRead): Pr
   const pairs = ids.flatMap((id) => searches.map((search) => ({ id, search })));
   const work = async ({ id, search }: (typeof pairs)[number]) => {
     const { type, subjectParam, params } = search;
-    file(type, await client.searchAll<Resource>(type, { ...params, [subjectParam]: `Patient/${id}` }, signal));
+    file(type, await client.searchAll<Resource>(type, { ...params, [subjectParam]: `Patient/${id}` }, signal), id);
   };
   for await (const _done of mapConcurrently(each(pairs), client.transport.concurrency, work)) {
     // filed as each search completes
@@ -114,7 +118,7 @@ async function byEverything({ client, ids, searches, file, signal }: ChunkRead):
     for await (const bundle of client.everything<Resource>(id, { _type: [...types].join(',') }, signal)) {
       for (const { resource } of bundle.entry ?? []) {
         if (resource && types.has(resource.resourceType)) {
-          file(resource.resourceType as SourceType, [resource]);
+          file(resource.resourceType as SourceType, [resource], id);
         }
       }
     }

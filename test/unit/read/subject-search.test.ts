@@ -6,6 +6,7 @@ import { FhirClient, FhirError } from '../../../src/fhir';
 import type { SubjectSearch } from '../../../src/read';
 import { checkSubjectSearch, readChunk } from '../../../src/read';
 import type { ServerBehaviour } from '../../../src/server';
+import { startFaultyProxy } from '../../integration/helpers/proxy';
 import type { SeededServer } from '../../integration/helpers/server';
 import { AS_OF, startSeededServer } from '../../integration/helpers/server';
 
@@ -132,5 +133,33 @@ describe('a server that takes one reference per search (minimal)', () => {
     await expect(check).rejects.toThrow(/extract\.subjectSearch: everything needs Patient\/\[id\]\/\$everything/);
     await expect(checkSubjectSearch(clientOf('hapi'), 'everything')).resolves.toBe('everything');
     await expect(checkSubjectSearch(clientOf('minimal'), 'per-patient')).resolves.toBe('per-patient');
+  });
+});
+
+describe('a server that answers a search about one patient with another’s resource', () => {
+  it('per-patient: counts it unattributed rather than filing it twice', async () => {
+    const patients = patientsOf('default', 4);
+    const [first, second] = patients.map((p) => p.id as string);
+    const stray = {
+      resourceType: 'Encounter',
+      id: 'stray',
+      status: 'finished',
+      subject: { reference: `Patient/${second}` },
+    };
+    const proxy = await startFaultyProxy(serverOf('default').baseUrl, ({ url }) =>
+      url.includes('/Encounter?') && url.includes(`Patient%2F${first}`)
+        ? { status: 200, body: { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: stray }] } }
+        : undefined
+    );
+    try {
+      const client = FhirClient.fromConfig({ ...config.fhir, baseUrl: proxy.baseUrl, maxAttempts: 1 });
+      const { records, unattributed } = await readWith(client, patients, 'per-patient');
+      expect(unattributed).toBe(1);
+      const wanted = expected('default', patients);
+      const encounters = records.find((r) => r.patient.id === second)?.resources.Encounter ?? [];
+      expect(encounters.map((e) => e.id).sort()).toEqual(wanted.Encounter?.[second as string] ?? []);
+    } finally {
+      await proxy.stop();
+    }
   });
 });
