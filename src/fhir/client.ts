@@ -87,25 +87,25 @@ export class FhirClient {
    * resources than `maxPagesPerSearch` allows, ends the search with an error rather than following the server forever.
    * `Bundle.total` is never needed: the last page is the one without a `next` link.
    */
-  pages<T extends Resource>(
+  async *pages<T extends Resource>(
     resourceType: T['resourceType'],
     params: SearchParams = {},
     signal?: AbortSignal
   ): AsyncGenerator<Bundle<T>> {
-    return this.pagesFrom<T>(this.searchUrl(resourceType, params), resourceType, signal);
+    yield* this.pagesFrom<T>(this.searchUrl(resourceType, params), resourceType, signal);
   }
 
   /**
    * Every page of `Patient/[id]/$everything`: the patient and the resources in their compartment (only `_type`'s
    * types when given), page by page as a search's.
    */
-  everything<T extends Resource>(
+  async *everything<T extends Resource>(
     patientId: string,
     params: SearchParams = {},
     signal?: AbortSignal
   ): AsyncGenerator<Bundle<T>> {
     const url = `Patient/${encodeURIComponent(patientId)}/$everything?${toQuery({ _count: this.pageSize, ...params })}`;
-    return this.pagesFrom<T>(this.withinUrlLimit(url, 'Patient/$everything'), 'Patient/$everything', signal);
+    yield* this.pagesFrom<T>(this.withinUrlLimit(url, 'Patient/$everything'), 'Patient/$everything', signal);
   }
 
   private async *pagesFrom<T extends Resource>(
@@ -215,7 +215,7 @@ export class FhirClient {
    * `values` in runs of at most `chunkSize` whose search URL (`param=v1,v2,...`, encoded, base included) is at most
    * `maxUrlLength` bytes. A value too long to search even alone fails the search, naming the setting.
    */
-  listsWithinUrl(
+  private listsWithinUrl(
     resourceType: string,
     param: string,
     values: readonly string[],
@@ -227,13 +227,13 @@ export class FhirClient {
     let current: string[] = [];
     let length = bare;
     for (const value of values) {
-      const added = encodedLength(value) + (current.length ? comma : 0);
-      if (current.length && (current.length >= this.chunkSize || length + added > this.maxUrlLength)) {
+      const bytes = encodedLength(value);
+      if (current.length && (current.length >= this.chunkSize || length + comma + bytes > this.maxUrlLength)) {
         lists.push(current);
         current = [];
         length = bare;
       }
-      length += encodedLength(value) + (current.length ? comma : 0);
+      length += (current.length ? comma : 0) + bytes;
       if (length > this.maxUrlLength) {
         throw this.urlTooLong(resourceType, length);
       }
