@@ -64,7 +64,7 @@ async function countedDryRun(baseUrl: string, way: Way): Promise<{ requests: num
     return fetch(input, init);
   };
   const client = FhirClient.fromConfig({ ...config.fhir, baseUrl }, { fetch: counting, logger: silentLogger() });
-  const deps = { client, logger: silentLogger(), ...rulesFrom(config) };
+  const deps = { source: client, record: client, logger: silentLogger(), ...rulesFrom(config) };
   const result = await runCohort(deps, { ...runSettingsFrom(config, { asOf: AS_OF, dryRun: true }), maxPollMs: 200 });
   return { requests, result };
 }

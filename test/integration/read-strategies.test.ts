@@ -1,3 +1,5 @@
+import type { RunningFhirServer } from '../../src/server';
+import { startFhirServer } from '../../src/server';
 import { expectedTiers } from '../helpers/tiers';
 import { runCli } from './helpers/cli';
 import type { FaultyProxy } from './helpers/proxy';
@@ -32,30 +34,37 @@ const urlsOf = (proxy: FaultyProxy) =>
   proxy.seen.map((s) => new URL(s.slice(s.indexOf(' ') + 1), proxy.baseUrl).toString());
 
 describe.each([
-  { behave: 'default', subjectSearch: 'or-list', maxUrlLength: 1500 },
-  { behave: 'hapi', subjectSearch: 'or-list', maxUrlLength: 1500 },
-  { behave: 'hapi', subjectSearch: 'everything', maxUrlLength: 8000 },
-  { behave: 'minimal', subjectSearch: 'per-patient', maxUrlLength: 8000 },
-] as const)('a full run on a $behave server, by $subjectSearch', ({ behave, subjectSearch, maxUrlLength }) => {
+  { behave: 'default', subjectSearch: 'or-list', maxUrlLength: 1500, target: false },
+  { behave: 'hapi', subjectSearch: 'or-list', maxUrlLength: 1500, target: false },
+  { behave: 'hapi', subjectSearch: 'everything', maxUrlLength: 8000, target: false },
+  { behave: 'minimal', subjectSearch: 'per-patient', maxUrlLength: 8000, target: false },
+  // a shared care record: read-only, the record kept on a separate writable store (writeback.fhir)
+  { behave: 'read-only', subjectSearch: 'everything', maxUrlLength: 8000, target: true },
+] as const)('a full run on a $behave server, by $subjectSearch', ({ behave, subjectSearch, maxUrlLength, target }) => {
   let server: SeededServer;
+  let store: RunningFhirServer | undefined;
   let proxy: FaultyProxy;
   const expected = new Map<string, string>();
+  const env: Record<string, string> = {
+    HFU_EXTRACT__SUBJECT_SEARCH: subjectSearch,
+    HFU_FHIR__MAX_URL_LENGTH: String(maxUrlLength),
+    HFU_WRITEBACK__STRATEGY: 'auto',
+  };
   beforeAll(async () => {
     server = await startSeededServer(PATIENTS, 2, { behave });
     proxy = await startFaultyProxy(server.baseUrl, () => undefined);
+    if (target) {
+      store = await startFhirServer();
+      env.HFU_WRITEBACK__FHIR__BASE_URL = store.baseUrl;
+    }
     for (const [patientId, tier] of expectedTiers(server.resources, AS_OF)) {
       expected.set(`Patient/${patientId}`, tier);
     }
   });
   afterAll(async () => {
     await proxy.stop();
-    await server.stop();
+    await Promise.all([server.stop(), store?.stop()]);
   });
-  const env = {
-    HFU_EXTRACT__SUBJECT_SEARCH: subjectSearch,
-    HFU_FHIR__MAX_URL_LENGTH: String(maxUrlLength),
-    HFU_WRITEBACK__STRATEGY: 'auto',
-  };
 
   it('finds the cohort the records hold, writes it, and a second run writes nothing', async () => {
     const { code, json, stderr } = await hfuRun(proxy.baseUrl, env);
@@ -66,6 +75,7 @@ describe.each([
     expect(json.writes).toMatchObject({ created: expected.size + 1, provenance: expected.size + 1 });
     const again = await hfuRun(proxy.baseUrl, env);
     expect(again.json.writes).toMatchObject({ created: 0, updated: 0, provenance: 0 });
+    expect(proxy.seen.filter((s) => !s.startsWith('GET ')).length > 0).toBe(!target); // a read-only source: only read
   });
 
   it(`sent no URL longer than fhir.maxUrlLength (${maxUrlLength} bytes)`, () => {
