@@ -93,16 +93,20 @@ function rowOf(
   const { latest, stage } = standingOf(place);
   const section = latest && stage ? sectionOf(latest, stage) : undefined;
   const known = snapshot.known.get(place.patientId);
-  if (!latest || !stage || !section || !known?.patient) {
+  if (!latest || !stage || !section) {
     return undefined;
   }
-  const decision = known.decision;
+  const decision = known?.decision;
   const review = latest.review;
   const risk = review?.input?.find((i) => isTaskInput(i, 'dominantRisk'))?.valueCodeableConcept?.coding?.[0]?.code;
   const owner = ownerOf(latest, reviewOwner);
   const tier = section === 'step-down' ? (decision?.qualifyingTier ?? tierOfEpisode(latest)) : tierOfEpisode(latest);
   return {
-    patient: patientSummary(known.patient, snapshot.asOf, snapshot.organisations),
+    // A patient whose record could not be read stays on the agenda (never silently dropped), under their id only;
+    // with no known practice, only users who see every practice see them.
+    patient: known?.patient
+      ? patientSummary(known.patient, snapshot.asOf, snapshot.organisations)
+      : { id: place.patientId, name: 'Record could not be read' },
     section,
     stage,
     ...(tier ? { tier: tierLabel(tier) } : {}),

@@ -1,6 +1,7 @@
 import type { AuditEvent, Encounter, MedicationRequest, Task } from '@medplum/fhirtypes';
 import { Caseloads } from '../../../src/allocation';
 import { decide, loadProgramme } from '../../../src/criteria';
+import type { Episode } from '../../../src/lifecycle';
 import { episodeStage } from '../../../src/lifecycle';
 import { loadMapping } from '../../../src/mappings';
 import { validateAgainstProfile } from '../../../src/profiles';
@@ -17,7 +18,8 @@ import { evidenceTimeline } from '../../../src/workspace/evidence';
 import { OwnerLabels } from '../../../src/workspace/owners';
 import { displayName, formatNhsNumber, maySee } from '../../../src/workspace/people';
 import type { Decision, WorkspaceUser } from '../../../src/workspace/types';
-import { sectionOf } from '../../../src/workspace/worklist';
+import type { KnownPatient, Snapshot } from '../../../src/workspace/snapshot';
+import { sectionOf, worklistRows, worklistView } from '../../../src/workspace/worklist';
 import { mergeOwned } from '../../../src/writeback/reconcile';
 import type { PatientContext } from '../../../src/writeback/resources';
 import { reviewTask } from '../../../src/writeback/resources';
@@ -128,8 +130,14 @@ describe('a decision on the review Task', () => {
     expect(() => checkDecision({ kind: 'accept', owner: 'PractitionerRole/coach-1' }, rules)).toThrow(
       'owner: not a role for clinical risk'
     );
-    expect(() => checkDecision({ kind: 'accept' }, rules)).toThrow('owner: choose a member');
+    const roomy = {
+      ...rules,
+      workforce: [...workforce, { reference: 'PractitionerRole/pharm-1', role: 'pharmacist' as const, caseload: 3 }],
+    };
+    expect(() => checkDecision({ kind: 'accept' }, roomy)).toThrow('owner: choose a member');
     expect(() => checkDecision({ kind: 'accept' }, { ...rules, workforce: [] })).not.toThrow();
+    // Nobody clinical has room: accepted without an owner, the patient waits for capacity.
+    expect(() => checkDecision({ kind: 'accept' }, rules)).not.toThrow();
     expect(() => checkDecision({ kind: 'decline', reason: 'bored' }, rules)).toThrow(/^reason: one of/);
     expect(() => checkDecision({ kind: 'defer', note: 'x'.repeat(2001) }, rules)).toThrow(
       'note: at most 2000 characters'
@@ -318,5 +326,106 @@ describe('patients as the workspace shows them', () => {
     expect(maySee(scoped, { ods: 'Y99002' })).toBe(false);
     expect(maySee(scoped, undefined)).toBe(false);
     expect(maySee(alex, undefined)).toBe(true);
+  });
+});
+
+describe('the worklist', () => {
+  const reviewFor = (id: string, tier: 'first' | 'second', extra: Partial<Task> = {}): Task => ({
+    ...reviewTask({ ...ctx, patientId: id }, decision, 1, tier, 'clinical', 'PractitionerRole/gp-1').resource,
+    id: `r-${id}`,
+    ...extra,
+  });
+  const place = (id: string, review: Task, more: Partial<Episode> = {}) => ({
+    patientId: id,
+    episodes: [{ number: 1, review, checkIns: new Map(), ...more }],
+  });
+  const patient = (id: string, ods: string) => ({
+    resourceType: 'Patient' as const,
+    id,
+    name: [{ given: ['Pat'], family: id }],
+    birthDate: '1950-06-01',
+    identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9434765919' }],
+    generalPractitioner: [{ reference: `Organization/${ods}` }],
+  });
+  const facts = (admissions: number, repeats: number) =>
+    decide(programme, 'x', {
+      facts: { unplannedAdmissions: admissions, repeatMedications: repeats, age: 76 },
+      evidence: {},
+    });
+  const snapshot = (): Snapshot => {
+    const places = [
+      place('a', reviewFor('a', 'second')),
+      place('b', reviewFor('b', 'first')),
+      place('c', reviewFor('c', 'first')),
+      place('d', reviewFor('d', 'second', { businessStatus: { coding: [{ code: 'deferred' }] } })),
+      place('e', reviewFor('e', 'second', { status: 'accepted' })),
+      place('gone', reviewFor('gone', 'second')),
+      place('other', reviewFor('other', 'second')),
+    ];
+    const known: [string, KnownPatient][] = [
+      ['a', { patient: patient('a', 'y1'), decision: facts(1, 15) }],
+      ['b', { patient: patient('b', 'y1'), decision: facts(2, 10) }],
+      ['c', { patient: patient('c', 'y1'), decision: facts(3, 10) }],
+      ['d', { patient: patient('d', 'y1'), decision: facts(1, 12) }],
+      ['e', { patient: patient('e', 'y1'), decision: facts(1, 12) }],
+      ['other', { patient: patient('other', 'y2'), decision: facts(1, 20) }],
+    ];
+    return {
+      asOf: '2026-11-23',
+      record: { patients: new Map(places.map((p) => [p.patientId, p])) },
+      known: new Map(known),
+      organisations: new Map([
+        ['Organization/y1', { reference: 'Organization/y1', ods: 'Y00001', name: 'One' }],
+        ['Organization/y2', { reference: 'Organization/y2', ods: 'Y00002', name: 'Two' }],
+      ]),
+      memo: {},
+    };
+  };
+  const view = (user: WorkspaceUser, filters = {}) => {
+    const s = snapshot();
+    return worklistView(worklistRows(s, programme, labels, 'CareTeam/pcn-mdt'), s, programme, user, filters);
+  };
+  const ids = (v: ReturnType<typeof view>) =>
+    Object.fromEntries(v.sections.map((s) => [s.section, s.rows.map((r) => r.patient.id)]));
+
+  it('takes new candidates by tier then severity, then deferred reviews, step-downs and those waiting for capacity', () => {
+    const v = view(alex);
+    expect(ids(v)).toEqual({
+      new: ['c', 'b', 'other', 'a', 'gone'],
+      deferred: ['d'],
+      'step-down': [],
+      'awaiting-capacity': ['e'],
+    });
+    const c = v.sections[0]?.rows[0];
+    expect(c).toMatchObject({
+      patient: { name: 'Pat c', nhsNumber: '943 476 5919', age: 76, practice: { ods: 'Y00001', name: 'One' } },
+      tier: { code: 'first', label: 'First priority' },
+      reason: '3 unplanned admissions and 10 repeat medicines in the 12 months to 23 November 2026',
+      riskFactors: [{ code: 'older-age', label: 'Age over 75' }],
+      dominantRisk: { code: 'clinical' },
+      proposedOwner: { reference: 'PractitionerRole/gp-1', label: 'Dr Sam Patel, General practitioner' },
+    });
+    // A patient whose record could not be read stays on the agenda, under their id.
+    expect(v.sections[0]?.rows.find((r) => r.patient.id === 'gone')?.patient.name).toBe('Record could not be read');
+    expect(v.counts).toMatchObject({
+      new: 5,
+      deferred: 1,
+      'awaiting-capacity': 1,
+      total: 7,
+      byTier: { first: 2, second: 5 },
+    });
+  });
+
+  it('shows a practice-scoped user their practices only, and filters by practice, tier and stage', () => {
+    const scoped = { ...alex, practices: ['Y00002'] };
+    expect(ids(view(scoped))).toMatchObject({ new: ['other'], deferred: [] });
+    expect(view(scoped).counts.total).toBe(1);
+    expect(() => view(scoped, { practice: 'Y00001' })).toThrow('practice: not one of your practices');
+    expect(ids(view(alex, { tier: 'first' })).new).toEqual(['c', 'b']);
+    expect(ids(view(alex, { stage: 'deferred' }))).toMatchObject({ new: [], deferred: ['d'] });
+    expect(ids(view(alex, { practice: 'Y00002' })).new).toEqual(['other']);
+    expect(() => view(alex, { stage: 'nonsense' })).toThrow(/^stage: one of/);
+    expect(() => view(alex, { page: 0 })).toThrow('page: a whole number from 1');
+    expect(view(alex, { page: 2 })).toMatchObject({ page: { number: 2, size: 50, rows: 7, pages: 1 } });
   });
 });
