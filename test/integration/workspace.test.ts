@@ -198,6 +198,15 @@ describe('the MDT workspace over the embedded server, after a real run', () => {
     expect(caseload?.patients[0]?.next?.kind).toBe('what-matters-conversation');
   });
 
+  it('accepts without an owner when nobody of the right kind has room: the patient waits for capacity', async () => {
+    const review = await workspace.patient(alex, 'hfu-e');
+    expect(review.decision).toMatchObject({ allowed: true, ownerRequired: false });
+    const result = await workspace.decide(alex, 'hfu-e', { kind: 'accept' }, review.review?.version ?? '');
+    expect(result).toMatchObject({ kind: 'done', stage: 'accepted' });
+    expect(await practice.managed<Flag>('Flag', 'hfu-e', 'flag')).toBeUndefined();
+    expect((await rowsOf('awaiting-capacity')).map((r) => r.patient.id)).toEqual(['hfu-e']);
+  });
+
   it('declines with a reason: the next run does not propose the patient again within the cool-off', async () => {
     const { review } = await workspace.patient(sam, 'hfu-c');
     const result = await workspace.decide(
@@ -242,22 +251,22 @@ describe('the MDT workspace over the embedded server, after a real run', () => {
   });
 
   it('keeps a practice-scoped user to their practices and a viewer from deciding', async () => {
-    await expect(workspace.patient(other, 'hfu-e')).rejects.toBeInstanceOf(Forbidden);
-    await expect(workspace.decide(other, 'hfu-e', { kind: 'defer' }, '1')).rejects.toBeInstanceOf(Forbidden);
+    await expect(workspace.patient(other, 'hfu-h')).rejects.toBeInstanceOf(Forbidden);
+    await expect(workspace.decide(other, 'hfu-h', { kind: 'defer' }, '1')).rejects.toBeInstanceOf(Forbidden);
     expect((await workspace.worklist(other)).counts.total).toBe(0);
-    const viewed = await workspace.patient(lee, 'hfu-e');
+    const viewed = await workspace.patient(lee, 'hfu-h');
     expect(viewed.decision.allowed).toBe(false);
     await expect(
-      workspace.decide(lee, 'hfu-e', { kind: 'defer' }, viewed.review?.version ?? '')
+      workspace.decide(lee, 'hfu-h', { kind: 'defer' }, viewed.review?.version ?? '')
     ).rejects.toBeInstanceOf(Forbidden);
-    expect((await practice.must<Task>('Task', 'hfu-e', 'mdt-review')).status).toBe('requested');
-    const error = await workspace.patient(other, 'hfu-e').catch((err: Error) => err);
-    expect(JSON.stringify({ message: error instanceof Error ? error.message : '' })).not.toMatch(/hfu-e|Patient/);
+    expect((await practice.must<Task>('Task', 'hfu-h', 'mdt-review')).status).toBe('requested');
+    const error = await workspace.patient(other, 'hfu-h').catch((err: Error) => err);
+    expect(JSON.stringify({ message: error instanceof Error ? error.message : '' })).not.toMatch(/hfu-h|Patient/);
   });
 
   it('records every decision as a valid AuditEvent naming the user, the patient and the review version', async () => {
     const audits = (await practice.client.searchAll<AuditEvent>('AuditEvent', {})).filter((a) => a.action === 'U');
-    expect(audits.length).toBe(4); // accept a, decline c, defer b, defer d (the refused decisions wrote nothing)
+    expect(audits.length).toBe(5); // accept a and e, decline c, defer b and d (the refused decisions wrote nothing)
     for (const audit of audits) {
       expect(validateAgainstProfile(audit)).toEqual([]);
       expect(audit.entity?.[1]?.what?.reference).toMatch(/^Task\/[^/]+\/_history\/.+$/);
