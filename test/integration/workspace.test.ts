@@ -195,7 +195,8 @@ describe('the MDT workspace over the embedded server, after a real run', () => {
     expect((await workspace.patient(alex, 'hfu-e')).decision.owners).toEqual([
       expect.objectContaining({ reference: 'PractitionerRole/coach-1', full: true }),
     ]);
-    expect(caseload?.patients[0]?.next?.kind).toBe('what-matters-conversation');
+    expect(caseload?.patients[0]?.next).toMatchObject({ kind: 'what-matters-conversation', overdue: false });
+    expect(caseload?.patients[0]?.next?.due).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   });
 
   it('accepts without an owner when nobody of the right kind has room: the patient waits for capacity', async () => {
@@ -262,6 +263,20 @@ describe('the MDT workspace over the embedded server, after a real run', () => {
     expect((await practice.must<Task>('Task', 'hfu-h', 'mdt-review')).status).toBe('requested');
     const error = await workspace.patient(other, 'hfu-h').catch((err: Error) => err);
     expect(JSON.stringify({ message: error instanceof Error ? error.message : '' })).not.toMatch(/hfu-h|Patient/);
+  });
+
+  it("sums up the programme: patients by stage and tier, the workforce's capacity used", async () => {
+    const summary = await workspace.programme(alex);
+    // a enrolled, e accepted (waiting), c declined; b and d deferred and f, g, h new: still under review.
+    expect(summary.byStage).toEqual({ enrolled: 1, accepted: 1, declined: 1, 'under-review': 5 });
+    expect(summary.byTier).toEqual({ first: 3, second: 5 });
+    expect(summary.capacity).toEqual({
+      used: 1,
+      limit: 11,
+      byRisk: { clinical: { used: 0, limit: 10 }, psychosocial: { used: 1, limit: 1 } },
+    });
+    expect(summary.mayRefresh).toBe(false);
+    expect((await workspace.programme(other)).byStage).toEqual({});
   });
 
   it('records every decision as a valid AuditEvent naming the user, the patient and the review version', async () => {
