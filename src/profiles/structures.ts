@@ -217,7 +217,7 @@ function buildSpecs(): ProfileSpec[] {
       {
         key: 'hfu-audit-3',
         human: 'About a patient',
-        expression: "entity.where(what.reference.startsWith('Patient/')).exists()",
+        expression: "entity.where(what.reference.matches('(^|/)Patient/[^/]+$')).exists()",
       },
       {
         key: 'hfu-audit-4',
