@@ -95,6 +95,7 @@ async function evaluateInto(deps: SnapshotDeps, snapshot: Snapshot, patientIds: 
     const patients = found.filter((p) => p.resourceType === 'Patient' && p.id && wanted.has(p.id));
     const { records } = await readChunk(source, mapping, patients, snapshot.asOf, {
       dateBounds: config.extract.dateBounds,
+      subjectSearch: config.extract.subjectSearch,
     });
     return records.map((r) => {
       const evaluation = evaluatePatient(r, context);

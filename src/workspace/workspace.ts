@@ -137,6 +137,7 @@ class FhirWorkspace implements Workspace {
       this.labels.get(),
       readChunk(this.deps.source, this.deps.mapping, [{ resourceType: 'Patient', id: patientId }], asOf, {
         dateBounds: this.deps.config.extract.dateBounds,
+        subjectSearch: this.deps.config.extract.subjectSearch,
       }),
     ]);
     if (!place && !population.includes(patient)) {
