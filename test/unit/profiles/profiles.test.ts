@@ -100,6 +100,7 @@ describe('published profiles', () => {
       Task: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-Task',
       CarePlan: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-CarePlan',
       Provenance: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-Provenance',
+      AuditEvent: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-AuditEvent',
       Questionnaire: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-Questionnaire',
       QuestionnaireResponse: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-QuestionnaireResponse',
       Goal: 'http://hl7.org/fhir/StructureDefinition/Goal',
