@@ -12,7 +12,8 @@ import { workspaceRoutes } from './workspace-routes';
 
 export { developmentUsers, userFromClaims } from './sign-in';
 export type { SessionUser } from './sessions';
-export type { WorkspacePages } from './workspace-routes';
+export type { LastRun as LastRunSummary } from './view-models';
+export type { WorkspaceApi, WorkspacePages } from './workspace-routes';
 
 export const SERVICE_NAME = 'MDT workspace';
 export const WORKSPACE_HOME = '/mdt/worklist';

@@ -4,10 +4,11 @@ import { PACKAGE_ROOT } from '../package-root';
 
 /** Where NHS.UK frontend's built files are: `nhsuk/components/<name>/macro.njk`, its CSS, JS and assets. */
 export const NHSUK_DIST = path.join(path.dirname(require.resolve('nhsuk-frontend/package.json')), 'dist');
-/** The workspace's own templates (shipped beside dist/, not compiled). */
-export const VIEWS_DIR = path.join(PACKAGE_ROOT, 'src', 'pages', 'views');
+/** The workspace's templates and browser files: not compiled, so shipped as they are (package.json `files`). */
+const WEB_DIR = path.join(PACKAGE_ROOT, 'src', 'pages', 'web');
+export const VIEWS_DIR = path.join(WEB_DIR, 'templates');
 /** The workspace's own browser files: the stylesheet additions and the progressive-enhancement script. */
-export const ASSETS_DIR = path.join(PACKAGE_ROOT, 'src', 'pages', 'assets');
+export const ASSETS_DIR = path.join(WEB_DIR, 'assets');
 
 export interface Views {
   /** The page, from its template, the request's locals (user, CSRF token, banner) and the page's own data. */

@@ -1,6 +1,15 @@
 import type { NextFunction, Request, Response } from 'express';
 import { Router } from 'express';
-import type { Decision, DecisionResult, PatientReview, Workspace, WorkspaceUser } from '../workspace';
+import type {
+  CaseloadView,
+  Decision,
+  DecisionResult,
+  PatientReview,
+  ProgrammeSummary,
+  WorklistFilters,
+  WorklistView,
+  WorkspaceUser,
+} from '../workspace';
 import { Forbidden, InvalidInput, NotFound } from '../workspace';
 import { forbidden, notFound, PageError } from './errors';
 import { requireRole } from './sign-in';
@@ -15,9 +24,21 @@ import {
   worklistView,
 } from './view-models';
 
+/** What the pages ask of the workspace domain (src/workspace's createWorkspace gives it). */
+export interface WorkspaceApi {
+  worklist(user: WorkspaceUser, filters: WorklistFilters): Promise<WorklistView>;
+  /** Throws Forbidden (another practice's patient) or NotFound. */
+  patient(user: WorkspaceUser, id: string): Promise<PatientReview>;
+  /** With the review's version the user saw: a change since is a conflict, nothing written. */
+  decide(user: WorkspaceUser, id: string, decision: Decision, expectedVersion: string): Promise<DecisionResult>;
+  caseloads(user: WorkspaceUser): Promise<CaseloadView>;
+  myPatients(user: WorkspaceUser): Promise<CaseloadView>;
+  programme(user: WorkspaceUser): Promise<ProgrammeSummary>;
+}
+
 /** What the pages need from the rest of the service. */
 export interface WorkspacePages {
-  workspace: Workspace;
+  workspace: WorkspaceApi;
   /** The last finished refresh and the one in progress, for the programme page. */
   lastRun(): LastRun | undefined;
   /** Starts a refresh of everyone; false when one is already running. */

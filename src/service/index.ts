@@ -7,6 +7,7 @@ import type { Config } from '../config';
 import { ConfigError } from '../config';
 import { FhirClient } from '../fhir';
 import type { Logger } from '../logging';
+import { uiConfigProblem } from '../pages';
 import type { ApiContext } from './api';
 import { createApp } from './app';
 import { Authenticator } from './auth';
@@ -43,6 +44,10 @@ export async function startService(
   const authenticator = new Authenticator(config.service.auth);
   if (!authenticator.configured) {
     throw new ConfigError('service', ['service.auth: configure jwt (an issuer) or apiKeys: the API never runs open']);
+  }
+  const uiProblem = uiConfigProblem(config);
+  if (uiProblem) {
+    throw uiProblem;
   }
   const metrics = new ServiceMetrics();
   const client = FhirClient.fromConfig(config.fhir, { logger, observer: metrics.fhirObserver });

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
 import path from 'node:path';
 
-export interface TestIssuer {
+export interface TestOidcProvider {
   issuer: string;
   /** Registers a confidential client whose redirect URIs are under `publicUrl`. */
   register(client: { clientId: string; clientSecret: string; publicUrl: string }): Promise<void>;
@@ -10,8 +10,15 @@ export interface TestIssuer {
 }
 
 /** The real OpenID Connect provider (test/helpers/oidc-provider.mjs) in a child process on 127.0.0.1. */
-export async function startTestIssuer(): Promise<TestIssuer> {
-  const child = fork(path.join(__dirname, 'oidc-provider.mjs'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+export async function startTestOidcProvider(): Promise<TestOidcProvider> {
+  const child = fork(path.join(__dirname, 'oidc-provider.mjs'), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  // Its start-up warnings (development keys and interactions, which is what a test wants) are noise; errors are not.
+  child.stderr?.on('data', (chunk: Buffer) => {
+    const lines = chunk.toString().split('\n').filter((l) => l && !l.startsWith('oidc-provider WARNING'));
+    if (lines.length) {
+      process.stderr.write(`${lines.join('\n')}\n`);
+    }
+  });
   const { issuer } = await nextMessage<{ issuer: string }>(child, (m) => 'issuer' in m);
   return {
     issuer,
