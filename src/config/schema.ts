@@ -337,7 +337,10 @@ const serviceUiSchema = z
     roles: z
       .strictObject({ mdt: claimValues('mdt'), lead: claimValues('lead'), viewer: claimValues('viewer') })
       .prefault({}),
-    sessionIdleMinutes: integer(30, 1, 24 * 60),
+    /** A session ends after this long without a request (fractions allowed: 0.5 is thirty seconds). */
+    sessionIdleMinutes: z
+      .preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number().positive().max(1440))
+      .default(30),
     /** A session ends this long after sign-in however active it is. */
     sessionMaxHours: integer(12, 1, 7 * 24),
   })

@@ -11,6 +11,7 @@ const USERS = {
   'lead-user': { name: 'Lee Lead', roles: 'lead' },
   'viewer-user': { name: 'Val Viewer', roles: ['viewer'] },
   'scoped-user': { name: 'Sam Scoped', roles: ['mdt'], practices: ['Z99999'] },
+  'practice-user': { name: 'Pat Practice', roles: ['mdt'], practices: ['Y99001'] },
   'nobody-user': { name: 'Nia Nobody', roles: ['something-else'] },
 };
 

@@ -10,7 +10,7 @@ export interface TestOidcProvider {
 }
 
 /** The real OpenID Connect provider (test/helpers/oidc-provider.mjs) in a child process on 127.0.0.1. */
-export async function startTestOidcProvider(): Promise<TestOidcProvider> {
+export async function startOidcProvider(): Promise<TestOidcProvider> {
   const child = fork(path.join(__dirname, 'oidc-provider.mjs'), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   // Its start-up warnings (development keys and interactions, which is what a test wants) are noise; errors are not.
   child.stderr?.on('data', (chunk: Buffer) => {
