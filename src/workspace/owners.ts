@@ -1,4 +1,4 @@
-import type { CareTeam, Practitioner, PractitionerRole } from '@medplum/fhirtypes';
+import type { CareTeam, Practitioner, PractitionerRole, Reference } from '@medplum/fhirtypes';
 import type { Caseloads, WorkforceMember } from '../allocation';
 import type { FhirClient } from '../fhir';
 import type { RiskType } from '../vocabulary';
@@ -13,8 +13,17 @@ import type { OwnerOption } from './types';
 export class OwnerLabels {
   constructor(
     private readonly workforce: readonly WorkforceMember[],
-    private readonly names: ReadonlyMap<string, string>
+    private readonly names: ReadonlyMap<string, string>,
+    /** The Practitioner behind each PractitionerRole of the workforce, when the record says. */
+    private readonly practitioners: ReadonlyMap<string, string> = new Map()
   ) {}
+
+  /** Whether a workforce entry is this user: their Practitioner itself, or one of its roles. */
+  isPerson(reference: string, agent: Reference): boolean {
+    return Boolean(
+      agent.reference && (reference === agent.reference || this.practitioners.get(reference) === agent.reference)
+    );
+  }
 
   label(reference: string): string {
     const member = this.workforce.find((m) => m.reference === reference);
@@ -30,33 +39,38 @@ export class OwnerLabels {
 /** The names of the workforce's people and teams, as the FHIR server holds them; unreadable ones left unnamed. */
 export async function readOwnerLabels(client: FhirClient, workforce: readonly WorkforceMember[]): Promise<OwnerLabels> {
   const names = new Map<string, string>();
+  const practitioners = new Map<string, string>();
   await Promise.all(
     workforce.map(async ({ reference }) => {
-      const name = await nameOf(client, reference).catch(() => undefined);
-      if (name) {
-        names.set(reference, name);
+      const found = await whoIs(client, reference).catch(() => undefined);
+      if (found?.name) {
+        names.set(reference, found.name);
+      }
+      if (found?.practitioner) {
+        practitioners.set(reference, found.practitioner);
       }
     })
   );
-  return new OwnerLabels(workforce, names);
+  return new OwnerLabels(workforce, names, practitioners);
 }
 
-async function nameOf(client: FhirClient, reference: string): Promise<string | undefined> {
+async function whoIs(client: FhirClient, reference: string): Promise<{ name?: string; practitioner?: string }> {
   const [type, id] = reference.split('/') as [string, string];
   if (type === 'CareTeam') {
-    return (await client.read<CareTeam>('CareTeam', id)).name;
+    return { name: (await client.read<CareTeam>('CareTeam', id)).name };
   }
   if (type === 'Practitioner') {
-    return named((await client.read<Practitioner>('Practitioner', id)).name);
+    return { name: named((await client.read<Practitioner>('Practitioner', id)).name) };
   }
   const role = await client.read<PractitionerRole>('PractitionerRole', id);
-  if (role.practitioner?.display) {
-    return role.practitioner.display;
-  }
   const practitioner = role.practitioner?.reference?.startsWith('Practitioner/')
-    ? await client.read<Practitioner>('Practitioner', role.practitioner.reference.slice('Practitioner/'.length))
+    ? role.practitioner.reference
     : undefined;
-  return named(practitioner?.name);
+  if (role.practitioner?.display || !practitioner) {
+    return { name: role.practitioner?.display, practitioner };
+  }
+  const person = await client.read<Practitioner>('Practitioner', practitioner.slice('Practitioner/'.length));
+  return { name: named(person.name), practitioner };
 }
 
 function named(names: Practitioner['name']): string | undefined {

@@ -1,4 +1,4 @@
-import type { Reference } from '@medplum/fhirtypes';
+import type { Organization, Practitioner, Reference } from '@medplum/fhirtypes';
 import type { Stage } from '../lifecycle';
 import type { RiskType, Role, TierId } from '../vocabulary';
 
@@ -17,10 +17,13 @@ export interface WorkspaceUser {
   role: WorkspaceRole;
   /** ODS codes of the practices they may see; absent: every practice (a lead, or an unscoped member). */
   practices?: readonly string[];
-  /** The user as a FHIR agent: a Practitioner reference or an identifier from the claims, with their name as display. */
-  agent: Reference;
+  /**
+   * The user as a FHIR agent: a Practitioner reference, or a logical one (`type: 'Practitioner'` and an identifier
+   * from the claims, e.g. the CIS2 UUID), with their name as display.
+   */
+  agent: Reference<Practitioner>;
   /** The organisation they act for (Provenance.agent.onBehalfOf); default the patient's practice. */
-  organisation?: Reference;
+  organisation?: Reference<Organization>;
 }
 
 /** A patient as the worklist and the review show them. */
@@ -86,7 +89,8 @@ export interface WorklistView {
   sections: { section: WorklistSection; title: string; rows: WorklistRow[] }[];
   /** The filters applied, and what each may be set to. */
   filters: WorklistFilters;
-  options: { practices: Practice[]; tiers: Labelled<TierId>[]; stages: Labelled<Stage>[] };
+  /** `stages`: the sections (a filter also takes a stage name). */
+  options: { practices: Practice[]; tiers: Labelled<TierId>[]; stages: Labelled<WorklistSection>[] };
   page: { number: number; size: number; rows: number; pages: number };
 }
 
@@ -187,7 +191,14 @@ export type Decision =
   | { kind: 'defer'; note?: string };
 
 export type DecisionResult =
-  | { kind: 'done'; review: { reference: string; version: string }; stage?: Stage }
+  | {
+      kind: 'done';
+      review: { reference: string; version: string };
+      /** The targeted refresh ran (false: it failed; the decision stands and the next run follows it). */
+      refreshed: boolean;
+      /** Where the patient stands after the refresh. */
+      stage?: Stage;
+    }
   | {
       kind: 'conflict';
       /** Who last changed the review (a note's author, else the connector), when known. */

@@ -1,0 +1,307 @@
+import type { Patient, Task } from '@medplum/fhirtypes';
+import type { Config } from '../config';
+import type { Programme } from '../criteria';
+import type { IsoDate } from '../dates';
+import { londonToday } from '../dates';
+import { evaluatePatient } from '../evaluate';
+import type { FhirClient } from '../fhir';
+import { FhirError } from '../fhir';
+import type { Stage } from '../lifecycle';
+import { readPatientProgramme, standingOf } from '../lifecycle';
+import type { Logger } from '../logging';
+import type { CompiledMapping } from '../mappings';
+import { featureEvaluator } from '../mappings';
+import type { Population } from '../read';
+import { readChunk, resolvePopulation } from '../read';
+import type { RiskType } from '../vocabulary';
+import { isTaskInput } from '../vocabulary';
+import { auditEvent, recordAudit } from './audit';
+import { caseloadView, myCaseloads, programmeSummary } from './caseloads';
+import { checkDecision, conflictOf, decidedTask, decisionProvenance } from './decide';
+import { Forbidden, InvalidInput, NotFound } from './errors';
+import type { OwnerLabels } from './owners';
+import { readOwnerLabels } from './owners';
+import { maySee, patientPractice, patientSummary, practiceReferenceOf, readOrganisations } from './people';
+import { patientReview } from './review';
+import { SharedRead } from './shared-read';
+import type { Snapshot, SnapshotDeps } from './snapshot';
+import { caseloadsOf, readSnapshot, refreshSnapshot } from './snapshot';
+import type {
+  CaseloadView,
+  Decision,
+  DecisionResult,
+  PatientReview,
+  ProgrammeSummary,
+  WorklistFilters,
+  WorklistView,
+  WorkspaceUser,
+} from './types';
+import { worklistRows, worklistView } from './worklist';
+
+export interface WorkspaceDeps {
+  /** Where the clinical data are read (`fhir`). */
+  source: FhirClient;
+  /** Where the programme's state lives and decisions are written (`writeback.fhir`; may be the same client). */
+  record: FhirClient;
+  config: Pick<Config, 'scope' | 'extract' | 'allocation' | 'writeback'>;
+  programme: Programme;
+  mapping: CompiledMapping;
+  logger: Logger;
+  /** A targeted refresh of one patient (the service's run of just them), awaited after each decision. */
+  refreshPatient(patientId: string): Promise<void>;
+  now?: () => Date;
+  /** The population's key (names the cohort Group); default resolved from `config.scope` once. */
+  populationKey?: () => Promise<string>;
+}
+
+export interface Workspace {
+  worklist(user: WorkspaceUser, filters?: WorklistFilters): Promise<WorklistView>;
+  /** The review page; records the view as an AuditEvent. Throws Forbidden or NotFound (body-free). */
+  patient(user: WorkspaceUser, patientId: string): Promise<PatientReview>;
+  decide(user: WorkspaceUser, patientId: string, decision: Decision, expectedVersion: string): Promise<DecisionResult>;
+  caseloads(user: WorkspaceUser): Promise<CaseloadView>;
+  myPatients(user: WorkspaceUser): Promise<CaseloadView>;
+  programme(user: WorkspaceUser): Promise<ProgrammeSummary>;
+  /**
+   * The record changed: a run finished. With patient ids (a targeted refresh) only they are read again; without,
+   * the whole view is read again on the next request.
+   */
+  invalidate(patientIds?: readonly string[]): void;
+}
+
+export function createWorkspace(deps: WorkspaceDeps): Workspace {
+  return new FhirWorkspace(deps);
+}
+
+class FhirWorkspace implements Workspace {
+  private readonly snapshot: SharedRead<Snapshot>;
+  private readonly labels: SharedRead<OwnerLabels>;
+  private population?: Promise<Population>;
+  private readonly snapshotDeps: SnapshotDeps;
+
+  constructor(private readonly deps: WorkspaceDeps) {
+    this.snapshotDeps = {
+      source: deps.source,
+      record: deps.record,
+      programme: deps.programme,
+      mapping: deps.mapping,
+      config: deps.config,
+      populationKey: deps.populationKey ?? (async () => (await this.populationOnce()).key),
+      asOf: () => this.asOf(),
+    };
+    this.snapshot = new SharedRead(() => readSnapshot(this.snapshotDeps));
+    this.labels = new SharedRead(() => readOwnerLabels(deps.source, this.workforce));
+  }
+
+  private get workforce() {
+    return this.deps.config.allocation.workforce;
+  }
+
+  private asOf(): IsoDate {
+    return londonToday(this.now());
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  private populationOnce(): Promise<Population> {
+    this.population ??= resolvePopulation(this.deps.source, this.deps.config.scope).catch((err: unknown) => {
+      this.population = undefined;
+      throw err;
+    });
+    return this.population;
+  }
+
+  async worklist(user: WorkspaceUser, filters: WorklistFilters = {}): Promise<WorklistView> {
+    const [snapshot, labels] = await Promise.all([this.snapshot.get(), this.labels.get()]);
+    const rows = worklistRows(snapshot, this.deps.programme, labels, this.deps.config.writeback.reviewOwner);
+    return worklistView(rows, snapshot, this.deps.programme, user, filters);
+  }
+
+  async patient(user: WorkspaceUser, patientId: string): Promise<PatientReview> {
+    const { patient, snapshot } = await this.authorise(user, patientId);
+    const asOf = this.asOf();
+    const [place, population, labels] = await Promise.all([
+      readPatientProgramme(this.deps.record, this.deps.programme.id, patientId),
+      this.populationOnce(),
+      this.labels.get(),
+    ]);
+    if (!place && !population.includes(patient)) {
+      throw new NotFound();
+    }
+    const audit = recordAudit(
+      this.deps.record,
+      auditEvent(user, { kind: 'view', patientId }, this.now().toISOString())
+    );
+    const [{ records }] = await Promise.all([
+      readChunk(this.deps.source, this.deps.mapping, [patient], asOf, {
+        dateBounds: this.deps.config.extract.dateBounds,
+      }),
+      audit,
+    ]);
+    const record = records[0] ?? { patient, resources: {} };
+    const evaluation = evaluatePatient(record, {
+      programme: this.deps.programme,
+      evaluate: featureEvaluator(this.deps.mapping, asOf),
+      asOf,
+      record: { patients: new Map(place ? [[patientId, place]] : []) },
+    });
+    return patientReview({
+      programme: this.deps.programme,
+      asOf,
+      user,
+      summary: patientSummary(patient, asOf, snapshot.organisations),
+      record,
+      ...('decision' in evaluation ? { decision: evaluation.decision } : {}),
+      place,
+      workforce: this.workforce,
+      caseloads: caseloadsOf(snapshot),
+      labels,
+      reviewOwner: this.deps.config.writeback.reviewOwner,
+    });
+  }
+
+  async decide(
+    user: WorkspaceUser,
+    patientId: string,
+    decision: Decision,
+    expectedVersion: string
+  ): Promise<DecisionResult> {
+    if (user.role === 'viewer') {
+      throw new Forbidden();
+    }
+    const { patient, snapshot } = await this.authorise(user, patientId);
+    const [place, labels] = await Promise.all([
+      readPatientProgramme(this.deps.record, this.deps.programme.id, patientId),
+      this.labels.get(),
+    ]);
+    const { latest, stage } = standingOf(place);
+    const review = latest?.review;
+    if (!review?.id) {
+      throw new InvalidInput('review', 'the patient has no review to decide');
+    }
+    if (review.meta?.versionId !== expectedVersion) {
+      return conflictOf(review);
+    }
+    if (stage !== 'under-review' && stage !== 'undecided') {
+      throw new InvalidInput('review', 'already decided');
+    }
+    const risk = riskOfReview(review);
+    checkDecision(decision, { workforce: this.workforce, caseloads: caseloadsOf(snapshot), risk, labels });
+    const now = this.now().toISOString();
+    let written: Task;
+    try {
+      written = await this.deps.record.update(decidedTask(review, decision, user, now, labels), {
+        ifMatch: expectedVersion,
+      });
+    } catch (err) {
+      if (err instanceof FhirError && (err.status === 412 || err.status === 409)) {
+        return conflictOf(await this.deps.record.read<Task>('Task', review.id));
+      }
+      throw err;
+    }
+    const version = written.meta?.versionId ?? '';
+    const reference = `Task/${review.id}`;
+    const onBehalfOf = user.organisation ?? organisationOf(patient);
+    await Promise.all([
+      this.deps.record.update(decisionProvenance(this.deps.programme, written, decision, user, onBehalfOf, now)),
+      recordAudit(
+        this.deps.record,
+        auditEvent(user, { kind: 'decision', patientId, review: reference, version, decision: decision.kind }, now)
+      ),
+    ]);
+    const refreshed = await this.refresh(patientId);
+    const after = await this.patchSnapshot(patientId);
+    return { kind: 'done', review: { reference, version }, refreshed, ...(after ? { stage: after } : {}) };
+  }
+
+  async caseloads(user: WorkspaceUser): Promise<CaseloadView> {
+    const [snapshot, labels] = await Promise.all([this.snapshot.get(), this.labels.get()]);
+    return caseloadView(snapshot, this.workforce, labels, user);
+  }
+
+  async myPatients(user: WorkspaceUser): Promise<CaseloadView> {
+    const [snapshot, labels] = await Promise.all([this.snapshot.get(), this.labels.get()]);
+    return myCaseloads(snapshot, this.workforce, labels, user);
+  }
+
+  async programme(user: WorkspaceUser): Promise<ProgrammeSummary> {
+    const snapshot = await this.snapshot.get();
+    return programmeSummary(snapshot, this.deps.programme, this.workforce, user);
+  }
+
+  invalidate(patientIds?: readonly string[]): void {
+    const cached = this.snapshot.peek();
+    if (!patientIds || !cached) {
+      this.snapshot.invalidate();
+      this.labels.invalidate();
+      return;
+    }
+    cached
+      .then((snapshot) => refreshSnapshot(this.snapshotDeps, snapshot, patientIds))
+      .catch(() => this.snapshot.invalidate()); // a failed partial re-read: read everything next time
+  }
+
+  /** The patient, and whether this user may see them: NotFound when there is none, Forbidden for another practice. */
+  private async authorise(user: WorkspaceUser, patientId: string): Promise<{ patient: Patient; snapshot: Snapshot }> {
+    if (!/^[A-Za-z0-9\-.]{1,64}$/.test(patientId)) {
+      throw new NotFound();
+    }
+    const [patient, snapshot] = await Promise.all([this.readPatient(patientId), this.snapshot.get()]);
+    const gp = practiceReferenceOf(patient);
+    if (gp) {
+      await readOrganisations(this.deps.source, [gp], snapshot.organisations);
+    }
+    if (!maySee(user, patientPractice(patient, snapshot.organisations))) {
+      throw new Forbidden();
+    }
+    return { patient, snapshot };
+  }
+
+  private async readPatient(patientId: string): Promise<Patient> {
+    try {
+      return await this.deps.source.read<Patient>('Patient', patientId);
+    } catch (err) {
+      if (err instanceof FhirError && (err.status === 404 || err.status === 410)) {
+        throw new NotFound();
+      }
+      throw err;
+    }
+  }
+
+  /** The targeted refresh after a decision; a failure leaves the decision recorded and the next run to follow it. */
+  private async refresh(patientId: string): Promise<boolean> {
+    try {
+      await this.deps.refreshPatient(patientId);
+      return true;
+    } catch (err) {
+      this.deps.logger.warn('workspace: the refresh after a decision failed; the next run will follow it', {
+        patient: `Patient/${patientId}`,
+        error: err instanceof Error ? err.name : 'unknown',
+      });
+      return false;
+    }
+  }
+
+  /** The decided patient read again into the cached view (if one is held), so the next worklist shows the decision. */
+  private async patchSnapshot(patientId: string): Promise<Stage | undefined> {
+    const cached = this.snapshot.peek();
+    if (!cached) {
+      return undefined;
+    }
+    const snapshot = await cached;
+    await refreshSnapshot(this.snapshotDeps, snapshot, [patientId]);
+    return standingOf(snapshot.record.patients.get(patientId)).stage;
+  }
+}
+
+function riskOfReview(review: Task): RiskType {
+  const code = review.input?.find((i) => isTaskInput(i, 'dominantRisk'))?.valueCodeableConcept?.coding?.[0]?.code;
+  return code === 'psychosocial' ? 'psychosocial' : 'clinical';
+}
+
+function organisationOf(patient: Patient): { reference: string } | undefined {
+  const reference = practiceReferenceOf(patient);
+  return reference ? { reference } : undefined;
+}
