@@ -72,9 +72,9 @@ export function createPages(deps: PagesDeps): Router {
     ...(deps.now ? { now: deps.now } : {}),
   });
   const router = Router();
-  router.use('/mdt', securityHeaders(config));
   router.use('/mdt/assets/nhsuk', express.static(`${NHSUK_DIST}/nhsuk`, { maxAge: '1d', index: false }));
   router.use('/mdt/assets', express.static(ASSETS_DIR, { maxAge: '1h', index: false }));
+  router.use('/mdt', securityHeaders(config));
   router.use('/mdt', store.middleware(), express.urlencoded({ extended: false, limit: '20kb', parameterLimit: 50 }));
   router.use('/mdt', (_req, res, next) => {
     res.locals.csrfToken = (res.locals.session as { csrfToken: string }).csrfToken;

@@ -205,15 +205,13 @@ const DEV_SYSTEM = 'https://fhir.hfu-connector.org/Id/development-user';
 
 /** The configured workforce members (each an MDT member acting as themselves), then one demo user per role. */
 export function developmentUsers(config: Config): DevelopmentUser[] {
-  const workforce = config.allocation.workforce.map(
-    (member): DevelopmentUser => ({
-      subject: member.reference,
-      name: `${ROLES[member.role].display} (${member.reference})`,
-      role: 'mdt',
-      description: `A configured workforce member: reviews and decides, caseload of ${member.caseload}`,
-      agent: { reference: member.reference, display: ROLES[member.role].display },
-    })
-  );
+  const workforce = config.allocation.workforce.map((member): DevelopmentUser => ({
+    subject: member.reference,
+    name: `${ROLES[member.role].display} (${member.reference})`,
+    role: 'mdt',
+    description: `A configured workforce member: reviews and decides, caseload of ${member.caseload}`,
+    agent: { reference: member.reference, display: ROLES[member.role].display },
+  }));
   const demo = (role: Role, name: string, description: string): DevelopmentUser => ({
     subject: `demo-${role}`,
     name,

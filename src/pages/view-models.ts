@@ -45,7 +45,11 @@ export function worklistView(view: WorklistView, path: string): Record<string, u
   const { filters, page } = view;
   const link = (n: number): string => {
     const query = new URLSearchParams();
-    for (const [key, value] of Object.entries({ practice: filters.practice, tier: filters.tier, stage: filters.stage })) {
+    for (const [key, value] of Object.entries({
+      practice: filters.practice,
+      tier: filters.tier,
+      stage: filters.stage,
+    })) {
       if (value) {
         query.set(key, value);
       }
@@ -83,7 +87,14 @@ export function worklistView(view: WorklistView, path: string): Record<string, u
 export function reviewView(
   review: PatientReview,
   user: WorkspaceUser,
-  state: { errors?: FormErrors; body?: Record<string, unknown>; conflict?: DecisionResult; decided?: string }
+  state: {
+    errors?: FormErrors;
+    body?: Record<string, unknown>;
+    conflict?: DecisionResult;
+    decided?: string;
+    /** Decided already, by someone else, before this form was sent (nothing written). */
+    settled?: boolean;
+  }
 ): Record<string, unknown> {
   const body = state.body ?? {};
   const errorFor = (field: string) => state.errors?.find((e) => e.field === field);
@@ -110,7 +121,12 @@ export function reviewView(
     stageWords: STAGE_WORDS,
     canDecide: review.decision.allowed && user.role !== 'viewer' && Boolean(review.review),
     errors: state.errors?.map((e) => ({ text: e.text, href: `#${e.field}` })),
-    errorFor: { decision: errorFor('decision'), owner: errorFor('owner'), reason: errorFor('reason'), note: errorFor('note') },
+    errorFor: {
+      decision: errorFor('decision'),
+      owner: errorFor('owner'),
+      reason: errorFor('reason'),
+      note: errorFor('note'),
+    },
     chosen,
     note: typeof body.note === 'string' ? body.note : '',
     ownerItems,
@@ -121,6 +137,7 @@ export function reviewView(
       stage: conflict.current.stage ? STAGE_WORDS[conflict.current.stage] : undefined,
     },
     decided: state.decided ? DECIDED_WORDS[state.decided] : undefined,
+    settled: state.settled,
   };
 }
 

@@ -1,40 +1,19 @@
 import type { NextFunction, Request, Response } from 'express';
 import { Router } from 'express';
-import type {
-  CaseloadView,
-  Decision,
-  DecisionResult,
-  PatientReview,
-  ProgrammeSummary,
-  WorklistFilters,
-  WorklistView,
-  WorkspaceUser,
-} from '../workspace';
+import type { Decision, DecisionResult, Workspace, WorkspaceUser } from '../workspace';
 import { Forbidden, InvalidInput, NotFound } from '../workspace';
 import { forbidden, notFound, PageError } from './errors';
 import { requireRole } from './sign-in';
 import { requireCsrfToken } from './sessions';
 import type { Views } from './views';
 import type { LastRun } from './view-models';
-import {
-  caseloadsView,
+import { caseloadsView, programmeView, reviewView, worklistView } from './view-models';
 
-  programmeView,
-  reviewView,
-  worklistView,
-} from './view-models';
-
-/** What the pages ask of the workspace domain (src/workspace's createWorkspace gives it). */
-export interface WorkspaceApi {
-  worklist(user: WorkspaceUser, filters: WorklistFilters): Promise<WorklistView>;
-  /** Throws Forbidden (another practice's patient) or NotFound. */
-  patient(user: WorkspaceUser, id: string): Promise<PatientReview>;
-  /** With the review's version the user saw: a change since is a conflict, nothing written. */
-  decide(user: WorkspaceUser, id: string, decision: Decision, expectedVersion: string): Promise<DecisionResult>;
-  caseloads(user: WorkspaceUser): Promise<CaseloadView>;
-  myPatients(user: WorkspaceUser): Promise<CaseloadView>;
-  programme(user: WorkspaceUser): Promise<ProgrammeSummary>;
-}
+/** What the pages ask of the workspace domain. */
+export type WorkspaceApi = Pick<
+  Workspace,
+  'worklist' | 'patient' | 'decide' | 'caseloads' | 'myPatients' | 'programme'
+>;
 
 /** What the pages need from the rest of the service. */
 export interface WorkspacePages {
@@ -48,17 +27,11 @@ export interface WorkspacePages {
 /** Errors the user has made in the decision form, by field, in the order the form asks. */
 export type FormErrors = { field: 'decision' | 'owner' | 'reason' | 'note'; text: string }[];
 
-const DECISIONS = new Set(['accept', 'decline', 'defer']);
-const NOTE_LIMIT = 2000;
-
 /** The workspace's pages; every one behind sign-in (index.ts), deciding only for mdt and lead, refreshing for lead. */
 export function workspaceRoutes(deps: WorkspacePages, views: Views): Router {
   const { workspace } = deps;
   const router = Router();
-  const page = (
-    template: string,
-    build: (user: WorkspaceUser, req: Request) => Promise<Record<string, unknown>>
-  ) =>
+  const page = (template: string, build: (user: WorkspaceUser, req: Request) => Promise<Record<string, unknown>>) =>
     handle(async (req, res) => {
       res.send(views.render(template, res.locals, await build(userOf(res), req)));
     });
@@ -92,27 +65,32 @@ export function workspaceRoutes(deps: WorkspacePages, views: Views): Router {
       const user = userOf(res);
       const id = req.params.id as string;
       const body = req.body as Record<string, unknown>;
-      const review = await workspace.patient(user, id);
-      const { decision, version, errors } = readDecision(body, review);
-      if (errors.length || !decision) {
-        res.status(400).send(views.render('patient.njk', res.locals, reviewView(review, user, { errors, body })));
+      const again = async (status: number, state: Parameters<typeof reviewView>[2]): Promise<void> => {
+        const review = await workspace.patient(user, id);
+        res.status(status).send(views.render('patient.njk', res.locals, reviewView(review, user, state)));
+      };
+      const { decision, version, errors } = readDecision(body);
+      if (!decision) {
+        await again(400, { errors, body });
         return;
       }
       let result: DecisionResult;
       try {
         result = await workspace.decide(user, id, decision, version);
       } catch (err) {
+        if (err instanceof InvalidInput && err.field === 'review') {
+          await again(409, { settled: true });
+          return;
+        }
         if (err instanceof InvalidInput) {
           const field = (['owner', 'reason', 'note'] as const).find((f) => f === err.field) ?? 'decision';
-          const errors: FormErrors = [{ field, text: decisionProblem(field) }];
-          res.status(400).send(views.render('patient.njk', res.locals, reviewView(review, user, { errors, body })));
+          await again(400, { errors: [{ field, text: decisionProblem(field, err.problem) }], body });
           return;
         }
         throw err;
       }
       if (result.kind === 'conflict') {
-        const current = await workspace.patient(user, id);
-        res.status(409).send(views.render('patient.njk', res.locals, reviewView(current, user, { conflict: result })));
+        await again(409, { conflict: result });
         return;
       }
       res.redirect(303, `/mdt/patients/${encodeURIComponent(id)}?decided=${decision.kind}`);
@@ -145,52 +123,45 @@ export function workspaceRoutes(deps: WorkspacePages, views: Views): Router {
 }
 
 /**
- * The decision as the form gave it, or what is wrong with it in the form's own words. The review's version comes
- * from the form (the one the user saw), so that a change made since is a conflict, never overwritten.
+ * The decision as the form gave it, or what is missing from it in the form's own words; the workspace checks the
+ * rest (the owner's room, the reason's code). The review's version comes from the form (the one the user saw), so
+ * that a change made since is a conflict, never overwritten.
  */
-export function readDecision(
-  body: Record<string, unknown>,
-  review: PatientReview
-): { decision?: Decision; version: string; errors: FormErrors } {
+export function readDecision(body: Record<string, unknown>): {
+  decision?: Decision;
+  version: string;
+  errors: FormErrors;
+} {
   const kind = text(body.decision);
   const version = text(body.version) ?? '';
   const note = text(body.note);
-  const errors: FormErrors = [];
-  if (note && note.length > NOTE_LIMIT) {
-    errors.push({ field: 'note', text: `Note must be ${NOTE_LIMIT} characters or fewer` });
-  }
-  if (!kind || !DECISIONS.has(kind)) {
-    return { version, errors: [{ field: 'decision', text: decisionProblem('decision') }, ...errors] };
-  }
   const withNote = note ? { note } : {};
   if (kind === 'accept') {
     const owner = text(body.owner);
-    const options = review.decision.owners;
-    if (owner && !options.some((o) => o.reference === owner && !o.full)) {
-      errors.unshift({ field: 'owner', text: 'Choose someone with room on their caseload' });
-    } else if (!owner && review.decision.ownerRequired) {
-      errors.unshift({ field: 'owner', text: decisionProblem('owner') });
-    }
-    return { decision: { kind, ...(owner ? { owner } : {}), ...withNote }, version, errors };
+    return { decision: { kind, ...(owner ? { owner } : {}), ...withNote }, version, errors: [] };
   }
   if (kind === 'decline') {
     const reason = text(body.reason);
-    if (!reason || !review.decision.declineReasons.some((r) => r.code === reason)) {
-      errors.unshift({ field: 'reason', text: decisionProblem('reason') });
-    }
-    return { decision: { kind, reason: reason ?? '', ...withNote }, version, errors };
+    return reason
+      ? { decision: { kind, reason, ...withNote }, version, errors: [] }
+      : { version, errors: [{ field: 'reason', text: decisionProblem('reason') }] };
   }
-  return { decision: { kind: 'defer', ...withNote }, version, errors };
+  if (kind === 'defer') {
+    return { decision: { kind, ...withNote }, version, errors: [] };
+  }
+  return { version, errors: [{ field: 'decision', text: decisionProblem('decision') }] };
 }
 
-function decisionProblem(field: FormErrors[number]['field']): string {
+function decisionProblem(field: FormErrors[number]['field'], problem?: string): string {
   switch (field) {
     case 'owner':
-      return 'Choose who to allocate the patient to';
+      return problem === 'has no room in their caseload'
+        ? 'Choose someone with room on their caseload'
+        : 'Choose who to allocate the patient to';
     case 'reason':
       return 'Choose a reason for declining';
     case 'note':
-      return 'Check the note';
+      return 'Note must be 2,000 characters or fewer';
     default:
       return 'Choose accept, decline or defer';
   }
@@ -225,4 +196,3 @@ function pageNumber(value: unknown): number | undefined {
   const raw = text(value);
   return raw && /^\d{1,6}$/.test(raw) ? Math.max(1, Number(raw)) : undefined;
 }
-

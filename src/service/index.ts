@@ -15,6 +15,7 @@ import { CohortView, readCohort } from './cohort-view';
 import { ServiceMetrics } from './metrics';
 import { NotificationQueue } from './notifications';
 import { RunManager } from './runs';
+import { workspacePages } from './workspace-pages';
 
 export { newApiKey, sha256Hex } from './auth';
 export type { Principal } from './auth';
@@ -76,7 +77,17 @@ export async function startService(
     metrics,
     cohortView,
   };
-  const server = await listen(createApp(ctx, authenticator), config.service.host, config.service.port);
+  const pages = config.service.ui.enabled
+    ? workspacePages(config, logger, runs, {
+        source: client,
+        record: client,
+        config,
+        logger,
+        ...rules,
+        populationKey: resolvePopulationKey,
+      })
+    : undefined;
+  const server = await listen(createApp(ctx, authenticator, pages), config.service.host, config.service.port);
   const url = `http://${config.service.host}:${(server.address() as AddressInfo).port}`;
   const task = scheduleRefresh(config, runs, logger);
   if (config.service.schedule.runOnStart) {

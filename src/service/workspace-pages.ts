@@ -1,16 +1,26 @@
 import type { Router } from 'express';
 import type { Config } from '../config';
 import type { Logger } from '../logging';
-import type { LastRunSummary, WorkspaceApi } from '../pages';
+import type { LastRunSummary } from '../pages';
 import { createPages } from '../pages';
+import type { WorkspaceDeps } from '../workspace';
+import { createWorkspace } from '../workspace';
 import type { RunManager, RunRecord } from './runs';
 import { RunInProgress } from './runs';
 
 /**
  * The workspace's pages over this service's runs: the programme page shows the last refresh and a lead may start
- * one; a decision refreshes its patient at once (one targeted run, after the run in progress if there is one).
+ * one; a decision refreshes its patient at once (one targeted run, after the run in progress if there is one); a
+ * finished run makes the workspace read again what it changed.
  */
-export function workspacePages(config: Config, logger: Logger, runs: RunManager, workspace: WorkspaceApi): Router {
+export function workspacePages(
+  config: Config,
+  logger: Logger,
+  runs: RunManager,
+  deps: Omit<WorkspaceDeps, 'refreshPatient'>
+): Router {
+  const workspace = createWorkspace({ ...deps, refreshPatient: (id) => refreshPatient(runs, id) });
+  runs.onFinished((record) => workspace.invalidate(record.patients));
   return createPages({
     config,
     logger,

@@ -52,7 +52,9 @@ interface AxeViolation {
 }
 
 /** axe-core's WCAG 2.2 A and AA rules (and its best practices) on the page as it stands: the violations found. */
-export async function axeViolations(page: Page): Promise<{ id: string; impact: string; help: string; targets: string[] }[]> {
+export async function axeViolations(
+  page: Page
+): Promise<{ id: string; impact: string; help: string; targets: string[] }[]> {
   // Injected through the DevTools protocol, not a <script> tag the page's CSP would refuse.
   await page.evaluate(AXE);
   const tags = JSON.stringify(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']);

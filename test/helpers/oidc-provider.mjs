@@ -3,15 +3,19 @@
 // `{ issuer }` to its parent, then registers the clients the parent sends (a client's redirect URI is known only once
 // the service under test is listening). Its development interactions sign in any listed user with any password.
 import http from 'node:http';
+import process from 'node:process';
 import Provider from 'oidc-provider';
 
-/** Test users: role and practice claims in the shapes an issuer may send (an array, or one string). */
+/**
+ * Test users: role and practice claims in the shapes an issuer may send (an array, or one string). The seeded
+ * practice is Y99001; a lead has no practice claim (a lead sees every practice).
+ */
 const USERS = {
-  'mdt-user': { name: 'Morgan MDT', roles: ['mdt'] },
+  'mdt-user': { name: 'Morgan MDT', roles: ['mdt'], practices: ['Y99001'] },
+  'mdt-user-2': { name: 'Ash Second', roles: ['mdt'], practices: ['Y99001'] },
   'lead-user': { name: 'Lee Lead', roles: 'lead' },
-  'viewer-user': { name: 'Val Viewer', roles: ['viewer'] },
+  'viewer-user': { name: 'Val Viewer', roles: ['viewer'], practices: 'Y99001' },
   'scoped-user': { name: 'Sam Scoped', roles: ['mdt'], practices: ['Z99999'] },
-  'practice-user': { name: 'Pat Practice', roles: ['mdt'], practices: ['Y99001'] },
   'nobody-user': { name: 'Nia Nobody', roles: ['something-else'] },
 };
 
@@ -63,8 +67,7 @@ server.listen(0, '127.0.0.1', () => {
     clients: [],
     cookies: { keys: ['test-only-cookie-key-0123456789abcdef'] },
     claims: { openid: ['sub'], profile: ['name', 'roles', 'practices'] },
-    findAccount: (_ctx, id) =>
-      USERS[id] ? { accountId: id, claims: () => ({ sub: id, ...USERS[id] }) } : undefined,
+    findAccount: (_ctx, id) => (USERS[id] ? { accountId: id, claims: () => ({ sub: id, ...USERS[id] }) } : undefined),
     features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } },
     pkce: { required: () => true },
   });

@@ -14,7 +14,10 @@ export async function startOidcProvider(): Promise<TestOidcProvider> {
   const child = fork(path.join(__dirname, 'oidc-provider.mjs'), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   // Its start-up warnings (development keys and interactions, which is what a test wants) are noise; errors are not.
   child.stderr?.on('data', (chunk: Buffer) => {
-    const lines = chunk.toString().split('\n').filter((l) => l && !l.startsWith('oidc-provider WARNING'));
+    const lines = chunk
+      .toString()
+      .split('\n')
+      .filter((l) => l && !l.startsWith('oidc-provider WARNING'));
     if (lines.length) {
       process.stderr.write(`${lines.join('\n')}\n`);
     }

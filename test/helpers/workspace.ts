@@ -39,7 +39,9 @@ export async function startWorkspaceRig(ui: Record<string, unknown> = {}): Promi
   const start = async (settings: Record<string, unknown>): Promise<{ service: TestService; url: string }> => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    await provider.register({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, publicUrl: url });
+    // A client of its own per service: a client's redirect URIs are its service's.
+    const clientId = `${CLIENT_ID}-${services.length + 1}`;
+    await provider.register({ clientId, clientSecret: CLIENT_SECRET, publicUrl: url });
     const practiceConfig = JSON.parse(readFileSync(practice.configFile, 'utf8')) as Record<string, unknown>;
     const service = await startTestService(practice.server.baseUrl, {
       ...practiceConfig,
@@ -48,7 +50,12 @@ export async function startWorkspaceRig(ui: Record<string, unknown> = {}): Promi
         auth: { apiKeys: keys.entries },
         ui: {
           publicUrl: url,
-          oidc: { issuer: provider.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, practiceClaim: 'practices' },
+          oidc: {
+            issuer: provider.issuer,
+            clientId,
+            clientSecret: CLIENT_SECRET,
+            practiceClaim: 'practices',
+          },
           ...settings,
         },
       },

