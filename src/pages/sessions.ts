@@ -73,6 +73,7 @@ export class SessionStore {
 
   end(res: Response, session: Session): void {
     this.sessions.delete(session.id);
+    dropCookie(res);
     res.clearCookie(SESSION_COOKIE, this.cookieOptions());
   }
 
@@ -81,6 +82,7 @@ export class SessionStore {
     const now = this.now();
     const session: Session = { id: token(), csrfToken: token(), createdAt: now, lastSeenAt: now };
     this.sessions.set(session.id, session);
+    dropCookie(res);
     res.cookie(SESSION_COOKIE, `${session.id}.${this.sign(session.id)}`, this.cookieOptions());
     return session;
   }
@@ -138,6 +140,19 @@ export function requireCsrfToken(req: Request, res: Response, next: NextFunction
     return;
   }
   next(new PageError(403, 'The form had expired', 'Go back, reload the page and try again.'));
+}
+
+/** Takes back a session cookie already set on this response (a renewal replaces it, never adds a second). */
+function dropCookie(res: Response): void {
+  const set = res.getHeader('Set-Cookie');
+  const kept = (Array.isArray(set) ? set : set === undefined ? [] : [String(set)]).filter(
+    (c) => !c.startsWith(`${SESSION_COOKIE}=`)
+  );
+  if (kept.length) {
+    res.setHeader('Set-Cookie', kept);
+  } else {
+    res.removeHeader('Set-Cookie');
+  }
 }
 
 function token(): string {

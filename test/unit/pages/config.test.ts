@@ -1,0 +1,52 @@
+import { configSchema, ConfigError } from '../../../src/config';
+import { uiConfigProblem, usesDevelopmentSignIn } from '../../../src/pages';
+
+const parse = (value: Record<string, unknown>) => configSchema.parse(value);
+
+describe('service.ui', () => {
+  it('defaults: pages on, the development sign-in, sessions idle after 30 minutes, roles named as the issue says', () => {
+    const ui = parse({}).service.ui;
+    expect(ui).toMatchObject({
+      enabled: true,
+      sessionIdleMinutes: 30,
+      roles: { mdt: ['mdt'], lead: ['lead'], viewer: ['viewer'] },
+    });
+    expect(ui.oidc).toBeUndefined();
+    expect(usesDevelopmentSignIn(parse({}))).toBe(true);
+    expect(
+      parse({ service: { ui: { oidc: { issuer: 'https://i.example', clientId: 'c' } } } }).service.ui.oidc
+    ).toMatchObject({ roleClaim: 'roles', scopes: 'openid profile' });
+  });
+
+  it('refuses the development sign-in on anything but a loopback address, naming the keys to set', () => {
+    for (const host of ['127.0.0.1', 'localhost', '::1']) {
+      expect({ host, problem: uiConfigProblem(parse({ service: { host } })) }).toEqual({ host, problem: undefined });
+    }
+    const problem = uiConfigProblem(parse({ service: { host: '0.0.0.0' } }));
+    expect(problem).toBeInstanceOf(ConfigError);
+    expect(problem?.message).toContain('service.ui.oidc');
+    expect(problem?.message).toContain('service.ui.enabled');
+    expect(uiConfigProblem(parse({ service: { host: '0.0.0.0', ui: { enabled: false } } }))).toBeUndefined();
+  });
+
+  it('needs the public URL with an issuer (the redirect URI is built on it)', () => {
+    const oidc = { issuer: 'https://i.example', clientId: 'c' };
+    expect(uiConfigProblem(parse({ service: { host: '0.0.0.0', ui: { oidc } } }))?.message).toContain(
+      'service.ui.publicUrl'
+    );
+    expect(
+      uiConfigProblem(parse({ service: { host: '0.0.0.0', ui: { oidc, publicUrl: 'https://mdt.example' } } }))
+    ).toBeUndefined();
+  });
+
+  it('reads the secret and the idle time from the environment’s strings', () => {
+    const ui = parse({
+      service: {
+        ui: { sessionIdleMinutes: '15', oidc: { issuer: 'https://i.example', clientId: 'c', clientSecret: 'x' } },
+      },
+    }).service.ui;
+    expect(ui.sessionIdleMinutes).toBe(15);
+    expect(() => parse({ service: { ui: { sessionIdleMinutes: 'soon' } } })).toThrow();
+    expect(() => parse({ service: { ui: { roles: { mdt: [] } } } })).toThrow();
+  });
+});
