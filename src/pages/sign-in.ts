@@ -241,7 +241,7 @@ export function userFromClaims(
     return undefined;
   }
   const name = typeof claims.name === 'string' ? claims.name : subject;
-  const practices = settings?.practiceClaim ? claimStrings(claims[settings.practiceClaim]) : undefined;
+  const practices = settings?.practiceClaim ? claimStrings(claims[settings.practiceClaim], 'org_code') : undefined;
   return {
     subject,
     name,
@@ -252,12 +252,25 @@ export function userFromClaims(
   };
 }
 
-/** A claim as strings: an array of strings, or one string (space-separated values, as `scope` is). */
-function claimStrings(value: unknown): string[] {
+/**
+ * A claim as strings: an array of strings, or one string (space-separated values, as `scope` is). CIS2's
+ * `nhsid_nrbac_roles` is an array of role objects: each gives the parts of its `role_code` (`S8000:G8000:R8000`)
+ * as roles and its `org_code` (the ODS code) as a practice.
+ */
+function claimStrings(value: unknown, field: 'role_code' | 'org_code' = 'role_code'): string[] {
   if (typeof value === 'string') {
     return value.split(/\s+/).filter(Boolean);
   }
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  if (!Array.isArray(value)) {
+    return [];
+  }
+  return value.flatMap((v: unknown) => {
+    if (typeof v === 'string') {
+      return [v];
+    }
+    const code = v && typeof v === 'object' ? (v as Record<string, unknown>)[field] : undefined;
+    return typeof code === 'string' ? (field === 'role_code' ? code.split(':') : [code]) : [];
+  });
 }
 
 function needsUserinfo(claims: Record<string, unknown>, settings: NonNullable<ServiceUiConfig['oidc']>): boolean {

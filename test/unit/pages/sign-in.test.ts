@@ -60,6 +60,24 @@ describe('userFromClaims', () => {
   });
 });
 
+describe('userFromClaims with CIS2', () => {
+  it('reads nhsid_nrbac_roles: job role codes as roles, organisation codes as practices', () => {
+    const settings = ui({ roleClaim: 'nhsid_nrbac_roles', practiceClaim: 'nhsid_nrbac_roles' });
+    const claims = {
+      sub: '555021935107',
+      name: 'Ada Example',
+      nhsid_nrbac_roles: [
+        { person_roleid: '1', org_code: 'Y99001', role_code: 'S8000:G8000:R8000', role_name: 'Clinical' },
+        { person_roleid: '2', org_code: 'Y99002', role_code: 'S8001:G8005:R8008' },
+      ],
+    };
+    expect(userFromClaims(claims, settings, 'x')).toMatchObject({ role: 'mdt', practices: ['Y99001', 'Y99002'] });
+    expect(
+      userFromClaims({ ...claims, nhsid_nrbac_roles: [{ role_code: 'S1:G2:R9' }] }, settings, 'x')
+    ).toBeUndefined();
+  });
+});
+
 describe('developmentUsers', () => {
   it('offers each configured workforce member as an MDT member, then one demo user per role', () => {
     const config = configSchema.parse({
