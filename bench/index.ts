@@ -2,11 +2,13 @@
  * `npm run bench`: performance figures, measured, never asserted in tests.
  *   npm run bench                      10,000 patients
  *   npm run bench -- --patients 100000 (or --large)
- *   npm run bench -- --only evaluation|run|search-index
+ *   npm run bench -- --only evaluation|run|search-index|workspace
+ *   npm run bench -- --large --only workspace   (the workspace's figures at 100,000 patients)
  */
 import { benchEvaluation } from './evaluation';
 import { benchRunVsRaw } from './run-vs-raw';
 import { benchSearchIndex } from './search-index';
+import { benchWorkspace } from './workspace';
 
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,6 +26,9 @@ async function main(): Promise<void> {
   }
   if (!only || only === 'search-index') {
     await benchSearchIndex();
+  }
+  if (!only || only === 'workspace') {
+    await benchWorkspace(patients);
   }
 }
 

@@ -39,8 +39,8 @@ export function checkDecision(decision: Decision, rules: AllocationRules): void 
   }
   if (decision.kind === 'accept') {
     const { workforce, caseloads, risk } = rules;
-    if (!workforce.length) {
-      return; // no workforce configured: allocation is the MDT's own (README, Allocation)
+    if (decision.owner === undefined && !ownerRequired(rules)) {
+      return; // nobody of the right kind has room (or no workforce): accepted, the patient waits for capacity
     }
     const member = workforce.find((m) => m.reference === decision.owner);
     if (!member) {
@@ -53,6 +53,16 @@ export function checkDecision(decision: Decision, rules: AllocationRules): void 
       throw new InvalidInput('owner', 'has no room in their caseload');
     }
   }
+}
+
+/**
+ * An accept names its owner while someone of the right kind has room; when nobody has (or there is no workforce) it
+ * may name none, and the run enrols the patient with the first who has room (README, Allocation).
+ */
+export function ownerRequired(rules: Pick<AllocationRules, 'workforce' | 'caseloads' | 'risk'>): boolean {
+  return rules.workforce.some(
+    (m) => ROLES[m.role].risk === rules.risk && rules.caseloads.count(m.reference) < m.caseload
+  );
 }
 
 const concept = (c: { system: string; code: string; display: string }) => ({ coding: [{ ...c }], text: c.display });

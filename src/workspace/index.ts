@@ -3,7 +3,7 @@ export type { Workspace, WorkspaceDeps } from './workspace';
 export { DECLINE_REASONS } from './decide';
 export { auditEvent } from './audit';
 export type { AuditedAction } from './audit';
-export { PAGE_SIZE, SECTIONS } from './worklist';
+export { PAGE_SIZE, SECTIONS, STAGE_LABELS } from './worklist';
 export { Forbidden, InvalidInput, NotFound } from './errors';
 export { formatNhsNumber } from './people';
 export { SharedRead } from './shared-read';

@@ -9,7 +9,7 @@ import { episodeStage, hasBusinessStatus, standingOf, tierOfEpisode } from '../l
 import type { PatientRecord } from '../mappings';
 import type { RiskType } from '../vocabulary';
 import { isTaskInput, RISK_CODE } from '../vocabulary';
-import { DECLINE_REASONS } from './decide';
+import { DECLINE_REASONS, ownerRequired } from './decide';
 import { evidenceTimeline } from './evidence';
 import type { OwnerLabels } from './owners';
 import { ownerOptions } from './owners';
@@ -79,7 +79,7 @@ export function patientReview(inputs: ReviewInputs): PatientReview {
     decision: {
       allowed: open && user.role !== 'viewer',
       owners: ownerOptions(inputs.workforce, inputs.caseloads, risk, inputs.labels, proposedOwnerOf(review)),
-      ownerRequired: inputs.workforce.length > 0,
+      ownerRequired: ownerRequired({ workforce: inputs.workforce, caseloads: inputs.caseloads, risk }),
       declineReasons: DECLINE_REASONS,
     },
   };

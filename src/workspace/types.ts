@@ -178,7 +178,11 @@ export interface PatientReview {
     /** The user may decide and a review is open. */
     allowed: boolean;
     owners: OwnerOption[];
-    /** With no workforce configured the MDT may accept without choosing an owner. */
+    /**
+     * An accept must name an owner while someone of the right kind has room; when none has (or there is no
+     * workforce), accepting without one leaves the patient waiting for capacity, enrolled by the first run after a
+     * place frees up.
+     */
     ownerRequired: boolean;
     declineReasons: Labelled[];
   };

@@ -8,7 +8,7 @@ import { isTaskInput, RISK_CODE, TIER_CODE } from '../vocabulary';
 import { InvalidInput } from './errors';
 import type { OwnerLabels } from './owners';
 import { maySee, patientPractice, patientSummary } from './people';
-import type { Snapshot } from './snapshot';
+import type { KnownPatient, Snapshot } from './snapshot';
 import type {
   Labelled,
   Practice,
@@ -29,6 +29,7 @@ export const SECTIONS: readonly { section: WorklistSection; title: string }[] = 
   { section: 'awaiting-capacity', title: 'Accepted, waiting for capacity' },
 ];
 
+/** The stages in plain English, for pages. */
 export const STAGE_LABELS: Record<Stage, string> = {
   'under-review': 'Under review',
   undecided: 'Reviewed without a decision',
@@ -93,20 +94,24 @@ function rowOf(
   const { latest, stage } = standingOf(place);
   const section = latest && stage ? sectionOf(latest, stage) : undefined;
   const known = snapshot.known.get(place.patientId);
-  if (!latest || !stage || !section || !known?.patient) {
+  if (!latest || !stage || !section) {
     return undefined;
   }
-  const decision = known.decision;
+  const decision = known?.decision;
   const review = latest.review;
   const risk = review?.input?.find((i) => isTaskInput(i, 'dominantRisk'))?.valueCodeableConcept?.coding?.[0]?.code;
   const owner = ownerOf(latest, reviewOwner);
   const tier = section === 'step-down' ? (decision?.qualifyingTier ?? tierOfEpisode(latest)) : tierOfEpisode(latest);
   return {
-    patient: patientSummary(known.patient, snapshot.asOf, snapshot.organisations),
+    // A patient whose record could not be read stays on the agenda (never silently dropped), under their id only;
+    // with no known practice, only users who see every practice see them.
+    patient: known?.patient
+      ? patientSummary(known.patient, snapshot.asOf, snapshot.organisations)
+      : { id: place.patientId, name: 'Record could not be read' },
     section,
     stage,
     ...(tier ? { tier: tierLabel(tier) } : {}),
-    reason: decision ? reasonSentence(programme, decision, snapshot.asOf) : (review?.description ?? ''),
+    reason: reasonOf(programme, snapshot, section, decision, review?.description),
     riskFactors: programme.riskFactors
       .filter((r) => decision?.riskFactors.includes(r.id))
       .map((r) => ({ code: r.id, label: r.title })),
@@ -116,6 +121,21 @@ function rowOf(
     ...(owner ? { proposedOwner: { reference: owner, label: labels.label(owner) } } : {}),
     ...(review?.id ? { review: `Task/${review.id}` } : {}),
   };
+}
+
+/** The row's one line: the figures as of the snapshot; a step-down's say the criteria no longer hold. */
+function reasonOf(
+  programme: Programme,
+  snapshot: Snapshot,
+  section: WorklistSection,
+  decision: KnownPatient['decision'],
+  description: string | undefined
+): string {
+  if (!decision) {
+    return description ?? ''; // the figures the run proposed them on, as it wrote them on the review
+  }
+  const figures = reasonSentence(programme, decision, snapshot.asOf);
+  return section === 'step-down' ? `No longer meets the criteria: ${figures}` : figures;
 }
 
 /** Who owns, or is to own, the patient's care: allocated (the care plan's author), the MDT's choice, the proposal. */

@@ -49,7 +49,10 @@ export interface WorkspaceDeps {
   logger: Logger;
   /** A targeted refresh of one patient (the service's run of just them), awaited after each decision. */
   refreshPatient(patientId: string): Promise<void>;
+  /** The wall clock, for what decisions and audit records are stamped with. */
   now?: () => Date;
+  /** The evaluation date of the figures shown (like `hfu run --now`); default today in London. */
+  asOf?: () => IsoDate;
   /** The population's key (names the cohort Group); default resolved from `config.scope` once. */
   populationKey?: () => Promise<string>;
 }
@@ -98,7 +101,7 @@ class FhirWorkspace implements Workspace {
   }
 
   private asOf(): IsoDate {
-    return londonToday(this.now());
+    return this.deps.asOf?.() ?? londonToday(this.now());
   }
 
   private now(): Date {
@@ -120,27 +123,24 @@ class FhirWorkspace implements Workspace {
   }
 
   async patient(user: WorkspaceUser, patientId: string): Promise<PatientReview> {
-    const { patient, snapshot } = await this.authorise(user, patientId);
+    checkId(patientId);
     const asOf = this.asOf();
-    const [place, population, labels] = await Promise.all([
+    // Everything the page needs is read at once, the patient's data with it (by id: a search needs no more); none of
+    // it is shown, nor the view recorded, unless the user may see the patient.
+    const [{ patient, snapshot }, place, population, labels, { records }] = await Promise.all([
+      this.authorise(user, patientId),
       readPatientProgramme(this.deps.record, this.deps.programme.id, patientId),
       this.populationOnce(),
       this.labels.get(),
+      readChunk(this.deps.source, this.deps.mapping, [{ resourceType: 'Patient', id: patientId }], asOf, {
+        dateBounds: this.deps.config.extract.dateBounds,
+      }),
     ]);
     if (!place && !population.includes(patient)) {
       throw new NotFound();
     }
-    const audit = recordAudit(
-      this.deps.record,
-      auditEvent(user, { kind: 'view', patientId }, this.now().toISOString())
-    );
-    const [{ records }] = await Promise.all([
-      readChunk(this.deps.source, this.deps.mapping, [patient], asOf, {
-        dateBounds: this.deps.config.extract.dateBounds,
-      }),
-      audit,
-    ]);
-    const record = records[0] ?? { patient, resources: {} };
+    await recordAudit(this.deps.record, auditEvent(user, { kind: 'view', patientId }, this.now().toISOString()));
+    const record = { patient, resources: records[0]?.resources ?? {} };
     const evaluation = evaluatePatient(record, {
       programme: this.deps.programme,
       evaluate: featureEvaluator(this.deps.mapping, asOf),
@@ -171,8 +171,9 @@ class FhirWorkspace implements Workspace {
     if (user.role === 'viewer') {
       throw new Forbidden();
     }
-    const { patient, snapshot } = await this.authorise(user, patientId);
-    const [place, labels] = await Promise.all([
+    checkId(patientId);
+    const [{ patient, snapshot }, place, labels] = await Promise.all([
+      this.authorise(user, patientId),
       readPatientProgramme(this.deps.record, this.deps.programme.id, patientId),
       this.labels.get(),
     ]);
@@ -245,9 +246,7 @@ class FhirWorkspace implements Workspace {
 
   /** The patient, and whether this user may see them: NotFound when there is none, Forbidden for another practice. */
   private async authorise(user: WorkspaceUser, patientId: string): Promise<{ patient: Patient; snapshot: Snapshot }> {
-    if (!/^[A-Za-z0-9\-.]{1,64}$/.test(patientId)) {
-      throw new NotFound();
-    }
+    checkId(patientId);
     const [patient, snapshot] = await Promise.all([this.readPatient(patientId), this.snapshot.get()]);
     const gp = practiceReferenceOf(patient);
     if (gp) {
@@ -293,6 +292,13 @@ class FhirWorkspace implements Workspace {
     const snapshot = await cached;
     await refreshSnapshot(this.snapshotDeps, snapshot, [patientId]);
     return standingOf(snapshot.record.patients.get(patientId)).stage;
+  }
+}
+
+/** A FHIR id, else there is no such patient (nothing else reaches a URL). */
+function checkId(patientId: string): void {
+  if (!/^[A-Za-z0-9\-.]{1,64}$/.test(patientId)) {
+    throw new NotFound();
   }
 }
 
