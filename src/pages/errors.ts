@@ -28,11 +28,19 @@ export function pageErrors(views: Views, logger: Logger): ErrorRequestHandler {
     const error =
       err instanceof PageError
         ? err
-        : new PageError(500, 'Sorry, there is a problem with the service', 'Try again later.');
-    if (!(err instanceof PageError)) {
+        : isClientError(err)
+          ? new PageError(err.status, 'The form could not be read', 'Go back, check what you entered and try again.')
+          : new PageError(500, 'Sorry, there is a problem with the service', 'Try again later.');
+    if (!(err instanceof PageError) && error.status >= 500) {
       logger.error('page failed', { error: err instanceof Error ? err.name : typeof err });
     }
     res.setHeader('Cache-Control', 'no-store');
     res.status(error.status).send(views.render('error.njk', res.locals, { error }));
   };
+}
+
+/** What the body parser refuses (a form too large, badly encoded): its 4xx status, never its message. */
+function isClientError(err: unknown): err is { status: number } {
+  const status = (err as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }

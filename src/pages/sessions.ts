@@ -24,8 +24,6 @@ export interface Session {
   idToken?: string;
   /** Between the redirect to the issuer and the callback. */
   signIn?: { state: string; nonce: string; codeVerifier: string; returnTo: string };
-  /** A user with no workspace role: signed in at the issuer, refused here. */
-  refused?: boolean;
 }
 
 export interface SessionOptions {

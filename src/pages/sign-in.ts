@@ -131,7 +131,7 @@ function issuerRoutes(
       const user = userFromClaims(claims, ui, issuer.href);
       const fresh = store.renew(res, session);
       if (!user) {
-        fresh.refused = true;
+        // Signed in at the issuer, refused here: kept signed out, with the ID token for signing out there.
         fresh.idToken = tokens.id_token;
         logger.info('sign-in refused: no workspace role');
         res.redirect(303, NO_ACCESS_PATH);

@@ -3,6 +3,7 @@ import { SESSION_COOKIE } from '../../../src/pages/sessions';
 import { Browser, formFields, signInThroughIssuer } from '../../helpers/oidc';
 import type { WorkspaceRig } from '../../helpers/workspace';
 import { startWorkspaceRig } from '../../helpers/workspace';
+import { SPECS } from '../helpers/programme';
 
 let rig: WorkspaceRig;
 beforeAll(async () => {
@@ -250,6 +251,34 @@ describe('who may do what', () => {
     const browser = await signedIn('lead-user');
     // A workspace session is no credential for the API.
     expect((await browser.request(`${rig.url}/cohort`)).status).toBe(401);
+  });
+});
+
+describe('forms and filters', () => {
+  it('filters the worklist by tier, and refuses a filter that is no option with a page saying so', async () => {
+    const browser = await signedIn('mdt-user');
+    const first = await browser.follow(`${rig.url}/mdt/worklist?tier=first`);
+    const shown = [...first.body.matchAll(/href="\/mdt\/patients\/([^"]+)"/g)].map((m) => m[1]);
+    // The first tier: two or more emergency admissions (with ten or more repeat medicines).
+    const expected = SPECS.filter((s) => s.admissionsDaysAgo.length >= 2 && s.repeats >= 10).map((s) => s.id);
+    expect(shown.sort()).toEqual(expected.sort());
+    const bad = await browser.follow(`${rig.url}/mdt/worklist?tier=nonsense`);
+    expect(bad.res.status).toBe(400);
+    expect(bad.body).toContain('Check what you asked for');
+  });
+
+  it('refuses a form body over the limit (413) and writes nothing', async () => {
+    const browser = await signedIn('mdt-user');
+    const fields = await decisionFields(browser);
+    const before = await review();
+    const res = await browser.post(`${rig.url}/mdt/patients/${PATIENT}/decision`, {
+      ...fields,
+      decision: 'defer',
+      note: 'x'.repeat(40_000),
+    });
+    expect(res.res.status).toBe(413);
+    expect(res.body).toContain('The form could not be read');
+    expect((await review()).meta?.versionId).toBe(before.meta?.versionId);
   });
 });
 
