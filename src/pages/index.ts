@@ -38,6 +38,11 @@ export function uiConfigProblem(config: Config): ConfigError | undefined {
       'service.ui.publicUrl: required with service.ui.oidc (the redirect URI is <publicUrl>/mdt/auth/callback)',
     ]);
   }
+  if (ui.oidc && ui.publicUrl && !ui.publicUrl.startsWith('https:') && !isLoopbackHttp(new URL(ui.publicUrl))) {
+    return new ConfigError('service', [
+      'service.ui.publicUrl: must be https (session cookies are Secure), unless on a loopback address',
+    ]);
+  }
   if (!ui.oidc && !isLoopbackHost(config.service.host)) {
     return new ConfigError('service', [
       `service.ui.oidc: the development sign-in works only on a loopback address and service.host is ${config.service.host}: configure an issuer (service.ui.oidc), or turn the pages off (service.ui.enabled: false)`,

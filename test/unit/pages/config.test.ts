@@ -29,7 +29,7 @@ describe('service.ui', () => {
     expect(uiConfigProblem(parse({ service: { host: '0.0.0.0', ui: { enabled: false } } }))).toBeUndefined();
   });
 
-  it('needs the public URL with an issuer (the redirect URI is built on it)', () => {
+  it('needs the public URL with an issuer (the redirect URI is built on it), https but on loopback', () => {
     const oidc = { issuer: 'https://i.example', clientId: 'c' };
     expect(uiConfigProblem(parse({ service: { host: '0.0.0.0', ui: { oidc } } }))?.message).toContain(
       'service.ui.publicUrl'
@@ -37,6 +37,10 @@ describe('service.ui', () => {
     expect(
       uiConfigProblem(parse({ service: { host: '0.0.0.0', ui: { oidc, publicUrl: 'https://mdt.example' } } }))
     ).toBeUndefined();
+    expect(
+      uiConfigProblem(parse({ service: { host: '0.0.0.0', ui: { oidc, publicUrl: 'http://mdt.example' } } }))?.message
+    ).toContain('must be https');
+    expect(uiConfigProblem(parse({ service: { ui: { oidc, publicUrl: 'http://127.0.0.1:8080' } } }))).toBeUndefined();
   });
 
   it('reads the secret and the idle time from the environment’s strings', () => {
