@@ -32,7 +32,11 @@ export interface SessionOptions {
   /** Secure cookies: everywhere but development on a loopback http address. */
   secure: boolean;
   now?: () => number;
+  /** Sessions held at most: beyond it the oldest signed-out ones go first (a flood of visits cannot fill memory). */
+  limit?: number;
 }
+
+const SESSION_LIMIT = 50_000;
 
 export const SESSION_COOKIE = 'hfu_mdt_session';
 
@@ -107,12 +111,22 @@ export class SessionStore {
     );
   }
 
-  /** Drops expired sessions, so that a store no one signs out of does not grow without bound. */
+  /**
+   * Drops expired sessions, so that a store no one signs out of does not grow without bound; over the limit, the
+   * oldest signed-out sessions (a visit that never signed in), then the oldest of all.
+   */
   private sweep(): void {
+    const limit = this.options.limit ?? SESSION_LIMIT;
     for (const session of this.sessions.values()) {
-      if (this.expired(session)) {
+      if (this.expired(session) || (this.sessions.size >= limit && !session.user)) {
         this.sessions.delete(session.id);
       }
+    }
+    for (const id of this.sessions.keys()) {
+      if (this.sessions.size < limit) {
+        break;
+      }
+      this.sessions.delete(id);
     }
   }
 

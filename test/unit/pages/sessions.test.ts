@@ -84,4 +84,21 @@ describe('SessionStore', () => {
     expect(await (await fetch(app.url, { headers: { cookie: after } })).text()).toBe('s');
     expect(await (await fetch(app.url, { headers: { cookie: before } })).text()).toBe('nobody');
   });
+
+  it('holds at most its limit, letting the oldest signed-out visits go before anyone signed in', async () => {
+    const store = new SessionStore({ idleMinutes: 30, maxHours: 12, secure: false, limit: 3 });
+    const app = await appWith(store);
+    server = app.server;
+    const signedIn = cookieOf(await fetch(`${app.url}/sign-in`)).split(';')[0] as string;
+    const visits: string[] = [];
+    for (let n = 0; n < 5; n++) {
+      visits.push(cookieOf(await fetch(app.url)).split(';')[0] as string);
+    }
+    // A session the store still holds is answered without a new cookie.
+    const kept = async (cookie: string) =>
+      (await fetch(app.url, { headers: { cookie } })).headers.getSetCookie().length === 0;
+    expect(await kept(visits[4] as string)).toBe(true);
+    expect(await kept(visits[0] as string)).toBe(false);
+    expect(await (await fetch(app.url, { headers: { cookie: signedIn } })).text()).toBe('s');
+  });
 });
