@@ -16,7 +16,7 @@ const ARGS = [
 
 export interface TestBrowser {
   /** A fresh context (its own cookies: another person at another computer), limited to 127.0.0.1. */
-  context(): Promise<BrowserContext>;
+  context(options?: { javaScriptEnabled?: boolean }): Promise<BrowserContext>;
   close(): Promise<void>;
 }
 
@@ -28,8 +28,8 @@ export interface TestBrowser {
 export async function launchChromium(): Promise<TestBrowser> {
   const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
   return {
-    async context() {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    async context(options = {}) {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
       await context.route(
         (url) => url.hostname !== '127.0.0.1',
         (route) => route.abort()

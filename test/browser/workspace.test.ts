@@ -19,8 +19,8 @@ afterAll(async () => {
 });
 
 /** A new browser context (another person) signed in as `login` through the test issuer's own pages. */
-async function signIn(login: string, url = rig.url): Promise<Page> {
-  const context = await chromium.context();
+async function signIn(login: string, url = rig.url, javaScriptEnabled = true): Promise<Page> {
+  const context = await chromium.context({ javaScriptEnabled });
   contexts.push(context);
   const page = await context.newPage();
   await page.goto(`${url}/mdt/worklist`);
@@ -191,6 +191,18 @@ describe('the MDT workspace in chromium', () => {
     expect(after.status).toBe('accepted');
     await expectAccessible(second);
     await screenshot(second, 'conflict');
+  });
+
+  it('works without JavaScript: an accept from a page whose scripts never ran', async () => {
+    const page = await signIn('mdt-user', rig.url, false);
+    await page.goto(`${rig.url}/mdt/patients/hfu-h`);
+    expect(await page.evaluate('document.body.classList.contains("js-enabled")')).toBe(false);
+    await page.check('#decision');
+    const owner = await page.locator('input[name="owner"]:checked').getAttribute('value');
+    await page.click('form[action$="/decision"] button');
+    await page.waitForURL(/decided=accept$/);
+    const task = await review('hfu-h');
+    expect([task.status, task.owner?.reference]).toEqual(['accepted', owner]);
   });
 
   it('shows a viewer the review without the decision form', async () => {
