@@ -99,12 +99,15 @@ export function reviewView(
   const body = state.body ?? {};
   const errorFor = (field: string) => state.errors?.find((e) => e.field === field);
   const chosen = typeof body.decision === 'string' ? body.decision : undefined;
+  // A full caseload is said in the label of its disabled radio: a hint of a disabled item is drawn too faint to read.
   const ownerItems = review.decision.owners.map((o) => ({
     value: o.reference,
-    text: o.label,
-    hint: {
-      text: `${o.role.label}: ${o.used} of ${o.limit} on their caseload${o.full ? ' (full)' : ''}${o.proposed ? '. Proposed by the connector' : ''}`,
-    },
+    text: o.full ? `${o.label}: ${o.used} of ${o.limit} on their caseload (full)` : o.label,
+    hint: o.full
+      ? undefined
+      : {
+          text: `${o.role.label}: ${o.used} of ${o.limit} on their caseload${o.proposed ? '. Proposed by the connector' : ''}`,
+        },
     disabled: o.full,
     checked: body.owner === o.reference || (!body.owner && o.proposed && !o.full),
   }));

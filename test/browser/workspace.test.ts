@@ -205,6 +205,19 @@ describe('the MDT workspace in chromium', () => {
     expect([task.status, task.owner?.reference]).toEqual(['accepted', owner]);
   });
 
+  it('offers someone whose caseload is full, but not for choosing', async () => {
+    // The coach has room for one patient, who is now hfu-h (the test above).
+    const page = await signIn('mdt-user');
+    await page.goto(`${rig.url}/mdt/patients/hfu-e`);
+    const coach = page.locator('input[name="owner"][value="PractitionerRole/coach-1"]');
+    expect(await coach.isDisabled()).toBe(true);
+    expect(
+      await page.locator('#owner-1-item-hint, .nhsuk-radios__item', { hasText: '(full)' }).count()
+    ).toBeGreaterThan(0);
+    expect(await page.locator('main').innerText()).toContain('1 of 1 on their caseload (full)');
+    await expectAccessible(page);
+  });
+
   it('shows a viewer the review without the decision form', async () => {
     const page = await signIn('viewer-user');
     await page.goto(`${rig.url}/mdt/patients/hfu-b`);
