@@ -237,6 +237,10 @@ class FhirWorkspace implements Workspace {
     if (!patientIds || !cached) {
       this.snapshot.invalidate();
       this.labels.invalidate();
+      if (cached) {
+        // In use: read the new view now, so the meeting's next page finds it ready rather than waiting for it.
+        this.snapshot.get().catch(() => undefined);
+      }
       return;
     }
     cached

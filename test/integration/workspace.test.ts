@@ -31,30 +31,32 @@ const other = user('Other Practice', 'mdt', ['Y99999']);
 let practice: ProgrammePractice;
 let workspace: Workspace;
 let run: () => Promise<void>;
+let deps: Parameters<typeof createWorkspace>[0];
 
 beforeAll(async () => {
   practice = await ProgrammePractice.start();
   const file = JSON.parse(readFileSync(practice.configFile, 'utf8')) as Record<string, unknown>;
   const config = configSchema.parse({ ...file, fhir: { baseUrl: practice.server.baseUrl } });
   const logger = createLogger({ stream: new Writable({ write: (_c, _e, done) => done() }), format: 'json' });
-  const deps = { client: practice.client, logger, ...rulesFrom(config) };
+  const runDeps = { client: practice.client, logger, ...rulesFrom(config) };
   const refreshPatient = async (id: string): Promise<void> => {
-    await runCohort(deps, { ...runSettingsFrom(config, { dryRun: false, patients: [id] }), asOf: AS_OF });
+    await runCohort(runDeps, { ...runSettingsFrom(config, { dryRun: false, patients: [id] }), asOf: AS_OF });
   };
   run = async () => {
     const { code } = await practice.run(AS_OF);
     expect(code).toBe(0);
     workspace.invalidate();
   };
-  workspace = createWorkspace({
+  deps = {
     source: practice.client,
     record: practice.client,
     config,
-    programme: deps.programme,
-    mapping: deps.mapping,
+    programme: runDeps.programme,
+    mapping: runDeps.mapping,
     logger,
     refreshPatient,
-  });
+  };
+  workspace = createWorkspace(deps);
   await run();
 });
 afterAll(() => practice.stop());
@@ -195,7 +197,17 @@ describe('the MDT workspace over the embedded server, after a real run', () => {
     expect((await workspace.patient(alex, 'hfu-e')).decision.owners).toEqual([
       expect.objectContaining({ reference: 'PractitionerRole/coach-1', full: true }),
     ]);
-    expect(caseload?.patients[0]?.next?.kind).toBe('what-matters-conversation');
+    expect(caseload?.patients[0]?.next).toMatchObject({ kind: 'what-matters-conversation', overdue: false });
+    expect(caseload?.patients[0]?.next?.due).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  });
+
+  it('accepts without an owner when nobody of the right kind has room: the patient waits for capacity', async () => {
+    const review = await workspace.patient(alex, 'hfu-e');
+    expect(review.decision).toMatchObject({ allowed: true, ownerRequired: false });
+    const result = await workspace.decide(alex, 'hfu-e', { kind: 'accept' }, review.review?.version ?? '');
+    expect(result).toMatchObject({ kind: 'done', stage: 'accepted' });
+    expect(await practice.managed<Flag>('Flag', 'hfu-e', 'flag')).toBeUndefined();
+    expect((await rowsOf('awaiting-capacity')).map((r) => r.patient.id)).toEqual(['hfu-e']);
   });
 
   it('declines with a reason: the next run does not propose the patient again within the cool-off', async () => {
@@ -241,23 +253,66 @@ describe('the MDT workspace over the embedded server, after a real run', () => {
     expect(task.note?.map((n) => n.authorReference?.display)).toEqual(['Alex Jones']);
   });
 
+  it('lets only one of two decisions sent at once through; the other overwrites nothing', async () => {
+    const { review } = await workspace.patient(alex, 'hfu-g');
+    const version = review?.version ?? '';
+    const results = await Promise.all([
+      workspace.decide(alex, 'hfu-g', { kind: 'defer', note: 'first' }, version),
+      workspace.decide(sam, 'hfu-g', { kind: 'defer', note: 'second' }, version),
+    ]);
+    expect(results.map((r) => r.kind).sort()).toEqual(['conflict', 'done']);
+    const task = await practice.must<Task>('Task', 'hfu-g', 'mdt-review');
+    expect(task.note).toHaveLength(1);
+    const winner = results[0]?.kind === 'done' ? 'Alex Jones' : 'Sam Patel';
+    expect(task.note?.[0]?.authorReference?.display).toBe(winner);
+    expect(results.find((r) => r.kind === 'conflict')).toMatchObject({ by: winner });
+  });
+
+  it('keeps a decision when the refresh after it fails, and says so', async () => {
+    const failing = createWorkspace({
+      ...deps,
+      refreshPatient: () => Promise.reject(new Error('a run is in progress')),
+    });
+    const { review } = await failing.patient(alex, 'hfu-f');
+    const result = await failing.decide(alex, 'hfu-f', { kind: 'defer' }, review?.version ?? '');
+    expect(result).toMatchObject({ kind: 'done', refreshed: false });
+    expect((await practice.must<Task>('Task', 'hfu-f', 'mdt-review')).businessStatus?.coding?.[0]?.code).toBe(
+      'deferred'
+    );
+  });
+
   it('keeps a practice-scoped user to their practices and a viewer from deciding', async () => {
-    await expect(workspace.patient(other, 'hfu-e')).rejects.toBeInstanceOf(Forbidden);
-    await expect(workspace.decide(other, 'hfu-e', { kind: 'defer' }, '1')).rejects.toBeInstanceOf(Forbidden);
+    await expect(workspace.patient(other, 'hfu-h')).rejects.toBeInstanceOf(Forbidden);
+    await expect(workspace.decide(other, 'hfu-h', { kind: 'defer' }, '1')).rejects.toBeInstanceOf(Forbidden);
     expect((await workspace.worklist(other)).counts.total).toBe(0);
-    const viewed = await workspace.patient(lee, 'hfu-e');
+    const viewed = await workspace.patient(lee, 'hfu-h');
     expect(viewed.decision.allowed).toBe(false);
     await expect(
-      workspace.decide(lee, 'hfu-e', { kind: 'defer' }, viewed.review?.version ?? '')
+      workspace.decide(lee, 'hfu-h', { kind: 'defer' }, viewed.review?.version ?? '')
     ).rejects.toBeInstanceOf(Forbidden);
-    expect((await practice.must<Task>('Task', 'hfu-e', 'mdt-review')).status).toBe('requested');
-    const error = await workspace.patient(other, 'hfu-e').catch((err: Error) => err);
-    expect(JSON.stringify({ message: error instanceof Error ? error.message : '' })).not.toMatch(/hfu-e|Patient/);
+    expect((await practice.must<Task>('Task', 'hfu-h', 'mdt-review')).status).toBe('requested');
+    const error = await workspace.patient(other, 'hfu-h').catch((err: Error) => err);
+    expect(JSON.stringify({ message: error instanceof Error ? error.message : '' })).not.toMatch(/hfu-h|Patient/);
+  });
+
+  it("sums up the programme: patients by stage and tier, the workforce's capacity used", async () => {
+    const summary = await workspace.programme(alex);
+    // a enrolled, e accepted (waiting), c declined; b, d, f and g deferred and h new: still under review.
+    expect(summary.byStage).toEqual({ enrolled: 1, accepted: 1, declined: 1, 'under-review': 5 });
+    expect(summary.byTier).toEqual({ first: 3, second: 5 });
+    expect(summary.capacity).toEqual({
+      used: 1,
+      limit: 11,
+      byRisk: { clinical: { used: 0, limit: 10 }, psychosocial: { used: 1, limit: 1 } },
+    });
+    expect(summary.mayRefresh).toBe(false);
+    expect((await workspace.programme(other)).byStage).toEqual({});
   });
 
   it('records every decision as a valid AuditEvent naming the user, the patient and the review version', async () => {
     const audits = (await practice.client.searchAll<AuditEvent>('AuditEvent', {})).filter((a) => a.action === 'U');
-    expect(audits.length).toBe(4); // accept a, decline c, defer b, defer d (the refused decisions wrote nothing)
+    // accept a and e, decline c, defer b, d, f and g (the refused decisions wrote nothing)
+    expect(audits.length).toBe(7);
     for (const audit of audits) {
       expect(validateAgainstProfile(audit)).toEqual([]);
       expect(audit.entity?.[1]?.what?.reference).toMatch(/^Task\/[^/]+\/_history\/.+$/);

@@ -7,6 +7,7 @@ import { loadMapping } from '../../../src/mappings';
 import { validateAgainstProfile } from '../../../src/profiles';
 import { PROFILE } from '../../../src/vocabulary';
 import { auditEvent } from '../../../src/workspace/audit';
+import { caseloadView, myCaseloads } from '../../../src/workspace/caseloads';
 import {
   checkDecision,
   conflictOf,
@@ -427,5 +428,78 @@ describe('the worklist', () => {
     expect(() => view(alex, { stage: 'nonsense' })).toThrow(/^stage: one of/);
     expect(() => view(alex, { page: 0 })).toThrow('page: a whole number from 1');
     expect(view(alex, { page: 2 })).toMatchObject({ page: { number: 2, size: 50, rows: 7, pages: 1 } });
+  });
+});
+
+describe('caseloads', () => {
+  const conversation: Task = {
+    resourceType: 'Task',
+    id: 'conv-p1',
+    status: 'requested',
+    intent: 'order',
+    code: { coding: [{ code: 'what-matters-conversation' }] },
+    owner: { reference: 'PractitionerRole/gp-1' },
+    restriction: { period: { start: '2026-11-01', end: '2026-11-15' } },
+  };
+  const snapshot: Snapshot = {
+    asOf: '2026-11-23',
+    record: {
+      patients: new Map([
+        [
+          'p1',
+          {
+            patientId: 'p1',
+            episodes: [
+              {
+                number: 1,
+                review: { ...stored, status: 'accepted' },
+                carePlan: {
+                  resourceType: 'CarePlan',
+                  id: 'cp',
+                  status: 'active',
+                  intent: 'plan',
+                  subject: { reference: 'Patient/p1' },
+                  author: { reference: 'PractitionerRole/gp-1' },
+                },
+                conversation,
+                checkIns: new Map(),
+              },
+            ],
+          },
+        ],
+      ]),
+    },
+    known: new Map([
+      [
+        'p1',
+        { patient: { resourceType: 'Patient', id: 'p1', generalPractitioner: [{ reference: 'Organization/y1' }] } },
+      ],
+    ]),
+    organisations: new Map([['Organization/y1', { reference: 'Organization/y1', ods: 'Y00001' }]]),
+    memo: {},
+  };
+  const mine = new OwnerLabels(workforce, new Map(), new Map([['PractitionerRole/gp-1', 'Practitioner/sam']]));
+  const sam: WorkspaceUser = { ...alex, agent: { reference: 'Practitioner/sam', display: 'Sam Patel' } };
+
+  it("lists each member's patients with the next Task they hold, overdue once past its due date, and used / limit", () => {
+    const view = caseloadView(snapshot, workforce, mine, alex);
+    expect(view.caseloads.map((c) => [c.reference, c.used, c.limit, c.patients.length])).toEqual([
+      ['PractitionerRole/gp-1', 1, 1, 1],
+      ['PractitionerRole/coach-1', 0, 5, 0],
+    ]);
+    expect(view.caseloads[0]?.patients[0]).toMatchObject({
+      patient: { id: 'p1' },
+      stage: 'enrolled',
+      next: { reference: 'Task/conv-p1', kind: 'what-matters-conversation', due: '2026-11-15', overdue: true },
+    });
+  });
+
+  it("finds the signed-in user's own caseloads through their practitioner role, and hides other practices' patients", () => {
+    expect(myCaseloads(snapshot, workforce, mine, sam).caseloads.map((c) => c.reference)).toEqual([
+      'PractitionerRole/gp-1',
+    ]);
+    expect(myCaseloads(snapshot, workforce, mine, alex).caseloads).toEqual([]);
+    const scoped = caseloadView(snapshot, workforce, mine, { ...alex, practices: ['Y00002'] });
+    expect(scoped.caseloads[0]).toMatchObject({ used: 1, patients: [] });
   });
 });
