@@ -52,7 +52,7 @@ export async function benchWorkspace(patients: number): Promise<void> {
     const rules = rulesFrom(config);
     const logger = silentLogger();
     const client = FhirClient.fromConfig({ ...config.fhir, baseUrl: server.baseUrl }, { logger });
-    const deps = { client, logger, ...rules };
+    const deps = { source: client, record: client, logger, ...rules };
     const runStarted = performance.now();
     const run = await runCohort(deps, runSettingsFrom(config, { asOf: AS_OF, dryRun: false }));
     const runMs = performance.now() - runStarted;

@@ -5,10 +5,10 @@ import { AUDIT_CODE, MANAGED_TAG, PROFILE } from '../vocabulary';
 import { connector } from '../writeback';
 import type { WorkspaceUser } from './types';
 
-/** What a user did, for the AuditEvent that records it. */
+/** What a user did, for the AuditEvent that records it; `patient` as the record refers to them (`Patient/<id>`). */
 export type AuditedAction =
-  | { kind: 'view'; patientId: string }
-  | { kind: 'decision'; patientId: string; review: string; version: string; decision: string };
+  | { kind: 'view'; patient: string }
+  | { kind: 'decision'; patient: string; review: string; version: string; decision: string };
 
 const SYSTEMS = {
   type: 'http://terminology.hl7.org/CodeSystem/audit-event-type',
@@ -30,7 +30,7 @@ export function auditEvent(user: WorkspaceUser, action: AuditedAction, recorded:
   const code = view ? AUDIT_CODE.patientViewed : AUDIT_CODE.decisionRecorded;
   const entities: AuditEventEntity[] = [
     {
-      what: { reference: `Patient/${action.patientId}` },
+      what: { reference: action.patient },
       type: { system: SYSTEMS.entityType, code: '1', display: 'Person' },
       role: { system: SYSTEMS.objectRole, code: '1', display: 'Patient' },
     },

@@ -4,7 +4,7 @@ import type { Config } from '../config';
 import type { Decision as CriteriaDecision, Programme } from '../criteria';
 import type { IsoDate } from '../dates';
 import { evaluatePatient } from '../evaluate';
-import type { FhirClient } from '../fhir';
+import type { FhirClient, SourceReferences } from '../fhir';
 import type { ProgrammeRecord } from '../lifecycle';
 import { isOpenStage, readPatientProgramme, readProgrammeRecord, standingOf } from '../lifecycle';
 import type { CompiledMapping } from '../mappings';
@@ -42,6 +42,8 @@ export interface SnapshotDeps {
   config: Pick<Config, 'extract'>;
   populationKey: () => Promise<string>;
   asOf: () => IsoDate;
+  /** How the record refers to the source's patients (absolute when it is kept apart). */
+  references: SourceReferences;
 }
 
 /** Reads the record, then the Patient and data of everyone in an open episode, chunk by chunk, and evaluates them. */
@@ -63,7 +65,7 @@ export async function refreshSnapshot(
 ): Promise<void> {
   await Promise.all(
     patientIds.map(async (id) => {
-      const place = await readPatientProgramme(deps.record, deps.programme.id, id);
+      const place = await readPatientProgramme(deps.record, deps.programme.id, id, deps.references);
       if (place) {
         snapshot.record.patients.set(id, place);
       } else {

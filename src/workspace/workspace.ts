@@ -5,12 +5,14 @@ import type { IsoDate } from '../dates';
 import { londonToday } from '../dates';
 import { evaluatePatient } from '../evaluate';
 import type { FhirClient } from '../fhir';
-import { FhirError } from '../fhir';
+import type { SourceReferences } from '../fhir';
+import { FhirError, isVersionConflict } from '../fhir';
 import type { Stage } from '../lifecycle';
 import { readPatientProgramme, standingOf } from '../lifecycle';
 import type { Logger } from '../logging';
 import type { CompiledMapping } from '../mappings';
 import { featureEvaluator } from '../mappings';
+import { sourceReferences } from '../cohort';
 import type { Population } from '../read';
 import { readChunk, resolvePopulation } from '../read';
 import type { RiskType } from '../vocabulary';
@@ -91,6 +93,7 @@ class FhirWorkspace implements Workspace {
       config: deps.config,
       populationKey: deps.populationKey ?? (async () => (await this.populationOnce()).key),
       asOf: () => this.asOf(),
+      references: sourceReferences(deps),
     };
     this.snapshot = new SharedRead(() => readSnapshot(this.snapshotDeps));
     this.labels = new SharedRead(() => readOwnerLabels(deps.source, this.workforce));
@@ -129,7 +132,7 @@ class FhirWorkspace implements Workspace {
     // it is shown, nor the view recorded, unless the user may see the patient.
     const [{ patient, snapshot }, place, population, labels, { records }] = await Promise.all([
       this.authorise(user, patientId),
-      readPatientProgramme(this.deps.record, this.deps.programme.id, patientId),
+      readPatientProgramme(this.deps.record, this.deps.programme.id, patientId, this.snapshotDeps.references),
       this.populationOnce(),
       this.labels.get(),
       readChunk(this.deps.source, this.deps.mapping, [{ resourceType: 'Patient', id: patientId }], asOf, {
@@ -139,7 +142,14 @@ class FhirWorkspace implements Workspace {
     if (!place && !population.includes(patient)) {
       throw new NotFound();
     }
-    await recordAudit(this.deps.record, auditEvent(user, { kind: 'view', patientId }, this.now().toISOString()));
+    await recordAudit(
+      this.deps.record,
+      auditEvent(
+        user,
+        { kind: 'view', patient: this.snapshotDeps.references.patient(patientId) },
+        this.now().toISOString()
+      )
+    );
     const record = { patient, resources: records[0]?.resources ?? {} };
     const evaluation = evaluatePatient(record, {
       programme: this.deps.programme,
@@ -174,7 +184,7 @@ class FhirWorkspace implements Workspace {
     checkId(patientId);
     const [{ patient, snapshot }, place, labels] = await Promise.all([
       this.authorise(user, patientId),
-      readPatientProgramme(this.deps.record, this.deps.programme.id, patientId),
+      readPatientProgramme(this.deps.record, this.deps.programme.id, patientId, this.snapshotDeps.references),
       this.labels.get(),
     ]);
     const { latest, stage } = standingOf(place);
@@ -197,19 +207,29 @@ class FhirWorkspace implements Workspace {
         ifMatch: expectedVersion,
       });
     } catch (err) {
-      if (err instanceof FhirError && (err.status === 412 || err.status === 409)) {
+      if (err instanceof FhirError && isVersionConflict(err.status)) {
         return conflictOf(await this.deps.record.read<Task>('Task', review.id));
       }
       throw err;
     }
     const version = written.meta?.versionId ?? '';
     const reference = `Task/${review.id}`;
-    const onBehalfOf = user.organisation ?? organisationOf(patient);
+    const onBehalfOf = user.organisation ?? organisationOf(patient, this.snapshotDeps.references);
     await Promise.all([
       this.deps.record.update(decisionProvenance(this.deps.programme, written, decision, user, onBehalfOf, now)),
       recordAudit(
         this.deps.record,
-        auditEvent(user, { kind: 'decision', patientId, review: reference, version, decision: decision.kind }, now)
+        auditEvent(
+          user,
+          {
+            kind: 'decision',
+            patient: this.snapshotDeps.references.patient(patientId),
+            review: reference,
+            version,
+            decision: decision.kind,
+          },
+          now
+        )
       ),
     ]);
     const refreshed = await this.refresh(patientId);
@@ -311,7 +331,8 @@ function riskOfReview(review: Task): RiskType {
   return code === 'psychosocial' ? 'psychosocial' : 'clinical';
 }
 
-function organisationOf(patient: Patient): { reference: string } | undefined {
+/** The patient's practice, as the record refers to the source's Organization. */
+function organisationOf(patient: Patient, references: SourceReferences): { reference: string } | undefined {
   const reference = practiceReferenceOf(patient);
-  return reference ? { reference } : undefined;
+  return reference ? { reference: references.to(reference) } : undefined;
 }

@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import type { AuditEvent, CarePlan, Encounter, Flag, MedicationRequest, Provenance, Task } from '@medplum/fhirtypes';
-import { rulesFrom, runCohort, runSettingsFrom } from '../../src/cohort';
+import { endpointsFrom, rulesFrom, runCohort, runSettingsFrom } from '../../src/cohort';
 import { configSchema } from '../../src/config';
 import { addMonths } from '../../src/dates';
+import type { FhirClient } from '../../src/fhir';
 import { createLogger } from '../../src/logging';
 import { validateAgainstProfile } from '../../src/profiles';
 import type { Workspace, WorkspaceUser, WorklistRow } from '../../src/workspace';
 import { createWorkspace, Forbidden } from '../../src/workspace';
+import type { PracticeOptions } from './helpers/programme';
 import { AS_OF, ProgrammePractice } from './helpers/programme';
 
 const LONG_DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
@@ -28,17 +30,34 @@ const sam = user('Sam Patel', 'mdt', ['Y99001']);
 const lee = user('Lee Viewer', 'viewer');
 const other = user('Other Practice', 'mdt', ['Y99999']);
 
+/** One endpoint for everything; and a read-only source with the programme's record on a separate target. */
+const SETUPS: [string, PracticeOptions][] = [
+  ['on the embedded server', {}],
+  ['with a read-only source and a separate writable target', { behave: 'read-only', separateTarget: true }],
+];
+
 let practice: ProgrammePractice;
+/** The practice's own server: its patients and their clinical data. */
+let source: FhirClient;
 let workspace: Workspace;
 let run: () => Promise<void>;
 let deps: Parameters<typeof createWorkspace>[0];
 
-beforeAll(async () => {
-  practice = await ProgrammePractice.start();
+async function start(options: PracticeOptions): Promise<void> {
+  practice = await ProgrammePractice.start({}, options);
   const file = JSON.parse(readFileSync(practice.configFile, 'utf8')) as Record<string, unknown>;
-  const config = configSchema.parse({ ...file, fhir: { baseUrl: practice.server.baseUrl } });
+  const config = configSchema.parse({
+    ...file,
+    fhir: { baseUrl: practice.server.baseUrl },
+    writeback: {
+      ...(file.writeback as object),
+      ...(practice.target ? { fhir: { baseUrl: practice.target.baseUrl } } : {}),
+    },
+  });
   const logger = createLogger({ stream: new Writable({ write: (_c, _e, done) => done() }), format: 'json' });
-  const runDeps = { client: practice.client, logger, ...rulesFrom(config) };
+  const endpoints = endpointsFrom(config, practice.server.baseUrl);
+  source = endpoints.source;
+  const runDeps = { ...endpoints, logger, ...rulesFrom(config) };
   const refreshPatient = async (id: string): Promise<void> => {
     await runCohort(runDeps, { ...runSettingsFrom(config, { dryRun: false, patients: [id] }), asOf: AS_OF });
   };
@@ -48,8 +67,7 @@ beforeAll(async () => {
     workspace.invalidate();
   };
   deps = {
-    source: practice.client,
-    record: practice.client,
+    ...endpoints,
     config,
     programme: runDeps.programme,
     mapping: runDeps.mapping,
@@ -58,8 +76,15 @@ beforeAll(async () => {
   };
   workspace = createWorkspace(deps);
   await run();
-});
-afterAll(() => practice.stop());
+}
+
+/** The AuditEvents written about a patient (on the record, naming the source's patient). */
+async function auditsOf(patientId: string): Promise<AuditEvent[]> {
+  const patient = practice.sourceRef(`Patient/${patientId}`);
+  return (await practice.client.searchAll<AuditEvent>('AuditEvent', {})).filter((a) =>
+    a.entity?.some((e) => e.what?.reference === patient)
+  );
+}
 
 /** What the resources say of each patient, counted by the test itself: emergency admissions (2x) and repeats. */
 async function oracle(): Promise<Map<string, { admissions: number; repeats: number }>> {
@@ -74,13 +99,13 @@ async function oracle(): Promise<Map<string, { admissions: number; repeats: numb
     }
     return c;
   };
-  for (const e of await practice.client.searchAll<Encounter>('Encounter', {})) {
+  for (const e of await source.searchAll<Encounter>('Encounter', {})) {
     const method = e.hospitalization?.extension?.[0]?.valueCodeableConcept?.coding?.[0]?.code ?? '';
     if (e.class?.code === 'IMP' && method.startsWith('2') && (e.period?.start ?? '') >= since) {
       of(e.subject?.reference).admissions++;
     }
   }
-  for (const m of await practice.client.searchAll<MedicationRequest>('MedicationRequest', {})) {
+  for (const m of await source.searchAll<MedicationRequest>('MedicationRequest', {})) {
     if (m.status === 'active' && m.courseOfTherapyType?.coding?.[0]?.code === 'continuous') {
       of(m.subject?.reference).repeats.add(m.medicationCodeableConcept?.coding?.[0]?.code ?? '');
     }
@@ -92,7 +117,10 @@ const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 const rowsOf = async (section: WorklistRow['section'], who = alex) =>
   (await workspace.worklist(who, {})).sections.find((s) => s.section === section)?.rows ?? [];
 
-describe('the MDT workspace over the embedded server, after a real run', () => {
+describe.each(SETUPS)('the MDT workspace %s, after a real run', (_setup, options) => {
+  beforeAll(() => start(options));
+  afterAll(() => practice.stop());
+
   it('lists the new candidates by tier, most admissions then most repeats first, each with its reason', async () => {
     const facts = await oracle();
     const qualifying = [...facts].filter(([, f]) => f.admissions >= 1 && f.repeats >= 10);
@@ -122,7 +150,7 @@ describe('the MDT workspace over the embedded server, after a real run', () => {
   it("shows a patient's evidence, each item its resource, and records the view as a valid AuditEvent", async () => {
     const review = await workspace.patient(alex, 'hfu-a');
     expect(review.why.candidate).toBe(true);
-    const admissions = (await practice.client.searchAll<Encounter>('Encounter', { subject: 'Patient/hfu-a' })).filter(
+    const admissions = (await source.searchAll<Encounter>('Encounter', { subject: 'Patient/hfu-a' })).filter(
       (e) => e.class?.code === 'IMP'
     );
     expect(review.evidence.events.map((e) => e.reference).sort()).toEqual(
@@ -147,7 +175,7 @@ describe('the MDT workspace over the embedded server, after a real run', () => {
         proposed: true,
       }),
     ]);
-    const audits = await practice.client.searchAll<AuditEvent>('AuditEvent', { entity: 'Patient/hfu-a' });
+    const audits = await auditsOf('hfu-a');
     expect(audits.length).toBeGreaterThanOrEqual(1);
     for (const audit of audits) {
       expect(validateAgainstProfile(audit)).toEqual([]);

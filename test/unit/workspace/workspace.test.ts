@@ -3,6 +3,7 @@ import { Caseloads } from '../../../src/allocation';
 import { decide, loadProgramme } from '../../../src/criteria';
 import type { Episode } from '../../../src/lifecycle';
 import { episodeStage } from '../../../src/lifecycle';
+import { SourceReferences } from '../../../src/fhir';
 import { loadMapping } from '../../../src/mappings';
 import { validateAgainstProfile } from '../../../src/profiles';
 import { PROFILE } from '../../../src/vocabulary';
@@ -34,6 +35,7 @@ const ctx: PatientContext = {
   asOf: '2026-11-23',
   now: '2026-11-23T09:00:00.000Z',
   reviewOwner: 'CareTeam/pcn-mdt',
+  source: SourceReferences.between('https://fhir.example.org/R4', 'https://fhir.example.org/R4'),
 };
 const decision = decide(programme, 'p1', {
   facts: { unplannedAdmissions: 2, repeatMedications: 11, gpEncounters: 3, age: 80 },
@@ -197,10 +199,10 @@ describe('a decision on the review Task', () => {
 });
 
 describe('the AuditEvent of a view or a decision', () => {
-  const view = auditEvent(alex, { kind: 'view', patientId: 'p1' }, NOW);
+  const view = auditEvent(alex, { kind: 'view', patient: 'Patient/p1' }, NOW);
   const decided = auditEvent(
     alex,
-    { kind: 'decision', patientId: 'p1', review: 'Task/t1', version: '4', decision: 'accept' },
+    { kind: 'decision', patient: 'Patient/p1', review: 'Task/t1', version: '4', decision: 'accept' },
     NOW
   );
 
@@ -214,6 +216,9 @@ describe('the AuditEvent of a view or a decision', () => {
       });
       expect(event.entity?.[0]?.what).toEqual({ reference: 'Patient/p1' });
     }
+    // With the record kept apart from the source, the patient is the source's, by absolute reference.
+    const apart = auditEvent(alex, { kind: 'view', patient: 'https://gp.example.nhs.uk/R4/Patient/p1' }, NOW);
+    expect(validateAgainstProfile(apart)).toEqual([]);
     expect(view.action).toBe('R');
     expect(decided.action).toBe('U');
     expect(decided.entity?.[1]?.what).toEqual({ reference: 'Task/t1/_history/4' });
@@ -221,10 +226,13 @@ describe('the AuditEvent of a view or a decision', () => {
 
   it("is the same event for the same decision (a retried write changes nothing), and each view's own", () => {
     expect(
-      auditEvent(alex, { kind: 'decision', patientId: 'p1', review: 'Task/t1', version: '4', decision: 'accept' }, NOW)
-        .id
+      auditEvent(
+        alex,
+        { kind: 'decision', patient: 'Patient/p1', review: 'Task/t1', version: '4', decision: 'accept' },
+        NOW
+      ).id
     ).toBe(decided.id);
-    expect(auditEvent(alex, { kind: 'view', patientId: 'p1' }, NOW).id).not.toBe(view.id);
+    expect(auditEvent(alex, { kind: 'view', patient: 'Patient/p1' }, NOW).id).not.toBe(view.id);
   });
 
   const broken: [string, (e: AuditEvent) => AuditEvent][] = [
