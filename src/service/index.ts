@@ -79,8 +79,8 @@ export async function startService(
   };
   const pages = config.service.ui.enabled
     ? workspacePages(config, logger, runs, {
-        source: client,
-        record: client,
+        source: endpoints.source,
+        record: endpoints.record,
         config,
         logger,
         ...rules,
