@@ -7,7 +7,7 @@ import { planStep, readProgrammeRecord } from '../lifecycle';
 import { withLogContext } from '../logging';
 import { featureEvaluator } from '../mappings';
 import type { PatientChunk, PatientRead, Population, ReadDeps, ReadMode } from '../read';
-import { chooseReadMode, expectedSize, readPatients, resolvePopulation } from '../read';
+import { checkSubjectSearch, chooseReadMode, expectedSize, readPatients, resolvePopulation } from '../read';
 import type { PatientStep } from '../writeback';
 import { cohortIdentifier, ProgrammeWriter, watermarkOf } from '../writeback';
 import { nextWatermark, runResult, untouchedMembers } from './finish';
@@ -72,6 +72,9 @@ async function start(deps: RunDeps, settings: RunSettings): Promise<RunInputs> {
   const { source, programme, logger } = deps;
   const { signal } = settings;
   const population = await resolvePopulation(source, settings.scope, signal);
+  if (settings.extract !== 'bulk') {
+    await checkSubjectSearch(source, settings.subjectSearch ?? 'or-list', signal);
+  }
   const cohort = cohortIdentifier(programme, population.key);
   const record = await readProgrammeRecord(deps.record, programme.id, cohort, signal);
   const mode = await chooseReadMode(readDeps(deps), population, {
@@ -125,6 +128,7 @@ async function compose(deps: RunDeps, settings: RunSettings, { population, recor
     ...{ population, mode, programmePatients: [...record.patients.keys()], asOf, signal, stop },
     maxPollMs: settings.maxPollMs ?? MAX_POLL_MS,
     dateBounds: settings.dateBounds,
+    subjectSearch: settings.subjectSearch,
     concurrency: settings.concurrency,
     trackNewest: Boolean(settings.incremental),
   });

@@ -106,6 +106,8 @@ const fhirEndpointSchema = z.strictObject({
   pageSize: integer(1000, 1, 10_000),
   /** Patients per `subject=Patient/a,Patient/b,...` search. */
   chunkSize: integer(100, 1, 1000),
+  /** Longest request URL sent (bytes, base URL included): a list of patients is split to stay within it. */
+  maxUrlLength: integer(8000, 256, 1_000_000),
 });
 
 const fhirSchema = fhirEndpointSchema.prefault({});
@@ -198,6 +200,12 @@ const extractSchema = z
     concurrency: integer(4, 1, 64),
     /** Bound searches to the look-back window with the mapping's date parameters (off for servers that refuse them). */
     dateBounds: boolean(true),
+    /**
+     * How a page of patients' data is searched: `or-list`, one search per type with `subject=Patient/a,Patient/b,...`;
+     * `per-patient`, one search per patient and type (servers without comma-separated references);
+     * `everything`, one `Patient/[id]/$everything` per patient (where the server declares it).
+     */
+    subjectSearch: z.enum(['or-list', 'per-patient', 'everything']).default('or-list'),
   })
   .prefault({});
 
