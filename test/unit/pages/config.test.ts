@@ -1,5 +1,7 @@
 import { configSchema, ConfigError } from '../../../src/config';
+import { silentLogger } from '../../../src/logging';
 import { uiConfigProblem, usesDevelopmentSignIn } from '../../../src/pages';
+import { newApiKey, startService } from '../../../src/service';
 
 const parse = (value: Record<string, unknown>) => configSchema.parse(value);
 
@@ -27,6 +29,20 @@ describe('service.ui', () => {
     expect(problem?.message).toContain('service.ui.oidc');
     expect(problem?.message).toContain('service.ui.enabled');
     expect(uiConfigProblem(parse({ service: { host: '0.0.0.0', ui: { enabled: false } } }))).toBeUndefined();
+  });
+
+  it('keeps hfu serve from starting with the development sign-in on 0.0.0.0, before it listens', async () => {
+    const config = parse({
+      fhir: { baseUrl: 'http://127.0.0.1:1/fhir' },
+      service: {
+        host: '0.0.0.0',
+        port: 0,
+        auth: { apiKeys: [{ name: 'k', role: 'read', sha256: newApiKey().sha256 }] },
+      },
+    });
+    await expect(
+      startService({ ...config, fhir: { ...config.fhir, baseUrl: 'http://127.0.0.1:1/fhir' } }, silentLogger())
+    ).rejects.toThrow(/service\.ui\.oidc: the development sign-in works only on a loopback address/);
   });
 
   it('needs the public URL with an issuer (the redirect URI is built on it), https but on loopback', () => {
