@@ -126,8 +126,23 @@ const embeddedSchema = z
     /** Patients in the synthetic practice seeded at start-up (0: start empty). */
     seedPractice: integer(5000, 0, 2_000_000),
     seed: integer(1, 0, 2 ** 31 - 1),
+    /** Years of history in the seeded practice (the multi-year model, for the reports); absent: 15 months. */
+    historyYears: z
+      .preprocess(
+        (v) => (typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v),
+        z.number().int().min(1).max(20)
+      )
+      .optional(),
   })
   .prefault({});
+
+/** How places go when a tier has more candidates than places: by severity (`rank`) or a seeded draw (`lottery`). */
+const selection = {
+  selection: z.enum(['rank', 'lottery']).optional(),
+  seed: z
+    .preprocess((v) => (typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v), z.number().int().min(0))
+    .optional(),
+};
 
 const tierNumbers = z.strictObject({
   first: integer(0, 0, 1_000_000).optional(),
@@ -148,11 +163,16 @@ const programmeSchema = z
     /** Candidates proposed per tier; absent: every qualifying patient. */
     capacity: z
       .union([
-        tierNumbers,
+        tierNumbers.extend(selection),
         z.strictObject({
           perThousand: z.strictObject({ first: z.number().min(0).optional(), second: z.number().min(0).optional() }),
+          ...selection,
         }),
       ])
+      .refine((c) => c.selection !== 'lottery' || c.seed !== undefined, {
+        message: 'a lottery needs a seed (programme.capacity.seed), chosen and recorded before the first draw',
+        path: ['seed'],
+      })
       .optional(),
   })
   .prefault({});
