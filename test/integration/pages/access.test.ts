@@ -117,6 +117,24 @@ describe('signing in', () => {
   });
 });
 
+describe('the development sign-in', () => {
+  it('signs in only with the form’s CSRF token, as someone on its list, with a banner on every page', async () => {
+    const { url } = await rig.another({ oidc: undefined, publicUrl: undefined });
+    const browser = new Browser();
+    const page = await browser.follow(`${url}/mdt/worklist`);
+    expect(page.body).toContain('Development sign-in');
+    const { fields } = formFields(page.body, /sign-in$/);
+    const forged = await browser.post(`${url}/mdt/auth/sign-in`, { returnTo: '/mdt/worklist', subject: 'demo-lead' });
+    expect(forged.res.status).toBe(403);
+    const stranger = await browser.post(`${url}/mdt/auth/sign-in`, { ...fields, subject: 'someone-else' });
+    expect(stranger.res.status).toBe(400);
+    const signedInPage = await browser.post(`${url}/mdt/auth/sign-in`, { ...fields, subject: 'demo-lead' });
+    expect(signedInPage.url).toBe(`${url}/mdt/worklist`);
+    expect(signedInPage.body).toContain('Demo clinical lead');
+    expect(signedInPage.body).toContain('Development sign-in');
+  });
+});
+
 describe('headers on every page', () => {
   it('sends no-store and a CSP with no inline script or style, forms only to self and the issuer', async () => {
     const browser = await signedIn('mdt-user');
