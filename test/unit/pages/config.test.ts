@@ -1,7 +1,9 @@
 import { configSchema, ConfigError } from '../../../src/config';
+import { main } from '../../../src/cli/main';
 import { silentLogger } from '../../../src/logging';
 import { uiConfigProblem, usesDevelopmentSignIn } from '../../../src/pages';
 import { newApiKey, startService } from '../../../src/service';
+import { captureIo } from '../../helpers/io';
 
 const parse = (value: Record<string, unknown>) => configSchema.parse(value);
 
@@ -43,6 +45,18 @@ describe('service.ui', () => {
     await expect(
       startService({ ...config, fhir: { ...config.fhir, baseUrl: 'http://127.0.0.1:1/fhir' } }, silentLogger())
     ).rejects.toThrow(/service\.ui\.oidc: the development sign-in works only on a loopback address/);
+  });
+
+  it('is checked by hfu validate-config, which says how the workspace signs people in', async () => {
+    const refused = captureIo({ HFU_SERVICE__HOST: '0.0.0.0' });
+    expect(await main(['validate-config'], refused)).toBe(2);
+    expect(refused.err()).toContain('service.ui.oidc');
+    const development = captureIo({});
+    expect(await main(['validate-config'], development)).toBe(0);
+    expect(development.out()).toContain('MDT workspace: development sign-in (loopback only)');
+    const off = captureIo({ HFU_SERVICE__HOST: '0.0.0.0', HFU_SERVICE__UI__ENABLED: 'false' });
+    expect(await main(['validate-config'], off)).toBe(0);
+    expect(off.out()).toContain('MDT workspace: off');
   });
 
   it('needs the public URL with an issuer (the redirect URI is built on it), https but on loopback', () => {
