@@ -76,6 +76,19 @@ describe('signing in', () => {
     expect(worklist.status).toBe(303);
   });
 
+  it('refuses a callback it did not ask for, or whose state is not the one it sent, signing nobody in', async () => {
+    const stranger = new Browser();
+    const unasked = await stranger.follow(`${rig.url}/mdt/auth/callback?code=abc&state=xyz`);
+    expect(unasked.res.status).toBe(400);
+    expect(unasked.body).toContain('Sign-in did not finish');
+    const browser = new Browser();
+    const toIssuer = await browser.request(`${rig.url}/mdt/auth/sign-in`);
+    const state = new URL(toIssuer.headers.get('location') as string).searchParams.get('state');
+    const forged = await browser.follow(`${rig.url}/mdt/auth/callback?code=abc&state=not-${state}`);
+    expect(forged.res.status).toBe(400);
+    expect((await browser.request(`${rig.url}/mdt/worklist`)).status).toBe(303);
+  });
+
   it('refuses a tampered or unknown session cookie as signed out', async () => {
     const browser = await signedIn('mdt-user');
     const value = browser.cookie(rig.url, SESSION_COOKIE) as string;
