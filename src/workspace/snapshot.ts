@@ -46,15 +46,40 @@ export interface SnapshotDeps {
   references: SourceReferences;
 }
 
-/** Reads the record, then the Patient and data of everyone in an open episode, chunk by chunk, and evaluates them. */
-export async function readSnapshot(deps: SnapshotDeps): Promise<Snapshot> {
-  const asOf = deps.asOf();
+/** The programme's record: its Group and every Task, Flag and CarePlan, filed by patient (what caseloads need). */
+export async function readRecord(deps: SnapshotDeps): Promise<ProgrammeRecord> {
   const key = await deps.populationKey();
-  const record = await readProgrammeRecord(deps.record, deps.programme.id, cohortIdentifier(deps.programme, key));
-  const snapshot: Snapshot = { asOf, record, known: new Map(), organisations: new Map(), memo: {} };
+  return readProgrammeRecord(deps.record, deps.programme.id, cohortIdentifier(deps.programme, key));
+}
+
+/** On the record read, the Patient and data of everyone in an open episode, chunk by chunk, evaluated. */
+export async function readSnapshot(
+  deps: SnapshotDeps,
+  record: ProgrammeRecord,
+  organisations: Map<string, Practice>
+): Promise<Snapshot> {
+  const snapshot: Snapshot = { asOf: deps.asOf(), record, known: new Map(), organisations, memo: {} };
   const open = [...record.patients.values()].filter((p) => isOpenStage(standingOf(p).stage)).map((p) => p.patientId);
   await evaluateInto(deps, snapshot, open);
   return snapshot;
+}
+
+/** Re-reads these patients' programme resources into the record. */
+export async function refreshRecord(
+  deps: SnapshotDeps,
+  record: ProgrammeRecord,
+  patientIds: readonly string[]
+): Promise<void> {
+  await Promise.all(
+    patientIds.map(async (id) => {
+      const place = await readPatientProgramme(deps.record, deps.programme.id, id, deps.references);
+      if (place) {
+        record.patients.set(id, place);
+      } else {
+        record.patients.delete(id);
+      }
+    })
+  );
 }
 
 /** Re-reads these patients' programme resources (a decision, a targeted refresh) into the snapshot. */
@@ -63,16 +88,7 @@ export async function refreshSnapshot(
   snapshot: Snapshot,
   patientIds: readonly string[]
 ): Promise<void> {
-  await Promise.all(
-    patientIds.map(async (id) => {
-      const place = await readPatientProgramme(deps.record, deps.programme.id, id, deps.references);
-      if (place) {
-        snapshot.record.patients.set(id, place);
-      } else {
-        snapshot.record.patients.delete(id);
-      }
-    })
-  );
+  await refreshRecord(deps, snapshot.record, patientIds);
   const unevaluated = patientIds.filter(
     (id) => !snapshot.known.get(id)?.decision && isOpenStage(standingOf(snapshot.record.patients.get(id)).stage)
   );
@@ -95,6 +111,7 @@ async function evaluateInto(deps: SnapshotDeps, snapshot: Snapshot, patientIds: 
     const patients = found.filter((p) => p.resourceType === 'Patient' && p.id && wanted.has(p.id));
     const { records } = await readChunk(source, mapping, patients, snapshot.asOf, {
       dateBounds: config.extract.dateBounds,
+      subjectSearch: config.extract.subjectSearch,
     });
     return records.map((r) => {
       const evaluation = evaluatePatient(r, context);

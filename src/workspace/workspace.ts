@@ -7,7 +7,8 @@ import { evaluatePatient } from '../evaluate';
 import type { FhirClient } from '../fhir';
 import type { SourceReferences } from '../fhir';
 import { FhirError, isVersionConflict } from '../fhir';
-import type { Stage } from '../lifecycle';
+import { Caseloads } from '../allocation';
+import type { ProgrammeRecord, Stage } from '../lifecycle';
 import { readPatientProgramme, standingOf } from '../lifecycle';
 import type { Logger } from '../logging';
 import type { CompiledMapping } from '../mappings';
@@ -27,12 +28,13 @@ import { maySee, patientPractice, patientSummary, practiceReferenceOf, readOrgan
 import { patientReview } from './review';
 import { SharedRead } from './shared-read';
 import type { Snapshot, SnapshotDeps } from './snapshot';
-import { caseloadsOf, readSnapshot, refreshSnapshot } from './snapshot';
+import { readRecord, readSnapshot, refreshRecord, refreshSnapshot } from './snapshot';
 import type {
   CaseloadView,
   Decision,
   DecisionResult,
   PatientReview,
+  Practice,
   ProgrammeSummary,
   WorklistFilters,
   WorklistView,
@@ -79,7 +81,11 @@ export function createWorkspace(deps: WorkspaceDeps): Workspace {
 }
 
 class FhirWorkspace implements Workspace {
+  /** The record alone (caseloads, a patient's page), and the worklist's view built on it (every patient evaluated). */
+  private readonly programmeRecord: SharedRead<ProgrammeRecord>;
   private readonly snapshot: SharedRead<Snapshot>;
+  /** Practices by Organization reference, kept until the next full invalidation. */
+  private readonly organisations = new Map<string, Practice>();
   private readonly labels: SharedRead<OwnerLabels>;
   private population?: Promise<Population>;
   private readonly snapshotDeps: SnapshotDeps;
@@ -95,7 +101,10 @@ class FhirWorkspace implements Workspace {
       asOf: () => this.asOf(),
       references: sourceReferences(deps),
     };
-    this.snapshot = new SharedRead(() => readSnapshot(this.snapshotDeps));
+    this.programmeRecord = new SharedRead(() => readRecord(this.snapshotDeps));
+    this.snapshot = new SharedRead(async () =>
+      readSnapshot(this.snapshotDeps, await this.programmeRecord.get(), this.organisations)
+    );
     this.labels = new SharedRead(() => readOwnerLabels(deps.source, this.workforce));
   }
 
@@ -130,13 +139,15 @@ class FhirWorkspace implements Workspace {
     const asOf = this.asOf();
     // Everything the page needs is read at once, the patient's data with it (by id: a search needs no more); none of
     // it is shown, nor the view recorded, unless the user may see the patient.
-    const [{ patient, snapshot }, place, population, labels, { records }] = await Promise.all([
+    const [patient, programmeRecord, place, population, labels, { records }] = await Promise.all([
       this.authorise(user, patientId),
+      this.programmeRecord.get(),
       readPatientProgramme(this.deps.record, this.deps.programme.id, patientId, this.snapshotDeps.references),
       this.populationOnce(),
       this.labels.get(),
       readChunk(this.deps.source, this.deps.mapping, [{ resourceType: 'Patient', id: patientId }], asOf, {
         dateBounds: this.deps.config.extract.dateBounds,
+        subjectSearch: this.deps.config.extract.subjectSearch,
       }),
     ]);
     if (!place && !population.includes(patient)) {
@@ -161,12 +172,12 @@ class FhirWorkspace implements Workspace {
       programme: this.deps.programme,
       asOf,
       user,
-      summary: patientSummary(patient, asOf, snapshot.organisations),
+      summary: patientSummary(patient, asOf, this.organisations),
       record,
       ...('decision' in evaluation ? { decision: evaluation.decision } : {}),
       place,
       workforce: this.workforce,
-      caseloads: caseloadsOf(snapshot),
+      caseloads: new Caseloads(programmeRecord),
       labels,
       reviewOwner: this.deps.config.writeback.reviewOwner,
     });
@@ -182,8 +193,9 @@ class FhirWorkspace implements Workspace {
       throw new Forbidden();
     }
     checkId(patientId);
-    const [{ patient, snapshot }, place, labels] = await Promise.all([
+    const [patient, programmeRecord, place, labels] = await Promise.all([
       this.authorise(user, patientId),
+      this.programmeRecord.get(),
       readPatientProgramme(this.deps.record, this.deps.programme.id, patientId, this.snapshotDeps.references),
       this.labels.get(),
     ]);
@@ -199,7 +211,7 @@ class FhirWorkspace implements Workspace {
       throw new InvalidInput('review', 'already decided');
     }
     const risk = riskOfReview(review);
-    checkDecision(decision, { workforce: this.workforce, caseloads: caseloadsOf(snapshot), risk, labels });
+    checkDecision(decision, { workforce: this.workforce, caseloads: new Caseloads(programmeRecord), risk, labels });
     const now = this.now().toISOString();
     let written: Task;
     try {
@@ -253,33 +265,37 @@ class FhirWorkspace implements Workspace {
   }
 
   invalidate(patientIds?: readonly string[]): void {
-    const cached = this.snapshot.peek();
-    if (!patientIds || !cached) {
+    const inUse = Boolean(this.snapshot.peek() ?? this.programmeRecord.peek());
+    if (!patientIds || !inUse) {
+      this.programmeRecord.invalidate();
       this.snapshot.invalidate();
       this.labels.invalidate();
-      if (cached) {
+      this.organisations.clear();
+      if (inUse) {
         // In use: read the new view now, so the meeting's next page finds it ready rather than waiting for it.
         this.snapshot.get().catch(() => undefined);
       }
       return;
     }
-    cached
-      .then((snapshot) => refreshSnapshot(this.snapshotDeps, snapshot, patientIds))
-      .catch(() => this.snapshot.invalidate()); // a failed partial re-read: read everything next time
+    this.reread(patientIds).catch(() => {
+      // A failed partial re-read: read everything next time.
+      this.programmeRecord.invalidate();
+      this.snapshot.invalidate();
+    });
   }
 
-  /** The patient, and whether this user may see them: NotFound when there is none, Forbidden for another practice. */
-  private async authorise(user: WorkspaceUser, patientId: string): Promise<{ patient: Patient; snapshot: Snapshot }> {
+  /** The patient, if this user may see them: NotFound when there is none, Forbidden for another practice. */
+  private async authorise(user: WorkspaceUser, patientId: string): Promise<Patient> {
     checkId(patientId);
-    const [patient, snapshot] = await Promise.all([this.readPatient(patientId), this.snapshot.get()]);
+    const patient = await this.readPatient(patientId);
     const gp = practiceReferenceOf(patient);
     if (gp) {
-      await readOrganisations(this.deps.source, [gp], snapshot.organisations);
+      await readOrganisations(this.deps.source, [gp], this.organisations);
     }
-    if (!maySee(user, patientPractice(patient, snapshot.organisations))) {
+    if (!maySee(user, patientPractice(patient, this.organisations))) {
       throw new Forbidden();
     }
-    return { patient, snapshot };
+    return patient;
   }
 
   private async readPatient(patientId: string): Promise<Patient> {
@@ -307,15 +323,24 @@ class FhirWorkspace implements Workspace {
     }
   }
 
-  /** The decided patient read again into the cached view (if one is held), so the next worklist shows the decision. */
+  /** The decided patient read again into the views held (if any), so the next worklist shows the decision. */
   private async patchSnapshot(patientId: string): Promise<Stage | undefined> {
-    const cached = this.snapshot.peek();
-    if (!cached) {
-      return undefined;
+    await this.reread([patientId]);
+    const record = await this.programmeRecord.peek();
+    return record ? standingOf(record.patients.get(patientId)).stage : undefined;
+  }
+
+  /** These patients read again into the view (and so into the record it holds), or into the record alone. */
+  private async reread(patientIds: readonly string[]): Promise<void> {
+    const snapshot = this.snapshot.peek();
+    if (snapshot) {
+      await refreshSnapshot(this.snapshotDeps, await snapshot, patientIds);
+      return;
     }
-    const snapshot = await cached;
-    await refreshSnapshot(this.snapshotDeps, snapshot, [patientId]);
-    return standingOf(snapshot.record.patients.get(patientId)).stage;
+    const record = this.programmeRecord.peek();
+    if (record) {
+      await refreshRecord(this.snapshotDeps, await record, patientIds);
+    }
   }
 }
 
