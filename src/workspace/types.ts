@@ -1,6 +1,7 @@
 import type { Organization, Practitioner, Reference } from '@medplum/fhirtypes';
 import type { Stage } from '../lifecycle';
 import type { RiskType, Role, TierId } from '../vocabulary';
+import type { PlanView } from './forms';
 
 /**
  * What a signed-in user may do: `mdt` reviews and decides, `lead` also sees every practice and may start a refresh,
@@ -162,6 +163,8 @@ export interface OwnerOption {
 
 export interface PatientReview {
   patient: PatientSummary;
+  /** The care plan of the latest episode as it stands (goals, referrals, wellbeing, open forms). */
+  plan?: PlanView;
   asOf: string;
   stage?: Stage;
   episode?: number;
