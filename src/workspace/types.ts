@@ -218,7 +218,15 @@ export interface CaseloadPatient {
   patient: PatientSummary;
   stage: Stage;
   /** The next open Task of theirs this owner holds: the conversation, a check-in, a step-down review. */
-  next?: { reference: string; kind: string; label: string; due?: string; overdue: boolean };
+  next?: {
+    reference: string;
+    kind: string;
+    label: string;
+    due?: string;
+    overdue: boolean;
+    /** Where the care team records it (a conversation or a check-in), e.g. `/mdt/patients/p1/check-ins/2`. */
+    form?: string;
+  };
 }
 
 export interface Caseload {

@@ -88,6 +88,8 @@ describe("the care team's forms in the workspace", () => {
     });
     expect(accepted.res.status).toBe(200);
     expect(accepted.body).toContain(`href="${CONVERSATION}"`);
+    const caseloads = await browser.follow(`${rig.url}/mdt/caseloads`);
+    expect(caseloads.body).toContain(`<a href="${CONVERSATION}">`);
     const form = await browser.follow(`${rig.url}${CONVERSATION}`);
     expect(form.res.status).toBe(200);
     expect(form.res.headers.get('cache-control')).toBe('no-store');
@@ -233,5 +235,45 @@ describe("the care team's forms in the workspace", () => {
     expect(again.res.status).toBe(409);
     expect(await responses()).toHaveLength(1);
     expect((await conversationTask()).meta?.versionId).toBe(task.meta?.versionId);
+  });
+
+  it('7. records a check-in from the caseloads link: one goal achieved, the other progressing', async () => {
+    const member = await signedIn('mdt-user');
+    const checkIn = `/mdt/patients/${PATIENT}/check-ins/1`;
+    const caseloads = await member.follow(`${rig.url}/mdt/caseloads`);
+    expect(caseloads.body).toContain(`<a href="${checkIn}">`);
+    const form = await member.follow(`${rig.url}${checkIn}`);
+    expect(form.res.status).toBe(200);
+    const plan = await rig.practice.must<CarePlan>('CarePlan', PATIENT, 'care-plan');
+    const goals = await Promise.all(
+      (plan.goal ?? []).map((g) => rig.practice.client.read<Goal>('Goal', (g.reference ?? '').split('/')[1] ?? ''))
+    );
+    // The form asks about each goal of the plan, in the plan's order.
+    const asked = goals.map((g) => form.body.indexOf(g.description.text ?? ''));
+    expect(asked.every((i) => i > 0)).toBe(true);
+    const fields = Object.entries(formFields(form.body, /\/check-ins\/1$/).fields);
+    const achieved = goals.findIndex((g) => form.body.indexOf(g.description.text ?? '') === Math.min(...asked));
+    const saved = await post(member, checkIn, [
+      ...fields,
+      ['how-things-are-going', 'Going to the allotment every week now'],
+      ['goal-progress-1-progress', 'achieved'],
+      ['goal-progress-2-progress', 'progressing'],
+      ['access-problem', 'no'],
+      ['wellbeing-life-satisfaction', '7'],
+      ['wellbeing-worthwhile', '7'],
+      ['wellbeing-happiness', '6'],
+      ['wellbeing-anxiety', '4'],
+      ['next-step', 'continue'],
+    ]);
+    expect(saved.res.status).toBe(200);
+    expect(saved.url).toBe(`${rig.url}/mdt/patients/${PATIENT}?recorded=check-in`);
+    const task = await rig.practice.must<Task>('Task', PATIENT, 'check-in', 1, 1);
+    expect(task.status).toBe('completed');
+    const after = await Promise.all(goals.map((g) => rig.practice.client.read<Goal>('Goal', g.id as string)));
+    const status = after.map((g) => g.achievementStatus?.coding?.[0]?.code);
+    expect(status[achieved]).toBe('achieved');
+    expect(status.filter((c) => c === 'achieved')).toHaveLength(1);
+    expectValid([...after, task]);
+    expect(await responses()).toHaveLength(2);
   });
 });
