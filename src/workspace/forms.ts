@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type {
   Goal,
   Observation,
@@ -12,6 +11,7 @@ import type { AnswerIssue } from '../care';
 import { checkInQuestionnaire, conversationQuestionnaire, ITEM } from '../care';
 import type { Episode } from '../lifecycle';
 import { isOpenTask } from '../lifecycle';
+import { CANONICAL_BASE } from '../vocabulary';
 
 /** Which of the care team's forms: the What Matters to Me conversation, or check-in number n. */
 export type CareFormKind = { kind: 'conversation' } | { kind: 'check-in'; n: number };
@@ -64,10 +64,14 @@ export function formPath(patientId: string, form: CareFormKind): string {
   return form.kind === 'conversation' ? `${base}/conversation` : `${base}/check-ins/${form.n}`;
 }
 
+/** Names the Task version a response the workspace saved completes (one response per version, however often sent). */
+export const FORM_IDENTIFIER = `${CANONICAL_BASE}/Id/workspace-form`;
+
 /**
  * The QuestionnaireResponse the workspace saves for the signed-in user: the Task's form (its canonical), the patient
- * as the record refers to them, the user as author. Its id derives from the Task version it completes, so a
- * repeated request writes the same response rather than a second one.
+ * as the record refers to them, the user as author. Its identifier names the Task version it completes: it is
+ * created only if none has it (`If-None-Exist`), so a repeated or concurrent request never writes a second one nor
+ * changes the first.
  */
 export function formResponse(args: {
   task: Task;
@@ -78,10 +82,9 @@ export function formResponse(args: {
   now: string;
 }): QuestionnaireResponse {
   const { task, canonical, subject, author, items, now } = args;
-  const key = `form\nTask/${task.id}/_history/${task.meta?.versionId}`;
   return {
     resourceType: 'QuestionnaireResponse',
-    id: `hfu-${createHash('sha256').update(key).digest('hex').slice(0, 40)}`,
+    identifier: { system: FORM_IDENTIFIER, value: `Task/${task.id}/_history/${task.meta?.versionId}` },
     questionnaire: canonical,
     status: 'completed',
     subject: { reference: subject },

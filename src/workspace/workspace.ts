@@ -32,6 +32,7 @@ import type { CareFormKind, CareFormResult, CareFormView } from './forms';
 import {
   canonicalOf,
   completedTask,
+  FORM_IDENTIFIER,
   formResponse,
   formTask,
   planGoals,
@@ -341,8 +342,10 @@ class FhirWorkspace implements Workspace {
     if (task.meta?.versionId !== expectedVersion) {
       return formConflict(task);
     }
-    const saved = await this.deps.record.update<QuestionnaireResponse>(response);
-    const reference = `QuestionnaireResponse/${saved.id ?? response.id}`;
+    const { resource: saved } = await this.deps.record.create<QuestionnaireResponse>(response, {
+      ifNoneExist: { identifier: `${FORM_IDENTIFIER}|${response.identifier?.value ?? ''}` },
+    });
+    const reference = `QuestionnaireResponse/${saved.id}`;
     let written: Task;
     try {
       written = await this.deps.record.update(completedTask(task, reference, now), { ifMatch: expectedVersion });

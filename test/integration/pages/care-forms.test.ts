@@ -1,4 +1,12 @@
-import type { CarePlan, Goal, QuestionnaireResponse, Resource, ServiceRequest, Task } from '@medplum/fhirtypes';
+import type {
+  AuditEvent,
+  CarePlan,
+  Goal,
+  QuestionnaireResponse,
+  Resource,
+  ServiceRequest,
+  Task,
+} from '@medplum/fhirtypes';
 import { conversationQuestionnaire, validateResponse } from '../../../src/care';
 import { validateAgainstProfile } from '../../../src/profiles';
 import { QUESTIONNAIRE } from '../../../src/vocabulary';
@@ -211,6 +219,15 @@ describe("the care team's forms in the workspace", () => {
     expect(referrals.map((r) => r.code?.coding?.[0]?.code).sort()).toEqual([...agreed].sort());
     expectValid([plan, ...goals, ...referrals, task]);
 
+    // The recording is audited: the user, the patient, the Task version the form completed.
+    const audits = await rig.practice.client.searchAll<AuditEvent>('AuditEvent', {});
+    const recorded = audits.filter((a) =>
+      a.entity?.some((e) => e.what?.reference === `Task/${task.id}/_history/${task.meta?.versionId}`)
+    );
+    expect(recorded.map((a) => [a.agent[0]?.name, a.entity?.[0]?.what?.reference])).toEqual([
+      ['Morgan MDT', task.for?.reference],
+    ]);
+
     // The patient page shows the plan as it now stands.
     for (const goal of goals) {
       expect(saved.body).toContain(goal.description.text);
@@ -253,9 +270,15 @@ describe("the care team's forms in the workspace", () => {
     expect(asked.every((i) => i > 0)).toBe(true);
     const fields = Object.entries(formFields(form.body, /\/check-ins\/1$/).fields);
     const achieved = goals.findIndex((g) => form.body.indexOf(g.description.text ?? '') === Math.min(...asked));
-    const saved = await post(member, checkIn, [
-      ...fields,
-      ['how-things-are-going', 'Going to the allotment every week now'],
+    // Someone else opens the same check-in at the same version and saves at the same moment: one of the two is
+    // recorded, the other is told of the conflict; one response, never changed by the other.
+    const other = await signedIn('mdt-user-2');
+    const otherFields = Object.entries(
+      formFields((await other.follow(`${rig.url}${checkIn}`)).body, /\/check-ins\/1$/).fields
+    );
+    const before = await rig.practice.must<Task>('Task', PATIENT, 'check-in', 1, 1);
+    const answers = (words: string): [string, string][] => [
+      ['how-things-are-going', words],
       ['goal-progress-1-progress', 'achieved'],
       ['goal-progress-2-progress', 'progressing'],
       ['access-problem', 'no'],
@@ -264,11 +287,24 @@ describe("the care team's forms in the workspace", () => {
       ['wellbeing-happiness', '6'],
       ['wellbeing-anxiety', '4'],
       ['next-step', 'continue'],
+    ];
+    const results = await Promise.all([
+      post(member, checkIn, [...fields, ...answers('Going to the allotment every week now')]),
+      post(other, checkIn, [...otherFields, ...answers('Doing well, most weeks')]),
     ]);
-    expect(saved.res.status).toBe(200);
+    expect(results.map((r) => r.res.status).sort()).toEqual([200, 409]);
+    const saved = results.find((r) => r.res.status === 200) as (typeof results)[number];
     expect(saved.url).toBe(`${rig.url}/mdt/patients/${PATIENT}?recorded=check-in`);
     const task = await rig.practice.must<Task>('Task', PATIENT, 'check-in', 1, 1);
     expect(task.status).toBe('completed');
+    const checkIns = (await responses()).filter((r) =>
+      r.identifier?.value?.startsWith(`Task/${task.id}/_history/${before.meta?.versionId}`)
+    );
+    expect(checkIns).toHaveLength(1);
+    expect(`QuestionnaireResponse/${checkIns[0]?.id}`).toBe(task.output?.[0]?.valueReference?.reference);
+    // The response holds the answers of the one recorded, not the other's.
+    const winner = results[0]?.res.status === 200 ? 'Going to the allotment every week now' : 'Doing well, most weeks';
+    expect(checkIns[0]?.item?.find((i) => i.linkId === 'how-things-are-going')?.answer?.[0]?.valueString).toBe(winner);
     const after = await Promise.all(goals.map((g) => rig.practice.client.read<Goal>('Goal', g.id as string)));
     const status = after.map((g) => g.achievementStatus?.coding?.[0]?.code);
     expect(status[achieved]).toBe('achieved');
