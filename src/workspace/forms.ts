@@ -11,7 +11,7 @@ import type { AnswerIssue } from '../care';
 import { checkInQuestionnaire, conversationQuestionnaire, ITEM } from '../care';
 import type { Episode } from '../lifecycle';
 import { isOpenTask } from '../lifecycle';
-import { CANONICAL_BASE } from '../vocabulary';
+import { CANONICAL_BASE, PROFILE } from '../vocabulary';
 
 /** Which of the care team's forms: the What Matters to Me conversation, or check-in number n. */
 export type CareFormKind = { kind: 'conversation' } | { kind: 'check-in'; n: number };
@@ -84,6 +84,7 @@ export function formResponse(args: {
   const { task, canonical, subject, author, items, now } = args;
   return {
     resourceType: 'QuestionnaireResponse',
+    meta: { profile: [PROFILE.questionnaireResponse] },
     identifier: { system: FORM_IDENTIFIER, value: `Task/${task.id}/_history/${task.meta?.versionId}` },
     questionnaire: canonical,
     status: 'completed',

@@ -217,7 +217,7 @@ describe("the care team's forms in the workspace", () => {
       .flatMap((i) => i.answer ?? [])
       .map((a) => a.valueCoding?.code);
     expect(referrals.map((r) => r.code?.coding?.[0]?.code).sort()).toEqual([...agreed].sort());
-    expectValid([plan, ...goals, ...referrals, task]);
+    expectValid([plan, ...goals, ...referrals, task, response as QuestionnaireResponse]);
 
     // The recording is audited: the user, the patient, the Task version the form completed.
     const audits = await rig.practice.client.searchAll<AuditEvent>('AuditEvent', {});
@@ -309,7 +309,7 @@ describe("the care team's forms in the workspace", () => {
     const status = after.map((g) => g.achievementStatus?.coding?.[0]?.code);
     expect(status[achieved]).toBe('achieved');
     expect(status.filter((c) => c === 'achieved')).toHaveLength(1);
-    expectValid([...after, task]);
+    expectValid([...after, task, ...checkIns]);
     expect(await responses()).toHaveLength(2);
   });
 });
