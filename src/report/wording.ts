@@ -1,0 +1,64 @@
+import type { TypologyRow } from './build';
+
+/** Plain-English names for the report's keys: what a commissioner reads, never the code names. */
+export const OUTCOME_LABELS: Record<string, string> = {
+  gpEncounters: 'GP practice contacts',
+  edAttendances: 'A&E attendances',
+  unplannedAdmissions: 'Emergency admissions',
+  emergencyAdmissions: 'Emergency admissions',
+};
+
+export const TYPOLOGY_LABELS: Record<TypologyRow, string> = {
+  mentalHealth: 'Mental health condition',
+  twoOrMoreConditions: '2 or more long-term conditions',
+  noLongTermCondition: 'No coded long-term condition',
+  under60: 'Aged under 60',
+  twoOrMoreEdAttendances: '2 or more A&E attendances',
+  carer: 'Carer',
+};
+
+export function PERSISTENCE_LABELS(topN: number): Record<string, string> {
+  return {
+    top1: 'Top 1% of GP attenders',
+    topN: `Top ${topN} GP attenders`,
+    first: 'First priority tier',
+    second: 'Second priority tier',
+  };
+}
+
+export const STAGE_LABELS: Record<string, string> = {
+  'under-review': 'Awaiting MDT review',
+  undecided: 'Reviewed, no decision recorded',
+  accepted: 'Accepted, not yet enrolled',
+  declined: 'Declined',
+  enrolled: 'Enrolled',
+  discharged: 'Discharged',
+  closed: 'Closed',
+};
+
+export const FLOW_LABELS: Record<string, string> = {
+  proposals: 'Proposed',
+  accepted: 'Accepted by the MDT',
+  declinedByMdt: 'Declined by the MDT',
+  declinedByPatient: 'Declined by the patient',
+  enrolled: 'Enrolled',
+  steppedDown: 'Step-down reviews',
+  discharged: 'Discharged',
+  reEntered: 'Proposed again',
+};
+
+export function comparisonLabel(group: 'waitlisted' | 'justUnder'): string {
+  return group === 'waitlisted' ? 'Qualified, not enrolled' : 'Just under the threshold';
+}
+
+export function percent(share: number | null): string {
+  return share === null ? 'not known' : `${(share * 100).toFixed(1)}%`;
+}
+
+export function figure(value: number | null, digits = 2): string {
+  return value === null ? 'not known' : value.toFixed(digits);
+}
+
+export function roleLabel(role: string): string {
+  return role === 'unallocated' ? 'Not allocated' : role.replace(/-/g, ' ').replace(/^./, (c) => c.toUpperCase());
+}
