@@ -32,9 +32,13 @@ async function toSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-/** The SVG as one image named by its caption: the table beside it carries the figures for a screen reader. */
+/**
+ * The SVG as one image named by its caption: the table beside it carries the figures for a screen reader, so the
+ * roles Vega gives each mark (read out one by one, and unnamed) are dropped.
+ */
 function accessible(svg: string, id: string): string {
-  return svg.replace('<svg ', `<svg role="img" aria-labelledby="${id}-caption" focusable="false" `);
+  const plain = svg.replace(/ (role|aria-[a-z]+)="[^"]*"/g, '');
+  return plain.replace('<svg ', `<svg role="img" aria-labelledby="${id}-caption" focusable="false" `);
 }
 
 const base = {

@@ -25,24 +25,22 @@ export function escapeHtml(text: string): string {
 
 type Cell = string | number;
 
+/**
+ * An NHS.UK responsive table: at phone widths each row becomes a block of heading–value pairs (the design system's
+ * `nhsuk-table-responsive`), so wide tables never make the page scroll sideways.
+ */
 function table(caption: string, head: readonly string[], rows: readonly (readonly Cell[])[]): string {
   const th = head.map((h) => `<th scope="col" class="nhsuk-table__header">${escapeHtml(h)}</th>`).join('');
-  const body = rows
-    .map(
-      (row) =>
-        '<tr class="nhsuk-table__row">' +
-        row
-          .map((cell, i) =>
-            i === 0
-              ? `<th scope="row" class="nhsuk-table__header">${escapeHtml(String(cell))}</th>`
-              : `<td class="nhsuk-table__cell">${escapeHtml(String(cell))}</td>`
-          )
-          .join('') +
-        '</tr>'
-    )
-    .join('');
+  const cell = (value: Cell, i: number) => {
+    const label = `<span class="nhsuk-table-responsive__heading" aria-hidden="true">${escapeHtml(head[i] ?? '')} </span>`;
+    const text = `${label}${escapeHtml(String(value))}`;
+    return i === 0
+      ? `<th scope="row" class="nhsuk-table__header">${text}</th>`
+      : `<td class="nhsuk-table__cell">${text}</td>`;
+  };
+  const body = rows.map((row) => `<tr class="nhsuk-table__row">${row.map(cell).join('')}</tr>`).join('');
   return (
-    `<table class="nhsuk-table"><caption class="nhsuk-table__caption">${escapeHtml(caption)}</caption>` +
+    `<table class="nhsuk-table-responsive"><caption class="nhsuk-table__caption">${escapeHtml(caption)}</caption>` +
     `<thead class="nhsuk-table__head"><tr class="nhsuk-table__row">${th}</tr></thead>` +
     `<tbody class="nhsuk-table__body">${body}</tbody></table>`
   );
