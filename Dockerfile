@@ -22,6 +22,7 @@ RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY mappings ./mappings
+COPY measures ./measures
 COPY profiles ./profiles
 COPY programmes ./programmes
 USER node

@@ -2,9 +2,10 @@
  * `npm run bench`: performance figures, measured, never asserted in tests.
  *   npm run bench                      10,000 patients
  *   npm run bench -- --patients 100000 (or --large)
- *   npm run bench -- --only evaluation|run|search-index
+ *   npm run bench -- --only evaluation|run|search-index|report
  */
 import { benchEvaluation } from './evaluation';
+import { benchReport } from './report-vs-raw';
 import { benchRunVsRaw } from './run-vs-raw';
 import { benchSearchIndex } from './search-index';
 
@@ -24,6 +25,9 @@ async function main(): Promise<void> {
   }
   if (!only || only === 'search-index') {
     await benchSearchIndex();
+  }
+  if (!only || only === 'report') {
+    await benchReport(patients);
   }
 }
 

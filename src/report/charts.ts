@@ -49,8 +49,8 @@ const base = {
     aria: false,
     font: FONT,
     range: { category: COLOURS },
-    axis: { labelFontSize: 13, titleFontSize: 14 },
-    legend: { labelFontSize: 13, titleFontSize: 14, orient: 'bottom' },
+    axis: { labelFontSize: 13, titleFontSize: 14, labelLimit: 0 },
+    legend: { labelFontSize: 13, titleFontSize: 14, orient: 'bottom', labelLimit: 0, columns: 2 },
   },
 } as const;
 

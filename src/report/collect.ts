@@ -3,14 +3,21 @@ import type { Encounter, Resource } from '@medplum/fhirtypes';
 import type { Scope } from '../config';
 import { ConfigError } from '../config';
 import type { Programme } from '../criteria';
-import { decide, holds } from '../criteria';
+import { holds, NO_STATE } from '../criteria';
 import type { IsoDate } from '../dates';
 import { addMonths, londonDay } from '../dates';
 import type { FhirClient } from '../fhir';
 import type { ProgrammeRecord } from '../lifecycle';
 import { readProgrammeRecord } from '../lifecycle';
 import type { Logger } from '../logging';
-import type { CompiledFeature, CompiledMapping, FactValue, FeatureEvaluator, PatientRecord } from '../mappings';
+import type {
+  CompiledFeature,
+  CompiledMapping,
+  FactValue,
+  FeatureEvaluator,
+  PatientFeatures,
+  PatientRecord,
+} from '../mappings';
 import { FeatureEvaluationError, featureEvaluator } from '../mappings';
 import type { Population } from '../read';
 import { readPatients, resolvePopulation } from '../read';
@@ -111,10 +118,10 @@ export async function collect(deps: ReportDeps, settings: CollectSettings): Prom
   for await (const chunk of read) {
     for (const patient of chunk.records) {
       try {
-        collected.patients.push(evaluators.figures(patient));
-        const series = evaluators.impact(patient, enrolled, record);
-        if (series) {
-          collected.impact[series.group].push(series.series);
+        const { figures, impact } = evaluators.read(patient, enrolled, record);
+        collected.patients.push(figures);
+        if (impact) {
+          collected.impact[impact.group].push(impact.series);
         }
       } catch (err) {
         if (!(err instanceof FeatureEvaluationError)) {
@@ -144,10 +151,18 @@ function evaluationDates(dates: IsoDate[]): IsoDate[] {
   return [...byMonth.values()];
 }
 
-/** The mapping bound to each date the report evaluates, and what it reads of one patient. */
+/** The features the typology reads, besides the counts. */
+const TYPOLOGY_FEATURES = ['mentalHealth', 'longTermConditions', 'age', 'carer'];
+
+/**
+ * The mapping bound to each date the report evaluates, and what it reads of one patient. Only the features the
+ * report and the programme's tiers and exclusions read are evaluated (not the risk factors' 999 and 111 contacts,
+ * say), and at past dates only those whose value depends on the date: a feature with no date and no `%asOfDate`
+ * (registration, an opt-out, a condition register) reads the same records whatever the date, so its value on --now
+ * stands.
+ */
 class Evaluators {
   private readonly now: FeatureEvaluator;
-  /** Only the features the tiers, exclusions and the report read: what is evaluated at past dates. */
   private readonly past: Map<IsoDate, FeatureEvaluator>;
   /** Admissions and ED attendances over all the history read, up to a date. */
   private readonly events: Map<IsoDate, FeatureEvaluator>;
@@ -169,9 +184,16 @@ class Evaluators {
       ]);
     }
     const ruleFeatures = [...programme.tiers, ...programme.exclusions].flatMap((rule) => rule.features);
-    const pastMapping = subset(mapping, new Set([...ruleFeatures, ...REQUIRED_FEATURES]));
-    const eventMapping = allHistory(subset(mapping, new Set(['unplannedAdmissions', 'edAttendances'])));
-    this.now = featureEvaluator(mapping, asOf);
+    const wanted = new Set([...REQUIRED_FEATURES, ...ruleFeatures]);
+    const nowMapping = subset(
+      mapping,
+      (f) => wanted.has(f.name) || [...TYPOLOGY_FEATURES, PRACTITIONERS].includes(f.name)
+    );
+    const pastMapping = subset(mapping, (f) => wanted.has(f.name) && dependsOnDate(f));
+    const eventMapping = allHistory(
+      subset(mapping, (f) => f.name === 'unplannedAdmissions' || f.name === 'edAttendances')
+    );
+    this.now = featureEvaluator(nowMapping, asOf);
     this.past = new Map([...pastDates, ...tierDates].map((d) => [d, featureEvaluator(pastMapping, d)]));
     this.events = new Map([asOf, ...tierDates].map((d) => [d, featureEvaluator(eventMapping, d)]));
     this.practitioners = mapping.features.find((f) => f.name === PRACTITIONERS);
@@ -180,15 +202,30 @@ class Evaluators {
       .map((name) => ({ ...programme.parameters, [name]: (programme.parameters[name] as number) - 1 }));
   }
 
-  figures(record: PatientRecord): PatientFigures {
-    const id = record.patient.id as string;
-    const features = this.now(record);
-    const facts = features.facts;
+  /**
+   * One patient: their figures, and their use before and after an index date when they are in the impact
+   * comparison (see `impactGroup`).
+   */
+  read(
+    record: PatientRecord,
+    enrolled: ReadonlyMap<string, IsoDate>,
+    programmeRecord: ProgrammeRecord
+  ): { figures: PatientFigures; impact?: { group: ImpactGroup; series: PatientSeries } } {
+    const now = this.now(record);
+    const group = this.impactGroup(record, now.facts, enrolled, programmeRecord);
+    return {
+      figures: this.figures(record, now),
+      ...(group ? { impact: { group: group.group, series: this.series(record, now.facts, group.date) } } : {}),
+    };
+  }
+
+  private figures(record: PatientRecord, now: PatientFeatures): PatientFigures {
+    const facts = now.facts;
     const continuity = this.practitioners
-      ? patientContinuity(this.visits(record, features.evidence[PRACTITIONERS] ?? []))
+      ? patientContinuity(this.visits(record, now.evidence[PRACTITIONERS] ?? []))
       : undefined;
     return {
-      id,
+      id: record.patient.id as string,
       gpEncounters: count(facts.gpEncounters),
       edAttendances: count(facts.edAttendances),
       unplannedAdmissions: count(facts.unplannedAdmissions),
@@ -196,65 +233,78 @@ class Evaluators {
       longTermConditions: facts.longTermConditions === undefined ? null : count(facts.longTermConditions),
       age: typeof facts.age === 'number' ? facts.age : null,
       carer: flag(facts.carer),
-      tier: decide(this.programme, id, features).tier,
+      tier: this.tierOf(facts),
       ...(continuity ? { continuity } : {}),
       past: this.pastDates.map((date) => {
-        const past = this.evaluate(this.past, date, record);
-        return { gpEncounters: count(past.facts.gpEncounters), tier: decide(this.programme, id, past).tier };
+        const past = this.at(date, record, facts);
+        return { gpEncounters: count(past.gpEncounters), tier: this.tierOf(past) };
       }),
     };
   }
 
   /**
-   * The patient's use before and after their index date, when they are in the comparison: enrolled at least the
-   * follow-up ago (index: the enrolment date); or never in the programme and, on one of those enrolment dates,
-   * qualifying (waitlisted: over capacity, not proposed) or one threshold step short of qualifying (just under).
+   * Who is in the impact comparison, and from which date: the enrolled at least the follow-up ago (from their
+   * enrolment date); and patients never in the programme who, on one of those enrolment dates, qualified
+   * (waitlisted: over capacity, never proposed) or were one threshold step short of qualifying (just under).
    */
-  impact(
+  private impactGroup(
     record: PatientRecord,
+    nowFacts: Record<string, FactValue>,
     enrolled: ReadonlyMap<string, IsoDate>,
     programmeRecord: ProgrammeRecord
-  ): { group: ImpactGroup; series: PatientSeries } | undefined {
+  ): { group: ImpactGroup; date: IsoDate } | undefined {
     const id = record.patient.id as string;
     const enrolledOn = enrolled.get(id);
     if (enrolledOn) {
-      return { group: 'enrolled', series: this.series(record, enrolledOn) };
+      return { group: 'enrolled', date: enrolledOn };
     }
     if (programmeRecord.patients.has(id)) {
       return undefined; // proposed, declined or enrolled recently: neither enrolled long enough nor a comparison
     }
     for (const date of this.tierDates) {
-      const features = this.evaluate(this.past, date, record);
-      const decision = decide(this.programme, id, features);
-      if (decision.tier) {
-        return { group: 'waitlisted', series: this.series(record, date) };
+      const facts = this.at(date, record, nowFacts);
+      if (this.tierOf(facts)) {
+        return { group: 'waitlisted', date };
       }
-      if (!decision.excludedBy.length && this.justUnder(features.facts)) {
-        return { group: 'justUnder', series: this.series(record, date) };
+      if (!this.excluded(facts) && this.justUnder(facts)) {
+        return { group: 'justUnder', date };
       }
     }
     return undefined;
+  }
+
+  /** The tier the programme's criteria give (exclusions applied, no record state: the criteria alone). */
+  private tierOf(facts: Record<string, FactValue>): TierId | undefined {
+    const p = this.programme.parameters;
+    const tier = this.programme.tiers.find((rule) => holds(rule, { f: facts, p }))?.id;
+    return tier && !this.excluded(facts) ? tier : undefined;
+  }
+
+  private excluded(facts: Record<string, FactValue>): boolean {
+    const vars = { f: facts, p: this.programme.parameters, state: NO_STATE };
+    return this.programme.exclusions.some((rule) => holds(rule, vars));
   }
 
   private justUnder(facts: Record<string, FactValue>): boolean {
     return this.loweredParameters.some((p) => this.programme.tiers.some((tier) => holds(tier, { f: facts, p })));
   }
 
+  /** The facts on a past date: the date-dependent features evaluated then, the rest as on --now. */
+  private at(date: IsoDate, record: PatientRecord, nowFacts: Record<string, FactValue>): Record<string, FactValue> {
+    return { ...nowFacts, ...(this.past.get(date) as FeatureEvaluator)(record).facts };
+  }
+
   /** Before: the 12 months to the index date (the window the criteria read); after: from then to --now, per year. */
-  private series(record: PatientRecord, date: IsoDate): PatientSeries {
-    const before = this.evaluate(this.past, date, record).facts;
-    const upToNow = this.evaluate(this.events, this.asOf, record).facts;
-    const upToDate = this.evaluate(this.events, date, record).facts;
+  private series(record: PatientRecord, nowFacts: Record<string, FactValue>, date: IsoDate): PatientSeries {
+    const before = this.at(date, record, nowFacts);
+    const upToNow = (this.events.get(this.asOf) as FeatureEvaluator)(record).facts;
+    const upToDate = (this.events.get(date) as FeatureEvaluator)(record).facts;
     const years = Math.max((Date.parse(this.asOf) - Date.parse(date)) / (365.25 * 86_400_000), 1 / 365.25);
     const after = (name: string) => (count(upToNow[name]) - count(upToDate[name])) / years;
     return {
       before: { emergencyAdmissions: count(before.unplannedAdmissions), edAttendances: count(before.edAttendances) },
       after: { emergencyAdmissions: after('unplannedAdmissions'), edAttendances: after('edAttendances') },
     };
-  }
-
-  private evaluate(evaluators: Map<IsoDate, FeatureEvaluator>, date: IsoDate, record: PatientRecord) {
-    return (evaluators.get(date) as FeatureEvaluator)(record);
   }
 
   /** Each GP contact the practitioners feature kept: its day and the practitioner its aggregate names. */
@@ -273,8 +323,13 @@ class Evaluators {
   }
 }
 
-function subset(mapping: CompiledMapping, names: ReadonlySet<string>): CompiledMapping {
-  return { ...mapping, features: mapping.features.filter((f) => names.has(f.name)) };
+/** Whether a feature's value can differ between dates: it has a date, or an expression reads the date. */
+function dependsOnDate(feature: CompiledFeature): boolean {
+  return Boolean(feature.date) || JSON.stringify(feature.spec).includes('%asOfDate');
+}
+
+function subset(mapping: CompiledMapping, keep: (feature: CompiledFeature) => boolean): CompiledMapping {
+  return { ...mapping, features: mapping.features.filter(keep) };
 }
 
 /** The same features over everything read up to the date (no look-back window): counts to difference. */

@@ -9,3 +9,5 @@ export { estimate, verdict } from './impact';
 export type { OutcomeEstimate, PatientSeries, Verdict } from './impact';
 export { renderReportDocument, renderReportHtml } from './html';
 export { renderReportText } from './text';
+export { measureReportOf, writeMeasureReport } from './measure';
+export type { MeasureWrite } from './measure';

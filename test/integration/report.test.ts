@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Condition, Encounter, Observation, Patient, Resource, ValueSet } from '@medplum/fhirtypes';
+import type { Condition, Encounter, MeasureReport, Observation, Patient, Resource, ValueSet } from '@medplum/fhirtypes';
 import { configSchema } from '../../src/config';
 import { FhirClient } from '../../src/fhir';
 import { silentLogger } from '../../src/logging';
@@ -130,6 +130,34 @@ describe('hfu report', () => {
     }
     expect(html).toContain(`${(report.concentration.gpEncounters.top5 * 100).toFixed(1)}%`);
     expect(html).toContain('regression to the mean');
+  });
+
+  it('writes the headline figures as a MeasureReport of the project Measure, once, when asked', async () => {
+    const env = {
+      HFU_FHIR__BASE_URL: server.baseUrl,
+      HFU_LOG__LEVEL: 'info',
+      HFU_REPORT__WRITE_MEASURE_REPORT: 'true',
+    };
+    const outcomes: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const result = await runCli(['report', '--now', AS_OF, '--json'], env);
+      expect(result.code).toBe(0);
+      const line = result.stderr.split('\n').find((l) => l.includes('measure report written'));
+      outcomes.push((JSON.parse(line as string) as { outcome: string }).outcome);
+    }
+    expect(outcomes).toEqual(['created', 'unchanged']);
+    const fhir = configSchema.parse({ fhir: { baseUrl: server.baseUrl } }).fhir;
+    const client = FhirClient.fromConfig({ ...fhir, baseUrl: server.baseUrl }, { logger: silentLogger() });
+    const reports = await client.searchAll<MeasureReport>('MeasureReport', {});
+    expect(reports).toHaveLength(1);
+    const [measureReport] = reports;
+    expect(measureReport?.measure).toBe('https://fhir.hfu-connector.org/Measure/hfu-insights|1.0.0');
+    const score = (code: string) => measureReport?.group?.find((g) => g.code?.coding?.[0]?.code === code);
+    expect(score('gp-top5-share')?.measureScore?.value).toBe(report.concentration.gpEncounters.top5);
+    expect(score('gp-top5-share')?.population?.[0]?.count).toBe(report.population.patients);
+    expect(
+      await client.searchAll('Measure', { url: 'https://fhir.hfu-connector.org/Measure/hfu-insights' })
+    ).toHaveLength(1);
   });
 });
 

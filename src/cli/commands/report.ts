@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { rulesFrom } from '../../cohort';
 import { londonToday } from '../../dates';
-import { buildReport, renderReportDocument, renderReportText, reportCharts } from '../../report';
+import { buildReport, renderReportDocument, renderReportText, reportCharts, writeMeasureReport } from '../../report';
 import type { CliIo } from '../context';
 import { commandContext, writeLine } from '../context';
 import { parseDate } from '../options';
@@ -37,6 +37,10 @@ export function registerReport(program: Command, io: CliIo): void {
       });
       if (typeof flags.out === 'string') {
         await writeFile(flags.out, renderReportDocument(report, await reportCharts(report)));
+      }
+      if (config.report.writeMeasureReport) {
+        const written = await writeMeasureReport(deps.client, report);
+        logger.info('measure report written', { outcome: written.outcome, id: written.id });
       }
       if (flags.json) {
         io.stdout.write(JSON.stringify(report, null, 2) + '\n');
