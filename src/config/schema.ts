@@ -123,6 +123,13 @@ const embeddedSchema = z
     /** Patients in the synthetic practice seeded at start-up (0: start empty). */
     seedPractice: integer(5000, 0, 2_000_000),
     seed: integer(1, 0, 2 ** 31 - 1),
+    /** Years of history in the seeded practice (the multi-year model, for the reports); absent: 15 months. */
+    historyYears: z
+      .preprocess(
+        (v) => (typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v),
+        z.number().int().min(1).max(20)
+      )
+      .optional(),
   })
   .prefault({});
 

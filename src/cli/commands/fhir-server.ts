@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { londonToday } from '../../dates';
 import type { RunningFhirServer, ServerBehaviour } from '../../server';
 import { isServerBehaviour, SERVER_BEHAVIOURS, startFhirServer } from '../../server';
-import { generatePatients, practiceOrganizations } from '../../synth';
+import { generatePatients, practiceResources } from '../../synth';
 import type { CliIo, CommandContext } from '../context';
 import { commandContext, writeLine } from '../context';
 import { listenOrExplain } from '../listen';
@@ -14,6 +14,8 @@ export interface EmbeddedServerOptions {
   seedPractice: number;
   seed: number;
   asOf: string;
+  /** Years of synthetic history (the multi-year model); absent: 15 months. */
+  historyYears?: number;
   /** Behave like another kind of server (`hfu fhir-server --behave`); default: like itself. */
   behave?: ServerBehaviour;
 }
@@ -36,8 +38,9 @@ export async function startSeededServer(
     { what: 'the embedded FHIR server', host: options.host, port: options.port, change: portChange }
   );
   if (options.seedPractice > 0) {
-    const practice = { patients: options.seedPractice, seed: options.seed, asOf: options.asOf };
-    await server.repo.load(practiceOrganizations());
+    const { seedPractice: patients, seed, asOf, historyYears } = options;
+    const practice = { patients, seed, asOf, historyYears };
+    await server.repo.load(practiceResources(practice));
     for (const patient of generatePatients(practice)) {
       await server.repo.load(patient.resources);
     }
@@ -57,6 +60,7 @@ export function embeddedOptions(ctx: CommandContext, flags: Record<string, strin
     port: ctx.config.embedded.port,
     seedPractice: ctx.config.embedded.seedPractice,
     seed: ctx.config.embedded.seed,
+    historyYears: ctx.config.embedded.historyYears,
     asOf: flags.asOf ?? londonToday(),
   };
 }
