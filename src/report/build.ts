@@ -53,8 +53,6 @@ export interface PersistencePeriod {
 
 export interface ImpactReport {
   minFollowUpMonths: number;
-  /** Which patients the enrolled are compared with: those who qualified but were not enrolled, or those just under. */
-  comparisonGroup: 'waitlisted' | 'justUnder';
   groups: { enrolled: number; waitlisted: number; justUnder: number };
   /** The dates comparison patients were evaluated at: the enrolled's enrolment dates. */
   tierDates: IsoDate[];
@@ -200,17 +198,15 @@ function groupsAt(
 }
 
 /**
- * The enrolled against the waitlisted (qualified on the same date, not enrolled) when there are enough of them, else
- * against those just under the threshold on that date.
+ * The enrolled against everyone chosen the same way on the same dates but not enrolled: those who qualified but were
+ * over capacity (waitlisted) and those just under the threshold.
  */
 function impact(collected: Collected, settings: ReportConfig): ImpactReport {
   const { enrolled, waitlisted, justUnder } = collected.impact;
-  const comparisonGroup = waitlisted.length >= settings.minGroupSize || !justUnder.length ? 'waitlisted' : 'justUnder';
-  const comparison = comparisonGroup === 'waitlisted' ? waitlisted : justUnder;
+  const comparison = [...waitlisted, ...justUnder];
   const admissions = estimate('emergencyAdmissions', enrolled, comparison, settings);
   return {
     minFollowUpMonths: settings.minFollowUpMonths,
-    comparisonGroup,
     groups: { enrolled: enrolled.length, waitlisted: waitlisted.length, justUnder: justUnder.length },
     tierDates: collected.tierDates,
     emergencyAdmissions: admissions,

@@ -2,7 +2,7 @@ import { parse, View } from 'vega';
 import type { TopLevelSpec } from 'vega-lite';
 import { compile } from 'vega-lite';
 import type { Report } from './build';
-import { OUTCOME_LABELS, PERSISTENCE_LABELS, TYPOLOGY_LABELS, comparisonLabel } from './wording';
+import { COMPARISON_LABEL, OUTCOME_LABELS, PERSISTENCE_LABELS, TYPOLOGY_LABELS } from './wording';
 import { TYPOLOGY_ROWS } from './build';
 
 /** One chart: its SVG (rendered on the server, no browser) and the sentence a screen reader hears for it. */
@@ -158,7 +158,7 @@ function persistenceChart(report: Report): ChartSpec {
 
 function impactChart(report: Report): ChartSpec {
   const outcome = report.impact.emergencyAdmissions;
-  const comparison = comparisonLabel(report.impact.comparisonGroup);
+  const comparison = COMPARISON_LABEL;
   const values = [
     ['Enrolled', outcome.enrolled],
     [comparison, outcome.comparison],

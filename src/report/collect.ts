@@ -167,7 +167,10 @@ class Evaluators {
   /** Admissions and ED attendances over all the history read, up to a date. */
   private readonly events: Map<IsoDate, FeatureEvaluator>;
   private readonly practitioners?: CompiledFeature;
-  /** Each tier parameter lowered by one: a patient who qualifies under one of them is just under the threshold. */
+  /**
+   * Each tier parameter lowered by one: a patient who qualifies under one of them is just under the threshold. Not
+   * to zero: a patient with no admissions was not chosen for having had many, so regresses to no mean.
+   */
   private readonly loweredParameters: Record<string, number>[];
 
   constructor(
@@ -198,7 +201,7 @@ class Evaluators {
     this.events = new Map([asOf, ...tierDates].map((d) => [d, featureEvaluator(eventMapping, d)]));
     this.practitioners = mapping.features.find((f) => f.name === PRACTITIONERS);
     this.loweredParameters = [...new Set(programme.tiers.flatMap((t) => parametersOf(t.when)))]
-      .filter((name) => typeof programme.parameters[name] === 'number')
+      .filter((name) => typeof programme.parameters[name] === 'number' && (programme.parameters[name] as number) > 1)
       .map((name) => ({ ...programme.parameters, [name]: (programme.parameters[name] as number) - 1 }));
   }
 

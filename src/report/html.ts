@@ -4,7 +4,7 @@ import { TYPOLOGY_ROWS } from './build';
 import type { Chart } from './charts';
 import type { OutcomeEstimate } from './impact';
 import {
-  comparisonLabel,
+  COMPARISON_LABEL,
   figure,
   FLOW_LABELS,
   OUTCOME_LABELS,
@@ -243,7 +243,7 @@ function programmeSection(report: Report): string {
 
 function impactSection(report: Report, chart?: Chart): string {
   const impact = report.impact;
-  const comparison = comparisonLabel(impact.comparisonGroup);
+  const comparison = COMPARISON_LABEL;
   const outcomes: [string, OutcomeEstimate][] = [
     ['Emergency admissions', impact.emergencyAdmissions],
     ['A&E attendances', impact.edAttendances],
@@ -263,7 +263,8 @@ function impactSection(report: Report, chart?: Chart): string {
     `<div class="nhsuk-inset-text"><span class="nhsuk-u-visually-hidden">Information: </span>` +
     `<p class="nhsuk-body"><strong>Emergency admissions: ${escapeHtml(impact.verdict)}.</strong> ` +
     `${impact.groups.enrolled} patients enrolled at least ${impact.minFollowUpMonths} months ago, compared with ` +
-    `${impact.emergencyAdmissions.comparison.patients} patients (${escapeHtml(comparison.toLowerCase())}) on the same dates.</p></div>`;
+    `${impact.emergencyAdmissions.comparison.patients} patients chosen the same way on the same dates but not enrolled ` +
+    `(${impact.groups.waitlisted} who qualified when there were no places, ${impact.groups.justUnder} just under the threshold).</p></div>`;
   const naive =
     `<div class="nhsuk-warning-callout"><h3 class="nhsuk-warning-callout__label"><span role="text"><span class="nhsuk-u-visually-hidden">Important: </span>A before and after comparison misleads</span></h3>` +
     `<p class="nhsuk-body">The enrolled alone went from ${impact.emergencyAdmissions.enrolled.before.toFixed(2)} to ` +

@@ -47,9 +47,8 @@ export const FLOW_LABELS: Record<string, string> = {
   reEntered: 'Proposed again',
 };
 
-export function comparisonLabel(group: 'waitlisted' | 'justUnder'): string {
-  return group === 'waitlisted' ? 'Qualified, not enrolled' : 'Just under the threshold';
-}
+/** Who the enrolled are compared with: chosen the same way on the same dates, not enrolled. */
+export const COMPARISON_LABEL = 'Comparison group';
 
 export function percent(share: number | null): string {
   return share === null ? 'not known' : `${(share * 100).toFixed(1)}%`;
