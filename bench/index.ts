@@ -2,9 +2,10 @@
  * `npm run bench`: performance figures, measured, never asserted in tests.
  *   npm run bench                      10,000 patients
  *   npm run bench -- --patients 100000 (or --large)
- *   npm run bench -- --only evaluation|run|search-index|report
+ *   npm run bench -- --only evaluation|run|search-index|read-requests|report
  */
 import { benchEvaluation } from './evaluation';
+import { benchReadRequests } from './read-requests';
 import { benchReport } from './report-vs-raw';
 import { benchRunVsRaw } from './run-vs-raw';
 import { benchSearchIndex } from './search-index';
@@ -25,6 +26,9 @@ async function main(): Promise<void> {
   }
   if (!only || only === 'search-index') {
     await benchSearchIndex();
+  }
+  if (!only || only === 'read-requests') {
+    await benchReadRequests(Math.min(patients, 1000));
   }
   if (!only || only === 'report') {
     await benchReport(patients);

@@ -18,7 +18,7 @@ async function job(kind: string, baseUrl: string): Promise<void> {
   const config = configSchema.parse({ fhir: { baseUrl } });
   const rules = rulesFrom(config);
   const client = FhirClient.fromConfig({ ...config.fhir, baseUrl }, { logger: silentLogger() });
-  const deps = { client, logger: silentLogger(), ...rules };
+  const deps = { source: client, record: client, logger: silentLogger(), ...rules };
   const started = performance.now();
   if (kind === 'raw') {
     // the report reads from two years back (persistence), so its searches are bounded there, not at --now

@@ -1,9 +1,11 @@
 import type { Config, Scope, WorkforceMember } from '../config';
 import type { Capacity, Programme } from '../criteria';
 import { loadProgramme } from '../criteria';
-import type { FhirClient } from '../fhir';
+import { FhirClient, SourceReferences } from '../fhir';
+import type { FhirClientDeps } from '../fhir';
 import type { Logger } from '../logging';
 import type { CompiledMapping } from '../mappings';
+import type { SubjectSearch } from '../read';
 import type { WriteStrategySetting } from '../writeback';
 import type { IsoDate } from '../dates';
 import { londonToday } from '../dates';
@@ -11,7 +13,13 @@ import { loadMapping } from '../mappings';
 import type { RunProgress } from './result';
 
 export interface RunDeps {
-  client: FhirClient;
+  /** The source: the population and its clinical data, only ever read (it may be read-only). */
+  source: FhirClient;
+  /**
+   * The programme's record: where its Group, Tasks, Flags, CarePlans and Provenance are read back from and written to
+   * (`writeback.fhir`); the source itself unless configured apart.
+   */
+  record: FhirClient;
   mapping: CompiledMapping;
   programme: Programme;
   logger: Logger;
@@ -27,6 +35,8 @@ export interface RunSettings {
   dateBounds: boolean;
   /** How the population is read: searches page by page (default), or one Bulk Data export. */
   extract?: 'search' | 'bulk';
+  /** How a page of patients' data is searched (`extract.subjectSearch`); default `or-list`. */
+  subjectSearch?: SubjectSearch;
   /** Bulk Data: the longest wait between status polls. */
   maxPollMs?: number;
   /**
@@ -93,6 +103,7 @@ export function runSettingsFrom(
     concurrency: config.extract.concurrency,
     dateBounds: config.extract.dateBounds,
     extract: config.extract.mode,
+    subjectSearch: config.extract.subjectSearch,
     maxPollMs: config.fhir.maxRetryAfterMs,
     incremental:
       config.extract.incremental && !options.full
@@ -104,4 +115,23 @@ export function runSettingsFrom(
     writeStrategy: config.writeback.strategy,
     keepAllDecisions: options.keepAllDecisions,
   };
+}
+
+/**
+ * The two clients of a run: the source at `sourceBaseUrl` (`fhir`, or the embedded server), and the record's target
+ * (`writeback.fhir`) when configured apart — else the same client, so one endpoint is one client.
+ */
+export function endpointsFrom(
+  config: Config,
+  sourceBaseUrl: string,
+  deps: FhirClientDeps = {}
+): Pick<RunDeps, 'source' | 'record'> {
+  const source = FhirClient.fromConfig({ ...config.fhir, baseUrl: sourceBaseUrl }, deps);
+  const target = config.writeback.fhir;
+  return { source, record: target ? FhirClient.fromConfig(target, deps) : source };
+}
+
+/** How the run's record refers to its source's resources: relative on one endpoint, absolute across two. */
+export function sourceReferences(deps: Pick<RunDeps, 'source' | 'record'>): SourceReferences {
+  return SourceReferences.between(deps.source.baseUrl, deps.record.baseUrl);
 }

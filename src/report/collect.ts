@@ -19,7 +19,7 @@ import type {
   PatientRecord,
 } from '../mappings';
 import { FeatureEvaluationError, featureEvaluator } from '../mappings';
-import type { Population } from '../read';
+import type { Population, SubjectSearch } from '../read';
 import { readPatients, resolvePopulation } from '../read';
 import type { TierId } from '../vocabulary';
 import { cohortIdentifier } from '../writeback';
@@ -29,7 +29,10 @@ import type { PatientSeries } from './impact';
 import { enrolmentDates } from './programme-flow';
 
 export interface ReportDeps {
-  client: FhirClient;
+  /** The population and its clinical data (only read). */
+  source: FhirClient;
+  /** The programme's record (`writeback.fhir`; the source unless kept apart): read, and written only for a MeasureReport. */
+  record: FhirClient;
   mapping: CompiledMapping;
   programme: Programme;
   logger: Logger;
@@ -40,6 +43,7 @@ export interface CollectSettings {
   asOf: IsoDate;
   concurrency: number;
   dateBounds: boolean;
+  subjectSearch?: SubjectSearch;
   minFollowUpMonths: number;
   signal?: AbortSignal;
 }
@@ -94,22 +98,27 @@ const MAX_TIER_DATES = 12;
  * Reads only: nothing is written.
  */
 export async function collect(deps: ReportDeps, settings: CollectSettings): Promise<Collected> {
-  const { client, programme, mapping, logger } = deps;
+  const { source, programme, mapping, logger } = deps;
   const { asOf, signal } = settings;
-  const population = await resolvePopulation(client, settings.scope, signal);
-  const record = await readProgrammeRecord(client, programme.id, cohortIdentifier(programme, population.key), signal);
+  const population = await resolvePopulation(source, settings.scope, signal);
+  const cohort = cohortIdentifier(programme, population.key);
+  const record = await readProgrammeRecord(deps.record, programme.id, cohort, signal);
   const enrolled = enrolmentDates(record, addMonths(asOf, -settings.minFollowUpMonths));
   const tierDates = evaluationDates([...new Set(enrolled.values())]);
   const pastDates = [addMonths(asOf, -12), addMonths(asOf, -24)];
   const earliest = [...pastDates, ...enrolled.values()].sort()[0] as IsoDate;
   const evaluators = new Evaluators(mapping, programme, asOf, pastDates, tierDates);
-  const read = readPatients(deps, {
-    ...{ population, mode: { kind: 'full', via: 'search' }, programmePatients: [], asOf: earliest, signal },
-    dateBounds: settings.dateBounds,
-    concurrency: settings.concurrency,
-    maxPollMs: 120_000,
-    trackNewest: false,
-  });
+  const read = readPatients(
+    { client: source, mapping, logger },
+    {
+      ...{ population, mode: { kind: 'full', via: 'search' }, programmePatients: [], asOf: earliest, signal },
+      dateBounds: settings.dateBounds,
+      subjectSearch: settings.subjectSearch,
+      concurrency: settings.concurrency,
+      maxPollMs: 120_000,
+      trackNewest: false,
+    }
+  );
   const collected: Collected = {
     ...{ population, record, patients: [], pastDates, tierDates, skipped: {}, complete: false, unread: 0 },
     impact: { enrolled: [], waitlisted: [], justUnder: [] },

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
-import { rulesFrom } from '../../cohort';
+import { endpointsFrom, rulesFrom } from '../../cohort';
 import { londonToday } from '../../dates';
 import { buildReport, renderReportDocument, renderReportText, reportCharts, writeMeasureReport } from '../../report';
 import type { CliIo } from '../context';
 import { commandContext, writeLine } from '../context';
 import { parseDate } from '../options';
-import { fhirClient } from '../runtime';
+import { requireBaseUrl } from '../runtime';
 
 export function registerReport(program: Command, io: CliIo): void {
   program
@@ -26,12 +26,14 @@ export function registerReport(program: Command, io: CliIo): void {
         'programme.file': flags.programme,
       });
       const { config, logger } = ctx;
-      const deps = { client: fhirClient(config, logger), logger, ...rulesFrom(config) };
+      const endpoints = endpointsFrom(config, requireBaseUrl(config), { logger });
+      const deps = { ...endpoints, logger, ...rulesFrom(config) };
       const report = await buildReport(deps, {
         scope: config.scope,
         asOf,
         concurrency: config.extract.concurrency,
         dateBounds: config.extract.dateBounds,
+        subjectSearch: config.extract.subjectSearch,
         report: config.report,
         workforce: config.allocation.workforce,
       });
@@ -39,7 +41,7 @@ export function registerReport(program: Command, io: CliIo): void {
         await writeFile(flags.out, renderReportDocument(report, await reportCharts(report)));
       }
       if (config.report.writeMeasureReport) {
-        const written = await writeMeasureReport(deps.client, report);
+        const written = await writeMeasureReport(deps.record, report);
         logger.info('measure report written', { outcome: written.outcome, id: written.id });
       }
       if (flags.json) {
