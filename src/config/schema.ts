@@ -136,6 +136,14 @@ const embeddedSchema = z
   })
   .prefault({});
 
+/** How places go when a tier has more candidates than places: by severity (`rank`) or a seeded draw (`lottery`). */
+const selection = {
+  selection: z.enum(['rank', 'lottery']).optional(),
+  seed: z
+    .preprocess((v) => (typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v), z.number().int().min(0))
+    .optional(),
+};
+
 const tierNumbers = z.strictObject({
   first: integer(0, 0, 1_000_000).optional(),
   second: integer(0, 0, 1_000_000).optional(),
@@ -155,11 +163,16 @@ const programmeSchema = z
     /** Candidates proposed per tier; absent: every qualifying patient. */
     capacity: z
       .union([
-        tierNumbers,
+        tierNumbers.extend(selection),
         z.strictObject({
           perThousand: z.strictObject({ first: z.number().min(0).optional(), second: z.number().min(0).optional() }),
+          ...selection,
         }),
       ])
+      .refine((c) => c.selection !== 'lottery' || c.seed !== undefined, {
+        message: 'a lottery needs a seed (programme.capacity.seed), chosen and recorded before the first draw',
+        path: ['seed'],
+      })
       .optional(),
   })
   .prefault({});

@@ -74,6 +74,7 @@ export function registerFhirServer(program: Command, io: CliIo): void {
     .option('--seed-practice <patients>', 'patients in the synthetic practice to load at start-up')
     .option('--seed <seed>', 'seed of the synthetic population')
     .option('--as-of <date>', 'evaluation date the synthetic data is built around (default: today)')
+    .option('--years <n>', 'years of synthetic history, with drifting rates and named GPs (default: 15 months)')
     .option('--behave <profile>', `behave like another server: ${SERVER_BEHAVIOURS.join(', ')} (default: default)`)
     .action(async (flags: Record<string, string | undefined>, command: Command) => {
       const ctx = commandContext(io, command.optsWithGlobals().config, {
@@ -81,6 +82,7 @@ export function registerFhirServer(program: Command, io: CliIo): void {
         'embedded.host': flags.host,
         'embedded.seedPractice': parseInteger(flags.seedPractice, '--seed-practice'),
         'embedded.seed': parseInteger(flags.seed, '--seed'),
+        'embedded.historyYears': parseInteger(flags.years, '--years'),
       });
       const options = {
         ...embeddedOptions(ctx, { asOf: parseDate(flags.asOf, '--as-of') }),

@@ -1,8 +1,9 @@
 import type { CarePlan, Encounter, Practitioner, Resource } from '@medplum/fhirtypes';
 import { addMonths } from '../../../src/dates';
-import { enrolmentDates, practiceResources, synthesizePractice } from '../../../src/synth';
+import { enrolmentDates, generatePatients, practiceResources, synthesizePractice } from '../../../src/synth';
 import type { PracticeOptions } from '../../../src/synth';
 import { HFU_CODE, MANAGED_TAG } from '../../../src/vocabulary';
+import type { PatientCounts } from '../../helpers/tiers';
 import { countsFromResources } from '../../helpers/tiers';
 
 /**
@@ -11,9 +12,45 @@ import { countsFromResources } from '../../helpers/tiers';
  */
 const AS_OF = '2026-11-23';
 const OPTIONS: PracticeOptions = { patients: 10_000, seed: 1, asOf: AS_OF, historyYears: 3 };
-const practice = synthesizePractice(OPTIONS);
 const YEAR_ENDS = [addMonths(AS_OF, -24), addMonths(AS_OF, -12), AS_OF];
-const yearly = YEAR_ENDS.map((end) => countsFromResources(practice.resources, end));
+const PRACTITIONERS = new Set(
+  practiceResources(OPTIONS)
+    .filter((r): r is Practitioner => r.resourceType === 'Practitioner')
+    .map((p) => `Practitioner/${p.id}`)
+);
+
+/**
+ * What the tests need of each patient, read from their emitted resources one patient at a time (so the 10,000
+ * patients' records never sit in memory at once): counts per year by the tier oracle, and last year's GP visits by
+ * the practitioner the encounter names.
+ */
+const yearly = YEAR_ENDS.map(() => new Map<string, PatientCounts>());
+const lastYearByGp = new Map<string, Map<string, number>>();
+const unnamed: string[] = [];
+for (const patient of generatePatients(OPTIONS)) {
+  YEAR_ENDS.forEach((end, y) => {
+    for (const [id, counts] of countsFromResources(patient.resources, end)) {
+      yearly[y]?.set(id, counts);
+    }
+  });
+  for (const r of patient.resources) {
+    const e = r as Encounter;
+    if (r.resourceType !== 'Encounter' || e.serviceProvider?.reference !== 'Organization/y99001') {
+      continue;
+    }
+    const gp = e.participant?.[0]?.individual?.reference ?? '';
+    if (!PRACTITIONERS.has(gp)) {
+      unnamed.push(e.id ?? '');
+    }
+    const day = e.period?.start?.slice(0, 10) ?? '';
+    if (day > addMonths(AS_OF, -12) && e.status === 'finished') {
+      const id = patient.truth.patientId;
+      const byGp = lastYearByGp.get(id) ?? new Map<string, number>();
+      byGp.set(gp, (byGp.get(gp) ?? 0) + 1);
+      lastYearByGp.set(id, byGp);
+    }
+  }
+}
 
 const median = (xs: readonly number[]): number => {
   const sorted = [...xs].sort((a, b) => a - b);
@@ -30,6 +67,7 @@ function topAttenders(y: number, share: number): Set<string> {
 describe('multi-year history (10,000 patients, 3 years, seed 1)', () => {
   it('keeps 5% of patients using 30-40% of GP appointments in every year', () => {
     for (const counts of yearly) {
+      expect(counts.size).toBe(10_000);
       const gp = [...counts.values()].map((c) => c.gpEncounters).sort((a, b) => b - a);
       const total = gp.reduce((a, b) => a + b, 0);
       const top = gp.slice(0, gp.length / 20).reduce((a, b) => a + b, 0);
@@ -61,33 +99,11 @@ describe('multi-year history (10,000 patients, 3 years, seed 1)', () => {
   });
 
   it('names a GP of the practice on every GP encounter; frequent attenders see 8-10 GPs, none for over a third', () => {
-    const practitioners = new Set(
-      practice.resources.filter((r): r is Practitioner => r.resourceType === 'Practitioner').map((p) => p.id)
-    );
-    const frequent = topAttenders(2, 0.05);
-    const seen = new Map<string, Map<string, number>>();
-    const unnamed: string[] = [];
-    const from = addMonths(AS_OF, -12);
-    for (const r of practice.resources) {
-      const e = r as Encounter;
-      if (r.resourceType !== 'Encounter' || e.serviceProvider?.reference !== 'Organization/y99001') {
-        continue;
-      }
-      const gp = e.participant?.[0]?.individual?.reference ?? '';
-      if (!practitioners.has(gp.replace('Practitioner/', ''))) {
-        unnamed.push(e.id ?? '');
-      }
-      const patient = e.subject?.reference?.replace('Patient/', '') ?? '';
-      const day = e.period?.start?.slice(0, 10) ?? '';
-      if (frequent.has(patient) && day > from && e.status === 'finished') {
-        const byGp = seen.get(patient) ?? new Map<string, number>();
-        byGp.set(gp, (byGp.get(gp) ?? 0) + 1);
-        seen.set(patient, byGp);
-      }
-    }
+    expect(PRACTITIONERS.size).toBe(24);
     expect(unnamed).toEqual([]);
-    const distinct = [...seen.values()].map((byGp) => byGp.size);
-    const maxShare = [...seen.values()].map((byGp) => {
+    const frequent = [...topAttenders(2, 0.05)].map((id) => lastYearByGp.get(id) ?? new Map<string, number>());
+    const distinct = frequent.map((byGp) => byGp.size);
+    const maxShare = frequent.map((byGp) => {
       const visits = [...byGp.values()];
       return Math.max(...visits) / visits.reduce((a, b) => a + b, 0);
     });
@@ -101,8 +117,13 @@ describe('follow-up and the programme effect', () => {
   const small: PracticeOptions = { patients: 1500, seed: 3, asOf: AS_OF, historyYears: 3 };
   const T1 = addMonths(AS_OF, 6);
   const T2 = addMonths(AS_OF, 12);
-  const encounters = (options: PracticeOptions): Encounter[] =>
-    synthesizePractice(options).resources.filter((r): r is Encounter => r.resourceType === 'Encounter');
+  const encounters = (options: PracticeOptions): Encounter[] => {
+    const out: Encounter[] = [];
+    for (const patient of generatePatients(options)) {
+      out.push(...patient.resources.filter((r): r is Encounter => r.resourceType === 'Encounter'));
+    }
+    return out;
+  };
   const ids = (list: readonly Resource[]): string[] => list.map((r) => JSON.stringify(r)).sort();
 
   it('adds only encounters after the follow-up start, and two follow-ups make the one that spans them', () => {
