@@ -53,7 +53,9 @@ export interface PersistencePeriod {
 
 export interface ImpactReport {
   minFollowUpMonths: number;
-  groups: { enrolled: number; waitlisted: number; justUnder: number };
+  /** The lottery's candidates not drawn when there was a lottery; else the waitlisted and the just under. */
+  comparison: 'lottery' | 'waitlistedAndJustUnder';
+  groups: { enrolled: number; lottery: number; waitlisted: number; justUnder: number };
   /** The dates comparison patients were evaluated at: the enrolled's enrolment dates. */
   tierDates: IsoDate[];
   emergencyAdmissions: OutcomeEstimate;
@@ -198,16 +200,24 @@ function groupsAt(
 }
 
 /**
- * The enrolled against everyone chosen the same way on the same dates but not enrolled: those who qualified but were
- * over capacity (waitlisted) and those just under the threshold.
+ * The enrolled against the candidates a lottery did not draw, when places were drawn by lottery: a randomised
+ * comparison. Otherwise against everyone chosen the same way on the same dates but not enrolled: those who qualified
+ * but were over capacity (waitlisted) and those just under the threshold.
  */
 function impact(collected: Collected, settings: ReportConfig): ImpactReport {
-  const { enrolled, waitlisted, justUnder } = collected.impact;
-  const comparison = [...waitlisted, ...justUnder];
+  const { enrolled, lottery, waitlisted, justUnder } = collected.impact;
+  const byLottery = lottery.length > 0;
+  const comparison = byLottery ? lottery : [...waitlisted, ...justUnder];
   const admissions = estimate('emergencyAdmissions', enrolled, comparison, settings);
   return {
     minFollowUpMonths: settings.minFollowUpMonths,
-    groups: { enrolled: enrolled.length, waitlisted: waitlisted.length, justUnder: justUnder.length },
+    comparison: byLottery ? 'lottery' : 'waitlistedAndJustUnder',
+    groups: {
+      enrolled: enrolled.length,
+      lottery: lottery.length,
+      waitlisted: waitlisted.length,
+      justUnder: justUnder.length,
+    },
     tierDates: collected.tierDates,
     emergencyAdmissions: admissions,
     edAttendances: estimate('edAttendances', enrolled, comparison, settings),

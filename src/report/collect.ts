@@ -26,7 +26,7 @@ import { cohortIdentifier } from '../writeback';
 import type { PatientContinuity } from './continuity';
 import { patientContinuity } from './continuity';
 import type { PatientSeries } from './impact';
-import { enrolmentDates } from './programme-flow';
+import { enrolmentDates, lotteryWaitlisted } from './programme-flow';
 
 export interface ReportDeps {
   /** The population and its clinical data (only read). */
@@ -67,7 +67,7 @@ export interface PatientFigures {
 }
 
 /** Why a patient is in the impact comparison. */
-export type ImpactGroup = 'enrolled' | 'waitlisted' | 'justUnder';
+export type ImpactGroup = 'enrolled' | 'lottery' | 'waitlisted' | 'justUnder';
 
 export interface Collected {
   population: Population;
@@ -104,6 +104,7 @@ export async function collect(deps: ReportDeps, settings: CollectSettings): Prom
   const cohort = cohortIdentifier(programme, population.key);
   const record = await readProgrammeRecord(deps.record, programme.id, cohort, signal);
   const enrolled = enrolmentDates(record, addMonths(asOf, -settings.minFollowUpMonths));
+  const lottery = lotteryWaitlisted(record, enrolled);
   const tierDates = evaluationDates([...new Set(enrolled.values())]);
   const pastDates = [addMonths(asOf, -12), addMonths(asOf, -24)];
   const earliest = [...pastDates, ...enrolled.values()].sort()[0] as IsoDate;
@@ -121,13 +122,13 @@ export async function collect(deps: ReportDeps, settings: CollectSettings): Prom
   );
   const collected: Collected = {
     ...{ population, record, patients: [], pastDates, tierDates, skipped: {}, complete: false, unread: 0 },
-    impact: { enrolled: [], waitlisted: [], justUnder: [] },
+    impact: { enrolled: [], lottery: [], waitlisted: [], justUnder: [] },
   };
   let slice = performance.now();
   for await (const chunk of read) {
     for (const patient of chunk.records) {
       try {
-        const { figures, impact } = evaluators.read(patient, enrolled, record);
+        const { figures, impact } = evaluators.read(patient, { enrolled, lottery }, record);
         collected.patients.push(figures);
         if (impact) {
           collected.impact[impact.group].push(impact.series);
@@ -220,7 +221,7 @@ class Evaluators {
    */
   read(
     record: PatientRecord,
-    enrolled: ReadonlyMap<string, IsoDate>,
+    enrolled: { enrolled: ReadonlyMap<string, IsoDate>; lottery: ReadonlyMap<string, IsoDate> },
     programmeRecord: ProgrammeRecord
   ): { figures: PatientFigures; impact?: { group: ImpactGroup; series: PatientSeries } } {
     const now = this.now(record);
@@ -256,19 +257,24 @@ class Evaluators {
 
   /**
    * Who is in the impact comparison, and from which date: the enrolled at least the follow-up ago (from their
-   * enrolment date); and patients never in the programme who, on one of those enrolment dates, qualified
+   * enrolment date); the candidates a lottery did not draw (from the date of the draw's enrolments); and patients
+   * never in the programme who, on one of those enrolment dates, qualified
    * (waitlisted: over capacity, never proposed) or were one threshold step short of qualifying (just under).
    */
   private impactGroup(
     record: PatientRecord,
     nowFacts: Record<string, FactValue>,
-    enrolled: ReadonlyMap<string, IsoDate>,
+    dates: { enrolled: ReadonlyMap<string, IsoDate>; lottery: ReadonlyMap<string, IsoDate> },
     programmeRecord: ProgrammeRecord
   ): { group: ImpactGroup; date: IsoDate } | undefined {
     const id = record.patient.id as string;
-    const enrolledOn = enrolled.get(id);
+    const enrolledOn = dates.enrolled.get(id);
     if (enrolledOn) {
       return { group: 'enrolled', date: enrolledOn };
+    }
+    const drawnFrom = dates.lottery.get(id);
+    if (drawnFrom) {
+      return { group: 'lottery', date: drawnFrom };
     }
     if (programmeRecord.patients.has(id)) {
       return undefined; // proposed, declined or enrolled recently: neither enrolled long enough nor a comparison

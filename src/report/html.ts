@@ -5,6 +5,7 @@ import type { Chart } from './charts';
 import type { OutcomeEstimate } from './impact';
 import {
   COMPARISON_LABEL,
+  comparisonWords,
   figure,
   FLOW_LABELS,
   OUTCOME_LABELS,
@@ -263,8 +264,7 @@ function impactSection(report: Report, chart?: Chart): string {
     `<div class="nhsuk-inset-text"><span class="nhsuk-u-visually-hidden">Information: </span>` +
     `<p class="nhsuk-body"><strong>Emergency admissions: ${escapeHtml(impact.verdict)}.</strong> ` +
     `${impact.groups.enrolled} patients enrolled at least ${impact.minFollowUpMonths} months ago, compared with ` +
-    `${impact.emergencyAdmissions.comparison.patients} patients chosen the same way on the same dates but not enrolled ` +
-    `(${impact.groups.waitlisted} who qualified when there were no places, ${impact.groups.justUnder} just under the threshold).</p></div>`;
+    `${impact.emergencyAdmissions.comparison.patients} ${escapeHtml(comparisonWords(report))}.</p></div>`;
   const naive =
     `<div class="nhsuk-warning-callout"><h3 class="nhsuk-warning-callout__label"><span role="text"><span class="nhsuk-u-visually-hidden">Important: </span>A before and after comparison misleads</span></h3>` +
     `<p class="nhsuk-body">The enrolled alone went from ${impact.emergencyAdmissions.enrolled.before.toFixed(2)} to ` +
@@ -287,6 +287,7 @@ function impactSection(report: Report, chart?: Chart): string {
         ['Group', 'Patients'],
         [
           ['Enrolled', impact.groups.enrolled],
+          ['Candidates a lottery did not draw', impact.groups.lottery],
           ['Qualified on the same date, not enrolled', impact.groups.waitlisted],
           ['Just under the threshold on the same date', impact.groups.justUnder],
         ]

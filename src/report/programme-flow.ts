@@ -4,6 +4,8 @@ import type { IsoDate } from '../dates';
 import { londonDay } from '../dates';
 import type { Episode, ProgrammeRecord, Stage } from '../lifecycle';
 import { episodeStage, isOpenStage, tierOfEpisode } from '../lifecycle';
+import { patientIdOfReference } from '../fhir';
+import { CODE_SYSTEM } from '../vocabulary';
 import { median, round } from './stats';
 
 /** What happened in the programme in one month, in one tier: each event counted in the month it happened. */
@@ -44,6 +46,33 @@ export function enrolmentDates(record: ProgrammeRecord, latest: IsoDate): Map<st
   }
   return dates;
 }
+
+/**
+ * The lottery's comparison group: the candidates of each draw that enrolled a patient (listed on its review Task,
+ * `lottery-candidate`) who were not drawn, each from the enrolment date of that draw's patients. A candidate with any
+ * episode in the record was drawn (or offered a place later, when one freed): left out.
+ */
+export function lotteryWaitlisted(
+  record: ProgrammeRecord,
+  enrolled: ReadonlyMap<string, IsoDate>
+): Map<string, IsoDate> {
+  const waitlisted = new Map<string, IsoDate>();
+  for (const [patientId, date] of enrolled) {
+    const episode = record.patients.get(patientId)?.episodes.find((e) => carePlanStart(e.carePlan) === date);
+    for (const input of episode?.review?.input ?? []) {
+      const isCandidate = input.type.coding?.some(
+        (c) => c.system === CODE_SYSTEM.taskInput && c.code === LOTTERY_CANDIDATE
+      );
+      const candidate = isCandidate ? patientIdOfReference(input.valueReference?.reference) : undefined;
+      if (candidate && !record.patients.has(candidate) && (waitlisted.get(candidate) ?? '9999') > date) {
+        waitlisted.set(candidate, date);
+      }
+    }
+  }
+  return waitlisted;
+}
+
+const LOTTERY_CANDIDATE = 'lottery-candidate';
 
 /** The programme's flow, read from its own Flags, Tasks and CarePlans. */
 export function programmeFlow(record: ProgrammeRecord, workforce: readonly WorkforceMember[]): ProgrammeFlow {

@@ -1,6 +1,14 @@
 import type { Report } from './build';
 import { TYPOLOGY_ROWS } from './build';
-import { figure, OUTCOME_LABELS, percent, PERSISTENCE_LABELS, STAGE_LABELS, TYPOLOGY_LABELS } from './wording';
+import {
+  comparisonWords,
+  figure,
+  OUTCOME_LABELS,
+  percent,
+  PERSISTENCE_LABELS,
+  STAGE_LABELS,
+  TYPOLOGY_LABELS,
+} from './wording';
 
 /** The report for a terminal: the headline figures, a few lines per section. */
 export function renderReportText(report: Report): string[] {
@@ -41,7 +49,7 @@ export function renderReportText(report: Report): string[] {
   lines.push(
     '',
     `Impact on emergency admissions: ${impact.verdict}.`,
-    `  ${impact.groups.enrolled} enrolled against ${a.comparison.patients} not enrolled (${impact.groups.waitlisted} qualified, no place; ${impact.groups.justUnder} just under the threshold).`,
+    `  ${impact.groups.enrolled} enrolled against ${a.comparison.patients} ${comparisonWords(report)}.`,
     a.difference
       ? `  Difference in differences: ${a.difference.estimate.toFixed(2)} per patient-year (95% CI ${a.difference.low.toFixed(2)} to ${a.difference.high.toFixed(2)}).`
       : '  Difference in differences: not known.',

@@ -1,4 +1,4 @@
-import type { TypologyRow } from './build';
+import type { Report, TypologyRow } from './build';
 
 /** Plain-English names for the report's keys: what a commissioner reads, never the code names. */
 export const OUTCOME_LABELS: Record<string, string> = {
@@ -60,4 +60,12 @@ export function figure(value: number | null, digits = 2): string {
 
 export function roleLabel(role: string): string {
   return role === 'unallocated' ? 'Not allocated' : role.replace(/-/g, ' ').replace(/^./, (c) => c.toUpperCase());
+}
+
+/** Who the enrolled were compared with, in words. */
+export function comparisonWords(report: Report): string {
+  const { groups } = report.impact;
+  return report.impact.comparison === 'lottery'
+    ? 'candidates the lottery did not draw for a place on the same dates (a randomised comparison)'
+    : `patients chosen the same way on the same dates but not enrolled (${groups.waitlisted} who qualified when there were no places, ${groups.justUnder} just under the threshold)`;
 }
