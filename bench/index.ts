@@ -2,13 +2,15 @@
  * `npm run bench`: performance figures, measured, never asserted in tests.
  *   npm run bench                      10,000 patients
  *   npm run bench -- --patients 100000 (or --large)
- *   npm run bench -- --only evaluation|run|search-index|read-requests|report
+ *   npm run bench -- --only evaluation|run|search-index|read-requests|workspace|report
+ *   npm run bench -- --large --only workspace   (the workspace's figures at 100,000 patients)
  */
 import { benchEvaluation } from './evaluation';
 import { benchReadRequests } from './read-requests';
 import { benchReport } from './report-vs-raw';
 import { benchRunVsRaw } from './run-vs-raw';
 import { benchSearchIndex } from './search-index';
+import { benchWorkspace } from './workspace';
 
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,6 +31,9 @@ async function main(): Promise<void> {
   }
   if (!only || only === 'read-requests') {
     await benchReadRequests(Math.min(patients, 1000));
+  }
+  if (!only || only === 'workspace') {
+    await benchWorkspace(patients);
   }
   if (!only || only === 'report') {
     await benchReport(patients);

@@ -10,5 +10,6 @@ export type {
   Scope,
   ServiceAuthConfig,
   ServiceConfig,
+  ServiceUiConfig,
   WorkforceMember,
 } from './schema';

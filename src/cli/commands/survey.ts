@@ -33,7 +33,7 @@ export function registerSurvey(program: Command, io: CliIo): void {
       });
       const mapping = loadMapping(ctx.config.mapping);
       const client = fhirClient(ctx.config, ctx.logger);
-      const population = await resolvePopulation(client, ctx.config.scope);
+      const population = await resolvePopulation(client, ctx.config.scope, undefined, ctx.config.extract.subjectSearch);
       const report = await runSurvey(client, mapping, population, {
         sample,
         seed: parseInteger(flags.seed as string | undefined, '--seed') ?? 1,
