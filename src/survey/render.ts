@@ -29,7 +29,7 @@ function tables(report: SurveyReport): Table[] {
     rows: report.features.map((f) => [
       f.title,
       f.name,
-      f.resource,
+      f.types.join(', '),
       f.resources,
       `${f.resourcesPerPatient.median}, ${f.resourcesPerPatient.p90}`,
       f.selected,
@@ -89,7 +89,7 @@ function tables(report: SurveyReport): Table[] {
     {
       title: 'Data quality',
       intro:
-        'Per type: dates after the survey date or before the patient’s birth (in the dates the mapping reads), references that do not name a sampled patient, and records entered in error.',
+        'Per type: dates after the survey date (of what has taken place: a booked appointment may be ahead) or before the patient’s birth (in the dates the mapping reads), references that do not name a sampled patient, and records entered in error.',
       headers: [
         'Type',
         'Records',

@@ -36,10 +36,12 @@ export interface FeatureSurvey {
   /** The feature's title for people (`Unplanned admissions`), else its name. */
   title: string;
   description: string;
+  /** The first type the feature reads; `types` all of them (medicines as requests and statements). */
   resource: string;
+  types: string[];
   /** The elements the feature's expressions read (from the mapping's element checks over the R4 model). */
   fields: string[];
-  /** Resources of the type per sampled patient. */
+  /** Resources of the types per sampled patient. */
   resourcesPerPatient: Spread;
   resources: number;
   /** Resources the feature selected (its evidence) across the sample. */

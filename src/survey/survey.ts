@@ -111,6 +111,7 @@ function evaluate(
       title: feature.spec.title ?? feature.name,
       description: feature.spec.description,
       resource: feature.resource,
+      types: feature.resources,
       fields: fieldsRead(feature),
       resourcesPerPatient: spread(perPatient),
       resources: perPatient.reduce((a, b) => a + b, 0),
@@ -127,20 +128,22 @@ function evaluate(
 
 /**
  * The elements one feature reads, two levels deep (`class.code`, `period.start`); an extension as `extension`, not
- * as each of the value types the R4 model allows it.
+ * as each of the value types the R4 model allows it. A feature over several types names the type of each
+ * (`Appointment.start`, `Encounter.period.start`).
  */
 function fieldsRead(feature: CompiledMapping['features'][number]): string[] {
   const paths = new Set<string>();
-  const walk = (node: ElementCheck, prefix: string): void => {
+  const walk = (node: ElementCheck, prefix: string, depth: number): void => {
     const here = prefix ? `${prefix}.${node.key}` : node.key;
-    if (prefix || !node.children.size || node.key === 'extension') {
+    if (depth > 0 || !node.children.size || node.key === 'extension') {
       paths.add(here);
       return;
     }
-    node.children.forEach((child) => walk(child, here));
+    node.children.forEach((child) => walk(child, here, depth + 1));
   };
-  elementChecks({ features: [feature] })
-    .get(feature.resource)
-    ?.forEach((root) => walk(root, ''));
+  const several = feature.resources.length > 1;
+  for (const [type, roots] of elementChecks({ features: [feature] })) {
+    roots.forEach((root) => walk(root, several ? type : '', 0));
+  }
   return [...paths].sort();
 }

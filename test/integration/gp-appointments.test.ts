@@ -1,18 +1,11 @@
-import type { Appointment, Encounter, Patient, Resource } from '@medplum/fhirtypes';
+import type { Appointment, Patient, Resource } from '@medplum/fhirtypes';
 import { addMonths, londonDay } from '../../src/dates';
 import type { RunningFhirServer } from '../../src/server';
 import { startFhirServer } from '../../src/server';
-import { codes, synthesizePractice } from '../../src/synth';
+import { synthesizePractice } from '../../src/synth';
+import { gpContactAsAppointment, isGpContact } from '../helpers/recode';
 import { runCli } from './helpers/cli';
 import { AS_OF } from './helpers/server';
-
-/**
- * GP contacts held only as Appointments, as a GP system's appointment book shares them: the synthetic practice's GP
- * encounters become Appointments (the patient one participant among others, finished → fulfilled, cancelled and in
- * error kept as such), with no-shows and future bookings beside them. Over HTTP, by searches and by Bulk Data, the
- * gp-record mapping counts each patient's fulfilled appointments in the 12 months, as the resources say.
- */
-const GP_SERVICE = codes.SERVICE.generalPractice.code;
 
 interface Report {
   complete: boolean;
@@ -20,25 +13,6 @@ interface Report {
   candidates: { patient: string; features: Record<string, unknown> }[];
   proposed: string[];
   skipped: unknown[];
-}
-
-const isGpContact = (r: Resource): r is Encounter =>
-  r.resourceType === 'Encounter' && Boolean(r.serviceType?.coding?.some((c) => c.code === GP_SERVICE));
-
-function asAppointment(encounter: Encounter, n: number): Appointment {
-  const status =
-    encounter.status === 'finished' ? 'fulfilled' : encounter.status === 'cancelled' ? 'cancelled' : 'entered-in-error';
-  const patient = { actor: { reference: encounter.subject?.reference }, status: 'accepted' as const };
-  const clinician = { actor: { reference: 'Practitioner/gp-1' }, status: 'accepted' as const };
-  return {
-    resourceType: 'Appointment',
-    id: `appt-${encounter.id}`,
-    status,
-    start: encounter.period?.start,
-    end: encounter.period?.end,
-    // The patient is not always the first participant: attribution must look among them.
-    participant: n % 2 ? [clinician, patient] : [patient, clinician],
-  };
 }
 
 /** An appointment that did not happen (a no-show) or has not yet (booked): never a contact. */
@@ -55,7 +29,7 @@ function notAContact(patientId: string, n: number, status: 'noshow' | 'booked', 
 
 const { resources: original } = synthesizePractice({ patients: 400, seed: 21, asOf: AS_OF });
 const patients = original.filter((r): r is Patient => r.resourceType === 'Patient');
-const appointments: Appointment[] = original.filter(isGpContact).map(asAppointment);
+const appointments: Appointment[] = original.filter(isGpContact).map(gpContactAsAppointment);
 patients.slice(0, 40).forEach((p, n) => {
   appointments.push(notAContact(p.id as string, n, 'noshow', `${addMonths(AS_OF, -2)}T09:00:00Z`));
   appointments.push(notAContact(p.id as string, n, n % 2 ? 'booked' : 'noshow', `${AS_OF}T08:00:00Z`));
@@ -77,6 +51,12 @@ function fulfilledInWindow(): Map<string, number> {
   return counts;
 }
 
+/**
+ * GP contacts held only as Appointments, as a GP system's appointment book shares them: the synthetic practice's GP
+ * encounters become Appointments (the patient one participant among others, finished → fulfilled, cancelled and in
+ * error kept as such), with no-shows and future bookings beside them. Over HTTP, by searches and by Bulk Data, the
+ * gp-record mapping counts each patient's fulfilled appointments in the 12 months, as the resources say.
+ */
 describe('GP contacts recorded only as Appointments, with the gp-record mapping', () => {
   let server: RunningFhirServer;
   let originalServer: RunningFhirServer;

@@ -19,6 +19,7 @@ function report(): SurveyReport {
         title: 'Unplanned admissions',
         description: 'Emergency inpatient admissions',
         resource: 'Encounter',
+        types: ['Encounter'],
         fields: ['class.code', 'period.start'],
         resourcesPerPatient: { median: 4, p90: 11, max: 40 },
         resources: 2600,
