@@ -121,6 +121,14 @@ function tables(report: SurveyReport): Table[] {
       rows: report.capability.checks.map((c) => [c.use, c.area, c.declared ? 'yes' : 'NO']),
       empty: 'Nothing to check.',
     },
+    {
+      title: 'Settings that follow',
+      intro:
+        'The configuration this server calls for, from what it declares and what the survey saw it do. Check each before the first run.',
+      headers: ['Setting', 'Use', 'Why'],
+      rows: report.capability.settings.map((s) => [s.setting, s.value, s.because]),
+      empty: 'Nothing follows.',
+    },
   ];
 }
 

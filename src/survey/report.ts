@@ -92,4 +92,13 @@ export interface CapabilitySurvey {
   fhirVersion?: string;
   software?: string;
   checks: { use: string; area: 'read' | 'write' | 'optional'; declared: boolean }[];
+  /** The configuration that follows from what the server declares and what the survey saw it do. */
+  settings: SettingAdvice[];
+}
+
+/** One setting for this server: the configuration key, the value to use, and why. */
+export interface SettingAdvice {
+  setting: string;
+  value: string;
+  because: string;
 }

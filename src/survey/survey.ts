@@ -3,7 +3,7 @@ import type { IsoDate } from '../dates';
 import type { FhirClient } from '../fhir';
 import type { CompiledMapping, ElementCheck, PatientRecord } from '../mappings';
 import { elementChecks, FeatureEvaluationError, featureEvaluator } from '../mappings';
-import { capabilitySurvey } from './capability';
+import { capabilitySurvey, readCapabilities } from './capability';
 import { codedFields, emptyFields, unrecognisedValues, unusedExtensions } from './coded';
 import { unreadTypes } from './probe';
 import { quality } from './quality';
@@ -38,8 +38,8 @@ export async function runSurvey(
   options: SurveyOptions
 ): Promise<SurveyReport> {
   const { signal } = options;
-  const [capability, size] = await Promise.all([
-    capabilitySurvey(client, mapping, signal),
+  const [statement, size] = await Promise.all([
+    readCapabilities(client, signal),
     population.size(signal).catch(() => undefined),
   ]);
   const sample = await samplePatients(population.pages(signal), options.sample, options.seed);
@@ -68,7 +68,9 @@ export async function runSurvey(
     unusedExtensions: unusedExtensions(records, vocabulary),
     unreadTypes: await unreadTypes(client, mapping, records, signal),
     quality: await quality(client, mapping, records, unattributed, options.asOf, signal),
-    capability,
+    capability: capabilitySurvey(mapping, statement, {
+      refusedPatientLists: reads.filter((r) => r.strategy === 'per-patient').map((r) => r.resourceType),
+    }),
   };
 }
 

@@ -79,7 +79,18 @@ function report(): SurveyReport {
         withoutPeriod: 1,
       },
     ],
-    capability: { read: true, fhirVersion: '4.0.1', checks: [{ use: 'transaction', area: 'write', declared: false }] },
+    capability: {
+      read: true,
+      fhirVersion: '4.0.1',
+      checks: [{ use: 'transaction', area: 'write', declared: false }],
+      settings: [
+        {
+          setting: 'writeback.strategy',
+          value: 'individual',
+          because: 'the server declares neither transactions nor batches',
+        },
+      ],
+    },
   };
 }
 
@@ -93,6 +104,8 @@ describe('the survey report', () => {
     );
     expect(text).toMatch(/Unplanned admissions\s+unplannedAdmissions\s+Encounter\s+2600\s+4, 11\s+31\s+25/);
     expect(text).toMatch(/MedicationStatement\s+812/);
+    expect(text).toMatch(/Settings that follow\n-+\n/);
+    expect(text).toMatch(/writeback\.strategy\s+individual\s+the server declares neither transactions nor batches/);
     expect(text).toMatch(/transaction\s+write\s+NO/);
     expect(text).toContain('Every sampled patient could be evaluated.');
     expect(text).toContain(

@@ -1,0 +1,92 @@
+import { main } from '../../src/cli/main';
+import type { RunningFhirServer, ServerBehaviour } from '../../src/server';
+import { startFhirServer } from '../../src/server';
+import type { SurveyReport } from '../../src/survey';
+import { synthesizePractice } from '../../src/synth';
+import { captureIo } from '../helpers/io';
+import { AS_OF } from './helpers/server';
+
+/**
+ * The survey's "settings that follow" against the embedded server behaving as other servers do (`--behave`): each
+ * profile calls for the settings its CapabilityStatement and its answers imply, and only those.
+ */
+const BEHAVIOURS: ServerBehaviour[] = ['default', 'hapi', 'read-only', 'minimal'];
+const { resources } = synthesizePractice({ patients: 40, seed: 41, asOf: AS_OF });
+
+describe('hfu survey: the settings that follow, per server behaviour', () => {
+  const servers = new Map<ServerBehaviour, RunningFhirServer>();
+  const reports = new Map<ServerBehaviour, SurveyReport>();
+  const texts = new Map<ServerBehaviour, string>();
+
+  beforeAll(async () => {
+    for (const behave of BEHAVIOURS) {
+      const server = await startFhirServer({ resources, behave });
+      servers.set(behave, server);
+      const env = { HFU_FHIR__BASE_URL: server.baseUrl, HFU_LOG__LEVEL: 'error' };
+      const json = captureIo(env);
+      expect(await main(['survey', '--now', AS_OF, '--json'], json)).toBe(0);
+      reports.set(behave, JSON.parse(json.out()) as SurveyReport);
+      const text = captureIo(env);
+      expect(await main(['survey', '--now', AS_OF], text)).toBe(0);
+      texts.set(behave, text.out());
+    }
+  });
+  afterAll(() => Promise.all([...servers.values()].map((s) => s.stop())));
+
+  const advice = (behave: ServerBehaviour): Record<string, string> =>
+    Object.fromEntries((reports.get(behave)?.capability.settings ?? []).map((s) => [s.setting, s.value]));
+
+  it('default and hapi: transactions, lists of patients, incremental reads possible, nothing to change', () => {
+    for (const behave of ['default', 'hapi'] as const) {
+      expect({ behave, advice: advice(behave) }).toMatchObject({
+        behave,
+        advice: {
+          'writeback.strategy': 'transaction (the default)',
+          'extract.subjectSearch': 'or-list (the default)',
+          'extract.incremental': 'true is possible',
+        },
+      });
+      expect(advice(behave)['writeback.fhir']).toBeUndefined();
+    }
+    // What hapi does differently (opaque next links, pages of 100) is not in its metadata: the same advice.
+    expect(advice('hapi')).toEqual(advice('default'));
+  });
+
+  it('read-only: the programme’s records need a separate, writable target', () => {
+    expect(advice('read-only')).toMatchObject({
+      'writeback.fhir': 'a separate, writable endpoint',
+      'extract.subjectSearch': 'or-list (the default)',
+      'extract.incremental': 'true is possible',
+    });
+    expect(advice('read-only')['writeback.strategy']).toBeUndefined();
+  });
+
+  it('minimal: one patient per search, one write at a time, no incremental reads by search', () => {
+    expect(advice('minimal')).toMatchObject({
+      'writeback.strategy': 'individual',
+      'extract.incremental': 'false',
+    });
+    // Refused lists are seen, not declared: the survey read one patient at a time and says so. Minimal declares no
+    // $everything either, so one search per patient and type is what is left.
+    expect(advice('minimal')['extract.subjectSearch']).toBe('per-patient');
+    expect(reports.get('minimal')?.reads.every((r) => r.strategy === 'per-patient')).toBe(true);
+  });
+
+  it('differs between profiles only where the servers differ', () => {
+    const keys = (behave: ServerBehaviour) => Object.keys(advice(behave)).sort();
+    expect(keys('default')).toEqual(keys('hapi'));
+    expect(keys('read-only')).toEqual(
+      [...keys('default').filter((k) => k !== 'writeback.strategy'), 'writeback.fhir'].sort()
+    );
+    expect(keys('minimal')).toEqual(keys('default'));
+    expect(advice('minimal')).not.toEqual(advice('default'));
+  });
+
+  it('prints the settings in the text report', () => {
+    const text = texts.get('minimal') ?? '';
+    expect(text).toMatch(/Settings that follow\n-+\n/);
+    expect(text).toMatch(/writeback\.strategy\s+individual\s+the server declares neither transactions nor batches/);
+    expect(text).toMatch(/extract\.incremental\s+false\s+the server does not declare _lastUpdated/);
+    expect(texts.get('read-only')).toMatch(/writeback\.fhir\s+a separate, writable endpoint/);
+  });
+});
