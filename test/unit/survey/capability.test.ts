@@ -86,7 +86,7 @@ describe('the settings that follow from a CapabilityStatement', () => {
       'or-list (the default)'
     );
     expect(why(capabilitySurvey(ukCore, withEverything, none), 'extract.subjectSearch')).toContain(
-      '`everything` is possible'
+      'everything is possible'
     );
     expect(
       capabilitySurvey(ukCore, withEverything, none).checks.find((c) => c.use.startsWith('Patient/[id]/$everything'))
