@@ -125,8 +125,8 @@ function tables(report: SurveyReport): Table[] {
       title: 'Settings that follow',
       intro:
         'The configuration this server calls for, from what it declares and what the survey saw it do. Check each before the first run.',
-      headers: ['Setting', 'Use', 'Why'],
-      rows: report.capability.settings.map((s) => [s.setting, s.value, s.because]),
+      headers: ['Setting', 'Use', 'Change needed', 'Why'],
+      rows: report.capability.settings.map((s) => [s.setting, s.value, s.change ? 'YES' : 'no', s.because]),
       empty: 'Nothing follows.',
     },
   ];
@@ -149,10 +149,19 @@ function summary(report: SurveyReport): string[] {
             .join(', ')}. A run against this server needs one search per patient too.`,
         ]
       : []),
+    ...settingsToChange(report),
     ...(report.emptyFields.length
       ? [`Coded fields with no value in any sampled record: ${report.emptyFields.join(', ')}.`]
       : []),
   ];
+}
+
+/** The settings the server needs changed from their defaults, as one sentence (none: nothing said). */
+function settingsToChange(report: SurveyReport): string[] {
+  const changes = report.capability.settings.filter((s) => s.change);
+  return changes.length
+    ? [`This server needs: ${changes.map((s) => `${s.setting}: ${s.value}`).join('; ')} (see Settings that follow).`]
+    : [];
 }
 
 /** The survey as text for a terminal: a summary, then one table per section. */

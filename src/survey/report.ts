@@ -100,5 +100,7 @@ export interface CapabilitySurvey {
 export interface SettingAdvice {
   setting: string;
   value: string;
+  /** True when the default will not work with this server: the setting must change. */
+  change: boolean;
   because: string;
 }

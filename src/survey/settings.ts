@@ -24,6 +24,7 @@ export function settingsThatFollow(
       ...settings,
       {
         setting: 'writeback.strategy',
+        change: false,
         value: 'transaction',
         because: 'the server did not answer GET metadata, so nothing else can be read from it; auto would fail',
       },
@@ -38,12 +39,14 @@ export function settingsThatFollow(
   if (undated.length) {
     settings.push({
       setting: 'extract.dateBounds',
+      change: false,
       value: 'false, if searches with a date are refused',
       because: `the server does not declare the date parameter for ${undated.join(', ')}, which the searches use to read only the look-back window`,
     });
   }
   settings.push({
     setting: 'fhir.maxUrlLength',
+    change: false,
     value: '8000 (the default) unless long searches fail',
     because:
       'a server’s URL length limit cannot be read from metadata; if searches for many patients fail (HTTP 414 or 400), lower it',
@@ -56,6 +59,7 @@ function subjectSearchAdvice(rest: Rest | undefined, observed: Observed): Settin
   if (observed.refusedPatientLists.length) {
     return {
       setting: 'extract.subjectSearch',
+      change: true,
       value: everything ? 'everything (or per-patient)' : 'per-patient',
       because: `the server refused a list of patients in one search (${observed.refusedPatientLists.join(', ')})${
         everything ? '; it declares Patient/$everything, one request per patient for every type' : ''
@@ -64,6 +68,7 @@ function subjectSearchAdvice(rest: Rest | undefined, observed: Observed): Settin
   }
   return {
     setting: 'extract.subjectSearch',
+    change: false,
     value: 'or-list (the default)',
     because: `whether the server takes a comma-separated list of patients cannot be read from metadata; it took the survey’s lists${
       everything ? '. It declares Patient/$everything: everything is possible too' : ''
@@ -81,6 +86,7 @@ function writeAdvice(rest: Rest): SettingAdvice[] {
     return [
       {
         setting: 'writeback.fhir',
+        change: true,
         value: 'a separate, writable endpoint',
         because: `the server declares no create or update of ${WRITTEN_TYPES.join(', ')}: it is read-only for the connector, so the programme’s own records must go to another store`,
       },
@@ -90,6 +96,7 @@ function writeAdvice(rest: Rest): SettingAdvice[] {
   if (unwritable.length) {
     advice.push({
       setting: 'writeback.fhir',
+      change: true,
       value: 'a separate, writable endpoint',
       because: `the server declares no create or update of ${unwritable.join(', ')}`,
     });
@@ -100,20 +107,17 @@ function writeAdvice(rest: Rest): SettingAdvice[] {
   if (noConditional.length) {
     advice.push({
       setting: 'writeback.fhir',
+      change: true,
       value: 'a separate endpoint with conditional create',
       because: `the server does not allow conditional create (If-None-Exist) of ${noConditional.join(', ')}: a re-run could duplicate them, and writeback.strategy auto refuses it`,
     });
   }
   const strategy = rest.interactions.has('transaction')
-    ? { value: 'transaction (the default)', because: 'the server declares transactions' }
+    ? { value: 'transaction (the default)', change: false, because: 'the server declares transactions' }
     : rest.interactions.has('batch')
-      ? { value: 'batch (or individual)', because: 'the server declares batches but no transactions' }
-      : { value: 'individual', because: 'the server declares neither transactions nor batches' };
-  advice.push({
-    setting: 'writeback.strategy',
-    value: strategy.value,
-    because: `${strategy.because}; auto picks the same`,
-  });
+      ? { value: 'batch (or individual)', change: true, because: 'the server declares batches but no transactions' }
+      : { value: 'individual', change: true, because: 'the server declares neither transactions nor batches' };
+  advice.push({ setting: 'writeback.strategy', ...strategy, because: `${strategy.because}; auto picks the same` });
   return advice;
 }
 
@@ -122,6 +126,7 @@ function incrementalAdvice(mapping: Pick<CompiledMapping, 'resourceTypes'>, rest
   if (!missing.length) {
     return {
       setting: 'extract.incremental',
+      change: false,
       value: 'true is possible',
       because:
         'the server declares _lastUpdated on every type read: later runs can read only the patients whose data changed',
@@ -130,6 +135,7 @@ function incrementalAdvice(mapping: Pick<CompiledMapping, 'resourceTypes'>, rest
   const bulk = rest.operations.has('export');
   return {
     setting: 'extract.incremental',
+    change: false,
     value: bulk ? 'false, or true with extract.mode bulk' : 'false',
     because: `the server does not declare _lastUpdated on ${missing.join(', ')}: incremental reads by search are unavailable${
       bulk ? '; a Bulk Data export with _since still finds what changed' : ''
@@ -141,11 +147,13 @@ function bulkAdvice(rest: Rest): SettingAdvice {
   return rest.operations.has('export')
     ? {
         setting: 'extract.mode',
+        change: false,
         value: 'search, or bulk',
         because: 'the server declares $export: one Bulk Data export can read the whole population',
       }
     : {
         setting: 'extract.mode',
+        change: false,
         value: 'search (the default)',
         because: 'the server does not declare $export (Bulk Data)',
       };

@@ -85,8 +85,23 @@ describe('hfu survey: the settings that follow, per server behaviour', () => {
   it('prints the settings in the text report', () => {
     const text = texts.get('minimal') ?? '';
     expect(text).toMatch(/Settings that follow\n-+\n/);
-    expect(text).toMatch(/writeback\.strategy\s+individual\s+the server declares neither transactions nor batches/);
-    expect(text).toMatch(/extract\.incremental\s+false\s+the server does not declare _lastUpdated/);
-    expect(texts.get('read-only')).toMatch(/writeback\.fhir\s+a separate, writable endpoint/);
+    expect(text).toMatch(
+      /writeback\.strategy\s+individual\s+YES\s+the server declares neither transactions nor batches/
+    );
+    expect(text).toMatch(/extract\.incremental\s+false\s+no\s+the server does not declare _lastUpdated/);
+    expect(text).toContain(
+      'This server needs: extract.subjectSearch: per-patient; writeback.strategy: individual (see Settings that follow).'
+    );
+    expect(texts.get('read-only')).toMatch(/writeback\.fhir\s+a separate, writable endpoint\s+YES/);
+    expect(texts.get('default')).not.toContain('This server needs:');
+  });
+
+  it('marks as changes only the settings whose defaults would fail', () => {
+    const changes = (behave: ServerBehaviour) =>
+      (reports.get(behave)?.capability.settings ?? []).filter((s) => s.change).map((s) => s.setting);
+    expect(changes('default')).toEqual([]);
+    expect(changes('hapi')).toEqual([]);
+    expect(changes('read-only')).toEqual(['writeback.fhir']);
+    expect(changes('minimal').sort()).toEqual(['extract.subjectSearch', 'writeback.strategy']);
   });
 });

@@ -37,6 +37,7 @@ describe('the settings that follow from a CapabilityStatement', () => {
     });
     expect(advice(survey)['writeback.fhir']).toBeUndefined();
     expect(why(survey, 'extract.subjectSearch')).toContain('cannot be read from metadata');
+    expect(survey.settings.filter((s) => s.change)).toEqual([]);
   });
 
   it('a read-only server: a separate writable target, and no write strategy for it', () => {
@@ -68,6 +69,7 @@ describe('the settings that follow from a CapabilityStatement', () => {
       none
     );
     expect(advice(survey)['writeback.strategy']).toBe('batch (or individual)');
+    expect(survey.settings.find((s) => s.setting === 'writeback.strategy')?.change).toBe(true);
   });
 
   it('lists refused in the survey: per-patient, or everything where $everything is declared', () => {

@@ -87,6 +87,7 @@ function report(): SurveyReport {
         {
           setting: 'writeback.strategy',
           value: 'individual',
+          change: true,
           because: 'the server declares neither transactions nor batches',
         },
       ],
@@ -105,7 +106,10 @@ describe('the survey report', () => {
     expect(text).toMatch(/Unplanned admissions\s+unplannedAdmissions\s+Encounter\s+2600\s+4, 11\s+31\s+25/);
     expect(text).toMatch(/MedicationStatement\s+812/);
     expect(text).toMatch(/Settings that follow\n-+\n/);
-    expect(text).toMatch(/writeback\.strategy\s+individual\s+the server declares neither transactions nor batches/);
+    expect(text).toMatch(
+      /writeback\.strategy\s+individual\s+YES\s+the server declares neither transactions nor batches/
+    );
+    expect(text).toContain('This server needs: writeback.strategy: individual (see Settings that follow).');
     expect(text).toMatch(/transaction\s+write\s+NO/);
     expect(text).toContain('Every sampled patient could be evaluated.');
     expect(text).toContain(
