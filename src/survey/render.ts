@@ -89,7 +89,7 @@ function tables(report: SurveyReport): Table[] {
     {
       title: 'Data quality',
       intro:
-        'Per type: dates after the survey date (of what has taken place: a booked appointment may be ahead) or before the patient’s birth (in the dates the mapping reads), references that do not name a sampled patient, and records entered in error.',
+        'Per type: dates after the survey date (of what has taken place: a booked appointment may be ahead) or before the patient’s birth (in the dates the mapping reads), references that do not name a sampled patient, records entered in error, encounters with no period and appointments with no start.',
       headers: [
         'Type',
         'Records',
@@ -99,6 +99,7 @@ function tables(report: SurveyReport): Table[] {
         'No patient (whole server)',
         'Entered in error',
         'No period',
+        'No start',
       ],
       rows: report.quality.map((q) => [
         q.resource,
@@ -109,6 +110,7 @@ function tables(report: SurveyReport): Table[] {
         q.resource === 'Patient' ? '' : (q.withoutPatientOnServer ?? 'not known'),
         q.enteredInError,
         q.withoutPeriod ?? '',
+        q.withoutStart ?? '',
       ]),
       empty: 'No records read.',
     },

@@ -85,6 +85,8 @@ export interface QualitySurvey {
   enteredInError: number;
   /** Encounters only. */
   withoutPeriod?: number;
+  /** Appointments only: no start, though their status needs one (R4 app-3). */
+  withoutStart?: number;
 }
 
 export interface CapabilitySurvey {

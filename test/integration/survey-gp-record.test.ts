@@ -46,7 +46,14 @@ const extra: Appointment[] = patientRefs.slice(0, 6).map((reference, i) => ({
   end: ahead.replace('T09', 'T10'),
   participant: [{ actor: { reference }, status: 'accepted' }],
 }));
-resources.push(...extra);
+// With no start: rightly so when only proposed (R4 app-3), a data quality fault when fulfilled.
+const startless: Appointment[] = (['proposed', 'fulfilled'] as const).map((status, i) => ({
+  resourceType: 'Appointment',
+  id: `no-start-${i}`,
+  status,
+  participant: [{ actor: { reference: patientRefs[10 + i] }, status: 'accepted' }],
+}));
+resources.push(...extra, ...startless);
 
 function asStatement(request: MedicationRequest, readCoded: boolean): MedicationStatement {
   return {
@@ -157,7 +164,7 @@ describe('hfu survey with gp-record on a GP feed (statements and appointments)',
     expect(report.reads.map((r) => r.resourceType)).toEqual(expect.arrayContaining(['Appointment']));
   });
 
-  it('counts a fulfilled appointment dated ahead as a fault, and booked ones ahead as none', () => {
+  it('counts a fulfilled appointment dated ahead, or with no start, as a fault; booked ones ahead as none', () => {
     const quality = report.quality.find((q) => q.resource === 'Appointment');
     const births = new Map(
       original.filter((r) => r.resourceType === 'Patient').map((p) => [`Patient/${p.id}`, p.birthDate ?? ''])
@@ -174,6 +181,7 @@ describe('hfu survey with gp-record on a GP feed (statements and appointments)',
     expect(quality).toMatchObject({
       resources: ofType('Appointment').length,
       futureDates: extra.filter((a) => a.status === 'fulfilled').length,
+      withoutStart: startless.filter((a) => a.status === 'fulfilled').length,
       datesBeforeBirth: beforeBirth,
       unresolvedPatientReferences: 0,
       withoutPatientOnServer: 0,
