@@ -27,14 +27,22 @@ function notAContact(patientId: string, n: number, status: 'noshow' | 'booked', 
   };
 }
 
-const { resources: original } = synthesizePractice({ patients: 400, seed: 21, asOf: AS_OF });
+const { resources: original, truth } = synthesizePractice({ patients: 400, seed: 21, asOf: AS_OF });
 const patients = original.filter((r): r is Patient => r.resourceType === 'Patient');
+// One patient, never a candidate (no admission), has an appointment whose serviceType is not a list: skipped, counted.
+const malformedPatient = truth.find((t) => t.emergencyAdmissions === 0 && t.active && !t.deceased)?.patientId as string;
 const appointments: Appointment[] = original.filter(isGpContact).map(gpContactAsAppointment);
 patients.slice(0, 40).forEach((p, n) => {
   appointments.push(notAContact(p.id as string, n, 'noshow', `${addMonths(AS_OF, -2)}T09:00:00Z`));
   appointments.push(notAContact(p.id as string, n, n % 2 ? 'booked' : 'noshow', `${AS_OF}T08:00:00Z`));
 });
-const recoded: Resource[] = [...original.filter((r) => !isGpContact(r)), ...appointments];
+const malformed = {
+  ...notAContact(malformedPatient, 0, 'noshow', `${addMonths(AS_OF, -1)}T09:00:00Z`),
+  id: 'appt-malformed',
+  status: 'fulfilled',
+  serviceType: { coding: [{ system: 'http://snomed.info/sct', code: '788007007' }] },
+} as unknown as Appointment;
+const recoded: Resource[] = [...original.filter((r) => !isGpContact(r)), ...appointments, malformed];
 
 /** The oracle, from the Appointments: fulfilled, starting on a London day in the 12 months up to AS_OF. */
 function fulfilledInWindow(): Map<string, number> {
@@ -93,7 +101,12 @@ describe('GP contacts recorded only as Appointments, with the gp-record mapping'
     async (mode) => {
       const { report, stderr } = await dryRun(server.baseUrl, mode);
       expect(report.complete).toBe(true);
-      expect(report.skipped).toEqual([]);
+      expect(report.skipped).toEqual([
+        {
+          patient: `Patient/${malformedPatient}`,
+          reason: expect.stringContaining('Appointment/appt-malformed: serviceType is not a list of CodeableConcept'),
+        },
+      ]);
       expect(report.population).toBe(patients.length);
       expect(report.candidates.length).toBeGreaterThan(0);
       for (const candidate of report.candidates) {
@@ -117,8 +130,12 @@ describe('GP contacts recorded only as Appointments, with the gp-record mapping'
   );
 
   it('explains any patient’s GP contacts from their appointments, naming them as evidence', async () => {
-    const busiest = [...expected].sort((a, b) => b[1] - a[1]).slice(0, 3);
+    const busiest = [...expected]
+      .filter(([id]) => id !== malformedPatient)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3);
     const withNoShow = patients[1]?.id as string;
+    expect(withNoShow).not.toBe(malformedPatient);
     for (const [id, count] of [...busiest, [withNoShow, expected.get(withNoShow) ?? 0] as const]) {
       const { code, stdout } = await runCli(
         ['explain', `Patient/${id}`, '--now', AS_OF, '--json'],
@@ -133,5 +150,8 @@ describe('GP contacts recorded only as Appointments, with the gp-record mapping'
       expect(explanation.evidence.gpEncounters?.every((ref) => ref.startsWith('Appointment/'))).toBe(true);
       expect(explanation.evidence.gpEncounters?.some((ref) => /noshow|booked/.test(ref))).toBe(false);
     }
+    const skipped = await runCli(['explain', `Patient/${malformedPatient}`, '--now', AS_OF], env(server.baseUrl));
+    expect(skipped.code).toBe(1);
+    expect(skipped.stderr).toContain('serviceType is not a list of CodeableConcept');
   });
 });
