@@ -45,7 +45,7 @@ export async function benchRunVsRaw(patients: number): Promise<RunBenchFigures> 
     const config = configSchema.parse({ fhir: { baseUrl: server.baseUrl } });
     const rules = rulesFrom(config);
     const client = FhirClient.fromConfig({ ...config.fhir, baseUrl: server.baseUrl }, { logger: silentLogger() });
-    const deps = { client, logger: silentLogger(), ...rules };
+    const deps = { source: client, record: client, logger: silentLogger(), ...rules };
     const run = async (dryRun: boolean, extract: 'search' | 'bulk' = 'search'): Promise<[number, RunResult]> => {
       const started = performance.now();
       const result = await runCohort(deps, {

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import type { RunDeps, RunSettings } from '../cohort';
-import { rulesFrom, runSettingsFrom } from '../cohort';
+import { endpointsFrom, rulesFrom, runSettingsFrom } from '../cohort';
 import type { CliIo, CommandContext } from './context';
 import { commandContext } from './context';
 import { parseDate } from './options';
-import { fhirClient } from './runtime';
+import { requireBaseUrl } from './runtime';
 
 export interface RunContext {
   ctx: CommandContext;
@@ -14,7 +14,8 @@ export interface RunContext {
 
 /**
  * What `run`, `explain` and `tune` start from: the configuration with the command's `--fhir-base-url`, `--mapping`,
- * `--programme` and `--now`, the rules it names, a client for the endpoint, and the run's settings.
+ * `--programme` and `--now`, the rules it names, clients for the source and the record (one client when they are one
+ * endpoint), and the run's settings.
  */
 export function runContext(
   io: CliIo,
@@ -28,11 +29,11 @@ export function runContext(
     'programme.file': flags.programme,
   });
   const rules = rulesFrom(ctx.config);
-  const client = fhirClient(ctx.config, ctx.logger);
+  const endpoints = endpointsFrom(ctx.config, requireBaseUrl(ctx.config), { logger: ctx.logger });
   const asOf = parseDate(flags.now as string | undefined, '--now');
   return {
     ctx,
-    deps: { client, logger: ctx.logger, ...rules },
+    deps: { ...endpoints, logger: ctx.logger, ...rules },
     settings: runSettingsFrom(ctx.config, { asOf, ...options }),
   };
 }

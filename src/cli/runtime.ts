@@ -13,10 +13,15 @@ export const NO_ENDPOINT =
   '(HFU_FHIR__BASE_URL) or --fhir-base-url (`hfu fhir-server` runs the embedded server alone, to point them at)';
 
 export function fhirClient(config: Config, logger: Logger, baseUrl = config.fhir.baseUrl): FhirClient {
+  return FhirClient.fromConfig({ ...config.fhir, baseUrl: requireBaseUrl(config, baseUrl) }, { logger });
+}
+
+/** The source's base URL (`fhir.baseUrl`), or a usage error saying how to give one. */
+export function requireBaseUrl(config: Config, baseUrl = config.fhir.baseUrl): string {
   if (!baseUrl) {
     throw new UsageError(`no FHIR endpoint configured: ${NO_ENDPOINT}`);
   }
-  return FhirClient.fromConfig({ ...config.fhir, baseUrl }, { logger });
+  return baseUrl;
 }
 
 /** The one JSON document `hfu run --json` writes to stdout. */

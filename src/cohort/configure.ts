@@ -1,7 +1,8 @@
 import type { Config, Scope, WorkforceMember } from '../config';
 import type { Capacity, Programme } from '../criteria';
 import { loadProgramme } from '../criteria';
-import type { FhirClient } from '../fhir';
+import { FhirClient, SourceReferences } from '../fhir';
+import type { FhirClientDeps } from '../fhir';
 import type { Logger } from '../logging';
 import type { CompiledMapping } from '../mappings';
 import type { WriteStrategySetting } from '../writeback';
@@ -11,7 +12,13 @@ import { loadMapping } from '../mappings';
 import type { RunProgress } from './result';
 
 export interface RunDeps {
-  client: FhirClient;
+  /** The source: the population and its clinical data, only ever read (it may be read-only). */
+  source: FhirClient;
+  /**
+   * The programme's record: where its Group, Tasks, Flags, CarePlans and Provenance are read back from and written to
+   * (`writeback.fhir`); the source itself unless configured apart.
+   */
+  record: FhirClient;
   mapping: CompiledMapping;
   programme: Programme;
   logger: Logger;
@@ -104,4 +111,23 @@ export function runSettingsFrom(
     writeStrategy: config.writeback.strategy,
     keepAllDecisions: options.keepAllDecisions,
   };
+}
+
+/**
+ * The two clients of a run: the source at `sourceBaseUrl` (`fhir`, or the embedded server), and the record's target
+ * (`writeback.fhir`) when configured apart — else the same client, so one endpoint is one client.
+ */
+export function endpointsFrom(
+  config: Config,
+  sourceBaseUrl: string,
+  deps: FhirClientDeps = {}
+): Pick<RunDeps, 'source' | 'record'> {
+  const source = FhirClient.fromConfig({ ...config.fhir, baseUrl: sourceBaseUrl }, deps);
+  const target = config.writeback.fhir;
+  return { source, record: target ? FhirClient.fromConfig(target, deps) : source };
+}
+
+/** How the run's record refers to its source's resources: relative on one endpoint, absolute across two. */
+export function sourceReferences(deps: Pick<RunDeps, 'source' | 'record'>): SourceReferences {
+  return SourceReferences.between(deps.source.baseUrl, deps.record.baseUrl);
 }

@@ -10,6 +10,7 @@ import { featureEvaluator } from '../mappings';
 import { readChunk, readFailure, resolvePopulation, unreadReason } from '../read';
 import type { RiskType } from '../vocabulary';
 import type { RunDeps, RunSettings } from './configure';
+import { sourceReferences } from './configure';
 
 /** Where the patient is in the programme, as the record says, and the dominant risk this evaluation gives. */
 export interface ProgrammePlace {
@@ -88,19 +89,19 @@ async function readOne(
   settings: RunSettings,
   patientId: string
 ): Promise<{ record?: PatientRecord; place?: PatientInProgramme; inPopulation: boolean }> {
-  const { client, programme, mapping } = deps;
+  const { source, programme, mapping } = deps;
   const { signal } = settings;
   const [population, found, place] = await Promise.all([
-    resolvePopulation(client, settings.scope, signal),
-    client.searchAll<Patient>('Patient', { _id: patientId }, signal),
-    readPatientProgramme(client, programme.id, patientId, signal),
+    resolvePopulation(source, settings.scope, signal),
+    source.searchAll<Patient>('Patient', { _id: patientId }, signal),
+    readPatientProgramme(deps.record, programme.id, patientId, sourceReferences(deps), signal),
   ]);
   const patient = found.find((p) => p.resourceType === 'Patient' && p.id === patientId);
   if (!patient) {
     return { place, inPopulation: false };
   }
   const options = { dateBounds: settings.dateBounds, signal };
-  const { records } = await readChunk(client, mapping, [patient], settings.asOf, options);
+  const { records } = await readChunk(source, mapping, [patient], settings.asOf, options);
   return { record: records[0], place, inPopulation: population.includes(patient) };
 }
 

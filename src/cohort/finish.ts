@@ -1,3 +1,4 @@
+import type { SourceReferences } from '../fhir';
 import { patientIdOfReference } from '../fhir';
 import type { ProgrammeRecord } from '../lifecycle';
 import type { Population, ReadMode, ReadReport } from '../read';
@@ -15,10 +16,11 @@ export function untouchedMembers(
   record: ProgrammeRecord,
   mode: ReadMode,
   report: ReadReport,
-  malformed: readonly SkippedPatient[]
+  malformed: readonly SkippedPatient[],
+  source: SourceReferences
 ): Set<string> {
   const members = (record.group?.member ?? [])
-    .map((m) => patientIdOfReference(m.entity.reference))
+    .map((m) => source.patientId(m.entity.reference))
     .filter((id): id is string => Boolean(id));
   const untouched = members.filter(
     (id) => (mode.kind !== 'full' && !mode.patients.has(id)) || (!report.complete && !report.seen.has(id))

@@ -6,13 +6,14 @@ import type { ProgrammeRecord } from '../lifecycle';
 import { planStep, readProgrammeRecord } from '../lifecycle';
 import { withLogContext } from '../logging';
 import { featureEvaluator } from '../mappings';
-import type { PatientChunk, PatientRead, Population, ReadMode } from '../read';
+import type { PatientChunk, PatientRead, Population, ReadDeps, ReadMode } from '../read';
 import { chooseReadMode, expectedSize, readPatients, resolvePopulation } from '../read';
 import type { PatientStep } from '../writeback';
 import { cohortIdentifier, ProgrammeWriter, watermarkOf } from '../writeback';
 import { nextWatermark, runResult, untouchedMembers } from './finish';
 import { rankCandidates } from './rank';
 import type { RunDeps, RunSettings } from './configure';
+import { sourceReferences } from './configure';
 import type { RunProgress, RunResult } from './result';
 import { EvaluationTally, releasesPlace, WriteTally } from './tally';
 
@@ -46,7 +47,7 @@ async function run(deps: RunDeps, settings: RunSettings, runId: string): Promise
   const writeStarted = performance.now();
   const stopped = report.stopped || (await writeTheRest(stages, ranking.proposable));
   if (!stopped) {
-    const untouched = untouchedMembers(record, mode, report, stages.evaluated.malformed);
+    const untouched = untouchedMembers(record, mode, report, stages.evaluated.malformed, sourceReferences(deps));
     const watermark = nextWatermark(settings, record, mode, report);
     stages.written.addWrites(await stages.writer.group(stages.written.members(), untouched, watermark));
   }
@@ -68,11 +69,12 @@ interface RunInputs {
 
 /** The population, the programme's record as it stands, and which of the population this run reads. */
 async function start(deps: RunDeps, settings: RunSettings): Promise<RunInputs> {
-  const { client, programme, logger } = deps;
+  const { source, programme, logger } = deps;
   const { signal } = settings;
-  const population = await resolvePopulation(client, settings.scope, signal);
-  const record = await readProgrammeRecord(client, programme.id, cohortIdentifier(programme, population.key), signal);
-  const mode = await chooseReadMode(deps, population, {
+  const population = await resolvePopulation(source, settings.scope, signal);
+  const cohort = cohortIdentifier(programme, population.key);
+  const record = await readProgrammeRecord(deps.record, programme.id, cohort, signal);
+  const mode = await chooseReadMode(readDeps(deps), population, {
     extract: settings.extract ?? 'search',
     patients: settings.patients,
     incremental: settings.incremental,
@@ -91,6 +93,11 @@ async function start(deps: RunDeps, settings: RunSettings): Promise<RunInputs> {
     dryRun: settings.dryRun,
   });
   return { population, record, mode };
+}
+
+/** What reading needs: the source, never the record. */
+function readDeps(deps: RunDeps): ReadDeps {
+  return { client: deps.source, mapping: deps.mapping, logger: deps.logger };
 }
 
 /** Bulk Data: the longest wait between status polls, unless configured. */
@@ -112,17 +119,18 @@ interface Stages {
 
 /** The stages of this run, wired to each other. */
 async function compose(deps: RunDeps, settings: RunSettings, { population, record, mode }: RunInputs): Promise<Stages> {
-  const { client, programme, logger, mapping } = deps;
+  const { programme, logger, mapping } = deps;
   const { asOf, signal, stop } = settings;
-  const read = readPatients(deps, {
+  const read = readPatients(readDeps(deps), {
     ...{ population, mode, programmePatients: [...record.patients.keys()], asOf, signal, stop },
     maxPollMs: settings.maxPollMs ?? MAX_POLL_MS,
     dateBounds: settings.dateBounds,
     concurrency: settings.concurrency,
     trackNewest: Boolean(settings.incremental),
   });
-  const writer = new ProgrammeWriter(client, programme, population, record, {
+  const writer = new ProgrammeWriter(deps.record, programme, population, record, {
     ...{ asOf, dryRun: settings.dryRun, signal, reviewOwner: settings.reviewOwner },
+    source: sourceReferences(deps),
     now: (settings.now?.() ?? new Date()).toISOString(),
     workforce: settings.workforce ?? [],
     transactionMaxEntries: settings.transactionMaxEntries ?? 8,

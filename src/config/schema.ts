@@ -78,36 +78,37 @@ const authSchema = z
   ])
   .prefault({ type: 'none' });
 
-const fhirSchema = z
-  .strictObject({
-    /** The FHIR R4 endpoint. Absent: the embedded server (`hfu fhir-server`, `npm start`). */
-    baseUrl: httpUrl.optional(),
-    auth: authSchema,
-    timeoutMs: integer(30_000, 100, 600_000),
-    /** Attempts per request including the first; retries apply to 429, 502, 503, 504 and network errors. */
-    maxAttempts: integer(5, 1, 20),
-    retryBaseDelayMs: integer(500, 1, 60_000),
-    retryMaxDelayMs: integer(30_000, 1, 600_000),
-    /** A `Retry-After` longer than this fails the request instead of stalling the run. */
-    maxRetryAfterMs: integer(120_000, 0, 3_600_000),
-    retry: z
-      .strictObject({
-        /** How long one request may wait in all between attempts; a throttled (429) request is retried while it lasts. */
-        maxWaitSeconds: integer(300, 0, 86_400),
-      })
-      .prefault({}),
-    /** Pages one search may have (and so `× pageSize` resources): a server's endless `next` chain ends there. */
-    maxPagesPerSearch: integer(1000, 1, 1_000_000),
-    /** A response (or a bulk ndjson line) longer than this fails its read rather than filling the memory. */
-    maxResponseBytes: integer(64 * 1024 * 1024, 1024, 2 ** 31 - 1),
-    /** Requests in flight at once against the endpoint. */
-    concurrency: integer(4, 1, 64),
-    /** `_count` asked of the server per search page (servers may return fewer). */
-    pageSize: integer(1000, 1, 10_000),
-    /** Patients per `subject=Patient/a,Patient/b,...` search. */
-    chunkSize: integer(100, 1, 1000),
-  })
-  .prefault({});
+/** A FHIR endpoint: the source (`fhir`), and the same shape for a separate write target (`writeback.fhir`). */
+const fhirEndpointSchema = z.strictObject({
+  /** The FHIR R4 endpoint. Absent: the embedded server (`hfu fhir-server`, `npm start`). */
+  baseUrl: httpUrl.optional(),
+  auth: authSchema,
+  timeoutMs: integer(30_000, 100, 600_000),
+  /** Attempts per request including the first; retries apply to 429, 502, 503, 504 and network errors. */
+  maxAttempts: integer(5, 1, 20),
+  retryBaseDelayMs: integer(500, 1, 60_000),
+  retryMaxDelayMs: integer(30_000, 1, 600_000),
+  /** A `Retry-After` longer than this fails the request instead of stalling the run. */
+  maxRetryAfterMs: integer(120_000, 0, 3_600_000),
+  retry: z
+    .strictObject({
+      /** How long one request may wait in all between attempts; a throttled (429) request is retried while it lasts. */
+      maxWaitSeconds: integer(300, 0, 86_400),
+    })
+    .prefault({}),
+  /** Pages one search may have (and so `× pageSize` resources): a server's endless `next` chain ends there. */
+  maxPagesPerSearch: integer(1000, 1, 1_000_000),
+  /** A response (or a bulk ndjson line) longer than this fails its read rather than filling the memory. */
+  maxResponseBytes: integer(64 * 1024 * 1024, 1024, 2 ** 31 - 1),
+  /** Requests in flight at once against the endpoint. */
+  concurrency: integer(4, 1, 64),
+  /** `_count` asked of the server per search page (servers may return fewer). */
+  pageSize: integer(1000, 1, 10_000),
+  /** Patients per `subject=Patient/a,Patient/b,...` search. */
+  chunkSize: integer(100, 1, 1000),
+});
+
+const fhirSchema = fhirEndpointSchema.prefault({});
 
 const logSchema = z
   .strictObject({
@@ -219,6 +220,11 @@ const writebackSchema = z
      * CapabilityStatement declares.
      */
     strategy: z.enum(['transaction', 'batch', 'individual', 'auto']).default('transaction'),
+    /**
+     * A separate, writable endpoint for the programme's record (Group, Task, Flag, CarePlan, Provenance), when the
+     * source (`fhir`) is read-only: the same keys as `fhir`, `baseUrl` required. Absent: the record is on the source.
+     */
+    fhir: fhirEndpointSchema.extend({ baseUrl: httpUrl }).optional(),
   })
   .prefault({});
 
@@ -388,6 +394,8 @@ export type Config = z.output<typeof configSchema>;
 export type Scope = Config['scope'];
 export type WorkforceMember = Config['allocation']['workforce'][number];
 export type FhirConfig = Config['fhir'];
+/** The endpoint the programme's record is written to when it is not the source. */
+export type WritebackFhirConfig = NonNullable<Config['writeback']['fhir']>;
 export type AuthConfig = FhirConfig['auth'];
 export type ServiceConfig = Config['service'];
 export type ServiceAuthConfig = ServiceConfig['auth'];

@@ -108,3 +108,12 @@ export function isOperationOutcome(body: unknown): body is OperationOutcome {
     (body as { resourceType?: unknown }).resourceType === 'OperationOutcome'
   );
 }
+
+/**
+ * A conditional write refused because the resource is no longer the version it was conditioned on: 412 Precondition
+ * Failed in the FHIR specification (and Medplum), 409 Conflict on HAPI FHIR (its ResourceVersionConflictException),
+ * whether for a single request, a batch entry or a whole transaction. Either way: re-read and plan again.
+ */
+export function isVersionConflict(status: number | undefined): boolean {
+  return status === 412 || status === 409;
+}

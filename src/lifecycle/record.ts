@@ -1,5 +1,5 @@
 import type { CarePlan, Flag, Group, Resource, Task } from '@medplum/fhirtypes';
-import type { FhirClient } from '../fhir';
+import type { FhirClient, SourceReferences } from '../fhir';
 import type { TaskKind } from '../vocabulary';
 import { MANAGED_IDENTIFIER_SYSTEMS, MANAGED_TAG, token } from '../vocabulary';
 
@@ -82,15 +82,17 @@ export async function readProgrammeRecord(
 
 /**
  * One patient's place in the programme: the Tasks, Flags and CarePlans the connector wrote about them (by its tag
- * and the patient), filed by episode. Undefined when the programme has never touched them.
+ * and the patient, referred to as the record refers to the source), filed by episode. Undefined when the programme
+ * has never touched them.
  */
 export async function readPatientProgramme(
   client: FhirClient,
   programmeId: string,
   patientId: string,
+  source: SourceReferences,
   signal?: AbortSignal
 ): Promise<PatientInProgramme | undefined> {
-  const params = { _tag: token(MANAGED_TAG), subject: `Patient/${patientId}` };
+  const params = { _tag: token(MANAGED_TAG), subject: source.patient(patientId) };
   const [tasks, flags, carePlans] = await Promise.all([
     client.searchAll<Task>('Task', params, signal),
     client.searchAll<Flag>('Flag', params, signal),

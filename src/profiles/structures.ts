@@ -47,6 +47,9 @@ function programmeFlagCoded(): ProfileSpec['invariants'][number] {
   };
 }
 
+/** A patient, relative (`Patient/1`) or, when the record is not on the source, absolute on the source's base URL. */
+const PATIENT_REFERENCE = '^(https?://[^ ]+/)?Patient/[A-Za-z0-9.-]{1,64}$';
+
 function buildSpecs(): ProfileSpec[] {
   return [
   {
@@ -66,7 +69,7 @@ function buildSpecs(): ProfileSpec[] {
         human: 'At most one members-refreshed extension',
         expression: "extension.where(url = 'http://hl7.org/fhir/uv/bulkdata/StructureDefinition/members-refreshed').count() <= 1",
       },
-      { key: 'hfu-grp-3', human: 'Members are patients with a start date', expression: "member.all(entity.reference.startsWith('Patient/') and period.start.exists())" },
+      { key: 'hfu-grp-3', human: 'Members are patients with a start date', expression: `member.all(entity.reference.matches('${PATIENT_REFERENCE}') and period.start.exists())` },
     ],
     elements: [
       { id: 'Group.identifier', path: 'Group.identifier', min: 1, mustSupport: true },
@@ -126,7 +129,7 @@ function buildSpecs(): ProfileSpec[] {
           `(code.coding.where(system = '${CODE_SYSTEM.task}' and (code = 'mdt-review' or code = 'step-down-review')).exists() and intent = 'proposal') or ` +
           `(code.coding.where(system = '${CODE_SYSTEM.task}' and (code = 'what-matters-conversation' or code = 'check-in')).exists() and intent = 'order' and basedOn.exists())`,
       },
-      { key: 'hfu-task-4', human: 'For a patient', expression: "for.reference.startsWith('Patient/')" },
+      { key: 'hfu-task-4', human: 'For a patient', expression: `for.reference.matches('${PATIENT_REFERENCE}')` },
       {
         key: 'hfu-task-5',
         human: 'Each input is coded from the HFU task input codes',

@@ -18,7 +18,8 @@ import type { RunManager } from './runs';
 /** What the routes work with. */
 export interface ApiContext {
   config: Config;
-  client: FhirClient;
+  /** The source (clinical data, read only) and the programme's record (read and written; the source unless apart). */
+  endpoints: Pick<RunDeps, 'source' | 'record'>;
   rules: Pick<RunDeps, 'mapping' | 'programme'>;
   logger: RunDeps['logger'];
   runs: RunManager;
@@ -182,15 +183,23 @@ export const ROUTES: Route[] = [
 
 async function ready(ctx: ApiContext, _input: RouteInput, res: Response): Promise<void> {
   const checks: Record<string, string> = { config: 'ok' };
-  try {
-    await ctx.client.capabilities(AbortSignal.timeout(5000));
-    checks.fhir = 'ok';
-  } catch (err) {
-    checks.fhir = `unreachable (${(err as { kind?: string }).kind ?? 'error'})`;
+  const { source, record } = ctx.endpoints;
+  checks.fhir = await reachable(source);
+  if (record !== source) {
+    checks.writebackFhir = await reachable(record);
   }
   checks.lastRun = ctx.runs.lastFailed ? 'failed' : 'ok';
   const isReady = Object.values(checks).every((c) => c === 'ok');
   res.status(isReady ? 200 : 503).json({ ready: isReady, checks });
+}
+
+async function reachable(client: FhirClient): Promise<string> {
+  try {
+    await client.capabilities(AbortSignal.timeout(5000));
+    return 'ok';
+  } catch (err) {
+    return `unreachable (${(err as { kind?: string }).kind ?? 'error'})`;
+  }
 }
 
 async function cohort(ctx: ApiContext, input: RouteInput, res: Response): Promise<void> {
@@ -220,7 +229,7 @@ async function explain(ctx: ApiContext, input: RouteInput, res: Response): Promi
   const id = input.params.id as string;
   const { now } = input.query as z.output<typeof schemas.explainQuery>;
   const settings = runSettingsFrom(ctx.config, { asOf: now, dryRun: true });
-  const outcome = await explainPatient({ client: ctx.client, logger: ctx.logger, ...ctx.rules }, settings, id);
+  const outcome = await explainPatient({ ...ctx.endpoints, logger: ctx.logger, ...ctx.rules }, settings, id);
   if ('skipped' in outcome) {
     throw new HttpError(404, `Patient/${id}: ${outcome.skipped}`);
   }
@@ -228,7 +237,7 @@ async function explain(ctx: ApiContext, input: RouteInput, res: Response): Promi
 }
 
 async function notification(ctx: ApiContext, input: RouteInput, res: Response): Promise<void> {
-  const target = await notificationTarget(input.body, ctx.client);
+  const target = await notificationTarget(input.body, ctx.endpoints);
   ctx.notifications.add(target);
   res.status(202).json({ accepted: target === 'all' ? 'all' : target.patients.length });
 }

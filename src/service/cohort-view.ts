@@ -35,7 +35,7 @@ export class CohortView {
   }
 }
 
-/** Reads the programme record and lists every patient in it, at every stage. */
+/** Reads the programme record (from the record's endpoint) and lists every patient in it, at every stage. */
 export function readCohort(
   client: FhirClient,
   programme: RunDeps['programme'],

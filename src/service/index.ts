@@ -2,10 +2,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { schedule } from 'node-cron';
 import type { ScheduledTask } from 'node-cron';
-import { resolvePopulation, rulesFrom } from '../cohort';
+import { endpointsFrom, resolvePopulation, rulesFrom } from '../cohort';
 import type { Config } from '../config';
 import { ConfigError } from '../config';
-import { FhirClient } from '../fhir';
 import type { Logger } from '../logging';
 import type { ApiContext } from './api';
 import { createApp } from './app';
@@ -33,7 +32,8 @@ export interface RunningService {
 }
 
 /**
- * `hfu serve`: the API, the scheduler and the notification queue over one FHIR endpoint. Refuses to start without
+ * `hfu serve`: the API, the scheduler and the notification queue over the FHIR source (and the record's own endpoint,
+ * `writeback.fhir`, when configured apart). Refuses to start without
  * a way to authenticate callers.
  */
 export async function startService(
@@ -45,25 +45,25 @@ export async function startService(
     throw new ConfigError('service', ['service.auth: configure jwt (an issuer) or apiKeys: the API never runs open']);
   }
   const metrics = new ServiceMetrics();
-  const client = FhirClient.fromConfig(config.fhir, { logger, observer: metrics.fhirObserver });
+  const endpoints = endpointsFrom(config, config.fhir.baseUrl, { logger, observer: metrics.fhirObserver });
   const rules = rulesFrom(config);
-  const runs = new RunManager({ client, logger, metrics, ...rules }, config);
+  const runs = new RunManager({ ...endpoints, logger, metrics, ...rules }, config);
   const notifications = new NotificationQueue(runs, config.service.notifications.debounceMs, logger);
   // The configured population's key names the cohort Group: resolved once (a failure is tried again next time).
   let populationKey: Promise<string> | undefined;
   const resolvePopulationKey = (): Promise<string> =>
-    (populationKey ??= resolvePopulation(client, config.scope).then(
+    (populationKey ??= resolvePopulation(endpoints.source, config.scope).then(
       (p) => p.key,
       (err: unknown) => {
         populationKey = undefined;
         throw err;
       }
     ));
-  const cohortView = new CohortView(readCohort(client, rules.programme, resolvePopulationKey));
+  const cohortView = new CohortView(readCohort(endpoints.record, rules.programme, resolvePopulationKey));
   runs.onFinished(() => cohortView.invalidate());
   const ctx: ApiContext = {
     config,
-    client,
+    endpoints,
     rules,
     logger,
     runs,

@@ -1,6 +1,7 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import type { FhirClient } from '../fhir';
-import { patientIdOfReference } from '../fhir';
+import type { RunDeps } from '../cohort';
+import { sourceReferences } from '../cohort';
+import type { FhirClient, SourceReferences } from '../fhir';
 import type { Logger } from '../logging';
 import { isManaged } from '../writeback';
 import type { RunManager } from './runs';
@@ -17,7 +18,10 @@ export type NotificationTarget = { patients: string[] } | 'all';
  * Tasks, CarePlans and Flags (the MDT or a clinician updated them) and Patients (death, deregistration). An entry
  * with no resource is read from the endpoint to find its patient.
  */
-export async function notificationTarget(body: unknown, client: FhirClient): Promise<NotificationTarget> {
+export async function notificationTarget(
+  body: unknown,
+  endpoints: Pick<RunDeps, 'source' | 'record'>
+): Promise<NotificationTarget> {
   if (!body || typeof body !== 'object' || Object.keys(body).length === 0) {
     return 'all';
   }
@@ -27,9 +31,10 @@ export async function notificationTarget(body: unknown, client: FhirClient): Pro
       ? ((resource as Bundle).entry ?? []).map((e) => e.resource ?? e.fullUrl ?? e.request?.url ?? '')
       : [resource];
   const patients = new Set<string>();
+  const source = sourceReferences(endpoints);
   for (const item of resources) {
-    const found = typeof item === 'string' ? await readReferenced(item, client) : item;
-    const patientId = found && patientOf(found);
+    const found = typeof item === 'string' ? await readReferenced(item, endpoints) : item;
+    const patientId = found && patientOf(found, source);
     if (patientId) {
       patients.add(patientId);
     }
@@ -37,25 +42,31 @@ export async function notificationTarget(body: unknown, client: FhirClient): Pro
   return { patients: [...patients].sort() };
 }
 
-function patientOf(resource: Resource): string | undefined {
+/** The patient a notified resource concerns; the programme's resources name them as the record names the source's. */
+function patientOf(resource: Resource, source: SourceReferences): string | undefined {
   switch (resource.resourceType) {
     case 'Patient':
       return resource.id;
     case 'Task':
-      return isManaged(resource) ? patientIdOfReference(resource.for?.reference) : undefined;
+      return isManaged(resource) ? source.patientId(resource.for?.reference) : undefined;
     case 'CarePlan':
     case 'Flag':
-      return isManaged(resource) ? patientIdOfReference(resource.subject?.reference) : undefined;
+      return isManaged(resource) ? source.patientId(resource.subject?.reference) : undefined;
     default:
       return undefined;
   }
 }
 
-async function readReferenced(reference: string, client: FhirClient): Promise<Resource | undefined> {
+/** A Patient from the source; the programme's Tasks, CarePlans and Flags from the record. */
+async function readReferenced(
+  reference: string,
+  endpoints: Pick<RunDeps, 'source' | 'record'>
+): Promise<Resource | undefined> {
   const match = RESOURCE_REF.exec(reference.split('?')[0] ?? '');
   if (!match) {
     return undefined;
   }
+  const client: FhirClient = match[1] === 'Patient' ? endpoints.source : endpoints.record;
   try {
     return await client.read(match[1] as Resource['resourceType'], match[2] as string);
   } catch {

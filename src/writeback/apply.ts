@@ -3,7 +3,7 @@ import type { Bundle, BundleEntry, Provenance, Resource } from '@medplum/fhirtyp
 import { ConfigError } from '../config';
 import type { Programme } from '../criteria';
 import type { FhirClient } from '../fhir';
-import { FhirError, toQuery } from '../fhir';
+import { FhirError, isVersionConflict, toQuery } from '../fhir';
 import { CANONICAL_BASE, MANAGED_TAG, PROFILE } from '../vocabulary';
 import type { Desired, WritePlan } from './reconcile';
 import { identifierKey, planWrites } from './reconcile';
@@ -51,7 +51,7 @@ export interface ProvenanceInfo {
 interface ApplyOptions {
   maxEntries: number;
   signal?: AbortSignal;
-  /** Set on the one further attempt after a 412: a second 412 is reported, not retried. */
+  /** Set on the one further attempt after a version conflict (412, or 409 on HAPI): a second is reported, not retried. */
   afterConflict?: boolean;
 }
 
@@ -59,7 +59,7 @@ interface ApplyOptions {
  * Applies one subject's plan in a single transaction together with the Provenance of the changes: all of it or none
  * (on servers that roll back). Creates are conditional on the business identifier, updates carry If-Match, and the
  * Provenance's id derives from the changes it records, so a transaction repeated after a lost response neither
- * duplicates anything nor overwrites a newer change: its 412 leads to a re-read (see `afterConflict`).
+ * duplicates anything nor overwrites a newer change: its 412 (409 on HAPI) leads to a re-read (see `afterConflict`).
  */
 export async function applyInTransaction(
   client: FhirClient,
@@ -122,7 +122,7 @@ export async function applyInTransaction(
     if (!(err instanceof FhirError) || err.kind === 'aborted') {
       throw err;
     }
-    if (err.status === 412 && !options.afterConflict) {
+    if (isVersionConflict(err.status) && !options.afterConflict) {
       return afterConflict(client, plan, book, info, options);
     }
     outcome.failures.push({ target: info.subjectKey, reason: err.message });
@@ -131,8 +131,8 @@ export async function applyInTransaction(
 }
 
 /**
- * A 412: a resource changed since the plan read it, most often because an earlier attempt of this very transaction
- * was committed and its answer lost on the way back. Re-read what the plan writes: if the record already holds it,
+ * A version conflict (412; 409 on HAPI): a resource changed since the plan read it, most often because an earlier
+ * attempt of this very transaction was committed and its answer lost on the way back. Re-read what the plan writes: if the record already holds it,
  * there is nothing left to do (unchanged); otherwise plan again against what the record holds now, and try once more.
  */
 async function afterConflict(

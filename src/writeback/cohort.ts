@@ -1,6 +1,6 @@
 import type { Group, GroupMember } from '@medplum/fhirtypes';
 import type { Programme } from '../criteria';
-import { patientIdOfReference } from '../fhir';
+import type { SourceReferences } from '../fhir';
 import { CANONICAL_BASE, IDENTIFIER, MANAGED_TAG, PROFILE } from '../vocabulary';
 import type { Desired } from './reconcile';
 
@@ -41,13 +41,14 @@ export function cohortGroup(
   title: string,
   existing: Group | undefined,
   membership: CohortMembership,
-  dates: { asOf: string; now: string; watermark?: string }
+  dates: { asOf: string; now: string; watermark?: string },
+  source: SourceReferences
 ): Desired<Group> {
   const identifier = cohortIdentifier(programme, populationKey);
   const members: GroupMember[] = [];
   const kept = new Set<string>();
   for (const member of existing?.member ?? []) {
-    const patientId = patientIdOfReference(member.entity.reference) ?? '';
+    const patientId = source.patientId(member.entity.reference) ?? '';
     const wanted = membership.open.get(patientId);
     if (member.period?.end || membership.unread.has(patientId)) {
       members.push(member);
@@ -63,7 +64,7 @@ export function cohortGroup(
   }
   for (const [patientId, { inactive }] of [...membership.open].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!kept.has(patientId)) {
-      members.push({ entity: { reference: `Patient/${patientId}` }, period: { start: dates.asOf }, inactive });
+      members.push({ entity: { reference: source.patient(patientId) }, period: { start: dates.asOf }, inactive });
     }
   }
   const changed = JSON.stringify(members) !== JSON.stringify(existing?.member ?? []);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CarePlan, CodeableConcept, Device, Flag, Reference, Resource, Task, TaskInput } from '@medplum/fhirtypes';
 import type { Decision, Programme } from '../criteria';
+import type { SourceReferences } from '../fhir';
 import { addressedEvidence, candidateSummary, featureTitle } from '../criteria';
 import { addDays } from '../dates';
 import type { ManagedKind } from '../lifecycle';
@@ -32,6 +33,8 @@ export interface PatientContext {
   asOf: string;
   now: string;
   reviewOwner?: string;
+  /** How the patient and the evidence, on the source, are referred to (absolute when the record is elsewhere). */
+  source: SourceReferences;
 }
 
 const TASK_PROFILE = { profile: [PROFILE.task], tag: [MANAGED_TAG] };
@@ -177,7 +180,7 @@ export function reviewTask(
     code: concept(TASK_CODE.mdtReview, `Review a proposed candidate for the ${ctx.programme.shortTitle}`),
     description: reviewDescription(ctx, decision, tier, current),
     focus: { identifier: ctx.cohort, display: `${ctx.programme.shortTitle} cohort: ${ctx.cohortTitle}` },
-    for: { reference: `Patient/${ctx.patientId}` },
+    for: { reference: ctx.source.patient(ctx.patientId) },
     authoredOn: ctx.now,
     requester: connector(),
     reasonCode: concept(TIER_CODE[tier]),
@@ -201,7 +204,7 @@ export function enrolmentFlag(ctx: PatientContext, episode: number, tier: TierId
     status: 'active',
     category: [concept(HFU_CODE.flagCategory), concept(TIER_CODE[tier])],
     code: concept(flagCode(ctx.programme), ctx.programme.flag.display),
-    subject: { reference: `Patient/${ctx.patientId}` },
+    subject: { reference: ctx.source.patient(ctx.patientId) },
     period: { start: ctx.asOf },
     author: connector(),
   };
@@ -237,7 +240,7 @@ export function carePlan(
     category: [concept(HFU_CODE.carePlanCategory)],
     title: `Personalised care and support plan (${ctx.programme.shortTitle})`,
     description: describeCandidate(ctx, decision, tier),
-    subject: { reference: `Patient/${ctx.patientId}` },
+    subject: { reference: ctx.source.patient(ctx.patientId) },
     period: { start: ctx.asOf },
     created: ctx.now,
     author: owner ? { reference: owner } : connector(),
@@ -278,7 +281,7 @@ function carePlanTask(
     status: 'requested',
     intent: kind === 'step-down-review' ? 'proposal' : 'order',
     code: concept(code),
-    for: { reference: `Patient/${ctx.patientId}` },
+    for: { reference: ctx.source.patient(ctx.patientId) },
     authoredOn: ctx.now,
     requester: connector(),
     ...(owner ? { owner: { reference: owner } } : {}),

@@ -1,6 +1,6 @@
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import type { FhirClient } from '../fhir';
-import { FhirError } from '../fhir';
+import { FhirError, isVersionConflict } from '../fhir';
 import type { ProvenanceInfo, WriteOutcome } from './apply';
 import { emptyOutcome, provenanceFor } from './apply';
 import type { Desired, WritePlan } from './reconcile';
@@ -195,7 +195,7 @@ class StepwiseRun {
       const resource = await this.client.update(step.resource, { ifMatch: step.resource.meta?.versionId, signal });
       return { resource, status: 200 };
     } catch (err) {
-      if (err instanceof FhirError && (err.status === 412 || err.status === 409)) {
+      if (err instanceof FhirError && isVersionConflict(err.status)) {
         return this.afterConflict(step);
       }
       throw err;
@@ -231,7 +231,7 @@ class StepwiseRun {
       const entry = response.entry?.[i];
       const status = Number.parseInt(entry?.response?.status ?? '0', 10);
       try {
-        if (kind !== 'create' && (status === 412 || status === 409)) {
+        if (kind !== 'create' && isVersionConflict(status)) {
           results.push(await this.afterConflict(step));
         } else if (status >= 200 && status < 300) {
           const resource = entry?.resource ?? (await this.readLocation(entry?.response?.location));

@@ -4,7 +4,7 @@ import type { WorkforceMember } from '../config';
 import type { Decision, Programme } from '../criteria';
 import { lifecycleParameters } from '../criteria';
 import type { IsoDate } from '../dates';
-import type { FhirClient } from '../fhir';
+import type { FhirClient, SourceReferences } from '../fhir';
 import type { Action, PatientInProgramme, Placement, ProgrammeRecord, Step } from '../lifecycle';
 import { isOpenStage, standingOf } from '../lifecycle';
 import type { RiskType } from '../vocabulary';
@@ -28,6 +28,8 @@ export interface WriteSettings {
   transactionMaxEntries: number;
   /** How one patient's writes are sent (`writeback.strategy`); default a transaction. */
   writeStrategy?: WriteStrategySetting;
+  /** How the record refers to the source's patients and evidence (absolute when the record is elsewhere). */
+  source: SourceReferences;
   signal?: AbortSignal;
 }
 
@@ -74,8 +76,9 @@ export class ProgrammeWriter {
     this.caseloads.release(patientId);
   }
 
-  async patient({ patientId, patient, decision, step }: PatientStep): Promise<PatientWritten> {
+  async patient({ patientId, patient, decision: asEvaluated, step }: PatientStep): Promise<PatientWritten> {
     const { programme, settings } = this;
+    const decision = asEvaluated && withEvidenceAsRecorded(asEvaluated, settings.source);
     const standing = standingOf(patient);
     const risk: RiskType = decision ? dominantRisk(programme, decision.facts) : 'clinical';
     const parameters = lifecycleParameters(programme);
@@ -88,6 +91,7 @@ export class ProgrammeWriter {
         asOf: settings.asOf,
         now: settings.now,
         reviewOwner: settings.reviewOwner,
+        source: settings.source,
       },
       patient,
       decision,
@@ -133,7 +137,8 @@ export class ProgrammeWriter {
       population.title,
       record.group,
       { open: members, unread: untouched },
-      { asOf: settings.asOf, now: settings.now, watermark }
+      { asOf: settings.asOf, now: settings.now, watermark },
+      settings.source
     );
     const plan = planWrites([desired], record.group ? [record.group] : []);
     const info = { subjectKey: desired.identifier.value, events: ['cohort-refresh'], reasons: [], evidence: [] };
@@ -173,4 +178,15 @@ export class ProgrammeWriter {
     };
     return applyPlan(client, plan, book, provenance, options);
   }
+}
+
+/** The decision with its evidence referenced as the record writes it (absolute when the record is not the source). */
+function withEvidenceAsRecorded(decision: Decision, source: SourceReferences): Decision {
+  if (!source.absolute) {
+    return decision;
+  }
+  const evidence = Object.fromEntries(
+    Object.entries(decision.evidence).map(([feature, refs]) => [feature, refs.map((r) => source.to(r))])
+  );
+  return { ...decision, evidence };
 }

@@ -1,16 +1,18 @@
-import type { CarePlan, Encounter, Flag, Resource, Task } from '@medplum/fhirtypes';
+import type { CarePlan, Encounter, Flag, Patient, Resource, Task } from '@medplum/fhirtypes';
 import { addDays } from '../../src/dates';
 import { validateAgainstProfile } from '../../src/profiles';
 import { BUSINESS_STATUS, IDENTIFIER, TASK_CODE } from '../../src/vocabulary';
 import { emergencyAdmission } from './helpers/practice';
-import type { RunJson, Writes } from './helpers/programme';
+import type { PracticeOptions, RunJson, Writes } from './helpers/programme';
 import { AS_OF, CANDIDATES, ProgrammePractice, SPECS } from './helpers/programme';
 
+/** One endpoint for everything; and a read-only source with the programme's record on a separate target. */
+const SETUPS: [string, PracticeOptions][] = [
+  ['on the embedded server', {}],
+  ['with a read-only source and a separate writable target', { behave: 'read-only', separateTarget: true }],
+];
+
 let practice: ProgrammePractice;
-beforeAll(async () => {
-  practice = await ProgrammePractice.start();
-});
-afterAll(() => practice.stop());
 
 async function hfuRun(asOf: string): Promise<RunJson> {
   const { code, json, stderr } = await practice.run(asOf);
@@ -38,9 +40,13 @@ async function expectEveryWrittenResourceValid(written: Resource[]): Promise<voi
   }
 }
 
-describe('the HFU lifecycle on the embedded server, driven by what the MDT and clinicians record', () => {
+describe.each(SETUPS)('the HFU lifecycle %s, driven by what the MDT and clinicians record', (_setup, options) => {
   let clinicianFlag: Flag;
   let clinicianPlan: CarePlan;
+  beforeAll(async () => {
+    practice = await ProgrammePractice.start({}, options);
+  });
+  afterAll(() => practice.stop());
 
   it('1. proposes every candidate to the MDT', async () => {
     clinicianFlag = (
@@ -48,7 +54,7 @@ describe('the HFU lifecycle on the embedded server, driven by what the MDT and c
         resourceType: 'Flag',
         status: 'active',
         code: { text: 'Falls risk' },
-        subject: { reference: 'Patient/hfu-a' },
+        subject: { reference: practice.sourceRef('Patient/hfu-a') },
         author: { reference: 'PractitionerRole/gp-1' },
       })
     ).resource;
@@ -58,7 +64,7 @@ describe('the HFU lifecycle on the embedded server, driven by what the MDT and c
         status: 'active',
         intent: 'plan',
         title: 'Diabetes care plan',
-        subject: { reference: 'Patient/hfu-a' },
+        subject: { reference: practice.sourceRef('Patient/hfu-a') },
         author: { reference: 'PractitionerRole/gp-1' },
       })
     ).resource;
@@ -122,13 +128,15 @@ describe('the HFU lifecycle on the embedded server, driven by what the MDT and c
     const plan = await practice.must<CarePlan>('CarePlan', 'hfu-a', 'care-plan');
     const conversation = await practice.must<Task>('Task', 'hfu-a', 'what-matters-conversation');
     expect(plan).toMatchObject({ status: 'active', intent: 'plan', author: { reference: 'PractitionerRole/gp-1' } });
-    expect(plan.addresses?.map((a) => a.reference).sort()).toEqual([
-      'Condition/hfu-a-cond1',
-      'Condition/hfu-a-cond2',
-      'Condition/hfu-a-cond3',
-    ]);
+    expect(plan.addresses?.map((a) => a.reference).sort()).toEqual(
+      ['Condition/hfu-a-cond1', 'Condition/hfu-a-cond2', 'Condition/hfu-a-cond3'].map((r) => practice.sourceRef(r))
+    );
     expect(plan.supportingInfo?.map((r) => r.reference)).toEqual(
-      expect.arrayContaining(['Encounter/hfu-a-adm1', 'Encounter/hfu-a-adm2', 'MedicationRequest/hfu-a-med1'])
+      expect.arrayContaining(
+        ['Encounter/hfu-a-adm1', 'Encounter/hfu-a-adm2', 'MedicationRequest/hfu-a-med1'].map((r) =>
+          practice.sourceRef(r)
+        )
+      )
     );
     expect(plan.activity?.map((a) => a.reference?.reference)).toEqual([`Task/${conversation.id}`]);
     expect(conversation).toMatchObject({
@@ -146,7 +154,9 @@ describe('the HFU lifecycle on the embedded server, driven by what the MDT and c
     );
     expect(provenance?.agent[0]?.who?.identifier?.system).toBe(IDENTIFIER.device);
     expect(provenance?.entity?.map((e) => e.what.reference)).toEqual(
-      expect.arrayContaining(['Encounter/hfu-a-adm1', 'MedicationRequest/hfu-a-med12'])
+      expect.arrayContaining(
+        ['Encounter/hfu-a-adm1', 'MedicationRequest/hfu-a-med12'].map((r) => practice.sourceRef(r))
+      )
     );
 
     const reviewB = await review('hfu-b');
@@ -173,8 +183,7 @@ describe('the HFU lifecycle on the embedded server, driven by what the MDT and c
       status: 'completed',
       executionPeriod: { start: `${AS_OF}T09:00:00Z`, end: `${AS_OF}T10:00:00Z` },
     });
-    const admission = await practice.client.read<Encounter>('Encounter', 'hfu-b-adm1');
-    await practice.record(admission, { status: 'entered-in-error' });
+    await practice.changeClinical<Encounter>('Encounter', 'hfu-b-adm1', { status: 'entered-in-error' });
 
     // a: a check-in and its CarePlan activity; b: a step-down review. f, g unchanged.
     const [run, again] = await runTwice(AS_OF);
@@ -201,12 +210,10 @@ describe('the HFU lifecycle on the embedded server, driven by what the MDT and c
   it('4. discharges when a clinician completes the care plan; takes out the dead and deregistered; frees their places', async () => {
     const planB = await practice.must<CarePlan>('CarePlan', 'hfu-b', 'care-plan');
     await practice.record(planB, { status: 'completed', period: { ...planB.period, end: AS_OF } });
-    const patientE = await practice.client.read('Patient', 'hfu-e');
-    await practice.record(patientE, { deceasedDateTime: `${AS_OF}T06:00:00Z` });
-    const patientF = await practice.client.read('Patient', 'hfu-f');
-    await practice.record(patientF, { active: false });
+    await practice.changeClinical<Patient>('Patient', 'hfu-e', { deceasedDateTime: `${AS_OF}T06:00:00Z` });
+    await practice.changeClinical<Patient>('Patient', 'hfu-f', { active: false });
     // c, declined at the second tier, has another admission: first tier now, so proposed again within the cool-off.
-    await practice.client.create(emergencyAdmission('hfu-c-adm2', 'hfu-c', addDays(AS_OF, -3)));
+    await practice.addClinical(emergencyAdmission('hfu-c-adm2', 'hfu-c', addDays(AS_OF, -3)));
 
     // b: Flag inactive, conversation and step-down cancelled. e: Flag inactive, conversation cancelled, CarePlan
     // revoked. h: enrolled in e's place. f: review cancelled. c: a new review. g: unchanged. The Group.
@@ -243,7 +250,7 @@ describe('the HFU lifecycle on the embedded server, driven by what the MDT and c
 
   it('5. after the cool-off, a discharged patient with renewed admissions and a declined one re-enter as new candidates', async () => {
     const later = addDays(AS_OF, 200);
-    await practice.client.create(emergencyAdmission('hfu-b-adm2', 'hfu-b', addDays(later, -10)));
+    await practice.addClinical(emergencyAdmission('hfu-b-adm2', 'hfu-b', addDays(later, -10)));
     const checkIn = await practice.must<Task>('Task', 'hfu-a', 'check-in', 1, 1);
     await practice.record(checkIn, {
       status: 'completed',

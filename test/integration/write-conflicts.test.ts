@@ -122,3 +122,67 @@ describe('a conditional update that meets a 412', () => {
     }
   });
 });
+
+describe("a transaction that meets HAPI's 409 for a stale If-Match", () => {
+  let hapi: RunningFhirServer;
+  let hapiClient: FhirClient;
+  const hapiTask = async (): Promise<Task> => {
+    const tasks = await hapiClient.searchAll<Task>('Task', { identifier: `${identifier.system}|${identifier.value}` });
+    expect(tasks).toHaveLength(1);
+    return tasks[0] as Task;
+  };
+  /** The transactions' statuses as the server answered them, through a proxy that may lose the first answer. */
+  async function throughProxy<T>(loseFirst: boolean, act: (client: FhirClient) => Promise<T>): Promise<[T, number[]]> {
+    const statuses: number[] = [];
+    const proxy = await startFaultyProxy(
+      hapi.baseUrl,
+      () => undefined,
+      undefined,
+      ({ method, status }) => {
+        if (method === 'POST') {
+          statuses.push(status);
+        }
+        return loseFirst && method === 'POST' && status === 200 && statuses.length === 1;
+      }
+    );
+    try {
+      return [await act(clientFor(proxy.baseUrl)), statuses];
+    } finally {
+      await proxy.stop();
+    }
+  }
+
+  beforeAll(async () => {
+    hapi = await startFhirServer({ behave: 'hapi' });
+    hapiClient = clientFor(hapi.baseUrl);
+    const created = await applyInTransaction(
+      hapiClient,
+      planWrites([wanted('first figures')], []),
+      undefined,
+      info,
+      options
+    );
+    expect(created).toMatchObject({ created: 1, failures: [] });
+  });
+  afterAll(() => hapi.stop());
+
+  it('after a lost answer: recovers as from a 412, finding the record already holds what it wanted', async () => {
+    const plan = planWrites([wanted('second figures')], [await hapiTask()]);
+    const [outcome, statuses] = await throughProxy(true, (c) => applyInTransaction(c, plan, undefined, info, options));
+    expect(statuses).toEqual([200, 409]); // committed, answer lost; the retry's If-Match is stale, HAPI says 409
+    expect(outcome).toMatchObject({ created: 0, updated: 0, unchanged: 1, failures: [] });
+    expect((await hapiTask()).description).toBe('second figures');
+  });
+
+  it('after someone else changed it: recovers as from a 412, keeping their change and writing once more', async () => {
+    const stale = await hapiTask();
+    const plan = planWrites([wanted('third figures')], [stale]);
+    await hapiClient.update<Task>({ ...stale, note: [{ text: 'Seen by the MDT' }] }); // a clinician, meanwhile
+    const [outcome, statuses] = await throughProxy(false, (c) => applyInTransaction(c, plan, undefined, info, options));
+    expect(statuses).toEqual([409, 200]);
+    expect(outcome).toMatchObject({ created: 0, updated: 1, unchanged: 0, failures: [] });
+    const task = await hapiTask();
+    expect(task.description).toBe('third figures');
+    expect(task.note).toEqual([{ text: 'Seen by the MDT' }]);
+  });
+});

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { rulesFrom, runCohort, runSettingsFrom } from '../../cohort';
-import { FhirClient } from '../../fhir';
+import { endpointsFrom, rulesFrom, runCohort, runSettingsFrom } from '../../cohort';
 import type { CliIo } from '../context';
 import { EXIT_FAILED, EXIT_OK } from '../exit';
 import { commandContext, stopRequested, writeLine } from '../context';
@@ -29,10 +28,10 @@ export function registerDemo(program: Command, io: CliIo, setExitCode: (code: nu
       const options = embeddedOptions(ctx, {});
       const server = await startSeededServer(ctx, options, `--port, or ${EMBEDDED_PORT_KEY}`);
       try {
-        const client = FhirClient.fromConfig({ ...ctx.config.fhir, baseUrl: server.baseUrl }, { logger: ctx.logger });
+        const endpoints = endpointsFrom(ctx.config, server.baseUrl, { logger: ctx.logger });
         const progress = progressBar(io.stderr);
         const result = await runCohort(
-          { client, logger: ctx.logger, ...rules },
+          { ...endpoints, logger: ctx.logger, ...rules },
           {
             ...runSettingsFrom(ctx.config, { asOf: options.asOf, dryRun: false }),
             stop: stopRequested(io),

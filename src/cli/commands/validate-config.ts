@@ -23,6 +23,13 @@ export function registerValidateConfig(program: Command, io: CliIo): void {
           ? `  FHIR endpoint: ${config.fhir.baseUrl} (auth: ${config.fhir.auth.type})`
           : `  FHIR endpoint: none configured: ${NO_ENDPOINT}`
       );
+      const target = config.writeback.fhir;
+      writeLine(
+        io.stdout,
+        target
+          ? `  programme record written to: ${target.baseUrl} (auth: ${target.auth.type}; the source is only read)`
+          : '  programme record written to: the FHIR endpoint itself'
+      );
       writeLine(
         io.stdout,
         `  mapping: ${mapping.name} (${mapping.features.length} features, ${mapping.valueSets.length} value sets)`

@@ -77,31 +77,60 @@ export interface RunJson {
   conflicts: unknown[];
 }
 
+export interface PracticeOptions {
+  /** How the source (the practice's server) behaves. */
+  behave?: ServerBehaviour;
+  /** The programme's record on a second, plain embedded server (`writeback.fhir`), apart from the source. */
+  separateTarget?: boolean;
+}
+
 /**
  * The hand-made practice and its team on a real embedded FHIR server, the connector's configuration, and what a
- * test needs to look at the programme's record and to act in it as the MDT and clinicians do.
+ * test needs to look at the programme's record and to act in it as the MDT and clinicians do. With a separate
+ * target, `client` is the target's (the record, where the MDT acts) and the source's data change in its own store.
  */
 export class ProgrammePractice {
   private constructor(
+    /** The source: the practice's patients and their clinical data. */
     readonly server: RunningFhirServer,
+    /** The programme's record: the target when separate, else the source. */
     readonly client: FhirClient,
-    readonly configFile: string
+    readonly configFile: string,
+    readonly target?: RunningFhirServer
   ) {}
 
   static async start(
     extraConfig: Record<string, unknown> = {},
-    options: { behave?: ServerBehaviour } = {}
+    options: PracticeOptions = {}
   ): Promise<ProgrammePractice> {
     const resources = [...handMadePractice(AS_OF, SPECS), ...TEAM];
     const server = await startFhirServer({ resources, behave: options.behave });
-    const client = FhirClient.fromConfig({ ...configSchema.parse({}).fhir, baseUrl: server.baseUrl });
+    const target = options.separateTarget ? await startFhirServer() : undefined;
+    const record = target ?? server;
+    const client = FhirClient.fromConfig({ ...configSchema.parse({}).fhir, baseUrl: record.baseUrl });
     const configFile = path.join(mkdtempSync(path.join(tmpdir(), 'hfu-lifecycle-')), 'config.json');
     writeFileSync(configFile, JSON.stringify({ ...CONFIG, ...extraConfig }));
-    return new ProgrammePractice(server, client, configFile);
+    return new ProgrammePractice(server, client, configFile, target);
   }
 
-  stop(): Promise<void> {
-    return this.server.stop();
+  async stop(): Promise<void> {
+    await Promise.all([this.server.stop(), this.target?.stop()]);
+  }
+
+  /** A source resource as the record refers to it: absolute on the source's base when the record is apart. */
+  sourceRef(reference: string): string {
+    return this.target ? `${this.server.baseUrl}/${reference}` : reference;
+  }
+
+  /** A change the source system records (a death, a deregistration, a coding corrected), in its own store. */
+  async changeClinical<T extends Resource>(type: T['resourceType'], id: string, changes: Partial<T>): Promise<T> {
+    const current = await this.server.repo.readResource<T>(type, id);
+    return this.server.repo.updateResource<T>({ ...current, ...changes });
+  }
+
+  /** A resource the source system adds (a new admission), in its own store. */
+  addClinical<T extends Resource>(resource: T): Promise<T> {
+    return this.server.repo.createResource<T>(resource);
   }
 
   /** The arguments and environment of `hfu run --json` for this practice. */
@@ -111,7 +140,11 @@ export class ProgrammePractice {
   ): [string[], Record<string, string>] {
     return [
       ['run', '--json', '--now', asOf, '--config', this.configFile],
-      { HFU_FHIR__BASE_URL: options.baseUrl ?? this.server.baseUrl, ...options.env },
+      {
+        HFU_FHIR__BASE_URL: options.baseUrl ?? this.server.baseUrl,
+        ...(this.target ? { HFU_WRITEBACK__FHIR__BASE_URL: this.target.baseUrl } : {}),
+        ...options.env,
+      },
     ];
   }
 
@@ -181,7 +214,7 @@ export class ProgrammePractice {
 
   async membersFor(patientId: string): Promise<NonNullable<Group['member']>> {
     const [group] = await this.tagged<Group>('Group');
-    return group?.member?.filter((m) => m.entity.reference === `Patient/${patientId}`) ?? [];
+    return group?.member?.filter((m) => m.entity.reference === this.sourceRef(`Patient/${patientId}`)) ?? [];
   }
 }
 

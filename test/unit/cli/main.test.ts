@@ -13,6 +13,25 @@ describe('hfu validate-config', () => {
     expect(io.out()).toContain('https://fhir.test/R4');
   });
 
+  it('names the separate endpoint the programme record is written to', async () => {
+    const io = captureIo({
+      HFU_FHIR__BASE_URL: 'https://shared-record.test/R4',
+      HFU_WRITEBACK__FHIR__BASE_URL: 'https://care-plans.test/fhir',
+      HFU_WRITEBACK__FHIR__AUTH__TYPE: 'bearer',
+      HFU_WRITEBACK__FHIR__AUTH__TOKEN: 'a-token',
+    });
+    expect(await main(['validate-config'], io)).toBe(0);
+    expect(io.out()).toContain('programme record written to: https://care-plans.test/fhir (auth: bearer;');
+    expect(io.out()).not.toContain('a-token');
+  });
+
+  it('exits 2 naming a bad key of the separate endpoint', async () => {
+    const io = captureIo({ HFU_WRITEBACK__FHIR__AUTH__TYPE: 'bearer' });
+    expect(await main(['validate-config'], io)).toBe(2);
+    expect(io.err()).toContain('writeback.fhir.baseUrl');
+    expect(io.err()).toContain('writeback.fhir.auth.token');
+  });
+
   it('exits 2 naming every bad key', async () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'hfu-cli-')), 'c.yaml');
     writeFileSync(file, 'fhir:\n  concurrency: lots\n  unknownThing: 1\n');

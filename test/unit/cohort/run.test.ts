@@ -26,12 +26,10 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-const deps = (baseUrl = server.baseUrl, mapping = rules.mapping): RunDeps => ({
-  client: FhirClient.fromConfig({ ...config.fhir, baseUrl }),
-  logger: silentLogger(),
-  mapping,
-  programme: rules.programme,
-});
+const deps = (baseUrl = server.baseUrl, mapping = rules.mapping): RunDeps => {
+  const client = FhirClient.fromConfig({ ...config.fhir, baseUrl });
+  return { source: client, record: client, logger: silentLogger(), mapping, programme: rules.programme };
+};
 const settings = (extra: Partial<RunSettings> = {}): RunSettings => ({
   ...runSettingsFrom(config, { asOf: AS_OF, dryRun: false }),
   ...extra,
@@ -72,7 +70,7 @@ describe('a run, in process', () => {
     );
     try {
       const client = FhirClient.fromConfig({ ...config.fhir, baseUrl: proxy.baseUrl, maxAttempts: 1 });
-      const result = await runCohort({ ...deps(), client }, settings({ dryRun: true }));
+      const result = await runCohort({ ...deps(), source: client, record: client }, settings({ dryRun: true }));
       expect(faults).toBe(2); // the fault, then the request that went through
       expect(result).toMatchObject({ complete: true, skipped: [], population: 600 });
       expect(new Map(result.candidates.map((d) => [d.patientId, d.tier]))).toEqual(expected);

@@ -68,6 +68,34 @@ describe('errors', () => {
     );
   });
 
+  it('checks a separate write target (writeback.fhir) as it checks the source, naming its keys', () => {
+    const bad = file(
+      'target.yaml',
+      'writeback:\n  fhir:\n    timeoutMs: soon\n    colour: blue\n    auth: { type: bearer }\n'
+    );
+    const found = problems(() => loadConfig({ file: bad, env: { HFU_WRITEBACK__FHIR__CONCURRENCY: 'many' } }));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^writeback\.fhir\.baseUrl: /),
+        expect.stringMatching(/^writeback\.fhir\.timeoutMs: .*number/),
+        expect.stringMatching(/^writeback\.fhir\.colour: unknown key/),
+        expect.stringMatching(/^writeback\.fhir\.auth\.token: /),
+        expect.stringMatching(/^writeback\.fhir\.concurrency \(from HFU_WRITEBACK__FHIR__CONCURRENCY\): /),
+      ])
+    );
+    expect(problems(() => loadConfig({ env: { HFU_WRITEBACK__FHIR__BASE_URL: 'ftp://x' } }))).toEqual([
+      expect.stringMatching(
+        /^writeback\.fhir\.baseUrl \(from HFU_WRITEBACK__FHIR__BASE_URL\): must be an http\(s\) URL/
+      ),
+    ]);
+  });
+
+  it('takes a separate write target with the source defaults, and none unless configured', () => {
+    expect(loadConfig({ env: {} }).writeback.fhir).toBeUndefined();
+    const config = loadConfig({ env: { HFU_WRITEBACK__FHIR__BASE_URL: 'https://care-plans.test/fhir' } });
+    expect(config.writeback.fhir).toEqual({ ...config.fhir, baseUrl: 'https://care-plans.test/fhir' });
+  });
+
   it('names the missing credential of the chosen auth type', () => {
     const found = problems(() => loadConfig({ env: { HFU_FHIR__AUTH__TYPE: 'client-credentials' } }));
     expect(found.join('\n')).toMatch(/fhir\.auth\.clientId/);

@@ -6,8 +6,11 @@ import { configSchema, loadConfig, pathToEnvName } from '../../../src/config';
 
 const readme = readFileSync(path.join(__dirname, '../../../README.md'), 'utf8');
 
-/** Set as a whole, though an object: a choice of shapes the table describes in one row. */
-const WHOLE = new Set(['programme.capacity']);
+/**
+ * Set as a whole, though an object: a choice of shapes the table describes in one row, or the keys of another row's
+ * object again (`writeback.fhir` takes every key of `fhir`).
+ */
+const WHOLE = new Set(['programme.capacity', 'writeback.fhir']);
 
 /** Every key a configuration can set: the schema's leaves, with maps and lists (of objects too) as one key each. */
 function schemaKeys(): string[] {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { CodeSystem, Flag, Resource, StructureDefinition, Task, ValueSet } from '@medplum/fhirtypes';
 import { parse as parseYaml } from 'yaml';
 import { BUILT_IN_PROGRAMMES_DIR, builtInProgrammes, decide, loadProgramme } from '../../../src/criteria';
+import { SourceReferences } from '../../../src/fhir';
 import { loadMapping } from '../../../src/mappings';
 import { buildConformanceResources, fileNameOf, PROFILES_DIR, validateAgainstProfile } from '../../../src/profiles';
 import { PROFILE } from '../../../src/vocabulary';
@@ -30,6 +31,12 @@ const ctx: PatientContext = {
   asOf: '2026-11-23',
   now: '2026-11-23T09:00:00.000Z',
   reviewOwner: 'CareTeam/pcn-mdt',
+  source: SourceReferences.between('https://fhir.example.org/R4', 'https://fhir.example.org/R4'),
+};
+/** The same patient when the record is a separate endpoint: the patient referred to on the source, absolutely. */
+const apart: PatientContext = {
+  ...ctx,
+  source: SourceReferences.between('https://shared-record.example.org/R4', 'https://care-plans.example.org/fhir'),
 };
 const decision = decide(programme, 'p1', {
   facts: { unplannedAdmissions: 2, repeatMedications: 11, longTermConditions: 2, mentalHealth: true, age: 80 },
@@ -42,24 +49,24 @@ const decision = decide(programme, 'p1', {
 });
 
 /** One of everything the connector writes, as its builders make it. */
-function written(): Resource[] {
-  const plan = carePlan(ctx, 1, decision, 'first', 'PractitionerRole/pharm-1', ['urn:uuid:x']).resource;
+function written(context = ctx): Resource[] {
+  const plan = carePlan(context, 1, decision, 'first', 'PractitionerRole/pharm-1', ['urn:uuid:x']).resource;
   const stored = { ...plan, id: 'cp1' };
-  const flag = { ...enrolmentFlag(ctx, 1, 'first').resource, id: 'f1' };
-  const conversation = { ...conversationTask(ctx, 1, 'PractitionerRole/pharm-1', 'CarePlan/cp1', 14).resource, id: 't2' };
+  const flag = { ...enrolmentFlag(context, 1, 'first').resource, id: 'f1' };
+  const conversation = { ...conversationTask(context, 1, 'PractitionerRole/pharm-1', 'CarePlan/cp1', 14).resource, id: 't2' };
   return [
-    reviewTask(ctx, decision, 1, 'first', 'clinical', 'PractitionerRole/pharm-1').resource,
+    reviewTask(context, decision, 1, 'first', 'clinical', 'PractitionerRole/pharm-1').resource,
     flag,
     plan,
     conversation,
-    checkInTask(ctx, 1, 1, '2026-12-07', undefined, 'CarePlan/cp1', 14).resource,
-    stepDownTask(ctx, 1, undefined, 'CarePlan/cp1').resource,
+    checkInTask(context, 1, 1, '2026-12-07', undefined, 'CarePlan/cp1', 14).resource,
+    stepDownTask(context, 1, undefined, 'CarePlan/cp1').resource,
     inactiveFlag(flag, '2027-01-10').resource,
     cancelled(conversation, 'The care plan was completed').resource,
     revokedCarePlan(stored, '2027-01-10').resource,
-    cohortGroup(programme, 'practice-Y99001', 'Practice Y99001', undefined, { open: new Map([['p1', { inactive: true }]]), unread: new Set() }, ctx).resource,
+    cohortGroup(programme, 'practice-Y99001', 'Practice Y99001', undefined, { open: new Map([['p1', { inactive: true }]]), unread: new Set() }, context, context.source).resource,
     provenanceFor(
-      { programme, subjectKey: 'nhse-hfu-2022/Patient/p1', events: ['enrol'], reasons: [], evidence: ['Encounter/e1'], asOf: ctx.asOf, now: ctx.now },
+      { programme, subjectKey: 'nhse-hfu-2022/Patient/p1', events: ['enrol'], reasons: [], evidence: ['Encounter/e1'], asOf: context.asOf, now: context.now },
       ['Flag/f1'],
       []
     ),
@@ -106,6 +113,18 @@ describe('every resource the connector writes', () => {
     '%s declares its profile and validates against it',
     (_name, resource) => {
       expect(resource.meta?.profile).toHaveLength(1);
+      expect(validateAgainstProfile(resource)).toEqual([]);
+    }
+  );
+
+  it.each(written(apart).map((r) => [label(r), r] as const))(
+    '%s, written to a separate record, refers to the patient absolutely and still validates',
+    (_name, resource) => {
+      const text = JSON.stringify(resource);
+      expect(text).not.toContain('"Patient/p1"');
+      if (resource.resourceType !== 'Provenance') {
+        expect(text).toContain('"https://shared-record.example.org/R4/Patient/p1"');
+      }
       expect(validateAgainstProfile(resource)).toEqual([]);
     }
   );

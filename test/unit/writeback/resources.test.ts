@@ -1,6 +1,7 @@
 import type { Task } from '@medplum/fhirtypes';
 import { proposedOwnerOf } from '../../../src/allocation';
 import { decide, loadProgramme } from '../../../src/criteria';
+import { SourceReferences } from '../../../src/fhir';
 import { loadMapping } from '../../../src/mappings';
 import { validateAgainstProfile } from '../../../src/profiles';
 import { TASK_INPUT } from '../../../src/vocabulary';
@@ -15,6 +16,7 @@ const context = (programmeId: string, asOf: string): PatientContext => ({
   cohortTitle: 'All patients',
   asOf,
   now: `${asOf}T09:00:00.000Z`,
+  source: SourceReferences.between('https://fhir.example.org/R4', 'https://fhir.example.org/R4'),
 });
 const evidence = {
   unplannedAdmissions: ['Encounter/e1'],
