@@ -98,18 +98,39 @@ export async function readCapabilities(
   }
 }
 
-/** The server's CapabilityStatement against what the connector would use, and the settings that follow. */
+/** A separate write target (`writeback.fhir`): its base URL and what its `GET metadata` said. */
+export interface TargetStatement {
+  baseUrl: string;
+  statement: CapabilityStatement | undefined;
+}
+
+/**
+ * The server's CapabilityStatement against what the connector would use, and the settings that follow. With a
+ * separate target, the writes are checked against the target's statement instead.
+ */
 export function capabilitySurvey(
   mapping: Pick<CompiledMapping, 'resourceTypes' | 'search'>,
   statement: CapabilityStatement | undefined,
-  observed: Observed
+  observed: Observed,
+  target?: TargetStatement
 ): CapabilitySurvey {
   const rest = restOf(statement);
+  const writes = target ? restOf(target.statement) : rest;
   return {
     read: Boolean(statement),
     ...(statement?.fhirVersion ? { fhirVersion: statement.fhirVersion } : {}),
     ...(statement?.software?.name ? { software: statement.software.name } : {}),
-    checks: connectorUses(mapping).map(({ use, area, declared }) => ({ use, area, declared: declared(rest) })),
-    settings: settingsThatFollow(mapping, statement ? rest : undefined, observed),
+    ...(target ? { target: { endpoint: target.baseUrl, read: Boolean(target.statement) } } : {}),
+    checks: connectorUses(mapping).map(({ use, area, declared }) => ({
+      use,
+      area,
+      declared: declared(area === 'write' ? writes : rest),
+    })),
+    settings: settingsThatFollow(
+      mapping,
+      statement ? rest : undefined,
+      observed,
+      target ? { kind: 'separate', rest: target.statement ? writes : undefined } : { kind: 'source' }
+    ),
   };
 }

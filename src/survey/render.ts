@@ -117,7 +117,7 @@ function tables(report: SurveyReport): Table[] {
     {
       title: 'What the server declares',
       intro: report.capability.read
-        ? `From GET metadata (FHIR ${report.capability.fhirVersion ?? 'version not given'}${report.capability.software ? `, ${report.capability.software}` : ''}). Not declared does not always mean not supported: common parameters such as _id are often left out.`
+        ? `From GET metadata (FHIR ${report.capability.fhirVersion ?? 'version not given'}${report.capability.software ? `, ${report.capability.software}` : ''}).${targetNote(report)} Not declared does not always mean not supported: common parameters such as _id are often left out.`
         : 'The server did not answer GET metadata with a CapabilityStatement.',
       headers: ['Used by the connector', 'For', 'Declared'],
       rows: report.capability.checks.map((c) => [c.use, c.area, c.declared ? 'yes' : 'NO']),
@@ -156,6 +156,17 @@ function summary(report: SurveyReport): string[] {
       ? [`Coded fields with no value in any sampled record: ${report.emptyFields.join(', ')}.`]
       : []),
   ];
+}
+
+/** Where the write checks come from, when the record is written to a separate target. */
+function targetNote(report: SurveyReport): string {
+  const target = report.capability.target;
+  if (!target) {
+    return '';
+  }
+  return target.read
+    ? ` Writes are checked against the separate target's metadata (writeback.fhir, ${target.endpoint}).`
+    : ` The separate target (writeback.fhir, ${target.endpoint}) did not answer GET metadata.`;
 }
 
 /** The settings the server needs changed from their defaults, as one sentence (none: nothing said). */

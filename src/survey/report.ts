@@ -93,6 +93,8 @@ export interface CapabilitySurvey {
   read: boolean;
   fhirVersion?: string;
   software?: string;
+  /** The separate write target (`writeback.fhir`), when configured: the write checks are against its statement. */
+  target?: { endpoint: string; read: boolean };
   checks: { use: string; area: 'read' | 'write' | 'optional'; declared: boolean }[];
   /** The configuration that follows from what the server declares and what the survey saw it do. */
   settings: SettingAdvice[];

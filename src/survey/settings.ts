@@ -10,27 +10,40 @@ export interface Observed {
 }
 
 /**
- * The settings that follow from what the server declares and what the survey saw it do: for each, the value to use
- * and why. `rest` is undefined when the server gave no CapabilityStatement: only what was seen can be said then.
+ * Where the programme's record is written: this server, or a separate target (`writeback.fhir`) with what it declares
+ * (undefined when it gave no CapabilityStatement).
+ */
+export type WriteTarget = { kind: 'source' } | { kind: 'separate'; rest: Rest | undefined };
+
+/**
+ * The settings that follow from what the server (and a separate target) declares and what the survey saw it do: for
+ * each, the value to use and why. `rest` is undefined when the server gave no CapabilityStatement: only what was seen
+ * can be said then.
  */
 export function settingsThatFollow(
   mapping: Pick<CompiledMapping, 'resourceTypes' | 'search'>,
   rest: Rest | undefined,
-  observed: Observed
+  observed: Observed,
+  target: WriteTarget = { kind: 'source' }
 ): SettingAdvice[] {
   const settings: SettingAdvice[] = [subjectSearchAdvice(rest, observed)];
+  const writes = target.kind === 'separate' ? target.rest : rest;
+  const writer = target.kind === 'separate' ? 'the target (writeback.fhir)' : 'the server';
+  settings.push(
+    ...(writes
+      ? writeAdvice(writes, writer, target.kind === 'separate')
+      : [
+          {
+            setting: 'writeback.strategy',
+            change: false,
+            value: 'transaction',
+            because: `${writer} did not answer GET metadata, so how it takes writes cannot be read; auto would fail`,
+          },
+        ])
+  );
   if (!rest) {
-    return [
-      ...settings,
-      {
-        setting: 'writeback.strategy',
-        change: false,
-        value: 'transaction',
-        because: 'the server did not answer GET metadata, so nothing else can be read from it; auto would fail',
-      },
-    ];
+    return settings;
   }
-  settings.push(...writeAdvice(rest));
   settings.push(incrementalAdvice(mapping, rest), bulkAdvice(rest));
   const undated = mapping.resourceTypes.filter((type) => {
     const date = mapping.search[type]?.date;
@@ -76,8 +89,12 @@ function subjectSearchAdvice(rest: Rest | undefined, observed: Observed): Settin
   };
 }
 
-/** Where and how the connector writes: this server as the target, or a separate one when it is read-only. */
-function writeAdvice(rest: Rest): SettingAdvice[] {
+/**
+ * How the connector writes to `writer` (this server, or the separate target), or that it needs another target when
+ * `writer` is read-only for it.
+ */
+function writeAdvice(rest: Rest, writer: string, separate: boolean): SettingAdvice[] {
+  const another = separate ? 'another, writable endpoint' : 'a separate, writable endpoint';
   // A statement that lists no resources says nothing either way (as `writeback.strategy: auto` reads it).
   const listsResources = WRITTEN_TYPES.some((type) => rest.resources.has(type));
   const writable = (type: string) => interaction(type, 'create')(rest) && interaction(type, 'update')(rest);
@@ -87,8 +104,8 @@ function writeAdvice(rest: Rest): SettingAdvice[] {
       {
         setting: 'writeback.fhir',
         change: true,
-        value: 'a separate, writable endpoint',
-        because: `the server declares no create or update of ${WRITTEN_TYPES.join(', ')}: it is read-only for the connector, so the programme’s own records must go to another store`,
+        value: another,
+        because: `${writer} declares no create or update of ${WRITTEN_TYPES.join(', ')}: it is read-only for the connector, so the programme’s own records must go to another store`,
       },
     ];
   }
@@ -97,8 +114,8 @@ function writeAdvice(rest: Rest): SettingAdvice[] {
     advice.push({
       setting: 'writeback.fhir',
       change: true,
-      value: 'a separate, writable endpoint',
-      because: `the server declares no create or update of ${unwritable.join(', ')}`,
+      value: another,
+      because: `${writer} declares no create or update of ${unwritable.join(', ')}`,
     });
   }
   const noConditional = WRITTEN_TYPES.filter(
@@ -108,15 +125,15 @@ function writeAdvice(rest: Rest): SettingAdvice[] {
     advice.push({
       setting: 'writeback.fhir',
       change: true,
-      value: 'a separate endpoint with conditional create',
-      because: `the server does not allow conditional create (If-None-Exist) of ${noConditional.join(', ')}: a re-run could duplicate them, and writeback.strategy auto refuses it`,
+      value: separate ? 'another endpoint, with conditional create' : 'a separate endpoint with conditional create',
+      because: `${writer} does not allow conditional create (If-None-Exist) of ${noConditional.join(', ')}: a re-run could duplicate them, and writeback.strategy auto refuses it`,
     });
   }
   const strategy = rest.interactions.has('transaction')
-    ? { value: 'transaction (the default)', change: false, because: 'the server declares transactions' }
+    ? { value: 'transaction (the default)', change: false, because: `${writer} declares transactions` }
     : rest.interactions.has('batch')
-      ? { value: 'batch (or individual)', change: true, because: 'the server declares batches but no transactions' }
-      : { value: 'individual', change: true, because: 'the server declares neither transactions nor batches' };
+      ? { value: 'batch (or individual)', change: true, because: `${writer} declares batches but no transactions` }
+      : { value: 'individual', change: true, because: `${writer} declares neither transactions nor batches` };
   advice.push({ setting: 'writeback.strategy', ...strategy, because: `${strategy.because}; auto picks the same` });
   return advice;
 }

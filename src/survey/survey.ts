@@ -24,12 +24,15 @@ export interface SurveyOptions {
   sample: number;
   seed: number;
   asOf: IsoDate;
+  /** The separate write target (`writeback.fhir`), when configured: only its `GET metadata` is read. */
+  target?: FhirClient;
   signal?: AbortSignal;
 }
 
 /**
  * Surveys a sample of the population against a mapping. Reads only (GET): the Patient pages, each mapped type per
- * chunk of sampled patients, `_summary=count` searches and `metadata`. Keeps codes, counts, urls and ids.
+ * chunk of sampled patients, `_summary=count` searches and `metadata` (a separate target's too). Keeps codes, counts,
+ * urls and ids.
  */
 export async function runSurvey(
   client: FhirClient,
@@ -38,8 +41,9 @@ export async function runSurvey(
   options: SurveyOptions
 ): Promise<SurveyReport> {
   const { signal } = options;
-  const [statement, size] = await Promise.all([
+  const [statement, targetStatement, size] = await Promise.all([
     readCapabilities(client, signal),
+    options.target ? readCapabilities(options.target, signal) : undefined,
     population.size(signal).catch(() => undefined),
   ]);
   const sample = await samplePatients(population.pages(signal), options.sample, options.seed);
@@ -68,9 +72,12 @@ export async function runSurvey(
     unusedExtensions: unusedExtensions(records, vocabulary),
     unreadTypes: await unreadTypes(client, mapping, records, signal),
     quality: await quality(client, mapping, records, unattributed, options.asOf, signal),
-    capability: capabilitySurvey(mapping, statement, {
-      refusedPatientLists: reads.filter((r) => r.strategy === 'per-patient').map((r) => r.resourceType),
-    }),
+    capability: capabilitySurvey(
+      mapping,
+      statement,
+      { refusedPatientLists: reads.filter((r) => r.strategy === 'per-patient').map((r) => r.resourceType) },
+      options.target ? { baseUrl: options.target.baseUrl, statement: targetStatement } : undefined
+    ),
   };
 }
 

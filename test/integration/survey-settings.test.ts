@@ -82,6 +82,36 @@ describe('hfu survey: the settings that follow, per server behaviour', () => {
     expect(advice('minimal')).not.toEqual(advice('default'));
   });
 
+  it('with a separate target (writeback.fhir), advises on writes from the target’s metadata, writing nothing', async () => {
+    const source = servers.get('read-only') as RunningFhirServer;
+    const surveyWith = async (targetBehave: ServerBehaviour): Promise<SurveyReport> => {
+      const target = servers.get(targetBehave) as RunningFhirServer;
+      const before = target.repo.countsByType();
+      const io = captureIo({
+        HFU_FHIR__BASE_URL: source.baseUrl,
+        HFU_WRITEBACK__FHIR__BASE_URL: target.baseUrl,
+        HFU_LOG__LEVEL: 'error',
+      });
+      expect(await main(['survey', '--now', AS_OF, '--json'], io)).toBe(0);
+      expect(target.repo.countsByType()).toEqual(before);
+      return JSON.parse(io.out()) as SurveyReport;
+    };
+    const settingsOf = (report: SurveyReport) =>
+      Object.fromEntries(report.capability.settings.map((x) => [x.setting, x.value]));
+
+    const toDefault = await surveyWith('default');
+    expect(toDefault.capability.target?.read).toBe(true);
+    expect(toDefault.capability.target?.endpoint.replace(/\/$/, '')).toBe(servers.get('default')?.baseUrl);
+    expect(settingsOf(toDefault)['writeback.fhir']).toBeUndefined();
+    expect(settingsOf(toDefault)['writeback.strategy']).toBe('transaction (the default)');
+    expect(toDefault.capability.checks.find((c) => c.use === 'Task: create')?.declared).toBe(true);
+    expect(toDefault.capability.settings.filter((x) => x.change)).toEqual([]);
+
+    const toMinimal = await surveyWith('minimal');
+    expect(settingsOf(toMinimal)['writeback.strategy']).toBe('individual');
+    expect(toMinimal.capability.settings.filter((x) => x.change).map((x) => x.setting)).toEqual(['writeback.strategy']);
+  });
+
   it('prints the settings in the text report', () => {
     const text = texts.get('minimal') ?? '';
     expect(text).toMatch(/Settings that follow\n-+\n/);

@@ -142,3 +142,34 @@ describe('the settings that follow from a CapabilityStatement', () => {
     expect(why(survey, 'writeback.strategy')).toContain('did not answer GET metadata');
   });
 });
+
+describe('with a separate write target (writeback.fhir)', () => {
+  const target = (statement: CapabilityStatement | undefined) => ({ baseUrl: 'http://target/fhir', statement });
+
+  it('a read-only source writing to a target with transactions: nothing to change, the writes checked there', () => {
+    const survey = capabilitySurvey(ukCore, embedded('read-only'), none, target(embedded('default')));
+    expect(advice(survey)['writeback.fhir']).toBeUndefined();
+    expect(advice(survey)['writeback.strategy']).toBe('transaction (the default)');
+    expect(why(survey, 'writeback.strategy')).toContain('the target (writeback.fhir) declares transactions');
+    expect(survey.checks.find((c) => c.use === 'Task: create')?.declared).toBe(true);
+    expect(survey.checks.find((c) => c.use === 'Encounter: search')?.declared).toBe(true);
+    expect(survey.target).toEqual({ endpoint: 'http://target/fhir', read: true });
+    expect(survey.settings.filter((s) => s.change)).toEqual([]);
+  });
+
+  it('a target without transactions: individual; a read-only target: another one', () => {
+    const minimal = capabilitySurvey(ukCore, embedded('read-only'), none, target(embedded('minimal')));
+    expect(advice(minimal)['writeback.strategy']).toBe('individual');
+    const readOnly = capabilitySurvey(ukCore, embedded('default'), none, target(embedded('read-only')));
+    expect(advice(readOnly)['writeback.fhir']).toBe('another, writable endpoint');
+    expect(why(readOnly, 'writeback.fhir')).toMatch(/^the target \(writeback\.fhir\) declares no create or update/);
+  });
+
+  it('a target that does not answer: nothing can be said of its writes', () => {
+    const survey = capabilitySurvey(ukCore, embedded('default'), none, target(undefined));
+    expect(survey.target).toEqual({ endpoint: 'http://target/fhir', read: false });
+    expect(why(survey, 'writeback.strategy')).toContain('the target (writeback.fhir) did not answer GET metadata');
+    expect(survey.checks.find((c) => c.use === 'Task: create')?.declared).toBe(false);
+    expect(advice(survey)['extract.incremental']).toBe('true is possible'); // the source's reads still are
+  });
+});
