@@ -2,9 +2,10 @@
  * `npm run bench`: performance figures, measured, never asserted in tests.
  *   npm run bench                      10,000 patients
  *   npm run bench -- --patients 100000 (or --large)
- *   npm run bench -- --only evaluation|run|search-index
+ *   npm run bench -- --only evaluation|run|search-index|read-requests
  */
 import { benchEvaluation } from './evaluation';
+import { benchReadRequests } from './read-requests';
 import { benchRunVsRaw } from './run-vs-raw';
 import { benchSearchIndex } from './search-index';
 
@@ -24,6 +25,9 @@ async function main(): Promise<void> {
   }
   if (!only || only === 'search-index') {
     await benchSearchIndex();
+  }
+  if (!only || only === 'read-requests') {
+    await benchReadRequests(Math.min(patients, 1000));
   }
 }
 

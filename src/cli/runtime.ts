@@ -1,7 +1,7 @@
 import type { RunResult } from '../cohort';
 import { candidateReport } from '../cohort';
 import type { Config } from '../config';
-import type { Decision, Programme } from '../criteria';
+import type { Decision, LotteryDraw, Programme } from '../criteria';
 import { candidateSummary, compareSeverity, exclusionTitle, featureTitle } from '../criteria';
 import { FhirClient } from '../fhir';
 import type { Logger } from '../logging';
@@ -38,6 +38,7 @@ export function runJson(result: RunResult): Record<string, unknown> {
     candidates: result.candidates.map(candidateReport),
     proposed: result.proposed.map((id) => `Patient/${id}`),
     waitlisted: result.waitlisted.map((d) => ({ patient: `Patient/${d.patientId}`, tier: d.tier })),
+    ...(result.lottery?.length ? { lottery: result.lottery.map(lotteryReport) } : {}),
     awaitingCapacity: result.awaitingCapacity,
     stages: result.stages,
     actions: result.actions,
@@ -58,6 +59,20 @@ export function runJson(result: RunResult): Record<string, unknown> {
   };
 }
 
+/** A lottery as the run report gives it: the draw, the seed, the candidates in draw order, who was drawn. */
+function lotteryReport(draw: LotteryDraw): Record<string, unknown> {
+  const patients = (ids: readonly string[]) => ids.map((id) => `Patient/${id}`);
+  return {
+    tier: draw.tier,
+    drawId: draw.drawId,
+    seed: draw.seed,
+    places: draw.places,
+    candidates: patients(draw.order),
+    drawn: patients(draw.order.slice(0, draw.places)),
+    waiting: patients(draw.order.slice(draw.places)),
+  };
+}
+
 /** A few lines for a person: population, tiers, the top candidates and why, what was written. */
 export function runSummary(result: RunResult, programme: Programme, top = 10): string[] {
   const lines = [
@@ -68,6 +83,11 @@ export function runSummary(result: RunResult, programme: Programme, top = 10): s
   ];
   if (result.waitlisted.length) {
     lines.push(`  waitlisted (over capacity): ${result.waitlisted.length}`);
+  }
+  for (const draw of result.lottery ?? []) {
+    lines.push(
+      `  lottery (${draw.tier} priority): ${draw.places} places drawn from ${draw.order.length}, seed ${draw.seed}`
+    );
   }
   const excluded = Object.entries(result.excluded).map(([id, n]) => `${exclusionTitle(programme, id)} ${n}`);
   if (excluded.length) {

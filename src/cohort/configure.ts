@@ -5,6 +5,7 @@ import { FhirClient, SourceReferences } from '../fhir';
 import type { FhirClientDeps } from '../fhir';
 import type { Logger } from '../logging';
 import type { CompiledMapping } from '../mappings';
+import type { SubjectSearch } from '../read';
 import type { WriteStrategySetting } from '../writeback';
 import type { IsoDate } from '../dates';
 import { londonToday } from '../dates';
@@ -34,6 +35,8 @@ export interface RunSettings {
   dateBounds: boolean;
   /** How the population is read: searches page by page (default), or one Bulk Data export. */
   extract?: 'search' | 'bulk';
+  /** How a page of patients' data is searched (`extract.subjectSearch`); default `or-list`. */
+  subjectSearch?: SubjectSearch;
   /** Bulk Data: the longest wait between status polls. */
   maxPollMs?: number;
   /**
@@ -100,6 +103,7 @@ export function runSettingsFrom(
     concurrency: config.extract.concurrency,
     dateBounds: config.extract.dateBounds,
     extract: config.extract.mode,
+    subjectSearch: config.extract.subjectSearch,
     maxPollMs: config.fhir.maxRetryAfterMs,
     incremental:
       config.extract.incremental && !options.full

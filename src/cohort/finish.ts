@@ -81,6 +81,7 @@ export function runResult(
     candidates,
     proposed: written.proposed,
     waitlisted: ranking.waitlisted,
+    ...(ranking.draws.length ? { lottery: ranking.draws } : {}),
     awaitingCapacity: written.awaitingCapacity,
     excluded: evaluated.excluded,
     stages: written.stages(),

@@ -1,5 +1,7 @@
 export { chunkSearches, mapConcurrently, readChunk, resolvePopulation } from '../read';
 export type { Population } from '../read';
+export { drawsOnRecord } from './lottery';
+export type { DrawOnRecord } from './lottery';
 export { candidateReport } from './result';
 export type { CandidateReport, RunProgress, RunResult, SkippedPatient } from './result';
 export { runCohort } from './run';

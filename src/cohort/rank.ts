@@ -1,8 +1,9 @@
-import type { Capacity, Decision, Programme } from '../criteria';
+import type { Capacity, Decision, LotteryDraw, Programme } from '../criteria';
 import { applyCapacity, tierLimits } from '../criteria';
 import type { ProgrammeRecord } from '../lifecycle';
 import { isOpenStage, standingOf, tierOfEpisode } from '../lifecycle';
 import type { TierId } from '../vocabulary';
+import { earlierWaitlist } from './lottery';
 
 export interface Ranking {
   /** Everyone who meets a tier and is not over capacity (new proposals and patients already in), by patient id. */
@@ -11,6 +12,8 @@ export interface Ranking {
   proposable: ReadonlySet<string>;
   /** Qualifying patients over the tier capacity. */
   waitlisted: Decision[];
+  /** The lotteries drawn (`selection: lottery`, a tier with more candidates than places), by tier. */
+  draws: LotteryDraw[];
 }
 
 /**
@@ -22,19 +25,25 @@ export function rankCandidates(
   programme: Programme,
   decisions: Iterable<Decision>,
   record: ProgrammeRecord,
-  options: { capacity?: Capacity; population: number; proposes: boolean }
+  options: { capacity?: Capacity; population: number; proposes: boolean; asOf: string }
 ): Ranking {
   const qualifying = [...decisions].filter((d) => d.tier).sort((a, b) => (a.patientId < b.patientId ? -1 : 1));
   const fresh = options.proposes
     ? qualifying.filter((d) => !isOpenStage(standingOf(record.patients.get(d.patientId)).stage))
     : [];
   const limits = remainingCapacity(tierLimits(options.capacity, options.population), record);
-  const { proposed, waitlisted } = applyCapacity(programme, fresh, limits);
+  const { capacity, asOf } = options;
+  const selection =
+    capacity?.selection === 'lottery'
+      ? { kind: 'lottery' as const, seed: capacity.seed ?? 0, asOf, waitlist: earlierWaitlist(record) }
+      : undefined;
+  const { proposed, waitlisted, draws } = applyCapacity(programme, fresh, limits, selection);
   const over = new Set(waitlisted.map((d) => d.patientId));
   return {
     candidates: qualifying.filter((d) => !over.has(d.patientId)),
     proposable: new Set(proposed.map((d) => d.patientId)),
     waitlisted,
+    draws,
   };
 }
 

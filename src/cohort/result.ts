@@ -1,4 +1,4 @@
-import type { Decision } from '../criteria';
+import type { Decision, LotteryDraw } from '../criteria';
 import type { IsoDate } from '../dates';
 import type { Action, Stage } from '../lifecycle';
 import type { FactValue } from '../mappings';
@@ -41,6 +41,8 @@ export interface RunResult {
   proposed: string[];
   /** Qualifying patients over the tier capacity: reported, not proposed. */
   waitlisted: Decision[];
+  /** The lotteries this run drew (`programme.capacity.selection: lottery`): seed, candidates in draw order, places. */
+  lottery?: LotteryDraw[];
   /** Accepted by the MDT but nobody in the workforce has room: they wait, nobody is overbooked. */
   awaitingCapacity: { patient: string; risk: RiskType }[];
   excluded: Record<string, number>;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { LotteryDraw } from '../criteria';
 import type { EvaluationContext } from '../evaluate';
 import { lifecycleParameters } from '../criteria';
 import { evaluateChunk } from '../evaluate';
@@ -7,7 +8,7 @@ import { planStep, readProgrammeRecord } from '../lifecycle';
 import { withLogContext } from '../logging';
 import { featureEvaluator } from '../mappings';
 import type { PatientChunk, PatientRead, Population, ReadDeps, ReadMode } from '../read';
-import { chooseReadMode, expectedSize, readPatients, resolvePopulation } from '../read';
+import { checkSubjectSearch, chooseReadMode, expectedSize, readPatients, resolvePopulation } from '../read';
 import type { PatientStep } from '../writeback';
 import { cohortIdentifier, ProgrammeWriter, watermarkOf } from '../writeback';
 import { nextWatermark, runResult, untouchedMembers } from './finish';
@@ -43,9 +44,10 @@ async function run(deps: RunDeps, settings: RunSettings, runId: string): Promise
     capacity: settings.capacity,
     population: stages.evaluated.evaluated,
     proposes: mode.kind === 'full' || (mode.kind === 'incremental' && !settings.capacity),
+    asOf: settings.asOf,
   });
   const writeStarted = performance.now();
-  const stopped = report.stopped || (await writeTheRest(stages, ranking.proposable));
+  const stopped = report.stopped || (await writeTheRest(stages, ranking.proposable, drawsByPatient(ranking.draws)));
   if (!stopped) {
     const untouched = untouchedMembers(record, mode, report, stages.evaluated.malformed, sourceReferences(deps));
     const watermark = nextWatermark(settings, record, mode, report);
@@ -72,6 +74,9 @@ async function start(deps: RunDeps, settings: RunSettings): Promise<RunInputs> {
   const { source, programme, logger } = deps;
   const { signal } = settings;
   const population = await resolvePopulation(source, settings.scope, signal);
+  if (settings.extract !== 'bulk') {
+    await checkSubjectSearch(source, settings.subjectSearch ?? 'or-list', signal);
+  }
   const cohort = cohortIdentifier(programme, population.key);
   const record = await readProgrammeRecord(deps.record, programme.id, cohort, signal);
   const mode = await chooseReadMode(readDeps(deps), population, {
@@ -95,6 +100,11 @@ async function start(deps: RunDeps, settings: RunSettings): Promise<RunInputs> {
   return { population, record, mode };
 }
 
+/** Each patient a lottery proposed, with their draw. */
+function drawsByPatient(draws: readonly LotteryDraw[]): Map<string, LotteryDraw> {
+  return new Map(draws.flatMap((draw) => draw.order.slice(0, draw.places).map((id) => [id, draw] as const)));
+}
+
 /** What reading needs: the source, never the record. */
 function readDeps(deps: RunDeps): ReadDeps {
   return { client: deps.source, mapping: deps.mapping, logger: deps.logger };
@@ -111,8 +121,8 @@ interface Stages {
   written: WriteTally;
   record: ProgrammeRecord;
   stop?: AbortSignal;
-  /** One patient's step: their record and decision planned, with proposals allowed or not. */
-  plan(patientId: string, proposable: boolean): PatientStep;
+  /** One patient's step: their record and decision planned, with proposals allowed or not (and the lottery drawn in). */
+  plan(patientId: string, proposable: boolean, draw?: LotteryDraw): PatientStep;
   write(step: PatientStep, phase: RunProgress['phase']): Promise<void>;
   progress(phase: RunProgress['phase']): void;
 }
@@ -125,6 +135,7 @@ async function compose(deps: RunDeps, settings: RunSettings, { population, recor
     ...{ population, mode, programmePatients: [...record.patients.keys()], asOf, signal, stop },
     maxPollMs: settings.maxPollMs ?? MAX_POLL_MS,
     dateBounds: settings.dateBounds,
+    subjectSearch: settings.subjectSearch,
     concurrency: settings.concurrency,
     trackNewest: Boolean(settings.incremental),
   });
@@ -149,9 +160,9 @@ async function compose(deps: RunDeps, settings: RunSettings, { population, recor
   return {
     ...{ read, writer, evaluated, written, record, stop, progress },
     evaluation: { programme, evaluate: featureEvaluator(mapping, asOf), asOf, record },
-    plan: (patientId, proposable) => {
+    plan: (patientId, proposable, draw) => {
       const [patient, decision] = [record.patients.get(patientId), evaluated.decisions.get(patientId)];
-      return { patientId, patient, decision, step: planStep(patient, decision, proposable, parameters) };
+      return { patientId, patient, decision, step: planStep(patient, decision, proposable, parameters), draw };
     },
     write: async (step, phase) => {
       written.add(step.patientId, await writer.patient(step));
@@ -181,12 +192,16 @@ async function evaluateAndWriteEarly(stages: Stages, chunk: PatientChunk): Promi
  * Everyone not yet written, in patient id order: programme patients read this run and new proposals; the places
  * discharges and exits free are released before any enrolment is allocated. True when stopped part-way.
  */
-async function writeTheRest(stages: Stages, proposable: ReadonlySet<string>): Promise<boolean> {
+async function writeTheRest(
+  stages: Stages,
+  proposable: ReadonlySet<string>,
+  draws: ReadonlyMap<string, LotteryDraw>
+): Promise<boolean> {
   const { record, evaluated, written } = stages;
   const ids = [...new Set([...record.patients.keys(), ...proposable])].sort();
   const steps = ids
     .filter((id) => evaluated.decisions.has(id) && !written.done.has(id))
-    .map((id) => stages.plan(id, proposable.has(id)));
+    .map((id) => stages.plan(id, proposable.has(id), draws.get(id)));
   steps.filter((s) => releasesPlace(s.step.actions)).forEach((s) => stages.writer.release(s.patientId));
   for (const step of steps) {
     if (stages.stop?.aborted) {

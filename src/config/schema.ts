@@ -106,6 +106,8 @@ const fhirEndpointSchema = z.strictObject({
   pageSize: integer(1000, 1, 10_000),
   /** Patients per `subject=Patient/a,Patient/b,...` search. */
   chunkSize: integer(100, 1, 1000),
+  /** Longest request URL sent (bytes, base URL included): a list of patients is split to stay within it. */
+  maxUrlLength: integer(8000, 256, 1_000_000),
 });
 
 const fhirSchema = fhirEndpointSchema.prefault({});
@@ -124,8 +126,23 @@ const embeddedSchema = z
     /** Patients in the synthetic practice seeded at start-up (0: start empty). */
     seedPractice: integer(5000, 0, 2_000_000),
     seed: integer(1, 0, 2 ** 31 - 1),
+    /** Years of history in the seeded practice (the multi-year model, for the reports); absent: 15 months. */
+    historyYears: z
+      .preprocess(
+        (v) => (typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v),
+        z.number().int().min(1).max(20)
+      )
+      .optional(),
   })
   .prefault({});
+
+/** How places go when a tier has more candidates than places: by severity (`rank`) or a seeded draw (`lottery`). */
+const selection = {
+  selection: z.enum(['rank', 'lottery']).optional(),
+  seed: z
+    .preprocess((v) => (typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v), z.number().int().min(0))
+    .optional(),
+};
 
 const tierNumbers = z.strictObject({
   first: integer(0, 0, 1_000_000).optional(),
@@ -146,11 +163,16 @@ const programmeSchema = z
     /** Candidates proposed per tier; absent: every qualifying patient. */
     capacity: z
       .union([
-        tierNumbers,
+        tierNumbers.extend(selection),
         z.strictObject({
           perThousand: z.strictObject({ first: z.number().min(0).optional(), second: z.number().min(0).optional() }),
+          ...selection,
         }),
       ])
+      .refine((c) => c.selection !== 'lottery' || c.seed !== undefined, {
+        message: 'a lottery needs a seed (programme.capacity.seed), chosen and recorded before the first draw',
+        path: ['seed'],
+      })
       .optional(),
   })
   .prefault({});
@@ -198,6 +220,12 @@ const extractSchema = z
     concurrency: integer(4, 1, 64),
     /** Bound searches to the look-back window with the mapping's date parameters (off for servers that refuse them). */
     dateBounds: boolean(true),
+    /**
+     * How a page of patients' data is searched: `or-list`, one search per type with `subject=Patient/a,Patient/b,...`;
+     * `per-patient`, one search per patient and type (servers without comma-separated references);
+     * `everything`, one `Patient/[id]/$everything` per patient (where the server declares it).
+     */
+    subjectSearch: z.enum(['or-list', 'per-patient', 'everything']).default('or-list'),
   })
   .prefault({});
 

@@ -1,6 +1,6 @@
 export { addressedEvidence, lifecycleParameters } from './accessors';
-export { applyCapacity, compareSeverity, tierLimits } from './capacity';
-export type { Capacity, CapacityOutcome } from './capacity';
+export { applyCapacity, compareSeverity, lotteryNumber, tierLimits } from './capacity';
+export type { Capacity, CapacityOutcome, LotteryDraw, Selection } from './capacity';
 export { decide, explainDecision, holds, NO_STATE, substituteParameters } from './decide';
 export type { Decision, ProgrammeState, RuleExplanation } from './decide';
 export { BUILT_IN_PROGRAMMES_DIR, builtInProgrammes, DEFAULT_PROGRAMME, loadProgramme, ProgrammeError } from './load';

@@ -34,7 +34,9 @@ export class FhirClient {
     readonly pageSize: number,
     readonly chunkSize: number,
     /** Pages one search may follow; `× pageSize` bounds its resources (a server may ignore `_count`). */
-    readonly maxPagesPerSearch: number
+    readonly maxPagesPerSearch: number,
+    /** Longest URL the client sends, in bytes, base included: lists of patients are split to stay within it. */
+    readonly maxUrlLength = 8000
   ) {}
 
   static fromConfig(config: FhirConfig & { baseUrl: string }, deps: FhirClientDeps = {}): FhirClient {
@@ -61,7 +63,7 @@ export class FhirClient {
       observer: deps.observer,
       random: deps.random,
     });
-    return new FhirClient(transport, config.pageSize, config.chunkSize, config.maxPagesPerSearch);
+    return new FhirClient(transport, config.pageSize, config.chunkSize, config.maxPagesPerSearch, config.maxUrlLength);
   }
 
   get baseUrl(): string {
@@ -80,32 +82,54 @@ export class FhirClient {
   }
 
   /**
-   * Every page of a search, following `Bundle.link[next]` to the end. Each `next` link must stay on the configured
-   * origin; a link seen before, or more pages or resources than `maxPagesPerSearch` allows, ends the search with an
-   * error rather than following the server forever.
+   * Every page of a search, following `Bundle.link[next]` to the end. Each `next` link is followed as the server gave
+   * it (any parameter names, opaque ids) but must stay on the configured origin; a link seen before, or more pages or
+   * resources than `maxPagesPerSearch` allows, ends the search with an error rather than following the server forever.
+   * `Bundle.total` is never needed: the last page is the one without a `next` link.
    */
   async *pages<T extends Resource>(
     resourceType: T['resourceType'],
     params: SearchParams = {},
     signal?: AbortSignal
   ): AsyncGenerator<Bundle<T>> {
-    let url: string | undefined = `${resourceType}?${toQuery({ _count: this.pageSize, ...params })}`;
+    yield* this.pagesFrom<T>(this.searchUrl(resourceType, params), resourceType, signal);
+  }
+
+  /**
+   * Every page of `Patient/[id]/$everything`: the patient and the resources in their compartment (only `_type`'s
+   * types when given), page by page as a search's.
+   */
+  async *everything<T extends Resource>(
+    patientId: string,
+    params: SearchParams = {},
+    signal?: AbortSignal
+  ): AsyncGenerator<Bundle<T>> {
+    const url = `Patient/${encodeURIComponent(patientId)}/$everything?${toQuery({ _count: this.pageSize, ...params })}`;
+    yield* this.pagesFrom<T>(this.withinUrlLimit(url, 'Patient/$everything'), 'Patient/$everything', signal);
+  }
+
+  private async *pagesFrom<T extends Resource>(
+    firstUrl: string,
+    what: string,
+    signal?: AbortSignal
+  ): AsyncGenerator<Bundle<T>> {
+    let url: string | undefined = firstUrl;
     const seen = new Set<string>();
     const maxResources = this.maxPagesPerSearch * this.pageSize;
     let resources = 0;
     while (url) {
       if (seen.size >= this.maxPagesPerSearch || resources > maxResources) {
         throw new FhirError(
-          `${resourceType} search: more than ${this.maxPagesPerSearch} pages or ${maxResources} resources ` +
+          `${what} search: more than ${this.maxPagesPerSearch} pages or ${maxResources} resources ` +
             `(fhir.maxPagesPerSearch × fhir.pageSize): the server's next links do not end`,
-          { kind: 'paging-limit', method: 'GET', path: resourceType }
+          { kind: 'paging-limit', method: 'GET', path: what }
         );
       }
       const absolute: string = this.transport.resolve(url).toString();
       if (seen.has(absolute)) {
-        throw new FhirError(`${resourceType} search: the server's next link repeats an earlier page`, {
+        throw new FhirError(`${what} search: the server's next link repeats an earlier page`, {
           kind: 'paging-loop',
-          path: resourceType,
+          path: what,
         });
       }
       seen.add(absolute);
@@ -114,7 +138,7 @@ export class FhirClient {
         url: absolute,
         signal,
       });
-      const bundle: Bundle<T> = this.expectBundle(response, resourceType);
+      const bundle: Bundle<T> = this.expectBundle(response, what);
       resources += bundle.entry?.length ?? 0;
       yield bundle;
       url = bundle.link?.find((link) => link.relation === 'next')?.url;
@@ -138,7 +162,7 @@ export class FhirClient {
     params: SearchParams = {},
     signal?: AbortSignal
   ): Promise<number | undefined> {
-    const url = `${resourceType}?${toQuery({ ...params, _summary: 'count' })}`;
+    const url = this.withinUrlLimit(`${resourceType}?${toQuery({ ...params, _summary: 'count' })}`, resourceType);
     const response = await this.transport.request<Bundle>({ method: 'GET', url, signal });
     return typeof response.body?.total === 'number' ? response.body.total : undefined;
   }
@@ -157,7 +181,8 @@ export class FhirClient {
 
   /**
    * One search per chunk of patients, `subjectParam=Patient/a,Patient/b,...` (FHIR OR semantics), each followed to its
-   * last page. Yields the resources of one chunk at a time, so memory is bounded by the chunk, not the population.
+   * last page. A chunk holds at most `chunkSize` patients, fewer when their URL would pass `maxUrlLength`. Yields the
+   * resources of one chunk at a time, so memory is bounded by the chunk, not the population.
    */
   async *searchBySubjects<T extends Resource>(
     resourceType: T['resourceType'],
@@ -166,12 +191,82 @@ export class FhirClient {
     params: SearchParams = {},
     signal?: AbortSignal
   ): AsyncGenerator<{ patientIds: string[]; resources: T[] }> {
-    for (let i = 0; i < patientIds.length; i += this.chunkSize) {
-      const chunk = patientIds.slice(i, i + this.chunkSize);
-      const subjects = chunk.map((id) => `Patient/${id}`).join(',');
-      const resources = await this.searchAll<T>(resourceType, { ...params, [subjectParam]: subjects }, signal);
-      yield { patientIds: chunk, resources };
+    const subjects = patientIds.map((id) => `Patient/${id}`);
+    for (const chunk of this.listsWithinUrl(resourceType, subjectParam, subjects, params)) {
+      const resources = await this.searchAll<T>(resourceType, { ...params, [subjectParam]: chunk.join(',') }, signal);
+      yield { patientIds: chunk.map((subject) => subject.slice('Patient/'.length)), resources };
     }
+  }
+
+  /** One search per list of `values` for `param` (`_id=a,b,...`), split as `searchBySubjects` splits; every match. */
+  async *searchByValues<T extends Resource>(
+    resourceType: T['resourceType'],
+    param: string,
+    values: readonly string[],
+    params: SearchParams = {},
+    signal?: AbortSignal
+  ): AsyncGenerator<T[]> {
+    for (const chunk of this.listsWithinUrl(resourceType, param, values, params)) {
+      yield await this.searchAll<T>(resourceType, { ...params, [param]: chunk.join(',') }, signal);
+    }
+  }
+
+  /**
+   * `values` in runs of at most `chunkSize` whose search URL (`param=v1,v2,...`, encoded, base included) is at most
+   * `maxUrlLength` bytes. A value too long to search even alone fails the search, naming the setting.
+   */
+  private listsWithinUrl(
+    resourceType: string,
+    param: string,
+    values: readonly string[],
+    params: SearchParams = {}
+  ): string[][] {
+    const bare = this.absoluteLength(this.searchUrl(resourceType, { ...params, [param]: '' }));
+    const comma = encodedLength(',');
+    const lists: string[][] = [];
+    let current: string[] = [];
+    let length = bare;
+    for (const value of values) {
+      const bytes = encodedLength(value);
+      if (current.length && (current.length >= this.chunkSize || length + comma + bytes > this.maxUrlLength)) {
+        lists.push(current);
+        current = [];
+        length = bare;
+      }
+      length += (current.length ? comma : 0) + bytes;
+      if (length > this.maxUrlLength) {
+        throw this.urlTooLong(resourceType, length);
+      }
+      current.push(value);
+    }
+    if (current.length) {
+      lists.push(current);
+    }
+    return lists;
+  }
+
+  private searchUrl(resourceType: string, params: SearchParams): string {
+    return this.withinUrlLimit(`${resourceType}?${toQuery({ _count: this.pageSize, ...params })}`, resourceType);
+  }
+
+  /** `url` as it is, once its absolute form is known to be within `maxUrlLength`. */
+  private withinUrlLimit(url: string, what: string): string {
+    const length = this.absoluteLength(url);
+    if (length > this.maxUrlLength) {
+      throw this.urlTooLong(what, length);
+    }
+    return url;
+  }
+
+  private absoluteLength(url: string): number {
+    return Buffer.byteLength(this.transport.resolve(url).toString());
+  }
+
+  private urlTooLong(what: string, length: number): FhirError {
+    return new FhirError(
+      `${what} search: its URL would be ${length} bytes, longer than fhir.maxUrlLength (${this.maxUrlLength})`,
+      { kind: 'url-too-long', method: 'GET', path: what }
+    );
   }
 
   /** Plain or conditional create (`If-None-Exist`: the server returns the existing match instead of a duplicate). */
@@ -280,6 +375,11 @@ function matches<T extends Resource>(bundle: Bundle<T>): T[] {
     }
   }
   return out;
+}
+
+/** Bytes `value` takes in a query string (as `toQuery` encodes it). */
+function encodedLength(value: string): number {
+  return new URLSearchParams({ v: value }).toString().length - 2;
 }
 
 export function toQuery(params: SearchParams): string {

@@ -14,6 +14,7 @@ export type FhirErrorKind =
   | 'cross-origin'
   | 'paging-loop'
   | 'paging-limit'
+  | 'url-too-long'
   | 'response-too-large'
   | 'retry-after-too-long'
   | 'auth'

@@ -59,6 +59,8 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
  */
 export class HttpTransport {
   readonly baseUrl: string;
+  /** Requests in flight at once, at most. */
+  readonly concurrency: number;
   private readonly origin: string;
   private readonly fetchImpl: typeof fetch;
   private readonly limiter: Limiter;
@@ -68,6 +70,7 @@ export class HttpTransport {
   constructor(private readonly options: HttpTransportOptions) {
     this.baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : options.baseUrl + '/';
     this.origin = new URL(this.baseUrl).origin;
+    this.concurrency = options.concurrency;
     this.fetchImpl = options.fetch ?? fetch;
     this.limiter = new Limiter(options.concurrency);
     this.logger = options.logger ?? silentLogger();

@@ -81,11 +81,15 @@ const SPECS: CodeSystemSpec[] = [
     id: 'hfu-task-input',
     valueSet: VALUE_SET.taskInput,
     title: 'HFU task inputs',
-    description: "What a review Task carries (Task.input.type): the candidate's dominant risk, the owner the connector proposes, and the evidence for the proposal (its text the feature's title, as the mapping gives it).",
+    description: "What a review Task carries (Task.input.type): the candidate's dominant risk, the owner the connector proposes, the evidence for the proposal (its text the feature's title, as the mapping gives it), and, when places were drawn by lottery, the draw.",
     concepts: [
       { ...TASK_INPUT.dominantRisk, definition: 'The dominant risk (clinical or psychosocial), which decides the kind of role the caseload goes to.' },
       { ...TASK_INPUT.proposedOwner, definition: 'The practitioner role or care team the connector proposes as owner, when the workforce has room.' },
       { ...TASK_INPUT.evidence, definition: 'A record (an encounter, a medicine, a condition) behind the figures that made the patient a candidate.' },
+      { ...TASK_INPUT.lotteryDraw, definition: 'Proposed by lottery over capacity: the draw (evaluation date and tier) the proposal came from.' },
+      { ...TASK_INPUT.lotterySeed, definition: "The lottery's seed, which with the draw and the candidates fixes the draw." },
+      { ...TASK_INPUT.lotteryPlaces, definition: 'The places the draw filled: the first this many candidates, in draw order.' },
+      { ...TASK_INPUT.lotteryCandidate, definition: 'A patient the draw chose from, in draw order; those after the places drawn wait, offered first when places free.' },
     ],
   },
   {

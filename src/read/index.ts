@@ -1,5 +1,6 @@
-export { chunkSearches, readChunk } from './chunk';
-export type { ChunkRecords, ChunkSearch } from './chunk';
+export { chunkSearches, readChunk, SUBJECT_SEARCHES } from './chunk';
+export type { ChunkRecords, ChunkSearch, SubjectSearch } from './chunk';
+export { checkSubjectSearch, declaresEverything } from './subject-search';
 export { mapConcurrently } from './concurrency';
 export type { UnreadPatient } from './ledger';
 export { chooseReadMode } from './mode';

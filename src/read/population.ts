@@ -130,14 +130,8 @@ function registeredWith(practices: readonly string[]): (patient: Patient) => boo
     );
 }
 
-async function* patientsById(
-  client: FhirClient,
-  ids: readonly string[],
-  signal?: AbortSignal
-): AsyncGenerator<Patient[]> {
-  for (let i = 0; i < ids.length; i += client.chunkSize) {
-    yield await client.searchAll<Patient>('Patient', { _id: ids.slice(i, i + client.chunkSize).join(',') }, signal);
-  }
+function patientsById(client: FhirClient, ids: readonly string[], signal?: AbortSignal): AsyncGenerator<Patient[]> {
+  return client.searchByValues<Patient>('Patient', '_id', ids, {}, signal);
 }
 
 /** A short stable key for a list of patients (FNV-1a over the sorted ids). */

@@ -4,7 +4,7 @@ import type { FhirClient, FhirError } from '../fhir';
 import type { Logger } from '../logging';
 import type { CompiledMapping } from '../mappings';
 import { bulkRecords } from './bulk';
-import type { ChunkRecords } from './chunk';
+import type { ChunkRecords, SubjectSearch } from './chunk';
 import { readChunk } from './chunk';
 import { mapConcurrently } from './concurrency';
 import type { UnreadPatient } from './ledger';
@@ -34,6 +34,8 @@ export interface ReadRequest {
   programmePatients: readonly string[];
   asOf: IsoDate;
   dateBounds: boolean;
+  /** How a chunk's data are searched (default `or-list`); see `checkSubjectSearch`. */
+  subjectSearch?: SubjectSearch;
   /** Chunks read at once. */
   concurrency: number;
   /** Bulk Data: the longest wait between status polls. */
@@ -238,12 +240,22 @@ class Reader {
   }
 
   private readData(patients: readonly Patient[]): Promise<PatientChunk> {
-    const { asOf, dateBounds, signal } = this.request;
-    return readChunk(this.deps.client, this.deps.mapping, patients, asOf, { dateBounds, signal });
+    const { asOf, dateBounds, subjectSearch, signal } = this.request;
+    return readChunk(this.deps.client, this.deps.mapping, patients, asOf, { dateBounds, subjectSearch, signal });
   }
 
-  private patientsById(ids: readonly string[]): Promise<Resource[]> {
-    return this.deps.client.searchAll<Resource>('Patient', { _id: ids.join(',') }, this.request.signal);
+  private async patientsById(ids: readonly string[]): Promise<Resource[]> {
+    const found: Resource[] = [];
+    for await (const page of this.deps.client.searchByValues<Resource>(
+      'Patient',
+      '_id',
+      ids,
+      {},
+      this.request.signal
+    )) {
+      found.push(...page);
+    }
+    return found;
   }
 
   /** The Patients of a search page; an entry of another type, or with no id, is skipped and counted. */

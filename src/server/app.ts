@@ -11,6 +11,7 @@ import type { Behaviour, SearchPager, ServerBehaviour } from './behaviour';
 import { serverBehaviour } from './behaviour';
 import { silentLogger } from '../logging';
 import { capabilityStatement } from './capability';
+import { everythingPage, everythingPatient } from './everything';
 import { loadR4Definitions } from './definitions';
 import { checkResourceType, checkSearchQuery, pageWindow } from './query';
 import type { IndexedMemoryRepository } from './repository';
@@ -60,7 +61,11 @@ export function createFhirApp(options: FhirAppOptions): express.Express {
         ms: Math.round(performance.now() - started),
       })
     );
-    handle(req, res, router, options.repo, behaviour).catch(next);
+    const everything = behaviour.everything ? everythingPatient(req.method, req.url) : undefined;
+    const answer = everything
+      ? answerEverything(req, res, options.repo, behaviour, everything)
+      : handle(req, res, router, options.repo, behaviour);
+    answer.catch(next);
   });
   app.use((req, res) => sendOutcome(res, notFound));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
@@ -122,6 +127,27 @@ async function handle(
     }
   }
   sendResource(res, status, resource);
+}
+
+/** `Patient/[id]/$everything`, paged as a search is (the hapi behaviour's opaque links and page cap included). */
+async function answerEverything(
+  req: Request,
+  res: Response,
+  repo: IndexedMemoryRepository,
+  behaviour: Behaviour,
+  patientId: string
+): Promise<void> {
+  const query = new URLSearchParams(req.url.split(/\?(.*)/s, 2)[1] ?? '');
+  const { count } = pageWindow(query);
+  if (query.has('_count') && behaviour.maxPageSize && count > behaviour.maxPageSize) {
+    query.set('_count', String(behaviour.maxPageSize));
+  }
+  const bundle = await everythingPage(repo, patientId, query);
+  const baseUrl = baseUrlOf(req);
+  const path = `Patient/${patientId}/$everything`;
+  addSearchLinks(bundle, baseUrl, path, query, behaviour.pager?.(req, res, baseUrl, path));
+  behaviour.adjust?.(req, bundle);
+  sendResource(res, 200, bundle);
 }
 
 interface Interaction {

@@ -7,15 +7,22 @@ import type { IndexedMemoryRepository } from './repository';
 /**
  * How the embedded server behaves, to test and demonstrate the connector against servers unlike it:
  * - `default`: this server as it is;
- * - `hapi`: like HAPI FHIR: opaque `_getpages` next links, pages of at most 100, a stale If-Match answered 409;
+ * - `hapi`: like HAPI FHIR: opaque `_getpages` next links, pages of at most 100, no `total` unless asked for, a stale
+ *   If-Match answered 409;
  * - `read-only`: a shared care record: every write refused with 405;
- * - `minimal`: no batch or transaction, no comma-separated lists of references, no `_lastUpdated`.
+ * - `minimal`: no batch or transaction, no comma-separated lists of references, no `_lastUpdated`, no `$everything`.
+ * All but `minimal` answer `Patient/[id]/$everything`.
  */
 export const SERVER_BEHAVIOURS = ['default', 'hapi', 'read-only', 'minimal'] as const;
 export type ServerBehaviour = (typeof SERVER_BEHAVIOURS)[number];
 
 /** HAPI's page size cap as configured on many deployments; a larger `_count` is lowered to it, silently. */
 export const HAPI_MAX_PAGE_SIZE = 100;
+
+/** Whether a server behaving so answers (and declares) `Patient/[id]/$everything`: all but `minimal`. */
+export function answersEverything(name: ServerBehaviour): boolean {
+  return name !== 'minimal';
+}
 
 export function isServerBehaviour(value: string): value is ServerBehaviour {
   return (SERVER_BEHAVIOURS as readonly string[]).includes(value);
@@ -34,6 +41,10 @@ export interface Behaviour {
   pager?: (req: Request, res: Response, baseUrl: string, resourceType: string) => SearchPager;
   /** Adjusts a response body before it is sent. */
   adjust?: (req: Request, resource: Resource) => void;
+  /** Whether `Patient/[id]/$everything` is answered (and declared). */
+  everything: boolean;
+  /** The largest page it gives, when smaller than the server's own. */
+  maxPageSize?: number;
 }
 
 interface Refusal {
@@ -47,11 +58,11 @@ export function serverBehaviour(name: ServerBehaviour, repo: IndexedMemoryReposi
     case 'hapi':
       return hapiBehaviour(repo);
     case 'read-only':
-      return { name, gate: gateOf(async (req) => readOnlyRefusal(req)) };
+      return { name, gate: gateOf(async (req) => readOnlyRefusal(req)), everything: answersEverything(name) };
     case 'minimal':
-      return { name, gate: gateOf(async (req) => minimalRefusal(req)) };
+      return { name, gate: gateOf(async (req) => minimalRefusal(req)), everything: answersEverything(name) };
     default:
-      return { name, gate: (_req, _res, next) => next() };
+      return { name, gate: (_req, _res, next) => next(), everything: answersEverything(name) };
   }
 }
 
@@ -172,6 +183,8 @@ function hapiBehaviour(repo: IndexedMemoryRepository): Behaviour {
   return {
     name: 'hapi',
     gate,
+    everything: true,
+    maxPageSize: HAPI_MAX_PAGE_SIZE,
     pager: (req, res, baseUrl, resourceType) => {
       const resumedId = res.locals.searchId as string | undefined;
       let id = resumedId;
@@ -183,7 +196,10 @@ function hapiBehaviour(repo: IndexedMemoryRepository): Behaviour {
       const sent = baseUrl + req.originalUrl.slice(req.baseUrl.length);
       return { self: (offset, count) => (resumedId ? page(offset, count) : sent), page };
     },
-    adjust: conflictsInBatch,
+    adjust: (req, resource) => {
+      conflictsInBatch(req, resource);
+      withoutTotal(req, resource);
+    },
   };
 }
 
@@ -261,6 +277,18 @@ async function staleVersion(
   }
   const verb = method === 'DELETE' ? 'delete' : 'update';
   return `Trying to ${verb} ${type}/${id}/_history/${wanted} but this is not the current version`;
+}
+
+/**
+ * Like a HAPI server set not to count matches unless asked (`_summary=count`, `_total=accurate`), as large
+ * deployments are: a search page has no `total`, so a client must page to the end to know how many there are.
+ */
+function withoutTotal(req: Request, resource: Resource): void {
+  const { query } = pathAndQuery(req);
+  const asked = query.get('_summary') === 'count' || query.get('_total') === 'accurate';
+  if (resource.resourceType === 'Bundle' && resource.type === 'searchset' && !asked) {
+    delete resource.total;
+  }
 }
 
 /** In a batch, the router answers a stale If-Match entry 412; HAPI answers it 409. */

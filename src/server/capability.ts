@@ -5,21 +5,29 @@ import type {
   CapabilityStatementRestResourceSearchParam,
 } from '@medplum/fhirtypes';
 import type { ServerBehaviour } from './behaviour';
-import { HAPI_MAX_PAGE_SIZE } from './behaviour';
+import { answersEverything, HAPI_MAX_PAGE_SIZE } from './behaviour';
 import { SUPPORTED_SEARCH_TYPES } from './query';
 
 const READS = ['read', 'vread', 'history-instance', 'search-type'] as const;
 const WRITES = ['update', 'patch', 'delete', 'create'] as const;
 
+/** `Patient/[id]/$everything` with `_type`, `_count` and `_offset` (not `start`, `end` or `_since`). */
+const EVERYTHING = {
+  name: 'everything',
+  definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
+  documentation: 'The patient and the resources whose subject or patient they are; takes _type, _count and _offset.',
+};
+
 const BEHAVIOUR_NOTES: Record<ServerBehaviour, string> = {
   default: '',
   hapi:
-    ` Behaving like HAPI FHIR: next links are opaque (_getpages), pages hold at most ${HAPI_MAX_PAGE_SIZE} entries, ` +
-    'and an update or delete with a stale If-Match is refused with 409.',
+    ` Behaving like HAPI FHIR: next links are opaque (_getpages), pages hold at most ${HAPI_MAX_PAGE_SIZE} entries ` +
+    'and no total unless asked for (_summary=count, _total=accurate), and an update or delete with a stale If-Match ' +
+    'is refused with 409.',
   'read-only': ' Read-only: every create, update, delete, batch and transaction is refused with 405.',
   minimal:
     ' Minimal: no batch or transaction; one reference per reference search parameter (comma-separated lists are ' +
-    'refused); no _lastUpdated.',
+    'refused); no _lastUpdated; no $everything.',
 };
 
 /** What this server really does, built from the loaded definitions: only search parameters it can match. */
@@ -42,6 +50,7 @@ export function capabilityStatement(
       conditionalDelete: writable ? 'single' : 'not-supported',
       interaction: (writable ? [...READS, ...WRITES] : READS).map((code) => ({ code })),
       searchParam: searchParamsOf(type, behave),
+      ...(type === 'Patient' && answersEverything(behave) ? { operation: [EVERYTHING] } : {}),
     }));
   return {
     resourceType: 'CapabilityStatement',

@@ -78,6 +78,13 @@ export function connectorUses(mapping: Pick<CompiledMapping, 'resourceTypes' | '
       use: '$export (Bulk Data, extract.mode bulk)',
       area: 'optional',
       declared: (rest) => rest.operations.has('export'),
+    },
+    {
+      use: 'Patient: $everything (extract.subjectSearch everything)',
+      area: 'optional',
+      declared: (rest) =>
+        rest.operations.has('everything') ||
+        (rest.resources.get('Patient')?.operation ?? []).some((op) => op.name === 'everything'),
     }
   );
   return uses;

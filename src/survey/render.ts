@@ -148,7 +148,9 @@ function summary(report: SurveyReport): string[] {
           `The server refused a list of patients in one search (subject=Patient/a,Patient/b): read one patient at a time for ${report.reads
             .filter((r) => r.strategy === 'per-patient')
             .map((r) => r.resourceType)
-            .join(', ')}. A run against this server needs one search per patient too.`,
+            .join(
+              ', '
+            )}. A run against this server needs one search per patient too (extract.subjectSearch: per-patient).`,
         ]
       : []),
     ...settingsToChange(report),

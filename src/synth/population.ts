@@ -29,7 +29,10 @@ import {
   SERVICE,
   SYSTEM,
 } from './codes';
+import type { UtilisationClass } from './history';
+import { classShares, historyCalendar, LatentChain } from './history';
 import { testNhsNumber } from './nhs-number';
+import { gpParticipant, practicePractitioners, siteOf, usualGp } from './practitioners';
 import { Random } from './random';
 import { HFU_CODE } from '../vocabulary';
 
@@ -42,6 +45,23 @@ export interface PracticeOptions {
   practiceName?: string;
   /** Where this practice's patients start in the NHS test-number range, so several practices never collide. */
   nhsNumberOffset?: number;
+  /**
+   * Years of history up to `asOf` (the multi-year model, for the insight and impact reports): each patient's latent
+   * class drifts month by month, GP encounters name the practice's GPs. Absent: the classic model, 15 months.
+   */
+  historyYears?: number;
+  /**
+   * Multi-year only: enrolled patients' emergency admissions change by this fraction after their enrolment date
+   * (-0.2: a fifth fewer; 0, the default: no effect). Enrolment dates come from `enrolments`.
+   */
+  programmeEffect?: number;
+  /** Multi-year only: enrolment date by patient id, as the record holds it (`enrolmentDates`). */
+  enrolments?: ReadonlyMap<string, IsoDate>;
+  /**
+   * Multi-year only: emit just the encounters after `from` (at or after `asOf`) up to `until`, the follow-up of a
+   * practice generated earlier with the same options; truth is then counted over the 12 months to `until`.
+   */
+  followUp?: { from: IsoDate; until: IsoDate };
 }
 
 export type FrailtyCategory = keyof typeof FRAILTY;
@@ -64,6 +84,8 @@ export interface PatientTruth {
   mentalHealth: boolean;
   carer: boolean;
   frailty?: FrailtyCategory;
+  /** Multi-year: emergency admissions in the counted window that the programme effect took away. */
+  emergencyAdmissionsAverted: number;
 }
 
 export interface SynthPatient {
@@ -74,8 +96,6 @@ export interface SynthPatient {
 const DEFAULT_ODS = 'Y99001';
 /** Events are generated this far back, so that some fall just outside the 12-month window. */
 const HISTORY_MONTHS = 15;
-
-type UtilisationClass = 'veryHigh' | 'high' | 'usual';
 
 /**
  * Per-class yearly contact rates. Calibrated to the seeds: per 60,000 patients the top 1% account for ~1,925 ED
@@ -184,6 +204,21 @@ export function practiceOrganizations(odsCode = DEFAULT_ODS, practiceName?: stri
   ];
 }
 
+/**
+ * What the practice holds besides patients: the organisations, and in the multi-year model its GPs. A follow-up
+ * adds none (they were written with the practice).
+ */
+export function practiceResources(options: PracticeOptions): Resource[] {
+  if (options.followUp) {
+    return [];
+  }
+  const orgs: Resource[] = practiceOrganizations(options.odsCode, options.practiceName);
+  if (options.historyYears === undefined) {
+    return orgs;
+  }
+  return [...orgs, ...practicePractitioners(practiceIds(options.odsCode ?? DEFAULT_ODS).practice, options.patients)];
+}
+
 /** Patients one at a time, so a large population never has to sit in memory at once. */
 export function* generatePatients(options: PracticeOptions): Generator<SynthPatient> {
   for (let i = 0; i < options.patients; i++) {
@@ -193,7 +228,7 @@ export function* generatePatients(options: PracticeOptions): Generator<SynthPati
 
 /** The whole practice: organisations first, then every patient's resources, and the generator's own counts. */
 export function synthesizePractice(options: PracticeOptions): { resources: Resource[]; truth: PatientTruth[] } {
-  const resources: Resource[] = [...practiceOrganizations(options.odsCode, options.practiceName)];
+  const resources: Resource[] = practiceResources(options);
   const truth: PatientTruth[] = [];
   for (const patient of generatePatients(options)) {
     resources.push(...patient.resources);
@@ -202,8 +237,28 @@ export function synthesizePractice(options: PracticeOptions): { resources: Resou
   return { resources, truth };
 }
 
+function checkOptions(options: PracticeOptions): void {
+  const { historyYears, programmeEffect, followUp } = options;
+  if (historyYears === undefined) {
+    if (programmeEffect || options.enrolments || followUp) {
+      throw new RangeError('a programme effect, enrolments and a follow-up need the multi-year model (historyYears)');
+    }
+    return;
+  }
+  if (!Number.isInteger(historyYears) || historyYears < 1 || historyYears > 20) {
+    throw new RangeError(`historyYears must be a whole number of years from 1 to 20, not ${historyYears}`);
+  }
+  if (programmeEffect !== undefined && !(programmeEffect >= -1 && programmeEffect <= 0)) {
+    throw new RangeError(`programmeEffect must be from -1 (no admissions) to 0 (no effect), not ${programmeEffect}`);
+  }
+  if (followUp && !(followUp.from >= options.asOf && followUp.until > followUp.from)) {
+    throw new RangeError('a follow-up runs from a date at or after asOf to a later date');
+  }
+}
+
 /** Patient `index` depends only on (seed, index, asOf, practice): the same in a population of any size. */
 export function generatePatient(options: PracticeOptions, index: number): SynthPatient {
+  checkOptions(options);
   const ods = options.odsCode ?? DEFAULT_ODS;
   const builder = new PatientBuilder(options, practiceIds(ods), index, Random.forItem(options.seed, index));
   return builder.build();
@@ -216,19 +271,38 @@ interface Window {
   historyStart: IsoDate;
 }
 
+/** The multi-year model's per-patient constants: who they see and how their rates are spread. */
+interface Propensity {
+  registerCount: number;
+  age: number;
+  mentalHealth: boolean;
+  usualDispersion: number;
+  spellDispersion: number;
+  site: number;
+  usualGp: number;
+}
+
+/** Independent random streams of the multi-year model, so a month's events never depend on another month's. */
+const STREAM = { latent: 1, events: 2 } as const;
+
 class PatientBuilder {
   private readonly id: string;
   private readonly ref: Reference<Patient>;
   private readonly window: Window;
-  private readonly resources: Resource[] = [];
+  /** The 12 months whose events the truth counts: the window, or the 12 months to a follow-up's end. */
+  private readonly counted: { start: IsoDate; end: IsoDate };
+  private resources: Resource[] = [];
   private readonly truth: PatientTruth;
   private serial = 0;
+  /** Prefix of event ids: the month in the multi-year model, so an event's id never depends on other months. */
+  private idScope = '';
+  private propensity?: Propensity;
 
   constructor(
     private readonly options: PracticeOptions,
     private readonly orgs: PracticeIds,
     private readonly index: number,
-    private readonly rng: Random
+    private rng: Random
   ) {
     this.id = `${orgs.practice}-p${String(index).padStart(6, '0')}`;
     this.ref = { reference: `Patient/${this.id}` };
@@ -237,6 +311,8 @@ class PatientBuilder {
       end: options.asOf,
       historyStart: addMonths(options.asOf, -HISTORY_MONTHS),
     };
+    const countedEnd = options.followUp?.until ?? options.asOf;
+    this.counted = { start: addMonths(countedEnd, -12), end: countedEnd };
     this.truth = {
       patientId: this.id,
       age: 0,
@@ -253,6 +329,7 @@ class PatientBuilder {
       ltcRegisters: 0,
       mentalHealth: false,
       carer: false,
+      emergencyAdmissionsAverted: 0,
     };
   }
 
@@ -263,21 +340,29 @@ class PatientBuilder {
     const registers = this.registers(age);
     const anxiety = rng.chance(age >= 16 ? 0.05 : 0.01);
     const mentalHealth = anxiety || registers.includes('depression') || registers.includes('smi');
-    const utilisation = this.utilisationClass(registers.length, mentalHealth);
+    const multiYear = this.options.historyYears !== undefined;
+    const utilisation = multiYear ? undefined : this.utilisationClass(registers.length, mentalHealth);
     this.truth.ltcRegisters = registers.length;
     this.truth.mentalHealth = mentalHealth;
 
     this.resources.push(patient);
     this.conditions(registers, anxiety);
-    this.contacts(utilisation, registers.length, age, mentalHealth);
+    if (utilisation) {
+      this.contacts(utilisation, registers.length, age, mentalHealth);
+    } else {
+      this.history(registers.length, age, mentalHealth, patient.deceasedDateTime);
+    }
     this.medications(registers, anxiety, age);
     this.socialAndFrailty(age, registers.length);
     this.optOut();
+    if (this.options.followUp) {
+      this.resources = this.resources.filter((r) => this.inFollowUp(r));
+    }
     return { resources: this.resources, truth: this.truth };
   }
 
   private nextId(kind: string): string {
-    return `${this.id}-${kind}${++this.serial}`;
+    return `${this.id}-${this.idScope}${kind}${++this.serial}`;
   }
 
   private patient(): Patient {
@@ -352,12 +437,23 @@ class PatientBuilder {
   /** A London dateTime on `day` between the given hours. */
   private instantOn(day: IsoDate, fromHour: number, toHour: number): string {
     const minutes = this.rng.int(fromHour * 60, toHour * 60 + 59);
-    return toLondonDateTime(new Date(londonStartOfDay(day).getTime() + minutes * 60_000));
+    return toLondonDateTime(new Date(startOfDay(day) + minutes * 60_000));
   }
 
   private inWindow(dateTime: string): boolean {
     const day = londonDate(new Date(dateTime));
-    return day >= this.window.start && day <= this.window.end;
+    return day >= this.counted.start && day <= this.counted.end;
+  }
+
+  /** A follow-up emits only the encounters it adds: those starting after its first day, up to its last. */
+  private inFollowUp(resource: Resource): boolean {
+    const followUp = this.options.followUp;
+    const start = resource.resourceType === 'Encounter' ? resource.period?.start : undefined;
+    if (!followUp || !start) {
+      return false;
+    }
+    const day = londonDate(new Date(start));
+    return day > followUp.from && day <= followUp.until;
   }
 
   private plusMinutes(dateTime: string, minutes: number): string {
@@ -366,34 +462,98 @@ class PatientBuilder {
 
   // --- encounters ----------------------------------------------------------------------------------------------
 
+  /** The classic model: one class for the whole 15 months. */
   private contacts(utilisation: UtilisationClass, registerCount: number, age: number, mentalHealth: boolean): void {
     const rng = this.rng;
-    const rates = RATES[utilisation];
-    const years = HISTORY_MONTHS / 12;
     const dispersion = utilisation === 'usual' ? rng.gammaUnitMean(1.2) : rng.gammaUnitMean(4);
-    const gpRate = (utilisation === 'usual' ? rates.gp + 0.9 * registerCount : rates.gp) * dispersion;
-    for (let n = rng.poisson(gpRate * years); n > 0; n--) {
-      this.gpEncounter(age);
+    const rates = yearlyRates(utilisation, registerCount, age, mentalHealth, dispersion);
+    const { historyStart, end } = this.window;
+    this.events(rates, HISTORY_MONTHS / 12, () => this.dayIn(historyStart, end));
+    this.admissionTraps(rates.emergency);
+  }
+
+  /** Poisson counts of each kind of contact over `years` at the given yearly rates, each on a day `pick` draws. */
+  private events(rates: YearlyRates, years: number, pick: () => IsoDate): void {
+    const rng = this.rng;
+    for (let n = rng.poisson(rates.gp * years); n > 0; n--) {
+      this.gpEncounter(this.truth.age, pick());
     }
-    const edRate = rates.ed + (utilisation === 'usual' ? 0.07 * registerCount : 0);
-    for (let n = rng.poisson(edRate * years); n > 0; n--) {
-      this.edAttendance(this.instantOn(this.dayIn(this.window.historyStart, this.window.end), 0, 23));
+    for (let n = rng.poisson(rates.ed * years); n > 0; n--) {
+      this.edAttendance(this.instantOn(pick(), 0, 23));
     }
     for (let n = rng.poisson(rates.calls111 * years); n > 0; n--) {
-      this.call('111');
+      this.call('111', pick());
     }
-    for (let n = rng.poisson((rates.calls999 + 0.02 * registerCount) * years); n > 0; n--) {
-      this.call('999');
+    for (let n = rng.poisson(rates.calls999 * years); n > 0; n--) {
+      this.call('999', pick());
     }
-    const admissionRate =
-      (0.01 + 0.05 * registerCount + (age >= 75 ? 0.07 : 0) + (mentalHealth ? 0.03 : 0)) * rates.admissionFactor;
-    for (let n = rng.poisson(admissionRate * years); n > 0; n--) {
-      this.admission('emergency', this.dayIn(this.window.historyStart, this.window.end));
+    for (let n = rng.poisson(rates.emergency * years); n > 0; n--) {
+      this.admission('emergency', pick());
     }
-    for (let n = rng.poisson((0.03 + 0.02 * registerCount) * years); n > 0; n--) {
-      this.admission('elective', this.dayIn(this.window.historyStart, this.window.end));
+    for (let n = rng.poisson(rates.elective * years); n > 0; n--) {
+      this.admission('elective', pick());
     }
-    this.admissionTraps(admissionRate);
+  }
+
+  /**
+   * The multi-year model: month by month from `historyYears` before `asOf` (to a follow-up's end), the latent class
+   * steps on its chain and that month's events are drawn from their own stream, so generating a follow-up later
+   * gives exactly the events a longer history would have held (less those the programme effect averts).
+   */
+  private history(registerCount: number, age: number, mentalHealth: boolean, deceasedAt: string | undefined): void {
+    const { seed, asOf } = this.options;
+    const latent = Random.derive(seed, STREAM.latent, this.index);
+    const propensity: Propensity = {
+      registerCount,
+      age,
+      mentalHealth,
+      usualDispersion: latent.gammaUnitMean(1.2),
+      spellDispersion: latent.gammaUnitMean(2),
+      site: siteOf(this.index),
+      usualGp: usualGp(latent),
+    };
+    this.propensity = propensity;
+    const chain = new LatentChain(latent, classShares(registerCount, mentalHealth));
+    const calendar = historyCalendar(asOf, this.options.historyYears as number, this.options.followUp?.until);
+    const died = deceasedAt ? londonDate(new Date(deceasedAt)) : undefined;
+    const main = this.rng;
+    for (const [m, month] of calendar.months.entries()) {
+      const utilisation = chain.step();
+      const from = calendar.days[month.first] as IsoDate;
+      const last = died !== undefined && died < (calendar.days[month.last] as IsoDate) ? died : undefined;
+      if (died !== undefined && from > died) {
+        break;
+      }
+      const lastIndex = last === undefined ? month.last : calendar.days.indexOf(last, month.first);
+      const rng = Random.derive(seed, STREAM.events, this.index, m);
+      this.rng = rng;
+      this.idScope = `m${m}-`;
+      this.serial = 0;
+      const dispersion = utilisation === 'usual' ? propensity.usualDispersion : propensity.spellDispersion;
+      const rates = yearlyRates(utilisation, registerCount, age, mentalHealth, dispersion);
+      this.events(rates, 1 / 12, () => calendar.days[rng.int(month.first, lastIndex)] as IsoDate);
+    }
+    this.rng = main;
+    this.idScope = '';
+  }
+
+  /**
+   * Multi-year: whether the programme effect takes away this emergency admission of an enrolled patient. It always
+   * makes one draw, so every other event is the same with or without the effect.
+   */
+  private averted(day: IsoDate): boolean {
+    if (!this.propensity) {
+      return false;
+    }
+    const draw = this.rng.next();
+    const enrolled = this.options.enrolments?.get(this.id);
+    if (enrolled === undefined || day <= enrolled || draw >= -(this.options.programmeEffect ?? 0)) {
+      return false;
+    }
+    if (day >= this.counted.start && day <= this.counted.end) {
+      this.truth.emergencyAdmissionsAverted++;
+    }
+    return true;
   }
 
   /** Admissions a few days either side of the window's first day, and ones still in progress. */
@@ -441,9 +601,9 @@ class PatientBuilder {
     }
   }
 
-  private gpEncounter(age: number): void {
+  private gpEncounter(age: number, day: IsoDate): void {
     const rng = this.rng;
-    const start = this.instantOn(this.dayIn(this.window.historyStart, this.window.end), 8, 17);
+    const start = this.instantOn(day, 8, 17);
     const home = age >= 75 && rng.chance(0.15);
     const telephone = !home && rng.chance(0.3);
     const encounter = home
@@ -451,6 +611,10 @@ class PatientBuilder {
       : telephone
         ? this.encounter('VR', ENCOUNTER.gpTelephone, SERVICE.generalPractice, this.orgs.practice, start, 10)
         : this.encounter('AMB', ENCOUNTER.gpSurgery, SERVICE.generalPractice, this.orgs.practice, start, 12);
+    if (this.propensity) {
+      const { site, usualGp: usual } = this.propensity;
+      encounter.participant = [gpParticipant(rng, this.orgs.practice, site, usual)];
+    }
     this.record(encounter, 'gpEncounters');
   }
 
@@ -462,8 +626,8 @@ class PatientBuilder {
     );
   }
 
-  private call(kind: '111' | '999'): void {
-    const start = this.instantOn(this.dayIn(this.window.historyStart, this.window.end), 0, 23);
+  private call(kind: '111' | '999', day: IsoDate): void {
+    const start = this.instantOn(day, 0, 23);
     const encounter =
       kind === '111'
         ? this.encounter('VR', ENCOUNTER.telephoneTriage, SERVICE.nhs111, this.orgs.nhs111, start, 15)
@@ -506,6 +670,9 @@ class PatientBuilder {
       encounter.period = { start };
     } else {
       encounter.period = { start, end: this.plusMinutes(start, rng.int(1, 12) * 1440 + rng.int(-300, 300)) };
+    }
+    if (kind === 'emergency' && this.averted(day)) {
+      return;
     }
     this.record(encounter, kind === 'emergency' ? 'emergencyAdmissions' : 'electiveAdmissions');
   }
@@ -691,6 +858,51 @@ class PatientBuilder {
       });
     }
   }
+}
+
+/** London midnights by day, remembered: the generator asks for the same few thousand days over and over. */
+const midnights = new Map<IsoDate, number>();
+
+function startOfDay(day: IsoDate): number {
+  let ms = midnights.get(day);
+  if (ms === undefined) {
+    if (midnights.size > 50_000) {
+      midnights.clear();
+    }
+    ms = londonStartOfDay(day).getTime();
+    midnights.set(day, ms);
+  }
+  return ms;
+}
+
+interface YearlyRates {
+  gp: number;
+  ed: number;
+  calls111: number;
+  calls999: number;
+  emergency: number;
+  elective: number;
+}
+
+/** A patient's contacts a year in a class; `usual` rates grow with the number of long-term conditions. */
+function yearlyRates(
+  utilisation: UtilisationClass,
+  registerCount: number,
+  age: number,
+  mentalHealth: boolean,
+  dispersion: number
+): YearlyRates {
+  const rates = RATES[utilisation];
+  const usual = utilisation === 'usual';
+  return {
+    gp: (usual ? rates.gp + 0.9 * registerCount : rates.gp) * dispersion,
+    ed: rates.ed + (usual ? 0.07 * registerCount : 0),
+    calls111: rates.calls111,
+    calls999: rates.calls999 + 0.02 * registerCount,
+    emergency:
+      (0.01 + 0.05 * registerCount + (age >= 75 ? 0.07 : 0) + (mentalHealth ? 0.03 : 0)) * rates.admissionFactor,
+    elective: 0.03 + 0.02 * registerCount,
+  };
 }
 
 const CLASS_DISPLAY = {

@@ -14,6 +14,11 @@ export class Random {
     return new Random(hash32(seed, index));
   }
 
+  /** A generator for one cell of a nested stream (e.g. seed, stream, patient, month): independent of every other. */
+  static derive(seed: number, ...parts: number[]): Random {
+    return new Random(parts.reduce((h, part) => hash32(h, part), seed >>> 0));
+  }
+
   /** Uniform in [0, 1). */
   next(): number {
     let t = (this.state += 0x6d2b79f5);

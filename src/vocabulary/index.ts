@@ -117,11 +117,18 @@ export const TASK_CODE: Record<'mdtReview' | 'conversation' | 'checkIn' | 'stepD
 export const REVIEW_INPUT = { dominantRisk: 'dominantRisk', proposedOwner: 'proposedOwner' } as const;
 
 /** Task.input.type: the dominant risk, the proposed owner, and evidence (its text the feature's title). */
-export const TASK_INPUT: Record<'dominantRisk' | 'proposedOwner' | 'evidence', Code> = {
+export const TASK_INPUT: Record<'dominantRisk' | 'proposedOwner' | 'evidence' | LotteryInput, Code> = {
   dominantRisk: { system: CODE_SYSTEM.taskInput, code: 'dominant-risk', display: 'Dominant risk' },
   proposedOwner: { system: CODE_SYSTEM.taskInput, code: 'proposed-owner', display: 'Proposed owner' },
   evidence: { system: CODE_SYSTEM.taskInput, code: 'evidence', display: 'Evidence for the proposal' },
+  lotteryDraw: { system: CODE_SYSTEM.taskInput, code: 'lottery-draw', display: 'Lottery draw' },
+  lotterySeed: { system: CODE_SYSTEM.taskInput, code: 'lottery-seed', display: 'Lottery seed' },
+  lotteryPlaces: { system: CODE_SYSTEM.taskInput, code: 'lottery-places', display: 'Places drawn' },
+  lotteryCandidate: { system: CODE_SYSTEM.taskInput, code: 'lottery-candidate', display: 'Lottery candidate' },
 };
+
+/** Task.input kinds a review Task proposed by lottery carries (`programme.capacity.selection: lottery`). */
+export type LotteryInput = 'lotteryDraw' | 'lotterySeed' | 'lotteryPlaces' | 'lotteryCandidate';
 
 /**
  * Whether a Task input is of a kind: coded from TASK_INPUT, or (written by an earlier version) named by the text

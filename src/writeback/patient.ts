@@ -1,6 +1,6 @@
 import type { CarePlan, Resource } from '@medplum/fhirtypes';
 import type { Allocation } from '../allocation';
-import type { Decision } from '../criteria';
+import type { Decision, LotteryDraw } from '../criteria';
 import { exclusionTitle } from '../criteria';
 import type { Action, Episode, PatientInProgramme } from '../lifecycle';
 import { isOpenTask, openTasks } from '../lifecycle';
@@ -55,6 +55,8 @@ export interface PatientInputs {
   /** Allocation for an enrolment (decided by the run, which tracks caseloads). */
   allocate: (episode: Episode) => Allocation;
   settings: PatientSettings;
+  /** The lottery a new proposal was drawn in, recorded on its review Task. */
+  draw?: LotteryDraw;
 }
 
 /** The resources one patient's actions need, with references resolved among them. */
@@ -100,7 +102,18 @@ function desiredFor(inputs: PatientInputs, action: Action, book: ReferenceBook, 
   switch (action.kind) {
     case 'propose':
       return decision
-        ? [reviewTask(ctx, decision, action.episode, action.tier, inputs.risk, inputs.proposedOwner)]
+        ? [
+            reviewTask(
+              ctx,
+              decision,
+              action.episode,
+              action.tier,
+              inputs.risk,
+              inputs.proposedOwner,
+              undefined,
+              inputs.draw
+            ),
+          ]
         : [];
     case 'refresh-proposal':
       return decision

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CarePlan, CodeableConcept, Device, Flag, Reference, Resource, Task, TaskInput } from '@medplum/fhirtypes';
-import type { Decision, Programme } from '../criteria';
+import type { Decision, LotteryDraw, Programme } from '../criteria';
 import type { SourceReferences } from '../fhir';
 import { addressedEvidence, candidateSummary, featureTitle } from '../criteria';
 import { addDays } from '../dates';
@@ -20,6 +20,7 @@ import {
   TASK_INPUT,
   TIER_CODE,
 } from '../vocabulary';
+import { lotteryInputs, lotteryInputsOf } from './lottery';
 import type { Desired } from './reconcile';
 import { identifierKey } from './reconcile';
 
@@ -146,7 +147,9 @@ export function reviewTask(
   risk: RiskType,
   proposedOwner?: string,
   /** The review Task the record holds, when refreshing it. */
-  current?: Task
+  current?: Task,
+  /** The lottery this proposal was drawn in, if any (a refresh keeps the one on record). */
+  draw?: LotteryDraw
 ): Desired<Task> {
   const identifier = managedIdentifier(ctx, 'mdt-review', episode);
   const input: TaskInput[] = [
@@ -168,6 +171,7 @@ export function reviewTask(
         valueReference: { reference },
       }))
     ),
+    ...(draw ? lotteryInputs(draw) : lotteryInputsOf(current)),
   ];
   const task: Task = {
     resourceType: 'Task',

@@ -1,7 +1,7 @@
 import type { Allocation } from '../allocation';
 import { allocate, Caseloads, dominantRisk, proposedOwnerOf, proposeOwner } from '../allocation';
 import type { WorkforceMember } from '../config';
-import type { Decision, Programme } from '../criteria';
+import type { Decision, LotteryDraw, Programme } from '../criteria';
 import { lifecycleParameters } from '../criteria';
 import type { IsoDate } from '../dates';
 import type { FhirClient, SourceReferences } from '../fhir';
@@ -39,6 +39,8 @@ export interface PatientStep {
   patient?: PatientInProgramme;
   decision?: Decision;
   step: Step;
+  /** The lottery a new proposal was drawn in (`programme.capacity.selection: lottery`). */
+  draw?: LotteryDraw;
 }
 
 /** What writing one patient's step did. */
@@ -76,7 +78,7 @@ export class ProgrammeWriter {
     this.caseloads.release(patientId);
   }
 
-  async patient({ patientId, patient, decision: asEvaluated, step }: PatientStep): Promise<PatientWritten> {
+  async patient({ patientId, patient, decision: asEvaluated, step, draw }: PatientStep): Promise<PatientWritten> {
     const { programme, settings } = this;
     const decision = asEvaluated && withEvidenceAsRecorded(asEvaluated, settings.source);
     const standing = standingOf(patient);
@@ -103,6 +105,7 @@ export class ProgrammeWriter {
         : proposeOwner(settings.workforce, this.caseloads, risk)?.reference,
       allocate: (episode) => this.allocate(episode.review, risk, patientId),
       settings: parameters,
+      draw,
     });
     const plan = planWrites(changes.desired, resourcesOf(patient));
     const changed = plan.creates.length || plan.updates.length ? (changes.events as Action['kind'][]) : [];

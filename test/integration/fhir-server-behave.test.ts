@@ -419,3 +419,69 @@ describe('--behave minimal', () => {
     expect(encounter?.searchParam?.find((p) => p.name === 'subject')?.documentation).toMatch(/One reference/);
   });
 });
+
+describe('Patient/[id]/$everything', () => {
+  /** Each resource whose subject or patient is the patient, of the given types: from the seeded resources. */
+  function compartmentOf(behave: ServerBehaviour, patientId: string, types: string[]): string[] {
+    return serverOf(behave)
+      .resources.filter((r) => types.includes(r.resourceType))
+      .filter((r) => {
+        const about = r as { subject?: { reference?: string }; patient?: { reference?: string } };
+        return (about.subject?.reference ?? about.patient?.reference) === `Patient/${patientId}`;
+      })
+      .map((r) => `${r.resourceType}/${r.id}`);
+  }
+  const keysOf = (bundle: Bundle) => (bundle.entry ?? []).map((e) => `${e.resource?.resourceType}/${e.resource?.id}`);
+
+  it.each(['default', 'hapi', 'read-only'] as const)(
+    'on %s: declared on Patient, and answers the patient, then their resources of _type, page by page',
+    async (behave) => {
+      const types = ['Encounter', 'Condition', 'MedicationRequest'];
+      const most = (a: string, b: string) =>
+        compartmentOf(behave, b, types).length > compartmentOf(behave, a, types).length ? b : a;
+      const patient = patientsWithEncounters(behave, PATIENTS).reduce(most);
+      const cs = await metadata(behave);
+      const declared = cs.rest?.[0]?.resource?.find((r) => r.type === 'Patient')?.operation ?? [];
+      expect(declared.map((o) => o.definition)).toEqual(['http://hl7.org/fhir/OperationDefinition/Patient-everything']);
+      const expected = compartmentOf(behave, patient, types);
+      expect(expected.length).toBeGreaterThan(3);
+      const keys: string[] = [];
+      let url: string | undefined =
+        `${serverOf(behave).baseUrl}/Patient/${patient}/$everything?_type=${types}&_count=3`;
+      while (url) {
+        const page = await bundleOf(await fetch(url));
+        expect(page.type).toBe('searchset');
+        expect(page.entry?.length).toBeLessThanOrEqual(3);
+        keys.push(...keysOf(page));
+        url = linkOf(page, 'next');
+        expect(url === undefined || behave !== 'hapi' || url.includes('_getpages=')).toBe(true);
+      }
+      expect(keys[0]).toBe(`Patient/${patient}`);
+      expect(keys.slice(1).sort()).toEqual(expected.sort());
+    }
+  );
+
+  it('refuses what it does not take (start, end, _since), an unknown patient, and is neither there nor declared on minimal', async () => {
+    const patient = patientsWithEncounters('default', 1)[0] as string;
+    await expectOutcome(
+      await get('default', `Patient/${patient}/$everything?start=2025-01-01`),
+      400,
+      /'start' of Patient\/\$everything is not supported/
+    );
+    expect((await get('default', 'Patient/no-such-patient/$everything')).status).toBe(404);
+    await expectOutcome(await get('minimal', `Patient/${patient}/$everything`), 400, /is not supported/);
+    const cs = await metadata('minimal');
+    expect(cs.rest?.[0]?.resource?.find((r) => r.type === 'Patient')?.operation).toBeUndefined();
+  });
+});
+
+describe('Bundle.total on a server like HAPI', () => {
+  it('is left out of search pages unless asked for (_summary=count, _total=accurate)', async () => {
+    const page = await bundleOf(await get('hapi', 'Encounter?_count=5'));
+    expect(page.total).toBeUndefined();
+    expect(linkOf(page, 'next')).toBeDefined(); // there is more, and only the links say so
+    const encounters = seeded<Encounter>('hapi', 'Encounter').length;
+    expect((await bundleOf(await get('hapi', 'Encounter?_summary=count'))).total).toBe(encounters);
+    expect((await bundleOf(await get('hapi', 'Encounter?_count=5&_total=accurate'))).total).toBe(encounters);
+  });
+});

@@ -83,6 +83,53 @@ describe('a server whose next links never end', () => {
   });
 });
 
+describe('a next link to another origin', () => {
+  let elsewhere: Server;
+  const stolen: string[] = [];
+
+  beforeAll(async () => {
+    elsewhere = createServer((req, res) => {
+      stolen.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`);
+      res
+        .writeHead(200, { 'Content-Type': 'application/fhir+json' })
+        .end('{"resourceType":"Bundle","type":"searchset"}');
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => new Promise((resolve) => elsewhere.close(resolve)));
+
+  it('is never followed: the chunk is unread with the reason, and the other origin sees no request', async () => {
+    const other = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}/fhir/R4`; // another port: another origin
+    const proxy = await startFaultyProxy(server.baseUrl, ({ method, url }) =>
+      method === 'GET' && url.includes('/Condition?')
+        ? {
+            status: 200,
+            body: {
+              resourceType: 'Bundle',
+              type: 'searchset',
+              link: [{ relation: 'next', url: `${other}/Condition?p=2` }],
+            },
+          }
+        : undefined
+    );
+    try {
+      const result = await runCli(['run', '--dry-run', '--json', '--now', AS_OF], {
+        HFU_FHIR__BASE_URL: proxy.baseUrl,
+        HFU_FHIR__AUTH__TYPE: 'bearer',
+        HFU_FHIR__AUTH__TOKEN: 'secret-token',
+      });
+      const json = JSON.parse(result.stdout) as RunJson;
+      expect(result.code).toBe(1);
+      expect(json.complete).toBe(false);
+      expect(json.skipped).toHaveLength(60);
+      expect(new Set(json.skipped.map((s) => s.reason))).toEqual(new Set(['could not be read (cross-origin)']));
+      expect(stolen).toEqual([]);
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
 describe('a response with no end', () => {
   it('fails the read at fhir.maxResponseBytes instead of filling the memory', async () => {
     const proxy = await startFaultyProxy(server.baseUrl, ({ url }) =>

@@ -2,20 +2,47 @@ import type { CarePlan, Encounter, Flag, Patient, Resource, Task } from '@medplu
 import { addDays } from '../../src/dates';
 import { validateAgainstProfile } from '../../src/profiles';
 import { BUSINESS_STATUS, IDENTIFIER, TASK_CODE } from '../../src/vocabulary';
+import type { WriteStrategy } from '../../src/writeback';
+import { resolveStrategy } from '../../src/writeback';
 import { emergencyAdmission } from './helpers/practice';
 import type { PracticeOptions, RunJson, Writes } from './helpers/programme';
 import { AS_OF, CANDIDATES, ProgrammePractice, SPECS } from './helpers/programme';
+import type { FaultyProxy } from './helpers/proxy';
+import { startFaultyProxy } from './helpers/proxy';
 
-/** One endpoint for everything; and a read-only source with the programme's record on a separate target. */
-const SETUPS: [string, PracticeOptions][] = [
-  ['on the embedded server', {}],
-  ['with a read-only source and a separate writable target', { behave: 'read-only', separateTarget: true }],
+interface Setup {
+  /** The source's behaviour, and whether the record is kept on a separate target. */
+  options: PracticeOptions;
+  /** `extract.subjectSearch`: what suits the source. */
+  subjectSearch: 'or-list' | 'per-patient' | 'everything';
+  /** What `writeback.strategy: auto` picks from the target's CapabilityStatement. */
+  auto: WriteStrategy;
+}
+
+/**
+ * One endpoint, as itself and behaving like other servers; and a read-only source with the programme's record on a
+ * separate target. Each with the settings that suit it.
+ */
+const SETUPS: [string, Setup][] = [
+  ['on the embedded server', { options: {}, subjectSearch: 'or-list', auto: 'transaction' }],
+  ['on a server like HAPI', { options: { behave: 'hapi' }, subjectSearch: 'everything', auto: 'transaction' }],
+  ['on a minimal server', { options: { behave: 'minimal' }, subjectSearch: 'per-patient', auto: 'individual' }],
+  [
+    'with a read-only source and a separate writable target',
+    { options: { behave: 'read-only', separateTarget: true }, subjectSearch: 'or-list', auto: 'transaction' },
+  ],
 ];
 
 let practice: ProgrammePractice;
+/**
+ * In front of a single endpoint: what the runs sent it. A separate target's runs go straight to the source, whose
+ * URL the record's absolute references name (separate-endpoints.test.ts counts what reaches each).
+ */
+let proxy: FaultyProxy | undefined;
+let env: Record<string, string> = {};
 
 async function hfuRun(asOf: string): Promise<RunJson> {
-  const { code, json, stderr } = await practice.run(asOf);
+  const { code, json, stderr } = await practice.run(asOf, { baseUrl: proxy?.baseUrl, env });
   expect({ code, stderr: code ? stderr.slice(-2000) : '' }).toEqual({ code: 0, stderr: '' });
   expect(json.complete).toBe(true);
   expect(json.writeFailures).toEqual([]);
@@ -40,13 +67,22 @@ async function expectEveryWrittenResourceValid(written: Resource[]): Promise<voi
   }
 }
 
-describe.each(SETUPS)('the HFU lifecycle %s, driven by what the MDT and clinicians record', (_setup, options) => {
+describe.each(SETUPS)('the HFU lifecycle %s, driven by what the MDT and clinicians record', (_setup, setup) => {
   let clinicianFlag: Flag;
   let clinicianPlan: CarePlan;
   beforeAll(async () => {
-    practice = await ProgrammePractice.start({}, options);
+    practice = await ProgrammePractice.start({}, setup.options);
+    proxy = setup.options.separateTarget ? undefined : await startFaultyProxy(practice.server.baseUrl, () => undefined);
+    env = { HFU_WRITEBACK__STRATEGY: 'auto', HFU_EXTRACT__SUBJECT_SEARCH: setup.subjectSearch };
   });
-  afterAll(() => practice.stop());
+  afterAll(async () => {
+    await proxy?.stop();
+    await practice.stop();
+  });
+
+  it(`0. writeback.strategy auto picks ${setup.auto} from what the target declares`, async () => {
+    expect(await resolveStrategy(practice.client, 'auto')).toBe(setup.auto);
+  });
 
   it('1. proposes every candidate to the MDT', async () => {
     clinicianFlag = (
@@ -279,4 +315,20 @@ describe.each(SETUPS)('the HFU lifecycle %s, driven by what the MDT and clinicia
     expect(await practice.client.read<Flag>('Flag', clinicianFlag.id as string)).toEqual(clinicianFlag);
     expect(await practice.client.read<CarePlan>('CarePlan', clinicianPlan.id as string)).toEqual(clinicianPlan);
   });
+
+  // On one endpoint, what the proxy saw; a separate target's traffic is separate-endpoints.test.ts's to count.
+  (setup.options.separateTarget ? [] : [setup]).forEach(({ subjectSearch, auto }) =>
+    it(`read by ${subjectSearch} and wrote by ${auto} throughout`, () => {
+      const seen = proxy?.seen ?? [];
+      const gets = seen.filter((s) => s.startsWith('GET '));
+      const everything = gets.some((s) => s.includes('/$everything'));
+      const orLists = gets.some((s) => /[?&]subject=Patient%2F[^&]*%2CPatient/.test(s));
+      expect({ everything, orLists }).toEqual({
+        everything: subjectSearch === 'everything',
+        orLists: subjectSearch === 'or-list',
+      });
+      const bundles = seen.filter((s) => /^POST \/fhir\/R4\/?$/.test(s));
+      expect(bundles.length > 0).toBe(auto !== 'individual');
+    })
+  );
 });

@@ -144,6 +144,7 @@ describe('hfu survey on the synthetic practice with uk-core', () => {
     expect(report.capability.read).toBe(true);
     expect(report.capability.checks.find((c) => c.use === 'Encounter: subject')?.declared).toBe(true);
     expect(report.capability.checks.find((c) => c.use === 'transaction')?.declared).toBe(true);
+    expect(report.capability.checks.find((c) => c.use.startsWith('Patient: $everything'))?.declared).toBe(true);
     expect(methods.length).toBeGreaterThan(0);
     expect(new Set(methods)).toEqual(new Set(['GET']));
   });
@@ -340,6 +341,7 @@ describe('hfu survey on a server without OR lists on references (--behave minima
       { resourceType: 'MedicationStatement', count: 1, problem: 'on the whole server: it refused a list of patients' },
     ]);
     expect(report.capability.checks.find((c) => c.use === 'transaction')?.declared).toBe(false);
+    expect(report.capability.checks.find((c) => c.use.startsWith('Patient: $everything'))?.declared).toBe(false);
     expect(new Set(methods)).toEqual(new Set(['GET']));
   });
 });

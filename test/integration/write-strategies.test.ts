@@ -162,8 +162,8 @@ describe('on a server without transactions (minimal), with writeback.strategy au
     await practice?.stop();
   });
 
-  // The minimal server takes one reference per search: one patient per chunk.
-  const env = { HFU_WRITEBACK__STRATEGY: 'auto', HFU_FHIR__CHUNK_SIZE: '1' };
+  // The minimal server takes one reference per search: one search per patient.
+  const env = { HFU_WRITEBACK__STRATEGY: 'auto', HFU_EXTRACT__SUBJECT_SEARCH: 'per-patient' };
 
   it('writes one request at a time, and the lifecycle comes out as on a server with transactions', async () => {
     [twin, practice] = await Promise.all([

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { londonToday } from '../../dates';
 import type { RunningFhirServer, ServerBehaviour } from '../../server';
 import { isServerBehaviour, SERVER_BEHAVIOURS, startFhirServer } from '../../server';
-import { generatePatients, practiceOrganizations } from '../../synth';
+import { generatePatients, practiceResources } from '../../synth';
 import type { CliIo, CommandContext } from '../context';
 import { commandContext, writeLine } from '../context';
 import { listenOrExplain } from '../listen';
@@ -14,6 +14,8 @@ export interface EmbeddedServerOptions {
   seedPractice: number;
   seed: number;
   asOf: string;
+  /** Years of synthetic history (the multi-year model); absent: 15 months. */
+  historyYears?: number;
   /** Behave like another kind of server (`hfu fhir-server --behave`); default: like itself. */
   behave?: ServerBehaviour;
 }
@@ -36,8 +38,9 @@ export async function startSeededServer(
     { what: 'the embedded FHIR server', host: options.host, port: options.port, change: portChange }
   );
   if (options.seedPractice > 0) {
-    const practice = { patients: options.seedPractice, seed: options.seed, asOf: options.asOf };
-    await server.repo.load(practiceOrganizations());
+    const { seedPractice: patients, seed, asOf, historyYears } = options;
+    const practice = { patients, seed, asOf, historyYears };
+    await server.repo.load(practiceResources(practice));
     for (const patient of generatePatients(practice)) {
       await server.repo.load(patient.resources);
     }
@@ -57,6 +60,7 @@ export function embeddedOptions(ctx: CommandContext, flags: Record<string, strin
     port: ctx.config.embedded.port,
     seedPractice: ctx.config.embedded.seedPractice,
     seed: ctx.config.embedded.seed,
+    historyYears: ctx.config.embedded.historyYears,
     asOf: flags.asOf ?? londonToday(),
   };
 }
@@ -70,6 +74,7 @@ export function registerFhirServer(program: Command, io: CliIo): void {
     .option('--seed-practice <patients>', 'patients in the synthetic practice to load at start-up')
     .option('--seed <seed>', 'seed of the synthetic population')
     .option('--as-of <date>', 'evaluation date the synthetic data is built around (default: today)')
+    .option('--years <n>', 'years of synthetic history, with drifting rates and named GPs (default: 15 months)')
     .option('--behave <profile>', `behave like another server: ${SERVER_BEHAVIOURS.join(', ')} (default: default)`)
     .action(async (flags: Record<string, string | undefined>, command: Command) => {
       const ctx = commandContext(io, command.optsWithGlobals().config, {
@@ -77,6 +82,7 @@ export function registerFhirServer(program: Command, io: CliIo): void {
         'embedded.host': flags.host,
         'embedded.seedPractice': parseInteger(flags.seedPractice, '--seed-practice'),
         'embedded.seed': parseInteger(flags.seed, '--seed'),
+        'embedded.historyYears': parseInteger(flags.years, '--years'),
       });
       const options = {
         ...embeddedOptions(ctx, { asOf: parseDate(flags.asOf, '--as-of') }),

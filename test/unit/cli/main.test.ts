@@ -82,6 +82,27 @@ describe('hfu synth', () => {
     expect(types.has('Organization')).toBe(true);
     expect(first.out()).toBe(second.out());
   });
+
+  it('writes the multi-year practice with its GPs, and refuses its options without --years or out of range', async () => {
+    const io = captureIo();
+    expect(await main(['synth', '--patients', '2', '--years', '3', '--as-of', '2026-11-23'], io)).toBe(0);
+    const types = io
+      .out()
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { resourceType: string }).resourceType);
+    expect(types.filter((t) => t === 'Practitioner')).toHaveLength(12);
+    const refused = async (args: string[], message: string) => {
+      const err = captureIo();
+      expect(await main(['synth', '--patients', '2', ...args], err)).toBe(2);
+      expect(err.err()).toContain(message);
+    };
+    await refused(['--programme-effect', '-0.2'], 'need --years');
+    await refused(['--years', '3', '--programme-effect', '0.5'], '--programme-effect takes a fraction from -1 to 0');
+    await refused(['--years', '3', '--follow-up-from', '2026-11-23'], '--follow-up-from and --until go together');
+    const followUp = ['--follow-up-from', '2026-10-01', '--until', '2027-01-01'];
+    await refused(['--years', '3', '--as-of', '2026-11-23', ...followUp], 'at or after --as-of');
+  });
 });
 
 describe('hfu validate-config with a broken mapping', () => {

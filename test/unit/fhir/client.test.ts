@@ -463,6 +463,87 @@ describe('paging', () => {
   });
 });
 
+describe('URL length', () => {
+  const ids = Array.from({ length: 40 }, (_, i) => `patient-${String(i).padStart(3, '0')}-abcdefgh`);
+
+  it('splits a list of patients so that no search URL, base included, passes fhir.maxUrlLength', async () => {
+    const urls: string[] = [];
+    nock(ORIGIN)
+      .get('/R4/Encounter')
+      .query(true)
+      .times(40)
+      .reply((uri) => {
+        urls.push(`${ORIGIN}${uri}`);
+        return [200, { resourceType: 'Bundle', type: 'searchset', entry: [] }];
+      });
+    const chunks: string[][] = [];
+    const params = { date: 'ge2025-11-23' };
+    for await (const chunk of client({ maxUrlLength: 400 }).searchBySubjects('Encounter', 'subject', ids, params)) {
+      chunks.push(chunk.patientIds);
+    }
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(chunks.flat()).toEqual(ids); // every patient once, in order
+    expect(Math.max(...urls.map((u) => Buffer.byteLength(u)))).toBeLessThanOrEqual(400);
+    const asked = urls.map((u) => new URL(u).searchParams.get('subject')?.split(',') ?? []);
+    expect(asked.map((subjects) => subjects.map((s) => s.replace('Patient/', '')))).toEqual(chunks);
+    // as full as the limit allows: one more patient would have passed it
+    for (const [i, url] of urls.slice(0, -1).entries()) {
+      const next = encodeURIComponent(`,Patient/${chunks[i + 1]?.[0]}`);
+      expect(Buffer.byteLength(url) + next.length).toBeGreaterThan(400);
+    }
+  });
+
+  it('keeps to fhir.chunkSize when the URL is short enough', async () => {
+    nock(ORIGIN).get('/R4/Encounter').query(true).times(4).reply(200, { resourceType: 'Bundle', type: 'searchset' });
+    const sizes: number[] = [];
+    for await (const chunk of client({ chunkSize: 15 }).searchBySubjects('Encounter', 'subject', ids)) {
+      sizes.push(chunk.patientIds.length);
+    }
+    expect(sizes).toEqual([15, 15, 10]);
+  });
+
+  it('fails a search whose one patient alone passes the limit, naming the setting, without sending it', async () => {
+    const scope = nock(ORIGIN).get(/.*/).reply(200, { resourceType: 'Bundle', type: 'searchset' });
+    const searches = client({ maxUrlLength: 256 }).searchBySubjects('Encounter', 'subject', ['x'.repeat(300)]);
+    const err = await failure(searches.next());
+    expect(err.kind).toBe('url-too-long');
+    expect(err.message).toMatch(/longer than fhir\.maxUrlLength \(256\)/);
+    expect(err.message).not.toContain('xxx');
+    expect(scope.isDone()).toBe(false);
+  });
+});
+
+describe('next links and totals', () => {
+  it('follows next links as given, whatever their parameters, to the page without one; no total needed', async () => {
+    nock(ORIGIN)
+      .get('/R4/Patient')
+      .query({ _count: '2' })
+      .reply(200, bundle(['a', 'b'], `${BASE}?_getpages=9f3c&_getpagesoffset=2&_count=2&_bundletype=searchset`))
+      .get('/R4')
+      .query({ _getpages: '9f3c', _getpagesoffset: '2', _count: '2', _bundletype: 'searchset' })
+      .reply(200, bundle(['c'], `${BASE}/opaque/cursor/XyZ==`))
+      .get('/R4/opaque/cursor/XyZ==')
+      .reply(200, bundle(['d']));
+    const patients = await client({ pageSize: 2 }).searchAll('Patient');
+    expect(patients.map((p) => p.id)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('pages Patient/[id]/$everything the same way', async () => {
+    nock(ORIGIN)
+      .get('/R4/Patient/p1/$everything')
+      .query({ _count: '1000', _type: 'Encounter' })
+      .reply(200, bundle(['p1'], `${BASE}?_getpages=e1&_getpagesoffset=1`))
+      .get('/R4')
+      .query({ _getpages: 'e1', _getpagesoffset: '1' })
+      .reply(200, bundle(['p2']));
+    const pages = [];
+    for await (const page of client().everything('p1', { _type: 'Encounter' })) {
+      pages.push(page.entry?.map((e) => e.resource?.id));
+    }
+    expect(pages).toEqual([['p1'], ['p2']]);
+  });
+});
+
 describe('concurrency', () => {
   it('keeps at most `concurrency` requests in flight', async () => {
     let inFlight = 0;
