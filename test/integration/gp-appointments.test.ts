@@ -62,8 +62,9 @@ function fulfilledInWindow(): Map<string, number> {
 /**
  * GP contacts held only as Appointments, as a GP system's appointment book shares them: the synthetic practice's GP
  * encounters become Appointments (the patient one participant among others, finished → fulfilled, cancelled and in
- * error kept as such), with no-shows and future bookings beside them. Over HTTP, by searches and by Bulk Data, the
- * gp-record mapping counts each patient's fulfilled appointments in the 12 months, as the resources say.
+ * error kept as such), with no-shows and future bookings beside them. Over HTTP, by each read strategy (lists of
+ * patients, one patient per search, `$everything`, Bulk Data), the gp-record mapping counts each patient's fulfilled
+ * appointments in the 12 months, as the resources say.
  */
 describe('GP contacts recorded only as Appointments, with the gp-record mapping', () => {
   let server: RunningFhirServer;
@@ -78,14 +79,16 @@ describe('GP contacts recorded only as Appointments, with the gp-record mapping'
   });
   afterAll(() => Promise.all([server.stop(), originalServer.stop()]));
 
-  const env = (baseUrl: string, mode: 'search' | 'bulk' = 'search') => ({
+  /** How the run reads: searches with lists of patients, one patient per search, `$everything`, or Bulk Data. */
+  type Read = 'or-list' | 'per-patient' | 'everything' | 'bulk';
+  const env = (baseUrl: string, read: Read = 'or-list') => ({
     HFU_FHIR__BASE_URL: baseUrl,
     HFU_MAPPING: 'gp-record',
-    HFU_EXTRACT__MODE: mode,
+    ...(read === 'bulk' ? { HFU_EXTRACT__MODE: 'bulk' } : { HFU_EXTRACT__SUBJECT_SEARCH: read }),
     HFU_LOG__LEVEL: 'debug',
   });
-  async function dryRun(baseUrl: string, mode: 'search' | 'bulk'): Promise<{ report: Report; stderr: string }> {
-    const { code, stdout, stderr } = await runCli(['run', '--dry-run', '--json', '--now', AS_OF], env(baseUrl, mode));
+  async function dryRun(baseUrl: string, read: Read): Promise<{ report: Report; stderr: string }> {
+    const { code, stdout, stderr } = await runCli(['run', '--dry-run', '--json', '--now', AS_OF], env(baseUrl, read));
     expect({ code, stderr: code ? stderr.slice(-1500) : '' }).toEqual({ code: 0, stderr: '' });
     return { report: JSON.parse(stdout) as Report, stderr };
   }
@@ -96,10 +99,10 @@ describe('GP contacts recorded only as Appointments, with the gp-record mapping'
     expect(appointments.some((a) => a.status === 'cancelled' || a.status === 'entered-in-error')).toBe(true);
   });
 
-  it.each(['search', 'bulk'] as const)(
+  it.each(['or-list', 'per-patient', 'everything', 'bulk'] as const)(
     'counts each candidate’s fulfilled appointments, read by %s, and finds the cohort the encounters gave',
-    async (mode) => {
-      const { report, stderr } = await dryRun(server.baseUrl, mode);
+    async (read) => {
+      const { report, stderr } = await dryRun(server.baseUrl, read);
       expect(report.complete).toBe(true);
       expect(report.skipped).toEqual([
         {
@@ -114,13 +117,15 @@ describe('GP contacts recorded only as Appointments, with the gp-record mapping'
         expect({ id, gp: candidate.features.gpEncounters }).toEqual({ id, gp: expected.get(id) ?? 0 });
       }
       expect(report.candidates.some((c) => (c.features.gpEncounters as number) > 0)).toBe(true);
-      if (mode === 'search') {
-        expect(stderr).toMatch(/"path":"Appointment"/); // searched by patient, as the mapping says
-      } else {
-        expect(stderr).toMatch(/"message":"bulk export ready"/);
-      }
+      const how: Record<Read, RegExp> = {
+        'or-list': /"path":"Appointment"/, // searched by patient, as the mapping says
+        'per-patient': /"path":"Appointment"/,
+        everything: /"path":"Patient\/[^"]+\/\$everything"/,
+        bulk: /"message":"bulk export ready"/,
+      };
+      expect(stderr).toMatch(how[read]);
 
-      const before = await dryRun(originalServer.baseUrl, mode);
+      const before = await dryRun(originalServer.baseUrl, read);
       expect([...report.proposed].sort()).toEqual([...before.report.proposed].sort());
       const gpBefore = new Map(before.report.candidates.map((c) => [c.patient, c.features.gpEncounters]));
       for (const candidate of report.candidates) {
