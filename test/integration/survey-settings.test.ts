@@ -48,6 +48,14 @@ describe('hfu survey: the settings that follow, per server behaviour', () => {
       });
       expect(advice(behave)['writeback.fhir']).toBeUndefined();
     }
+    // Both declare Patient/$everything (minimal does not): the other subject search they allow.
+    for (const behave of ['default', 'hapi', 'minimal'] as const) {
+      const because = reports.get(behave)?.capability.settings.find((x) => x.setting === 'extract.subjectSearch');
+      expect({ behave, everything: because?.because.includes('Patient/$everything') }).toEqual({
+        behave,
+        everything: behave !== 'minimal',
+      });
+    }
     // What hapi does differently (opaque next links, pages of 100) is not in its metadata: the same advice.
     expect(advice('hapi')).toEqual(advice('default'));
   });
