@@ -2,12 +2,14 @@
  * `npm run bench`: performance figures, measured, never asserted in tests.
  *   npm run bench                      10,000 patients
  *   npm run bench -- --patients 100000 (or --large)
- *   npm run bench -- --only evaluation|run|search-index|read-requests
+ *   npm run bench -- --only evaluation|run|search-index|read-requests|workspace
+ *   npm run bench -- --large --only workspace   (the workspace's figures at 100,000 patients)
  */
 import { benchEvaluation } from './evaluation';
 import { benchReadRequests } from './read-requests';
 import { benchRunVsRaw } from './run-vs-raw';
 import { benchSearchIndex } from './search-index';
+import { benchWorkspace } from './workspace';
 
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,6 +30,9 @@ async function main(): Promise<void> {
   }
   if (!only || only === 'read-requests') {
     await benchReadRequests(Math.min(patients, 1000));
+  }
+  if (!only || only === 'workspace') {
+    await benchWorkspace(patients);
   }
 }
 

@@ -142,7 +142,7 @@ interface ServerProcess {
 }
 
 /** `hfu fhir-server` seeded with the synthetic practice, in its own process with room for 100,000 patients. */
-function startServerProcess(patients: number): Promise<ServerProcess> {
+export function startServerProcess(patients: number): Promise<ServerProcess> {
   const bin = path.join(__dirname, '../../bin/hfu.js');
   const child = spawn(
     process.execPath,

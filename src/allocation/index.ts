@@ -47,6 +47,11 @@ export class Caseloads {
     return this.patients.get(reference)?.size ?? 0;
   }
 
+  /** The patients an owner carries (ids). */
+  patientsOf(reference: string): string[] {
+    return [...(this.patients.get(reference) ?? [])];
+  }
+
   /** The patient leaves every caseload (discharged, or out of the programme). */
   release(patientId: string): void {
     this.patients.forEach((set) => set.delete(patientId));

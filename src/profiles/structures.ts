@@ -6,7 +6,7 @@ import { programmeFlagCodes } from './terminology';
 export interface ProfileSpec {
   id: string;
   url: string;
-  type: 'Group' | 'Flag' | 'Task' | 'CarePlan' | 'Provenance';
+  type: 'Group' | 'Flag' | 'Task' | 'CarePlan' | 'Provenance' | 'AuditEvent';
   title: string;
   description: string;
   /** The UK Core profile it derives from (profiles/base/), or the R4 base when there is none. */
@@ -194,6 +194,43 @@ function buildSpecs(): ProfileSpec[] {
       { id: 'Provenance.policy', path: 'Provenance.policy', min: 1 },
       { id: 'Provenance.activity', path: 'Provenance.activity', min: 1 },
       { id: 'Provenance.entity', path: 'Provenance.entity', mustSupport: true },
+    ],
+  },
+  {
+    id: 'hfu-audit-event',
+    url: PROFILE.auditEvent,
+    type: 'AuditEvent',
+    ukCoreBase: 'UKCore-AuditEvent',
+    title: 'HFU workspace AuditEvent',
+    description:
+      "Who viewed a patient's review page or recorded an MDT decision in the workspace, when, and about which patient: " +
+      'the signed-in user as the requesting agent, the connector as the observer, the patient (and the review version a ' +
+      'decision wrote) as entities.',
+    invariants: [
+      managed,
+      {
+        key: 'hfu-audit-1',
+        human: 'Says what the user did, from the HFU audit codes',
+        expression: `subtype.where(system = '${CODE_SYSTEM.audit}').exists()`,
+      },
+      { key: 'hfu-audit-2', human: 'A requesting user who is named', expression: 'agent.where(requestor = true and who.exists()).exists()' },
+      {
+        key: 'hfu-audit-3',
+        human: 'About a patient',
+        expression: "entity.where(what.reference.matches('(^|/)Patient/[^/]+$')).exists()",
+      },
+      {
+        key: 'hfu-audit-4',
+        human: 'Observed by the connector',
+        expression: `source.observer.identifier.where(system = '${IDENTIFIER.device}').exists()`,
+      },
+    ],
+    elements: [
+      { id: 'AuditEvent.subtype', path: 'AuditEvent.subtype', min: 1, mustSupport: true },
+      { id: 'AuditEvent.action', path: 'AuditEvent.action', min: 1, mustSupport: true },
+      { id: 'AuditEvent.outcome', path: 'AuditEvent.outcome', min: 1 },
+      { id: 'AuditEvent.agent.who', path: 'AuditEvent.agent.who', min: 1, mustSupport: true },
+      { id: 'AuditEvent.entity', path: 'AuditEvent.entity', min: 1, mustSupport: true },
     ],
   },
 ];

@@ -2,8 +2,10 @@ import type { CodeSystem, ValueSet } from '@medplum/fhirtypes';
 import { builtInProgrammes, loadProgramme } from '../criteria';
 import type { Code } from '../vocabulary';
 import {
+  AUDIT_CODE,
   BUSINESS_STATUS,
   CODE_SYSTEM,
+  DECLINE_REASON,
   HFU_CODE,
   MANAGED_TAG,
   RISK_CODE,
@@ -113,7 +115,7 @@ const SPECS: CodeSystemSpec[] = [
     id: 'hfu-business-status',
     valueSet: VALUE_SET.businessStatus,
     title: 'HFU task business statuses',
-    description: "Business statuses on HFU Tasks: the MDT's decision on a review (enrol, decline), and the connector's own (proposed, scheduled).",
+    description: "Business statuses on HFU Tasks: the MDT's decision on a review (enrol, decline, deferred to the next meeting), and the connector's own (proposed, scheduled).",
     concepts: Object.values(BUSINESS_STATUS),
   },
   {
@@ -126,7 +128,26 @@ const SPECS: CodeSystemSpec[] = [
   },
 ];
 
-const codeSystemSpecs = (): CodeSystemSpec[] => [projectCodeSystem(), ...SPECS];
+const WORKSPACE_SPECS: CodeSystemSpec[] = [
+  {
+    url: CODE_SYSTEM.declineReason,
+    id: 'hfu-decline-reason',
+    valueSet: VALUE_SET.declineReason,
+    title: 'HFU decline reasons',
+    description: "Why the MDT declined a proposed patient (the review Task's statusReason when it is rejected).",
+    concepts: Object.values(DECLINE_REASON),
+  },
+  {
+    url: CODE_SYSTEM.audit,
+    id: 'hfu-audit',
+    valueSet: VALUE_SET.audit,
+    title: 'HFU workspace audit events',
+    description: "What a user did in the MDT workspace, as its AuditEvents record it (AuditEvent.subtype): viewed a patient's review page, recorded a decision.",
+    concepts: Object.values(AUDIT_CODE),
+  },
+];
+
+const codeSystemSpecs = (): CodeSystemSpec[] => [projectCodeSystem(), ...SPECS, ...WORKSPACE_SPECS];
 
 export function codeSystems(): CodeSystem[] {
   return codeSystemSpecs().map((spec) => ({

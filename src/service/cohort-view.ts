@@ -3,35 +3,18 @@ import type { FhirClient } from '../fhir';
 import type { CohortEntry } from '../lifecycle';
 import { cohortEntries, readProgrammeRecord, STAGES } from '../lifecycle';
 import { cohortIdentifier } from '../writeback';
+import { SharedRead } from '../workspace';
 
 /**
- * The cohort as `GET /cohort` lists it, read from the programme record once and kept between runs: paging through
- * the list costs one read of the record, not one per page. The view is dropped when a run finishes (scheduled,
- * requested or notification-driven): what the MDT records shows once a refresh has picked it up, as the rest of the
- * programme does. Requests arriving while the record is read share that read; a failed read is not kept.
+ * The cohort as `GET /cohort` lists it, read from the programme record once and kept between runs (a SharedRead, as
+ * the workspace's worklist is): the view is dropped when a run finishes (scheduled, requested or
+ * notification-driven), so what the MDT records shows once a refresh has picked it up, as the rest of the programme
+ * does.
  */
-export class CohortView {
-  private cached?: Promise<CohortEntry[]>;
-
-  constructor(private readonly read: () => Promise<CohortEntry[]>) {}
-
+export class CohortView extends SharedRead<CohortEntry[]> {
   /** Every patient of the programme at any stage, in patient order. */
   entries(): Promise<CohortEntry[]> {
-    if (!this.cached) {
-      const reading = this.read();
-      this.cached = reading;
-      reading.catch(() => {
-        if (this.cached === reading) {
-          this.cached = undefined;
-        }
-      });
-    }
-    return this.cached;
-  }
-
-  /** The record may have changed (a run finished): the next request reads it again. */
-  invalidate(): void {
-    this.cached = undefined;
+    return this.get();
   }
 }
 

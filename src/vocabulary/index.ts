@@ -24,6 +24,10 @@ export const CODE_SYSTEM = {
   businessStatus: `${CANONICAL_BASE}/CodeSystem/hfu-business-status`,
   risk: `${CANONICAL_BASE}/CodeSystem/hfu-risk`,
   taskInput: `${CANONICAL_BASE}/CodeSystem/hfu-task-input`,
+  /** Why the MDT declined a proposed patient (the review Task's statusReason). */
+  declineReason: `${CANONICAL_BASE}/CodeSystem/hfu-decline-reason`,
+  /** What a user did in the workspace, as its AuditEvents record it. */
+  audit: `${CANONICAL_BASE}/CodeSystem/hfu-audit`,
 } as const;
 
 export const VALUE_SET = {
@@ -35,6 +39,8 @@ export const VALUE_SET = {
   businessStatus: `${CANONICAL_BASE}/ValueSet/hfu-business-status`,
   risk: `${CANONICAL_BASE}/ValueSet/hfu-risk`,
   taskInput: `${CANONICAL_BASE}/ValueSet/hfu-task-input`,
+  declineReason: `${CANONICAL_BASE}/ValueSet/hfu-decline-reason`,
+  audit: `${CANONICAL_BASE}/ValueSet/hfu-audit`,
 } as const;
 
 export const PROFILE = {
@@ -43,6 +49,7 @@ export const PROFILE = {
   task: `${CANONICAL_BASE}/StructureDefinition/hfu-task`,
   carePlan: `${CANONICAL_BASE}/StructureDefinition/hfu-care-plan`,
   provenance: `${CANONICAL_BASE}/StructureDefinition/hfu-provenance`,
+  auditEvent: `${CANONICAL_BASE}/StructureDefinition/hfu-audit-event`,
 } as const;
 
 export const IDENTIFIER = {
@@ -181,14 +188,45 @@ export const RISK_CODE: Record<RiskType, Code> = {
   psychosocial: { system: CODE_SYSTEM.risk, code: 'psychosocial', display: 'Psychosocial risk' },
 };
 
-export type BusinessStatus = 'proposed' | 'enrol' | 'decline' | 'scheduled';
+export type BusinessStatus = 'proposed' | 'enrol' | 'decline' | 'deferred' | 'scheduled';
 
 export const BUSINESS_STATUS: Record<BusinessStatus, Code> = {
   proposed: { system: CODE_SYSTEM.businessStatus, code: 'proposed', display: 'Proposed by hfu-connector' },
   enrol: { system: CODE_SYSTEM.businessStatus, code: 'enrol', display: 'MDT decision: enrol' },
   decline: { system: CODE_SYSTEM.businessStatus, code: 'decline', display: 'MDT decision: decline' },
+  deferred: {
+    system: CODE_SYSTEM.businessStatus,
+    code: 'deferred',
+    display: 'MDT decision: deferred to the next meeting',
+  },
   scheduled: { system: CODE_SYSTEM.businessStatus, code: 'scheduled', display: 'Scheduled by hfu-connector' },
 };
+
+/** Why the MDT declined a patient (the review Task's statusReason), from the published hfu-decline-reason. */
+export const DECLINE_REASON = {
+  supportedElsewhere: {
+    system: CODE_SYSTEM.declineReason,
+    code: 'supported-elsewhere',
+    display: 'Already supported elsewhere',
+  },
+  notAppropriate: {
+    system: CODE_SYSTEM.declineReason,
+    code: 'not-appropriate',
+    display: 'Not appropriate for the programme',
+  },
+  patientDeclines: {
+    system: CODE_SYSTEM.declineReason,
+    code: 'patient-known-to-decline',
+    display: 'Patient known to decline',
+  },
+  other: { system: CODE_SYSTEM.declineReason, code: 'other', display: 'Other reason' },
+} as const satisfies Record<string, Code>;
+
+/** What a workspace AuditEvent records (its subtype). */
+export const AUDIT_CODE = {
+  patientViewed: { system: CODE_SYSTEM.audit, code: 'patient-review-viewed', display: "Patient's review page viewed" },
+  decisionRecorded: { system: CODE_SYSTEM.audit, code: 'mdt-decision-recorded', display: 'MDT decision recorded' },
+} as const satisfies Record<string, Code>;
 
 /** `system|code` for search parameters. */
 export function token(coding: { system: string; code: string }): string {

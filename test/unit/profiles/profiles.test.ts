@@ -94,6 +94,7 @@ describe('published profiles', () => {
       Task: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-Task',
       CarePlan: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-CarePlan',
       Provenance: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-Provenance',
+      AuditEvent: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-AuditEvent',
     });
     for (const sd of sds) {
       expect(sd.differential?.element.length).toBeGreaterThan(1);

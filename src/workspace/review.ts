@@ -1,0 +1,195 @@
+import type { Task } from '@medplum/fhirtypes';
+import type { Caseloads, WorkforceMember } from '../allocation';
+import { dominantRisk, proposedOwnerOf } from '../allocation';
+import type { Decision as CriteriaDecision, Programme, RuleExplanation } from '../criteria';
+import { candidateSummary, exclusionTitle, explainDecision, reasonSentence, valuesInWords } from '../criteria';
+import type { IsoDate } from '../dates';
+import type { Episode, PatientInProgramme } from '../lifecycle';
+import { episodeStage, hasBusinessStatus, standingOf, tierOfEpisode } from '../lifecycle';
+import type { PatientRecord } from '../mappings';
+import type { RiskType } from '../vocabulary';
+import { isTaskInput, RISK_CODE } from '../vocabulary';
+import { DECLINE_REASONS, ownerRequired } from './decide';
+import { evidenceTimeline } from './evidence';
+import type { OwnerLabels } from './owners';
+import { ownerOptions } from './owners';
+import type {
+  DecisionRecord,
+  EpisodeHistory,
+  PatientReview,
+  PatientSummary,
+  RuleInWords,
+  WorkspaceUser,
+} from './types';
+import { ownerOf, tierLabel } from './worklist';
+
+export interface ReviewInputs {
+  programme: Programme;
+  asOf: IsoDate;
+  user: WorkspaceUser;
+  summary: PatientSummary;
+  record: PatientRecord;
+  /** Undefined when the patient's data could not be evaluated (malformed). */
+  decision?: CriteriaDecision;
+  place?: PatientInProgramme;
+  workforce: readonly WorkforceMember[];
+  caseloads: Caseloads;
+  labels: OwnerLabels;
+  reviewOwner?: string;
+}
+
+/** The patient review page's content: why, the rules in words, the evidence, the history and the decision form. */
+export function patientReview(inputs: ReviewInputs): PatientReview {
+  const { programme, asOf, decision, place, user } = inputs;
+  const { latest, stage } = standingOf(place);
+  const review = latest?.review;
+  const risk = riskOf(review) ?? (decision ? dominantRisk(programme, decision.facts) : 'clinical');
+  const open = Boolean(review?.id && (stage === 'under-review' || stage === 'undecided'));
+  const rules = decision ? explainDecision(programme, decision) : {};
+  return {
+    patient: inputs.summary,
+    asOf,
+    ...(stage ? { stage, episode: latest?.number } : {}),
+    why: whyOf(programme, asOf, decision, latest),
+    rules: {
+      tiers: inWords(programme, rules.tiers),
+      exclusions: inWords(programme, rules.exclusions, (id) => exclusionTitle(programme, id)),
+      riskFactors: inWords(programme, rules.riskFactors),
+    },
+    riskFactors: programme.riskFactors
+      .filter((r) => decision?.riskFactors.includes(r.id))
+      .map((r) => ({ code: r.id, label: r.title })),
+    dominantRisk: { code: risk, label: RISK_CODE[risk].display },
+    evidence: decision
+      ? evidenceTimeline(programme, decision, inputs.record)
+      : { events: [], gpContactsByMonth: [], medicines: [], conditions: [], other: [] },
+    history: (place?.episodes ?? []).map((e) => episodeHistory(e, inputs)).reverse(),
+    ...(open && review
+      ? {
+          review: {
+            reference: `Task/${review.id}`,
+            version: review.meta?.versionId ?? '',
+            status: review.status,
+            ...(review.businessStatus?.coding?.[0]?.code
+              ? { businessStatus: review.businessStatus.coding[0].code }
+              : {}),
+          },
+        }
+      : {}),
+    decision: {
+      allowed: open && user.role !== 'viewer',
+      owners: ownerOptions(inputs.workforce, inputs.caseloads, risk, inputs.labels, proposedOwnerOf(review)),
+      ownerRequired: ownerRequired({ workforce: inputs.workforce, caseloads: inputs.caseloads, risk }),
+      declineReasons: DECLINE_REASONS,
+    },
+  };
+}
+
+function riskOf(review: Task | undefined): RiskType | undefined {
+  const code = review?.input?.find((i) => isTaskInput(i, 'dominantRisk'))?.valueCodeableConcept?.coding?.[0]?.code;
+  return code === 'clinical' || code === 'psychosocial' ? code : undefined;
+}
+
+function whyOf(
+  programme: Programme,
+  asOf: IsoDate,
+  decision: CriteriaDecision | undefined,
+  latest: Episode | undefined
+): PatientReview['why'] {
+  if (!decision) {
+    return { candidate: false, reason: "The patient's record could not be evaluated: some of it is not valid FHIR." };
+  }
+  const tier = decision.tier ?? decision.qualifyingTier ?? tierOfEpisode(latest);
+  const rule = programme.tiers.find((t) => t.id === decision.qualifyingTier);
+  if (decision.tier) {
+    return {
+      candidate: true,
+      tier: tierLabel(decision.tier),
+      reason: reasonSentence(programme, decision, asOf),
+      ...(rule ? { rule: candidateSummary(programme, decision, asOf) } : {}),
+    };
+  }
+  const excluded = decision.excludedBy.map((id) => exclusionTitle(programme, id));
+  return {
+    candidate: false,
+    ...(tier ? { tier: tierLabel(tier) } : {}),
+    reason: excluded.length
+      ? `Not a candidate now: ${excluded.join('; ')}. ${reasonSentence(programme, decision, asOf)}.`
+      : `No longer meets the criteria: ${reasonSentence(programme, decision, asOf)}.`,
+  };
+}
+
+function inWords(
+  programme: Programme,
+  rules: RuleExplanation[] | undefined,
+  title: (id: string) => string | undefined = () => undefined
+): RuleInWords[] {
+  return (rules ?? []).map((r) => ({
+    id: r.id,
+    title: title(r.id) ?? r.title,
+    holds: r.holds,
+    values: valuesInWords(programme, r.values),
+  }));
+}
+
+function episodeHistory(episode: Episode, inputs: ReviewInputs): EpisodeHistory {
+  const review = episode.review;
+  const owner = ownerOf(episode, inputs.reviewOwner);
+  const tier = tierLabel(tierOfEpisode(episode));
+  const ref = (r: { resourceType: string; id?: string } | undefined) =>
+    r?.id ? `${r.resourceType}/${r.id}` : undefined;
+  return {
+    number: episode.number,
+    stage: episodeStage(episode),
+    ...(tier ? { tier } : {}),
+    ...(review?.authoredOn ? { proposedOn: review.authoredOn } : {}),
+    ...(owner ? { owner: { reference: owner, label: inputs.labels.label(owner) } } : {}),
+    decisions: decisionsOf(review),
+    ...(ref(review) ? { review: ref(review) } : {}),
+    ...(ref(episode.flag) ? { flag: ref(episode.flag) } : {}),
+    ...(ref(episode.carePlan) ? { carePlan: ref(episode.carePlan) } : {}),
+  };
+}
+
+/**
+ * The MDT's decisions on a review, oldest first: each note the workspace wrote starts with the decision in words
+ * (`noteText`), others are the MDT's own notes; a decision recorded elsewhere without a note shows as the review's
+ * final status at its lastModified.
+ */
+function decisionsOf(review: Task | undefined): DecisionRecord[] {
+  if (!review) {
+    return [];
+  }
+  const records: DecisionRecord[] = (review.note ?? []).map((note) => ({
+    action: /^Accepted\b/.test(note.text)
+      ? 'accept'
+      : /^Declined\b/.test(note.text)
+        ? 'decline'
+        : /^Deferred\b/.test(note.text)
+          ? 'defer'
+          : 'other',
+    ...(note.authorReference?.display || note.authorString
+      ? { by: note.authorReference?.display ?? note.authorString }
+      : {}),
+    ...(note.time ? { at: note.time } : {}),
+    note: note.text,
+  }));
+  const final =
+    review.status === 'rejected' || hasBusinessStatus(review, 'decline')
+      ? 'decline'
+      : review.status === 'accepted' || hasBusinessStatus(review, 'enrol')
+        ? 'accept'
+        : undefined;
+  const reason = review.statusReason?.coding?.[0];
+  const last = [...records].reverse().find((r) => r.action === final);
+  if (final && !last) {
+    records.push({ action: final, ...(review.lastModified ? { at: review.lastModified } : {}) });
+  }
+  if (final === 'decline' && reason?.code) {
+    const target = records.filter((r) => r.action === 'decline').pop();
+    if (target) {
+      target.reason = { code: reason.code, label: reason.display ?? reason.code };
+    }
+  }
+  return records;
+}
