@@ -24,6 +24,7 @@ COPY bin ./bin
 COPY mappings ./mappings
 COPY profiles ./profiles
 COPY programmes ./programmes
+COPY src/pages/web ./src/pages/web
 USER node
 EXPOSE 8080
 # Liveness only (/health): readiness (/ready) depends on the FHIR endpoint and belongs to the orchestrator's probe.

@@ -73,7 +73,7 @@ interface RunInputs {
 async function start(deps: RunDeps, settings: RunSettings): Promise<RunInputs> {
   const { source, programme, logger } = deps;
   const { signal } = settings;
-  const population = await resolvePopulation(source, settings.scope, signal);
+  const population = await resolvePopulation(source, settings.scope, signal, settings.subjectSearch);
   if (settings.extract !== 'bulk') {
     await checkSubjectSearch(source, settings.subjectSearch ?? 'or-list', signal);
   }

@@ -9,5 +9,6 @@ export type {
   Scope,
   ServiceAuthConfig,
   ServiceConfig,
+  ServiceUiConfig,
   WorkforceMember,
 } from './schema';

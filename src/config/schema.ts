@@ -345,6 +345,41 @@ const trustProxySchema = z
   )
   .default(false);
 
+/** Claim values that give a user each workspace role. */
+const claimValues = (value: string) => z.array(z.string().min(1)).min(1).default([value]);
+
+/** The MDT workspace's web pages (`/mdt/`): sign-in with an OpenID Connect issuer (NHS CIS2 in production). */
+const serviceUiSchema = z
+  .strictObject({
+    enabled: boolean(true),
+    /** The URL users reach (behind any proxy); the issuer's redirect URI is `<publicUrl>/mdt/auth/callback`. */
+    publicUrl: httpUrl.optional(),
+    oidc: z
+      .strictObject({
+        issuer: httpUrl,
+        clientId: z.string().min(1),
+        /** HFU_SERVICE__UI__OIDC__CLIENT_SECRET; absent: a public client (PKCE only). */
+        clientSecret: z.string().min(1).optional(),
+        scopes: z.string().min(1).default('openid profile'),
+        /** The claim (ID token or userinfo) holding the user's roles: a string or an array of strings. */
+        roleClaim: z.string().min(1).default('roles'),
+        /** The claim holding the ODS codes of the practices the user may see; absent: no practice limit. */
+        practiceClaim: z.string().min(1).optional(),
+      })
+      .optional(),
+    /** Which claim values make a user mdt (reviews and decides), lead (also every practice, refresh) or viewer. */
+    roles: z
+      .strictObject({ mdt: claimValues('mdt'), lead: claimValues('lead'), viewer: claimValues('viewer') })
+      .prefault({}),
+    /** A session ends after this long without a request (fractions allowed: 0.5 is thirty seconds). */
+    sessionIdleMinutes: z
+      .preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number().positive().max(1440))
+      .default(30),
+    /** A session ends this long after sign-in however active it is. */
+    sessionMaxHours: integer(12, 1, 7 * 24),
+  })
+  .prefault({});
+
 const serviceSchema = z
   .strictObject({
     /** Interface the API listens on (0.0.0.0 in a container). */
@@ -357,6 +392,7 @@ const serviceSchema = z
      */
     trustProxy: trustProxySchema,
     auth: serviceAuthSchema,
+    ui: serviceUiSchema,
     schedule: z
       .strictObject({
         /** When to refresh (5 fields, or 6 with seconds first), e.g. `0 6 * * 1-5`; absent: only on request. */
@@ -427,4 +463,5 @@ export type WritebackFhirConfig = NonNullable<Config['writeback']['fhir']>;
 export type AuthConfig = FhirConfig['auth'];
 export type ServiceConfig = Config['service'];
 export type ServiceAuthConfig = ServiceConfig['auth'];
+export type ServiceUiConfig = ServiceConfig['ui'];
 export type RoleLevel = z.output<typeof roleLevel>;

@@ -4,6 +4,7 @@ import { ConfigError } from '../config';
 import type { FhirClient } from '../fhir';
 import { patientIdOfReference, toQuery } from '../fhir';
 import { NHS_SYSTEM } from '../vocabulary';
+import type { SubjectSearch } from './chunk';
 
 /** The patients a run evaluates, read page by page (each page is one chunk). */
 export interface Population {
@@ -19,7 +20,17 @@ export interface Population {
   bulk: { groupId?: string; patientFilter?: string };
 }
 
-export async function resolvePopulation(client: FhirClient, scope: Scope, signal?: AbortSignal): Promise<Population> {
+/**
+ * The scope's patients on the source. `subjectSearch` says whether the server takes comma OR lists of references:
+ * with `per-patient` a scope of several practices is searched one practice at a time, not as
+ * `general-practitioner=Organization/a,Organization/b`.
+ */
+export async function resolvePopulation(
+  client: FhirClient,
+  scope: Scope,
+  signal?: AbortSignal,
+  subjectSearch: SubjectSearch = 'or-list'
+): Promise<Population> {
   const pageSize = client.chunkSize;
   switch (scope.type) {
     case 'all':
@@ -48,8 +59,13 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
       return {
         key: `practices-${name}`,
         title: `${scope.name ?? 'practices'} (${scope.ods.join(', ')})`,
-        pages: (s) => client.search<Patient>('Patient', { 'general-practitioner': gps.join(','), _count: pageSize }, s),
-        size: (s) => client.count('Patient', { 'general-practitioner': gps.join(',') }, s),
+        ...(subjectSearch === 'per-patient'
+          ? practiceByPractice(client, gps)
+          : {
+              pages: (s) =>
+                client.search<Patient>('Patient', { 'general-practitioner': gps.join(','), _count: pageSize }, s),
+              size: (s) => client.count('Patient', { 'general-practitioner': gps.join(',') }, s),
+            }),
         includes: registeredWith(gps),
         bulk: { patientFilter: `Patient?${toQuery({ 'general-practitioner': gps.join(',') })}` },
       };
@@ -78,6 +94,39 @@ export async function resolvePopulation(client: FhirClient, scope: Scope, signal
         bulk: { patientFilter: `Patient?${toQuery({ _id: scope.patients.join(',') })}` },
       };
   }
+}
+
+/**
+ * Several practices' patients by one search per practice, for a server without comma OR lists. A patient registered
+ * with two of them (`generalPractitioner` is 0..*) is read once, from the first. The size is the sum of the
+ * practices' counts, so it can count such a patient twice: it only feeds progress.
+ */
+function practiceByPractice(client: FhirClient, gps: readonly string[]): Pick<Population, 'pages' | 'size'> {
+  return {
+    pages: async function* (signal) {
+      const seen = new Set<string>();
+      for (const gp of gps) {
+        const pages = client.search<Patient>(
+          'Patient',
+          { 'general-practitioner': gp, _count: client.chunkSize },
+          signal
+        );
+        for await (const page of pages) {
+          const unseen = page.filter((patient) => !seen.has(patient.id ?? ''));
+          unseen.forEach((patient) => seen.add(patient.id ?? ''));
+          if (unseen.length) {
+            yield unseen;
+          }
+        }
+      }
+    },
+    size: async (signal) => {
+      const counts = await Promise.all(
+        gps.map((gp) => client.count('Patient', { 'general-practitioner': gp }, signal))
+      );
+      return counts.some((n) => n === undefined) ? undefined : counts.reduce<number>((a, n) => a + (n ?? 0), 0);
+    },
+  };
 }
 
 /** `Organization/<id>` of each practice, found by ODS code: exactly one each, or the scope is wrong. */

@@ -18,7 +18,7 @@ import { errorHandler, HttpError, sendError } from './errors';
  * rate-limited by who they are, failed authentications by address, apart, so that failures never lock out a valid
  * caller sharing that address.
  */
-export function createApp(ctx: ApiContext, authenticator: Authenticator): express.Express {
+export function createApp(ctx: ApiContext, authenticator: Authenticator, pages?: express.Router): express.Express {
   const { config, logger } = ctx;
   const app = express();
   app.disable('x-powered-by');
@@ -30,6 +30,10 @@ export function createApp(ctx: ApiContext, authenticator: Authenticator): expres
   for (const route of ROUTES) {
     const guard = route.access === 'public' ? [] : [identify(ctx, authenticator, route), ...limits, authorise(route)];
     app[route.method](route.path, ...guard, ...(route.body ? readBody : []), handler(ctx, route));
+  }
+  if (pages) {
+    app.get('/', (_req, res) => res.redirect(302, '/mdt/worklist'));
+    app.use(pages);
   }
   app.use((_req, _res, next) => next(new HttpError(404, 'no such route (see /openapi.json)')));
   app.use(clientErrors);

@@ -6,6 +6,7 @@ import { endpointsFrom, resolvePopulation, rulesFrom } from '../cohort';
 import type { Config } from '../config';
 import { ConfigError } from '../config';
 import type { Logger } from '../logging';
+import { uiConfigProblem } from '../pages';
 import type { ApiContext } from './api';
 import { createApp } from './app';
 import { Authenticator } from './auth';
@@ -13,6 +14,7 @@ import { CohortView, readCohort } from './cohort-view';
 import { ServiceMetrics } from './metrics';
 import { NotificationQueue } from './notifications';
 import { RunManager } from './runs';
+import { workspacePages } from './workspace-pages';
 
 export { newApiKey, sha256Hex } from './auth';
 export type { Principal } from './auth';
@@ -44,6 +46,10 @@ export async function startService(
   if (!authenticator.configured) {
     throw new ConfigError('service', ['service.auth: configure jwt (an issuer) or apiKeys: the API never runs open']);
   }
+  const uiProblem = uiConfigProblem(config);
+  if (uiProblem) {
+    throw uiProblem;
+  }
   const metrics = new ServiceMetrics();
   const endpoints = endpointsFrom(config, config.fhir.baseUrl, { logger, observer: metrics.fhirObserver });
   const rules = rulesFrom(config);
@@ -71,7 +77,17 @@ export async function startService(
     metrics,
     cohortView,
   };
-  const server = await listen(createApp(ctx, authenticator), config.service.host, config.service.port);
+  const pages = config.service.ui.enabled
+    ? workspacePages(config, logger, runs, {
+        source: endpoints.source,
+        record: endpoints.record,
+        config,
+        logger,
+        ...rules,
+        populationKey: resolvePopulationKey,
+      })
+    : undefined;
+  const server = await listen(createApp(ctx, authenticator, pages), config.service.host, config.service.port);
   const url = `http://${config.service.host}:${(server.address() as AddressInfo).port}`;
   const task = scheduleRefresh(config, runs, logger);
   if (config.service.schedule.runOnStart) {

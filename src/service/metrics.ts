@@ -2,7 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { RunResult } from '../cohort';
 import type { TransportObserver } from '../fhir';
 
-export type RunTrigger = 'api' | 'schedule' | 'notification' | 'startup';
+export type RunTrigger = 'api' | 'schedule' | 'notification' | 'startup' | 'workspace';
 export type RunOutcome = 'succeeded' | 'incomplete' | 'stopped' | 'failed';
 
 /** The service's Prometheus metrics: counts, durations and sizes only, never a patient. */

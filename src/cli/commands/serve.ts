@@ -42,6 +42,10 @@ export function registerServe(program: Command, io: CliIo): void {
         await embedded?.stop();
         throw err;
       }
+      if (config.service.ui.enabled) {
+        const signIn = config.service.ui.oidc ? '' : '   (development sign-in: choose who to be)';
+        writeLine(io.stdout, `MDT workspace: ${config.service.ui.publicUrl ?? service.url}/mdt/worklist${signIn}`);
+      }
       writeLine(io.stdout, `hfu-connector API: ${service.url}   (description: ${service.url}/openapi.json)`);
       writeLine(io.stdout, `FHIR R4 endpoint: ${baseUrl}${embedded ? '   (embedded, synthetic practice)' : ''}`);
       if (devKey) {

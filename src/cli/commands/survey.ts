@@ -36,7 +36,7 @@ export function registerSurvey(program: Command, io: CliIo): void {
       const client = fhirClient(ctx.config, ctx.logger);
       const targetConfig = ctx.config.writeback.fhir;
       const target = targetConfig ? FhirClient.fromConfig(targetConfig, { logger: ctx.logger }) : undefined;
-      const population = await resolvePopulation(client, ctx.config.scope);
+      const population = await resolvePopulation(client, ctx.config.scope, undefined, ctx.config.extract.subjectSearch);
       const report = await runSurvey(client, mapping, population, {
         sample,
         seed: parseInteger(flags.seed as string | undefined, '--seed') ?? 1,

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { rulesFrom } from '../../cohort';
+import { uiConfigProblem } from '../../pages';
 import type { CliIo } from '../context';
 import { commandContext, writeLine } from '../context';
 import { NO_ENDPOINT } from '../runtime';
@@ -16,6 +17,10 @@ export function registerValidateConfig(program: Command, io: CliIo): void {
         'programme.file': flags.programme,
       });
       const { mapping, programme } = rulesFrom(config);
+      const uiProblem = uiConfigProblem(config);
+      if (uiProblem) {
+        throw uiProblem;
+      }
       writeLine(io.stdout, 'configuration is valid');
       writeLine(
         io.stdout,
@@ -35,5 +40,10 @@ export function registerValidateConfig(program: Command, io: CliIo): void {
         `  mapping: ${mapping.name} (${mapping.features.length} features, ${mapping.valueSets.length} value sets)`
       );
       writeLine(io.stdout, `  programme: ${programme.id} ${programme.version}; scope: ${config.scope.type}`);
+      const ui = config.service.ui;
+      writeLine(
+        io.stdout,
+        `  MDT workspace: ${!ui.enabled ? 'off' : ui.oidc ? `sign-in with ${ui.oidc.issuer}` : 'development sign-in (loopback only)'}`
+      );
     });
 }

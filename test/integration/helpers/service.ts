@@ -39,7 +39,8 @@ export async function startTestService(fhirBaseUrl: string, config: Record<strin
     },
   });
   const parsed = configSchema.parse({ ...config, fhir: { ...(config.fhir as object), baseUrl: fhirBaseUrl } });
-  parsed.service.port = 0;
+  // A free port, unless the test chose one the OS gave it (the workspace's public URL must name it before start).
+  parsed.service.port = (config.service as { port?: number } | undefined)?.port ?? 0;
   const logger = createLogger({ level: 'debug', format: 'json', stream });
   const service = await startService({ ...parsed, fhir: { ...parsed.fhir, baseUrl: fhirBaseUrl } }, logger);
   const call = (path: string, init: RequestInit & { token?: string } = {}): Promise<Response> => {

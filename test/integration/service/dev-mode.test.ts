@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { londonToday } from '../../../src/dates';
 import { synthesizePractice } from '../../../src/synth';
+import { Browser, formFields } from '../../helpers/oidc';
 import { spawnCli } from '../helpers/cli';
 import { leakedMarkers, patientMarkers } from '../helpers/leaks';
 import { waitFor } from '../helpers/wait';
@@ -51,6 +52,27 @@ describe('npm start with no configuration', () => {
       expect(cohort.total).toBeGreaterThan(0);
       const first = cohort.entries[0]?.patient.replace('Patient/', '');
       expect(await get(`/patients/${first}/explain`)).toMatchObject({ candidate: true });
+
+      // The MDT workspace: the development sign-in as a demo MDT member, the worklist, a review and a decision,
+      // so that the log check below covers the pages too.
+      const workspace = /MDT workspace: (http:\/\/\S+)\/mdt\/worklist {3}\(development sign-in/.exec(stdout)?.[1];
+      expect(workspace).toBe(api);
+      const browser = new Browser();
+      const signIn = await browser.follow(`${workspace}/`);
+      expect(signIn.url).toBe(`${workspace}/mdt/auth/sign-in?returnTo=%2Fmdt%2Fworklist`);
+      const worklist = await browser.post(`${workspace}/mdt/auth/sign-in`, {
+        ...formFields(signIn.body).fields,
+        subject: 'demo-mdt',
+      });
+      expect(worklist.body).toContain(`/mdt/patients/${first}`);
+      const review = await browser.follow(`${workspace}/mdt/patients/${first}`);
+      expect(review.res.status).toBe(200);
+      const deferred = await browser.post(`${workspace}/mdt/patients/${first}/decision`, {
+        ...formFields(review.body, /\/decision$/).fields,
+        decision: 'defer',
+        note: 'Discussed at the meeting',
+      });
+      expect(deferred.url).toBe(`${workspace}/mdt/patients/${first}?decided=defer`);
     } finally {
       child.kill('SIGTERM');
     }

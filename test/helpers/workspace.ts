@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { AS_OF, ProgrammePractice } from '../integration/helpers/programme';
+import type { TestService } from '../integration/helpers/service';
+import { startTestService, testKeys } from '../integration/helpers/service';
+import type { TestOidcProvider } from './oidc';
+import { startOidcProvider } from './oidc';
+
+export const CLIENT_ID = 'hfu-mdt-workspace';
+const CLIENT_SECRET = 'a-test-client-secret-of-some-length';
+
+/** Everything the workspace runs on: the seeded practice after a first run, a real OIDC provider, the service. */
+export interface WorkspaceRig {
+  practice: ProgrammePractice;
+  provider: TestOidcProvider;
+  service: TestService;
+  /** The public URL the issuer redirects to (the service's own address here). */
+  url: string;
+  keys: ReturnType<typeof testKeys>;
+  /** Another service over the same record and issuer, with other `service.ui` settings (stopped with the rig). */
+  another(ui: Record<string, unknown>): Promise<{ service: TestService; url: string }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The practice's candidates proposed by a real run, then the service with sign-in through the test provider:
+ * users carry roles in `roles` and ODS codes in `practices` (test/helpers/oidc-provider.mjs).
+ */
+export async function startWorkspaceRig(ui: Record<string, unknown> = {}): Promise<WorkspaceRig> {
+  const practice = await ProgrammePractice.start();
+  const { code } = await practice.run(AS_OF);
+  if (code !== 0) {
+    throw new Error(`the first run exited ${code}`);
+  }
+  const provider = await startOidcProvider();
+  const keys = testKeys();
+  const services: TestService[] = [];
+  const start = async (settings: Record<string, unknown>): Promise<{ service: TestService; url: string }> => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    // A client of its own per service: a client's redirect URIs are its service's.
+    const clientId = `${CLIENT_ID}-${services.length + 1}`;
+    await provider.register({ clientId, clientSecret: CLIENT_SECRET, publicUrl: url });
+    const practiceConfig = JSON.parse(readFileSync(practice.configFile, 'utf8')) as Record<string, unknown>;
+    const service = await startTestService(practice.server.baseUrl, {
+      ...practiceConfig,
+      service: {
+        port,
+        auth: { apiKeys: keys.entries },
+        ui: {
+          publicUrl: url,
+          oidc: {
+            issuer: provider.issuer,
+            clientId,
+            clientSecret: CLIENT_SECRET,
+            practiceClaim: 'practices',
+          },
+          ...settings,
+        },
+      },
+    });
+    services.push(service);
+    return { service, url };
+  };
+  const first = await start(ui);
+  return {
+    practice,
+    provider,
+    keys,
+    ...first,
+    another: start,
+    async stop() {
+      await Promise.all(services.map((s) => s.stop()));
+      await provider.stop();
+      await practice.stop();
+    },
+  };
+}
+
+/** A port the OS has just handed out (and taken back), for a service that must know its URL before it listens. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
