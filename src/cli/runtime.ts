@@ -55,6 +55,7 @@ export function runJson(result: RunResult): Record<string, unknown> {
     },
     writeFailures: result.writes.failures,
     conflicts: result.conflicts,
+    unprocessable: result.unprocessable,
     timings: result.timings,
   };
 }

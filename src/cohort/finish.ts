@@ -52,6 +52,7 @@ export interface RunStages {
   written: WriteTally;
   ranking: Ranking;
   stopped: boolean;
+  unprocessable: RunResult['unprocessable'];
   timings: RunResult['timings'];
 }
 
@@ -92,6 +93,7 @@ export function runResult(
     warnings: mode.kind === 'full' && report.complete ? coverageWarnings(deps, evaluated) : [],
     writes: written.writes,
     conflicts: written.conflicts,
+    unprocessable: stages.unprocessable,
     ...(settings.keepAllDecisions ? { decisions: evaluated.all } : {}),
     timings: stages.timings,
   };

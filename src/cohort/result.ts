@@ -61,6 +61,8 @@ export interface RunResult {
   warnings: string[];
   writes: WriteOutcome;
   conflicts: { identifier: string; reference: string }[];
+  /** Completed conversation and check-in Tasks whose form could not be used: left alone until corrected. */
+  unprocessable: { task: string; reason: string }[];
   decisions?: Decision[];
   timings: { readMs: number; writeMs: number; totalMs: number };
 }

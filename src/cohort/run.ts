@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { LotteryDraw } from '../criteria';
 import type { EvaluationContext } from '../evaluate';
+import type { UnprocessableForm } from '../care';
+import { readCareForms } from '../care';
 import { lifecycleParameters } from '../criteria';
 import { evaluateChunk } from '../evaluate';
 import type { ProgrammeRecord } from '../lifecycle';
@@ -59,7 +61,19 @@ async function run(deps: RunDeps, settings: RunSettings, runId: string): Promise
     totalMs: Math.round(performance.now() - started),
   };
   const { evaluated, written } = stages;
-  const all = { runId, population: inputs.population, mode, report, evaluated, written, ranking, stopped, timings };
+  const { unprocessable } = inputs;
+  const all = {
+    runId,
+    population: inputs.population,
+    mode,
+    report,
+    evaluated,
+    written,
+    ranking,
+    stopped,
+    unprocessable,
+    timings,
+  };
   return runResult(deps, settings, all);
 }
 
@@ -67,6 +81,7 @@ interface RunInputs {
   population: Population;
   record: ProgrammeRecord;
   mode: ReadMode;
+  unprocessable: UnprocessableForm[];
 }
 
 /** The population, the programme's record as it stands, and which of the population this run reads. */
@@ -79,6 +94,9 @@ async function start(deps: RunDeps, settings: RunSettings): Promise<RunInputs> {
   }
   const cohort = cohortIdentifier(programme, population.key);
   const record = await readProgrammeRecord(deps.record, programme.id, cohort, signal);
+  // The care team's forms are kept beside the Tasks they complete: in the record.
+  const unprocessable = await readCareForms(deps.record, record, sourceReferences(deps), signal);
+  unprocessable.forEach((form) => logger.warn('form unprocessable: left alone', { ...form }));
   const mode = await chooseReadMode(readDeps(deps), population, {
     extract: settings.extract ?? 'search',
     patients: settings.patients,
@@ -97,7 +115,7 @@ async function start(deps: RunDeps, settings: RunSettings): Promise<RunInputs> {
     asOf: settings.asOf,
     dryRun: settings.dryRun,
   });
-  return { population, record, mode };
+  return { population, record, mode, unprocessable };
 }
 
 /** Each patient a lottery proposed, with their draw. */

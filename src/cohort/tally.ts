@@ -117,5 +117,5 @@ export class WriteTally {
 
 /** Whether an action frees the patient's place in a caseload. */
 export function releasesPlace(actions: readonly Action[]): boolean {
-  return actions.some((a) => a.kind === 'discharge' || a.kind === 'exit');
+  return actions.some((a) => ['discharge', 'exit', 'patient-declined', 'complete-plan'].includes(a.kind));
 }

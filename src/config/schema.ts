@@ -33,8 +33,10 @@ function isTimeZone(zone: string): boolean {
 /** What a run reads (rs: read and search) and writes (cu: create and update), in SMART v2 scope syntax. */
 const SMART_SCOPES = [
   ...[...SOURCE_TYPES, 'Organization'].map((type) => `system/${type}.rs`),
-  ...['Group', 'Flag', 'Task', 'CarePlan'].map((type) => `system/${type}.crus`),
+  ...['Group', 'Flag', 'Task', 'CarePlan', 'Goal', 'ServiceRequest'].map((type) => `system/${type}.crus`),
   'system/Provenance.cu',
+  'system/Observation.cu', // the ONS4 scores from the care team's forms
+  'system/QuestionnaireResponse.rs', // the forms themselves, never written
 ].join(' ');
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });

@@ -1,5 +1,5 @@
 export { managedIdentifierValue, parseManagedIdentifier, readPatientProgramme, readProgrammeRecord } from './record';
-export type { Episode, ManagedKind, PatientInProgramme, ProgrammeRecord } from './record';
+export type { CompletedForm, Episode, EpisodeForms, ManagedKind, PatientInProgramme, ProgrammeRecord } from './record';
 export {
   episodeStage,
   hasBusinessStatus,

@@ -49,8 +49,11 @@ export function planStep(
 /** The placement the actions lead to. */
 function placementAfter(standing: Standing, actions: readonly Action[]): Placement {
   const kinds = new Set(actions.map((a) => a.kind));
-  if (kinds.has('discharge')) {
-    return { stage: 'discharged' };
+  if (kinds.has('discharge') || kinds.has('complete-plan')) {
+    return { stage: standing.stage === 'declined' ? 'declined' : 'discharged' };
+  }
+  if (kinds.has('patient-declined')) {
+    return { stage: 'declined' };
   }
   if (kinds.has('exit')) {
     return { stage: standing.latest?.carePlan ? 'discharged' : 'closed' };

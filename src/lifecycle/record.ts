@@ -1,4 +1,15 @@
-import type { CarePlan, Flag, Group, Resource, Task } from '@medplum/fhirtypes';
+import type {
+  CarePlan,
+  Flag,
+  Goal,
+  Group,
+  Observation,
+  QuestionnaireResponse,
+  Resource,
+  ServiceRequest,
+  Task,
+} from '@medplum/fhirtypes';
+import type { IsoDate } from '../dates';
 import type { FhirClient, SourceReferences } from '../fhir';
 import type { TaskKind } from '../vocabulary';
 import { MANAGED_IDENTIFIER_SYSTEMS, MANAGED_TAG, token } from '../vocabulary';
@@ -13,6 +24,39 @@ export interface Episode {
   /** Check-ins by their sequence number (1, 2, ...). */
   checkIns: Map<number, Task>;
   stepDown?: Task;
+  /** Earlier conversation attempts (the patient said "not now"), by attempt; `conversation` is the latest. */
+  conversationAttempts?: Map<number, Task>;
+  /** MDT reviews asked for at a check-in (escalations), by the check-in's number. */
+  escalations?: Map<number, Task>;
+  /** What the connector made of the care team's forms: goals (by number), referrals (by kind), ONS4 (by form). */
+  goals?: Map<number, Goal>;
+  referrals?: Map<number, ServiceRequest>;
+  wellbeing?: Map<number, Observation>;
+  /** The care team's completed forms, once read (src/care): what the lifecycle reacts to. */
+  forms?: EpisodeForms;
+}
+
+/** A form the care team completed: the response (never modified) and the day its Task was completed. */
+export interface CompletedForm {
+  task: string;
+  response: QuestionnaireResponse;
+  completedOn: IsoDate;
+}
+
+export interface EpisodeForms {
+  /** The latest conversation attempt's form. */
+  conversation?: CompletedForm & {
+    participation: 'yes' | 'not-now' | 'declined';
+    tryAgainAfter?: IsoDate;
+    nextCheckIn?: IsoDate;
+  };
+  /** Check-in forms by check-in number. */
+  checkIns: Map<
+    number,
+    CompletedForm & { nextStep: 'continue' | 'step-down' | 'discharge' | 'escalate'; nextCheckIn?: IsoDate }
+  >;
+  /** Completed Tasks whose form could not be used (missing, wrong form, invalid answers): left alone, reported. */
+  unprocessable: { task: string; reason: string }[];
 }
 
 export interface PatientInProgramme {
@@ -27,7 +71,7 @@ export interface ProgrammeRecord {
   patients: Map<string, PatientInProgramme>;
 }
 
-export type ManagedKind = TaskKind | 'flag' | 'care-plan';
+export type ManagedKind = TaskKind | 'flag' | 'care-plan' | 'goal' | 'referral' | 'wellbeing';
 
 /** A business identifier value: `<programme>/Patient/<id>/<kind>/<episode>[/<n>]`. */
 export function managedIdentifierValue(
@@ -60,8 +104,11 @@ export function parseManagedIdentifier(
   };
 }
 
+/** The per-patient resource types the connector writes (found again by its tag). */
+const MANAGED_TYPES = ['Task', 'Flag', 'CarePlan', 'Goal', 'ServiceRequest', 'Observation'] as const;
+
 /**
- * Reads the cohort Group and every Task, Flag and CarePlan the connector wrote (found by its tag), and files them
+ * Reads the cohort Group and every Task, Flag, CarePlan, Goal, ServiceRequest and Observation the connector wrote (found by its tag), and files them
  * by patient and episode from their business identifiers. Resources of other programmes are ignored.
  */
 export async function readProgrammeRecord(
@@ -71,13 +118,11 @@ export async function readProgrammeRecord(
   signal?: AbortSignal
 ): Promise<ProgrammeRecord> {
   const tag = token(MANAGED_TAG);
-  const [groups, tasks, flags, carePlans] = await Promise.all([
+  const [groups, ...managed] = await Promise.all([
     client.searchAll<Group>('Group', { identifier: `${cohortIdentifier.system}|${cohortIdentifier.value}` }, signal),
-    client.searchAll<Task>('Task', { _tag: tag }, signal),
-    client.searchAll<Flag>('Flag', { _tag: tag }, signal),
-    client.searchAll<CarePlan>('CarePlan', { _tag: tag }, signal),
+    ...MANAGED_TYPES.map((type) => client.searchAll(type, { _tag: tag }, signal)),
   ]);
-  return { group: groups[0], patients: fileByPatient([...tasks, ...flags, ...carePlans], programmeId) };
+  return { group: groups[0], patients: fileByPatient(managed.flat(), programmeId) };
 }
 
 /**
@@ -93,12 +138,8 @@ export async function readPatientProgramme(
   signal?: AbortSignal
 ): Promise<PatientInProgramme | undefined> {
   const params = { _tag: token(MANAGED_TAG), subject: source.patient(patientId) };
-  const [tasks, flags, carePlans] = await Promise.all([
-    client.searchAll<Task>('Task', params, signal),
-    client.searchAll<Flag>('Flag', params, signal),
-    client.searchAll<CarePlan>('CarePlan', params, signal),
-  ]);
-  return fileByPatient([...tasks, ...flags, ...carePlans], programmeId).get(patientId);
+  const managed = await Promise.all(MANAGED_TYPES.map((type) => client.searchAll(type, params, signal)));
+  return fileByPatient(managed.flat(), programmeId).get(patientId);
 }
 
 /** Resources of the programme by patient and episode, from their business identifiers (other programmes ignored). */
@@ -138,10 +179,23 @@ function file(
   }
   switch (id.kind) {
     case 'mdt-review':
-      episode.review = resource as Task;
+      if (id.n === undefined) {
+        episode.review = resource as Task;
+      } else {
+        (episode.escalations ??= new Map()).set(id.n, resource as Task);
+      }
       break;
     case 'what-matters-conversation':
-      episode.conversation = resource as Task;
+      fileConversation(episode, id.n ?? 1, resource as Task);
+      break;
+    case 'goal':
+      (episode.goals ??= new Map()).set(id.n ?? 1, resource as Goal);
+      break;
+    case 'referral':
+      (episode.referrals ??= new Map()).set(id.n ?? 1, resource as ServiceRequest);
+      break;
+    case 'wellbeing':
+      (episode.wellbeing ??= new Map()).set(id.n ?? 0, resource as Observation);
       break;
     case 'check-in':
       episode.checkIns.set(id.n ?? 1, resource as Task);
@@ -156,4 +210,11 @@ function file(
       episode.carePlan = resource as CarePlan;
       break;
   }
+}
+
+/** A conversation attempt: the latest is the episode's conversation, every attempt is kept by number. */
+function fileConversation(episode: Episode, attempt: number, task: Task): void {
+  const attempts = (episode.conversationAttempts ??= new Map());
+  attempts.set(attempt, task);
+  episode.conversation = attempts.get(Math.max(...attempts.keys()));
 }

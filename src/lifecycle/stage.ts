@@ -1,8 +1,9 @@
-import type { Task } from '@medplum/fhirtypes';
+import type { CarePlan, Task } from '@medplum/fhirtypes';
 import type { IsoDate } from '../dates';
 import { addDays, londonDay } from '../dates';
 import type { TierId } from '../vocabulary';
-import { CODE_SYSTEM } from '../vocabulary';
+import { CODE_SYSTEM, PLAN_STATUS_REASON_URL } from '../vocabulary';
+import type { PlanStatusReason } from '../vocabulary/care';
 import type { Episode, PatientInProgramme } from './record';
 
 /**
@@ -10,7 +11,7 @@ import type { Episode, PatientInProgramme } from './record';
  * - `under-review`: the MDT has not decided (review Task open);
  * - `undecided`: the review was completed without a decision (no business status enrol or decline);
  * - `accepted`: accepted (or completed with business status enrol), not yet enrolled;
- * - `declined`: rejected (or completed with business status decline);
+ * - `declined`: rejected (or completed with business status decline), or declined by the patient at the conversation;
  * - `enrolled`: the care plan is in force;
  * - `discharged`: a clinician completed or revoked the care plan;
  * - `closed`: the review was cancelled or entered in error (e.g. the patient died while under review).
@@ -40,6 +41,9 @@ export function hasBusinessStatus(task: Task, code: string): boolean {
 export function episodeStage(episode: Episode): Stage {
   const plan = episode.carePlan;
   if (plan) {
+    if (plan.status === 'revoked' && closedAs(plan, 'declined-by-patient')) {
+      return 'declined'; // the patient declined the conversation
+    }
     if (plan.status === 'completed' || plan.status === 'revoked') {
       return 'discharged';
     }
@@ -112,5 +116,18 @@ function endedOn(episode: Episode, stage: 'declined' | 'discharged'): IsoDate | 
     return londonDay(plan?.period?.end ?? plan?.meta?.lastUpdated);
   }
   const review = episode.review;
-  return londonDay(review?.executionPeriod?.end ?? review?.lastModified ?? review?.meta?.lastUpdated);
+  return londonDay(
+    episode.carePlan?.period?.end ?? review?.executionPeriod?.end ?? review?.lastModified ?? review?.meta?.lastUpdated
+  );
+}
+
+/** Whether the connector closed the care plan for this reason (its care-plan-status-reason extension). */
+export function closedAs(plan: CarePlan, reason: PlanStatusReason): boolean {
+  return Boolean(
+    plan.extension?.some(
+      (e) =>
+        e.url === PLAN_STATUS_REASON_URL &&
+        e.valueCodeableConcept?.coding?.some((c) => c.system === CODE_SYSTEM.planStatusReason && c.code === reason)
+    )
+  );
 }

@@ -18,7 +18,17 @@ export type Action =
   | { kind: 'retier'; episode: Episode; tier: TierId }
   | { kind: 'step-down'; episode: Episode }
   | { kind: 'discharge'; episode: Episode }
-  | { kind: 'exit'; episode: Episode; reason: ExitReason };
+  | { kind: 'exit'; episode: Episode; reason: ExitReason }
+  /** The care team's forms made into the plan: goals, referrals, wellbeing scores, the narrative (src/care). */
+  | { kind: 'record-care'; episode: Episode }
+  /** The patient declined the conversation: the episode closes. */
+  | { kind: 'patient-declined'; episode: Episode; on: IsoDate }
+  /** "Not now": a new attempt at the conversation, from the date agreed. */
+  | { kind: 'reschedule-conversation'; episode: Episode; attempt: number; due: IsoDate }
+  /** A check-in stepped the patient down or discharged them: the care plan is completed. */
+  | { kind: 'complete-plan'; episode: Episode; reason: 'stepped-down' | 'discharged-at-check-in'; on: IsoDate }
+  /** A check-in asked the MDT to review the plan: a new review Task. */
+  | { kind: 'escalate'; episode: Episode; n: number };
 
 export interface TransitionSettings {
   asOf: IsoDate;
@@ -45,7 +55,7 @@ export function transitions(
   const standing = standingOf(patient);
   const latest = standing.latest;
   const exit = decision?.exitReason;
-  if (standing.stage === 'discharged' && needsDischarge(latest)) {
+  if ((standing.stage === 'discharged' || standing.stage === 'declined') && needsDischarge(latest)) {
     return [{ kind: 'discharge', episode: latest as Episode }];
   }
   switch (standing.stage) {
@@ -90,7 +100,7 @@ export function mayBeProposed(
   decision: Decision | undefined
 ): decision is Decision & { tier: TierId } {
   const { stage } = standing;
-  if (stage === 'discharged' && needsDischarge(standing.latest)) {
+  if ((stage === 'discharged' || stage === 'declined') && needsDischarge(standing.latest)) {
     return false;
   }
   const settled = stage === undefined || stage === 'declined' || stage === 'closed' || stage === 'discharged';
@@ -106,10 +116,18 @@ function enrolledTransitions(
   if (exit) {
     return [{ kind: 'exit', episode, reason: exit }];
   }
+  if (episode.forms?.unprocessable.length) {
+    return []; // a form the connector cannot use: nothing is done until the care team corrects it
+  }
   const actions: Action[] = [];
   if (!episode.flag || !episode.conversation) {
     // Enrolment stopped part-way (a run killed mid-write on a server that does not roll back): finish it.
     actions.push({ kind: 'enrol', episode, tier: decision?.qualifyingTier ?? tierOfEpisode(episode) ?? 'second' });
+  }
+  const reaction = formReactions(episode);
+  actions.push(...reaction.actions);
+  if (reaction.closes) {
+    return actions;
   }
   const checkIn = nextCheckIn(episode, settings);
   if (checkIn) {
@@ -130,7 +148,45 @@ function enrolledTransitions(
   return actions;
 }
 
-/** The check-in due next: after the conversation is completed, one at a time, `checkInCount` in all. */
+/**
+ * What the care team's forms ask for: the plan recorded from them; a decline closes the episode, "not now" a new
+ * conversation attempt; at the latest check-in, step down or discharge completes the plan, escalate asks the MDT.
+ * `closes`: nothing else is to be scheduled.
+ */
+function formReactions(episode: Episode): { actions: Action[]; closes: boolean } {
+  const forms = episode.forms;
+  const conversation = forms?.conversation;
+  if (!forms || !conversation || episode.conversation?.status !== 'completed') {
+    return { actions: [], closes: false };
+  }
+  if (conversation.participation === 'declined') {
+    return { actions: [{ kind: 'patient-declined', episode, on: conversation.completedOn }], closes: true };
+  }
+  if (conversation.participation === 'not-now') {
+    const attempt = Math.max(1, ...(episode.conversationAttempts?.keys() ?? [])) + 1;
+    const due = conversation.tryAgainAfter ?? conversation.completedOn;
+    return { actions: [{ kind: 'reschedule-conversation', episode, attempt, due }], closes: true };
+  }
+  const actions: Action[] = [{ kind: 'record-care', episode }];
+  const latest = [...forms.checkIns.entries()].sort(([a], [b]) => b - a)[0];
+  if (latest) {
+    const [n, form] = latest;
+    if (form.nextStep === 'step-down' || form.nextStep === 'discharge') {
+      const reason = form.nextStep === 'step-down' ? 'stepped-down' : 'discharged-at-check-in';
+      actions.push({ kind: 'complete-plan', episode, reason, on: form.completedOn });
+      return { actions, closes: true };
+    }
+    if (form.nextStep === 'escalate' && !episode.escalations?.has(n)) {
+      actions.push({ kind: 'escalate', episode, n });
+    }
+  }
+  return { actions, closes: false };
+}
+
+/**
+ * The check-in due next: after the conversation is completed, one at a time, `checkInCount` in all; on the date the
+ * professional set at the last conversation or check-in, else the programme's cadence.
+ */
 function nextCheckIn(episode: Episode, settings: TransitionSettings): { n: number; due: IsoDate } | undefined {
   const conversation = episode.conversation;
   if (conversation?.status !== 'completed') {
@@ -141,6 +197,10 @@ function nextCheckIn(episode: Episode, settings: TransitionSettings): { n: numbe
     return undefined;
   }
   const n = checkIns.length + 1;
+  const previous = n === 1 ? episode.forms?.conversation : episode.forms?.checkIns.get(n - 1);
+  if (previous) {
+    return { n, due: previous.nextCheckIn ?? addDays(previous.completedOn, settings.checkInEveryDays) };
+  }
   const completed =
     londonDay(conversation.executionPeriod?.end ?? conversation.lastModified ?? conversation.meta?.lastUpdated) ??
     settings.asOf;
@@ -159,7 +219,15 @@ export function needsDischarge(episode: Episode | undefined): boolean {
   return episode.flag?.status === 'active' || openTasks(episode).length > 0;
 }
 
-/** The episode's Tasks still to be done (conversation, check-ins, step-down; the review is the MDT's). */
+/**
+ * The episode's Tasks still to be done (conversation, check-ins, step-down, reviews a check-in asked for; the first
+ * review is the MDT's).
+ */
 export function openTasks(episode: Episode): NonNullable<Episode['conversation']>[] {
-  return [episode.conversation, episode.stepDown, ...episode.checkIns.values()].filter(isOpenTask);
+  return [
+    episode.conversation,
+    episode.stepDown,
+    ...episode.checkIns.values(),
+    ...(episode.escalations?.values() ?? []),
+  ].filter(isOpenTask);
 }

@@ -9,6 +9,8 @@ import { PACKAGE_ROOT } from '../package-root';
 
 /** Where the conformance resources live: the committed output of `hfu profiles`, and the UK Core bases. */
 export const PROFILES_DIR = path.join(PACKAGE_ROOT, 'profiles');
+/** The care team's forms (SDC Questionnaires), beside the profiles. */
+export const QUESTIONNAIRES_DIR = path.join(PACKAGE_ROOT, 'questionnaires');
 
 /** Element properties a differential may set on a snapshot element. */
 const CONSTRAINABLE = [
@@ -41,7 +43,10 @@ export function buildStructureDefinition(spec: ProfileSpec): StructureDefinition
   let baseDefinition = base.url as string;
   if (spec.ukCoreBase) {
     const ukCore = JSON.parse(readFileSync(path.join(PROFILES_DIR, 'base', `${spec.ukCoreBase}.json`), 'utf8')) as StructureDefinition;
-    applyDifferential(elements, ukCore.differential?.element ?? [], spec.ukCoreBase);
+    // UK Core's slices (optional extensions, an open category slice) constrain only what is present: the R4 base
+    // snapshot has no element for them, and what they allow is allowed anyway.
+    const unsliced = (ukCore.differential?.element ?? []).filter((e) => !e.id?.includes(':'));
+    applyDifferential(elements, unsliced, spec.ukCoreBase);
     baseDefinition = ukCore.url as string;
   }
   const root: ElementDefinition = {

@@ -1,12 +1,25 @@
 import type { ElementDefinition } from '@medplum/fhirtypes';
-import { CODE_SYSTEM, HFU_CODE, IDENTIFIER, MANAGED_TAG, PROFILE, VALUE_SET } from '../vocabulary';
+import { CODE_SYSTEM, HFU_CODE, IDENTIFIER, PLAN_STATUS_REASON_URL, PROFILE, VALUE_SET } from '../vocabulary';
+import { careProfileSpecs } from './care-structures';
+import { identified, managed, PATIENT_REFERENCE } from './invariants';
 import { programmeFlagCodes } from './terminology';
 
 /** One of the project's profiles: what it derives from and the constraints it adds (its differential). */
 export interface ProfileSpec {
   id: string;
   url: string;
-  type: 'Group' | 'Flag' | 'Task' | 'CarePlan' | 'Provenance' | 'AuditEvent';
+  type:
+    | 'Group'
+    | 'Flag'
+    | 'Task'
+    | 'CarePlan'
+    | 'Provenance'
+    | 'AuditEvent'
+    | 'Questionnaire'
+    | 'QuestionnaireResponse'
+    | 'Goal'
+    | 'ServiceRequest'
+    | 'Observation';
   title: string;
   description: string;
   /** The UK Core profile it derives from (profiles/base/), or the R4 base when there is none. */
@@ -16,16 +29,6 @@ export interface ProfileSpec {
   elements: ElementDefinition[];
 }
 
-const managed = {
-  key: 'hfu-managed',
-  human: 'Carries the hfu-connector tag',
-  expression: `meta.tag.where(system = '${MANAGED_TAG.system}' and code = '${MANAGED_TAG.code}').exists()`,
-};
-const identified = (system: string, key: string) => ({
-  key,
-  human: `Has a business identifier in ${system}`,
-  expression: `identifier.where(system = '${system}' and value.exists()).exists()`,
-});
 
 let specs: ProfileSpec[] | undefined;
 
@@ -47,8 +50,6 @@ function programmeFlagCoded(): ProfileSpec['invariants'][number] {
   };
 }
 
-/** A patient, relative (`Patient/1`) or, when the record is not on the source, absolute on the source's base URL. */
-const PATIENT_REFERENCE = '^(https?://[^ ]+/)?Patient/[A-Za-z0-9.-]{1,64}$';
 
 function buildSpecs(): ProfileSpec[] {
   return [
@@ -162,6 +163,11 @@ function buildSpecs(): ProfileSpec[] {
         expression: `category.coding.where(system = '${CODE_SYSTEM.hfu}' and code = '${HFU_CODE.carePlanCategory.code}').exists()`,
       },
       { key: 'hfu-cp-3', human: 'A period with a start', expression: 'period.start.exists()' },
+      {
+        key: 'hfu-cp-4',
+        human: 'Closed by the connector on the care team\'s word: completed or revoked, with an end date and a coded reason',
+        expression: `extension.where(url = '${PLAN_STATUS_REASON_URL}').all((%resource.status = 'completed' or %resource.status = 'revoked') and %resource.period.end.exists() and value.ofType(CodeableConcept).coding.where(system = '${CODE_SYSTEM.planStatusReason}').exists())`,
+      },
     ],
     elements: [
       { id: 'CarePlan.identifier', path: 'CarePlan.identifier', min: 1, mustSupport: true },
@@ -171,6 +177,8 @@ function buildSpecs(): ProfileSpec[] {
       { id: 'CarePlan.addresses', path: 'CarePlan.addresses', mustSupport: true },
       { id: 'CarePlan.supportingInfo', path: 'CarePlan.supportingInfo', mustSupport: true },
       { id: 'CarePlan.activity', path: 'CarePlan.activity', mustSupport: true },
+      { id: 'CarePlan.goal', path: 'CarePlan.goal', mustSupport: true },
+      { id: 'CarePlan.text', path: 'CarePlan.text', mustSupport: true },
     ],
   },
   {
@@ -233,5 +241,6 @@ function buildSpecs(): ProfileSpec[] {
       { id: 'AuditEvent.entity', path: 'AuditEvent.entity', min: 1, mustSupport: true },
     ],
   },
+  ...careProfileSpecs(),
 ];
 }

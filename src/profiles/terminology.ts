@@ -1,6 +1,7 @@
 import type { CodeSystem, ValueSet } from '@medplum/fhirtypes';
 import { builtInProgrammes, loadProgramme } from '../criteria';
 import type { Code } from '../vocabulary';
+import { GOAL_PROGRESS, NEXT_STEP, PARTICIPATION, PLAN_STATUS_REASON, SUPPORT, WELLBEING } from '../vocabulary/care';
 import {
   AUDIT_CODE,
   BUSINESS_STATUS,
@@ -83,11 +84,12 @@ const SPECS: CodeSystemSpec[] = [
     id: 'hfu-task-input',
     valueSet: VALUE_SET.taskInput,
     title: 'HFU task inputs',
-    description: "What a review Task carries (Task.input.type): the candidate's dominant risk, the owner the connector proposes, the evidence for the proposal (its text the feature's title, as the mapping gives it), and, when places were drawn by lottery, the draw.",
+    description: "What a Task carries (Task.input.type): for a review, the candidate's dominant risk, the owner the connector proposes, the evidence for the proposal (its text the feature's title, as the mapping gives it), and, when places were drawn by lottery, the draw; for a conversation or check-in, the form to complete.",
     concepts: [
       { ...TASK_INPUT.dominantRisk, definition: 'The dominant risk (clinical or psychosocial), which decides the kind of role the caseload goes to.' },
       { ...TASK_INPUT.proposedOwner, definition: 'The practitioner role or care team the connector proposes as owner, when the workforce has room.' },
       { ...TASK_INPUT.evidence, definition: 'A record (an encounter, a medicine, a condition) behind the figures that made the patient a candidate.' },
+      { ...TASK_INPUT.questionnaire, definition: "The form a conversation or check-in Task asks for: the Questionnaire's canonical URL and version (SDC's task-based pattern; the input also carries SDC's own code)." },
       { ...TASK_INPUT.lotteryDraw, definition: 'Proposed by lottery over capacity: the draw (evaluation date and tier) the proposal came from.' },
       { ...TASK_INPUT.lotterySeed, definition: "The lottery's seed, which with the draw and the candidates fixes the draw." },
       { ...TASK_INPUT.lotteryPlaces, definition: 'The places the draw filled: the first this many candidates, in draw order.' },
@@ -128,6 +130,58 @@ const SPECS: CodeSystemSpec[] = [
   },
 ];
 
+/** The answers of the care team's forms and what the connector makes of them (src/vocabulary/care.ts). */
+const CARE_SPECS: CodeSystemSpec[] = [
+  {
+    url: CODE_SYSTEM.participation,
+    id: 'hfu-participation',
+    valueSet: VALUE_SET.participation,
+    title: 'HFU participation',
+    description: "Whether the patient agreed to take part in the What Matters to Me conversation: participation is voluntary.",
+    concepts: Object.values(PARTICIPATION),
+  },
+  {
+    url: CODE_SYSTEM.support,
+    id: 'hfu-support',
+    valueSet: VALUE_SET.support,
+    title: 'HFU agreed support',
+    description: 'The support agreed with the patient, each a referral: the kinds the guidance names for social prescribing link workers, health and wellbeing coaches and care coordinators, and clinical review.',
+    concepts: Object.values(SUPPORT),
+  },
+  {
+    url: CODE_SYSTEM.goalProgress,
+    id: 'hfu-goal-progress',
+    valueSet: VALUE_SET.goalProgress,
+    title: 'HFU goal progress',
+    description: "A goal's progress as the care team records it at a check-in.",
+    concepts: Object.values(GOAL_PROGRESS),
+  },
+  {
+    url: CODE_SYSTEM.nextStep,
+    id: 'hfu-next-step',
+    valueSet: VALUE_SET.nextStep,
+    title: 'HFU next step',
+    description: 'What happens after a check-in: continue, step down to community support, discharge, or escalate to the MDT.',
+    concepts: Object.values(NEXT_STEP),
+  },
+  {
+    url: CODE_SYSTEM.wellbeing,
+    id: 'hfu-wellbeing',
+    valueSet: VALUE_SET.wellbeing,
+    title: 'HFU personal wellbeing (ONS4)',
+    description: "The ONS personal wellbeing questions (ONS4), the measure of the social prescribing common outcomes framework, and the panel grouping them. Project codes: no SNOMED CT or LOINC code for them could be confirmed from the material the project holds.",
+    concepts: Object.values(WELLBEING),
+  },
+  {
+    url: CODE_SYSTEM.planStatusReason,
+    id: 'hfu-plan-status-reason',
+    valueSet: VALUE_SET.planStatusReason,
+    title: 'HFU care plan status reasons',
+    description: "Why the connector completed or revoked a care plan on the care team's word (the care-plan-status-reason extension).",
+    concepts: Object.values(PLAN_STATUS_REASON),
+  },
+];
+
 const WORKSPACE_SPECS: CodeSystemSpec[] = [
   {
     url: CODE_SYSTEM.declineReason,
@@ -147,7 +201,7 @@ const WORKSPACE_SPECS: CodeSystemSpec[] = [
   },
 ];
 
-const codeSystemSpecs = (): CodeSystemSpec[] => [projectCodeSystem(), ...SPECS, ...WORKSPACE_SPECS];
+const codeSystemSpecs = (): CodeSystemSpec[] => [projectCodeSystem(), ...SPECS, ...WORKSPACE_SPECS, ...CARE_SPECS];
 
 export function codeSystems(): CodeSystem[] {
   return codeSystemSpecs().map((spec) => ({

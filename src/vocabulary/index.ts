@@ -28,6 +28,13 @@ export const CODE_SYSTEM = {
   declineReason: `${CANONICAL_BASE}/CodeSystem/hfu-decline-reason`,
   /** What a user did in the workspace, as its AuditEvents record it. */
   audit: `${CANONICAL_BASE}/CodeSystem/hfu-audit`,
+  /** The care team's forms: answers (participation, support, goal progress, next step) and the ONS4 questions. */
+  participation: `${CANONICAL_BASE}/CodeSystem/hfu-participation`,
+  support: `${CANONICAL_BASE}/CodeSystem/hfu-support`,
+  goalProgress: `${CANONICAL_BASE}/CodeSystem/hfu-goal-progress`,
+  nextStep: `${CANONICAL_BASE}/CodeSystem/hfu-next-step`,
+  wellbeing: `${CANONICAL_BASE}/CodeSystem/hfu-wellbeing`,
+  planStatusReason: `${CANONICAL_BASE}/CodeSystem/hfu-plan-status-reason`,
 } as const;
 
 export const VALUE_SET = {
@@ -41,6 +48,12 @@ export const VALUE_SET = {
   taskInput: `${CANONICAL_BASE}/ValueSet/hfu-task-input`,
   declineReason: `${CANONICAL_BASE}/ValueSet/hfu-decline-reason`,
   audit: `${CANONICAL_BASE}/ValueSet/hfu-audit`,
+  participation: `${CANONICAL_BASE}/ValueSet/hfu-participation`,
+  support: `${CANONICAL_BASE}/ValueSet/hfu-support`,
+  goalProgress: `${CANONICAL_BASE}/ValueSet/hfu-goal-progress`,
+  nextStep: `${CANONICAL_BASE}/ValueSet/hfu-next-step`,
+  wellbeing: `${CANONICAL_BASE}/ValueSet/hfu-wellbeing`,
+  planStatusReason: `${CANONICAL_BASE}/ValueSet/hfu-plan-status-reason`,
 } as const;
 
 export const PROFILE = {
@@ -50,6 +63,34 @@ export const PROFILE = {
   carePlan: `${CANONICAL_BASE}/StructureDefinition/hfu-care-plan`,
   provenance: `${CANONICAL_BASE}/StructureDefinition/hfu-provenance`,
   auditEvent: `${CANONICAL_BASE}/StructureDefinition/hfu-audit-event`,
+  questionnaire: `${CANONICAL_BASE}/StructureDefinition/hfu-questionnaire`,
+  questionnaireResponse: `${CANONICAL_BASE}/StructureDefinition/hfu-questionnaire-response`,
+  goal: `${CANONICAL_BASE}/StructureDefinition/hfu-goal`,
+  referral: `${CANONICAL_BASE}/StructureDefinition/hfu-referral`,
+  wellbeing: `${CANONICAL_BASE}/StructureDefinition/hfu-wellbeing-observation`,
+} as const;
+
+/** The care team's forms (SDC Questionnaires, shipped in questionnaires/): canonical URL and version. */
+export const QUESTIONNAIRE = {
+  conversation: { url: `${CANONICAL_BASE}/Questionnaire/hfu-what-matters-conversation`, version: '1.0.0' },
+  checkIn: { url: `${CANONICAL_BASE}/Questionnaire/hfu-check-in`, version: '1.0.0' },
+} as const;
+
+/** Why the connector completed or revoked a care plan (the care-plan-status-reason extension). */
+export const PLAN_STATUS_REASON_URL = `${CANONICAL_BASE}/StructureDefinition/care-plan-status-reason`;
+
+/** SDC's codes for the task-based pattern: Task.input (the Questionnaire) and Task.output (the response). */
+export const SDC_TASK = {
+  questionnaire: {
+    system: 'http://hl7.org/fhir/uv/sdc/CodeSystem/temp',
+    code: 'questionnaire',
+    display: 'Questionnaire',
+  },
+  response: {
+    system: 'http://hl7.org/fhir/uv/sdc/CodeSystem/temp',
+    code: 'questionnaire-response',
+    display: 'Questionnaire Response',
+  },
 } as const;
 
 export const IDENTIFIER = {
@@ -57,14 +98,23 @@ export const IDENTIFIER = {
   task: `${CANONICAL_BASE}/Id/task`,
   flag: `${CANONICAL_BASE}/Id/flag`,
   carePlan: `${CANONICAL_BASE}/Id/care-plan`,
+  goal: `${CANONICAL_BASE}/Id/goal`,
+  referral: `${CANONICAL_BASE}/Id/referral`,
+  wellbeing: `${CANONICAL_BASE}/Id/wellbeing`,
   device: `${CANONICAL_BASE}/Id/device`,
 } as const;
 
-/** The identifier systems of the per-patient resources the connector writes (Task, Flag, CarePlan). */
+/**
+ * The identifier systems of the per-patient resources the connector writes (Task, Flag, CarePlan; and from the care
+ * team's forms Goal, ServiceRequest, Observation).
+ */
 export const MANAGED_IDENTIFIER_SYSTEMS: ReadonlySet<string> = new Set([
   IDENTIFIER.task,
   IDENTIFIER.flag,
   IDENTIFIER.carePlan,
+  IDENTIFIER.goal,
+  IDENTIFIER.referral,
+  IDENTIFIER.wellbeing,
 ]);
 
 export interface Code {
@@ -124,15 +174,17 @@ export const TASK_CODE: Record<'mdtReview' | 'conversation' | 'checkIn' | 'stepD
 export const REVIEW_INPUT = { dominantRisk: 'dominantRisk', proposedOwner: 'proposedOwner' } as const;
 
 /** Task.input.type: the dominant risk, the proposed owner, and evidence (its text the feature's title). */
-export const TASK_INPUT: Record<'dominantRisk' | 'proposedOwner' | 'evidence' | LotteryInput, Code> = {
-  dominantRisk: { system: CODE_SYSTEM.taskInput, code: 'dominant-risk', display: 'Dominant risk' },
-  proposedOwner: { system: CODE_SYSTEM.taskInput, code: 'proposed-owner', display: 'Proposed owner' },
-  evidence: { system: CODE_SYSTEM.taskInput, code: 'evidence', display: 'Evidence for the proposal' },
-  lotteryDraw: { system: CODE_SYSTEM.taskInput, code: 'lottery-draw', display: 'Lottery draw' },
-  lotterySeed: { system: CODE_SYSTEM.taskInput, code: 'lottery-seed', display: 'Lottery seed' },
-  lotteryPlaces: { system: CODE_SYSTEM.taskInput, code: 'lottery-places', display: 'Places drawn' },
-  lotteryCandidate: { system: CODE_SYSTEM.taskInput, code: 'lottery-candidate', display: 'Lottery candidate' },
-};
+export const TASK_INPUT: Record<'dominantRisk' | 'proposedOwner' | 'evidence' | 'questionnaire' | LotteryInput, Code> =
+  {
+    dominantRisk: { system: CODE_SYSTEM.taskInput, code: 'dominant-risk', display: 'Dominant risk' },
+    proposedOwner: { system: CODE_SYSTEM.taskInput, code: 'proposed-owner', display: 'Proposed owner' },
+    evidence: { system: CODE_SYSTEM.taskInput, code: 'evidence', display: 'Evidence for the proposal' },
+    questionnaire: { system: CODE_SYSTEM.taskInput, code: 'questionnaire', display: 'The form to complete' },
+    lotteryDraw: { system: CODE_SYSTEM.taskInput, code: 'lottery-draw', display: 'Lottery draw' },
+    lotterySeed: { system: CODE_SYSTEM.taskInput, code: 'lottery-seed', display: 'Lottery seed' },
+    lotteryPlaces: { system: CODE_SYSTEM.taskInput, code: 'lottery-places', display: 'Places drawn' },
+    lotteryCandidate: { system: CODE_SYSTEM.taskInput, code: 'lottery-candidate', display: 'Lottery candidate' },
+  };
 
 /** Task.input kinds a review Task proposed by lottery carries (`programme.capacity.selection: lottery`). */
 export type LotteryInput = 'lotteryDraw' | 'lotterySeed' | 'lotteryPlaces' | 'lotteryCandidate';
@@ -242,5 +294,6 @@ export const SOURCE_TYPES = [
   'Condition',
   'Observation',
   'Consent',
+  'Appointment',
 ] as const;
 export type SourceType = (typeof SOURCE_TYPES)[number];

@@ -2,8 +2,10 @@ import type { CarePlan, Resource } from '@medplum/fhirtypes';
 import type { Allocation } from '../allocation';
 import type { Decision, LotteryDraw } from '../criteria';
 import { exclusionTitle } from '../criteria';
-import type { Action, Episode, PatientInProgramme } from '../lifecycle';
-import { isOpenTask, openTasks } from '../lifecycle';
+import type { Action, CompletedForm, Episode, PatientInProgramme } from '../lifecycle';
+import { isOpenTask, openTasks, tierOfEpisode } from '../lifecycle';
+import { careRecord } from '../care';
+import type { PlanStatusReason } from '../vocabulary/care';
 import type { RiskType, TierId } from '../vocabulary';
 import type { Desired } from './reconcile';
 import { identifierKey, isManaged, mergeOwned } from './reconcile';
@@ -11,6 +13,8 @@ import type { PatientContext } from './resources';
 import {
   cancelled,
   carePlan,
+  closedCarePlan,
+  escalationTask,
   checkInTask,
   conversationTask,
   enrolmentFlag,
@@ -92,7 +96,7 @@ export function patientChanges(inputs: PatientInputs): PatientChanges {
   changes.desired = coalesce(changes.desired);
   if (decision && changes.desired.length) {
     const tier = decision.tier ?? decision.qualifyingTier;
-    changes.evidence = tier ? evidenceReferences(ctx, decision, tier) : [];
+    changes.evidence = [...(tier ? evidenceReferences(ctx, decision, tier) : []), ...changes.evidence];
   }
   return changes;
 }
@@ -181,7 +185,79 @@ function desiredFor(inputs: PatientInputs, action: Action, book: ReferenceBook, 
       }
       return desired;
     }
+    case 'record-care': {
+      const care = careRecord(
+        {
+          programmeId: ctx.programme.id,
+          patientId: ctx.patientId,
+          patient: ctx.source.patient(ctx.patientId),
+          checkInEveryDays: settings.checkInEveryDays,
+        },
+        action.episode,
+        (key) => book.ref(key)
+      );
+      changes.evidence.push(...care.evidence);
+      return care.writes;
+    }
+    case 'patient-declined': {
+      changes.reasons.push('declined-by-patient');
+      changes.evidence.push(...formEvidence(action.episode.forms?.conversation));
+      return closeEpisode(ctx, action.episode, 'revoked', action.on, 'declined-by-patient', 'The patient declined');
+    }
+    case 'complete-plan': {
+      changes.reasons.push(action.reason);
+      changes.evidence.push(...formEvidence(latestCheckIn(action.episode)));
+      const why = action.reason === 'stepped-down' ? 'Stepped down to community support' : 'Discharged at a check-in';
+      return closeEpisode(ctx, action.episode, 'completed', action.on, action.reason, why);
+    }
+    case 'reschedule-conversation': {
+      const { episode, attempt, due } = action;
+      changes.evidence.push(...formEvidence(episode.forms?.conversation));
+      const plan = episode.carePlan as CarePlan;
+      const task = conversationTask(
+        ctx,
+        episode.number,
+        ownerOf(plan),
+        book.ref(carePlanKey(ctx, episode)),
+        settings.conversationWithinDays,
+        { attempt, from: due }
+      );
+      return [task, withActivities(plan, [book.ref(keyOf(ctx, 'what-matters-conversation', episode.number, attempt))])];
+    }
+    case 'escalate':
+      changes.evidence.push(...formEvidence(action.episode.forms?.checkIns.get(action.n)));
+      return [escalationTask(ctx, action.episode.number, action.n, tierOfEpisode(action.episode) ?? 'second')];
   }
+}
+
+/** The care team's form behind a change, for the Provenance. */
+function formEvidence(form: CompletedForm | undefined): string[] {
+  return form?.response.id ? [`QuestionnaireResponse/${form.response.id}`] : [];
+}
+
+function latestCheckIn(episode: Episode): CompletedForm | undefined {
+  const numbers = [...(episode.forms?.checkIns.keys() ?? [])];
+  return numbers.length ? episode.forms?.checkIns.get(Math.max(...numbers)) : undefined;
+}
+
+/**
+ * The episode closed on the care team's word: the care plan completed or revoked with the reason, the Flag
+ * inactive from that day, the open Tasks cancelled; the Group member's end follows from the stage.
+ */
+function closeEpisode(
+  ctx: PatientContext,
+  episode: Episode,
+  status: 'completed' | 'revoked',
+  on: string,
+  reason: PlanStatusReason,
+  why: string
+): Desired[] {
+  const plan = episode.carePlan as CarePlan;
+  return [
+    closedCarePlan(plan, status, on, reason),
+    ...(episode.flag?.status === 'active' ? [inactiveFlag(episode.flag, on)] : []),
+    ...openTasks(episode).map((t) => cancelled(t, `${why}: the ${ctx.programme.shortTitle} episode is closed`)),
+  ];
 }
 
 /**
@@ -280,9 +356,19 @@ function ownerOf(plan: CarePlan | undefined): string | undefined {
 
 function resourcesOf(patient: PatientInProgramme | undefined): Resource[] {
   return (patient?.episodes ?? []).flatMap((e) =>
-    [e.review, e.flag, e.carePlan, e.conversation, e.stepDown, ...e.checkIns.values()].filter(
-      (r): r is NonNullable<typeof r> => Boolean(r)
-    )
+    [
+      e.review,
+      e.flag,
+      e.carePlan,
+      e.conversation,
+      e.stepDown,
+      ...e.checkIns.values(),
+      ...(e.conversationAttempts?.values() ?? []),
+      ...(e.escalations?.values() ?? []),
+      ...(e.goals?.values() ?? []),
+      ...(e.referrals?.values() ?? []),
+      ...(e.wellbeing?.values() ?? []),
+    ].filter((r): r is NonNullable<typeof r> => Boolean(r))
   );
 }
 

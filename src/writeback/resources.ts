@@ -7,6 +7,8 @@ import { addDays } from '../dates';
 import type { ManagedKind } from '../lifecycle';
 import { managedIdentifierValue } from '../lifecycle';
 import type { RiskType, TierId } from '../vocabulary';
+import type { PlanStatusReason } from '../vocabulary/care';
+import { PLAN_STATUS_REASON } from '../vocabulary/care';
 import {
   BUSINESS_STATUS,
   CONNECTOR_DEVICE,
@@ -14,8 +16,11 @@ import {
   IDENTIFIER,
   MANAGED_IDENTIFIER_SYSTEMS,
   MANAGED_TAG,
+  PLAN_STATUS_REASON_URL,
   PROFILE,
+  QUESTIONNAIRE,
   RISK_CODE,
+  SDC_TASK,
   TASK_CODE,
   TASK_INPUT,
   TIER_CODE,
@@ -260,6 +265,20 @@ export function carePlan(
   };
 }
 
+/**
+ * The form a conversation or check-in asks for (SDC's task-based pattern): the Questionnaire's canonical, coded
+ * with SDC's `questionnaire` and the project's own task input code.
+ */
+function formInput(form: { url: string; version: string }): TaskInput {
+  return {
+    type: {
+      coding: [{ ...SDC_TASK.questionnaire }, { ...TASK_INPUT.questionnaire }],
+      text: TASK_INPUT.questionnaire.display,
+    },
+    valueCanonical: `${form.url}|${form.version}`,
+  };
+}
+
 /** An order-intent Task of the care plan: the What Matters to Me conversation, a check-in. */
 function carePlanTask(
   ctx: PatientContext,
@@ -291,7 +310,7 @@ function carePlanTask(
     ...(owner ? { owner: { reference: owner } } : {}),
     ...fields,
   };
-  return { resource: task, identifier, owned: ['identifier', 'intent', 'code', 'for', 'basedOn'] };
+  return { resource: task, identifier, owned: ['identifier', 'intent', 'code', 'for', 'basedOn', 'input'] };
 }
 
 export function conversationTask(
@@ -299,13 +318,18 @@ export function conversationTask(
   episode: number,
   owner: string | undefined,
   carePlanRef: string,
-  withinDays: number
+  withinDays: number,
+  /** A later attempt (the patient said "not now"): its number and the day it may start. */
+  again?: { attempt: number; from: string }
 ): Desired<Task> {
-  return carePlanTask(ctx, 'what-matters-conversation', episode, undefined, owner, carePlanRef, {
+  const start = again?.from ?? ctx.asOf;
+  return carePlanTask(ctx, 'what-matters-conversation', episode, again?.attempt, owner, carePlanRef, {
     description:
       "Invite the patient to a 'What Matters to Me' conversation about what support would help them. Participation is " +
-      'voluntary: explain why they are being contacted and what is available.',
-    restriction: { period: { start: ctx.asOf, end: addDays(ctx.asOf, withinDays) } },
+      'voluntary: explain why they are being contacted and what is available.' +
+      (again ? ' They said "not now" last time and agreed to be asked again from this date.' : ''),
+    restriction: { period: { start, end: addDays(start, withinDays) } },
+    input: [formInput(QUESTIONNAIRE.conversation)],
   });
 }
 
@@ -322,6 +346,7 @@ export function checkInTask(
     description: `Check-in ${n}: how is the patient getting on with the changes and support agreed; any problems with access or suitability?`,
     businessStatus: concept(BUSINESS_STATUS.scheduled),
     restriction: { period: { start: due, end: addDays(due, everyDays) } },
+    input: [formInput(QUESTIONNAIRE.checkIn)],
   });
 }
 
@@ -363,6 +388,62 @@ export function retieredFlag(flag: Flag, tier: TierId): Desired<Flag> {
     resource: { ...flag, category: [...category, concept(TIER_CODE[tier])] },
     identifier: requiredIdentifier(flag),
     owned: ['category'],
+  };
+}
+
+/**
+ * The care plan closed on the care team's word (declined, stepped down, discharged at a check-in): its status, end
+ * date and why (the care-plan-status-reason extension; other extensions kept).
+ */
+export function closedCarePlan(
+  plan: CarePlan,
+  status: 'completed' | 'revoked',
+  endDate: string,
+  reason: PlanStatusReason
+): Desired<CarePlan> {
+  const coding = PLAN_STATUS_REASON[reason];
+  const others = (plan.extension ?? []).filter((e) => e.url !== PLAN_STATUS_REASON_URL);
+  const extension = [
+    ...others,
+    {
+      url: PLAN_STATUS_REASON_URL,
+      valueCodeableConcept: concept({ system: coding.system, code: coding.code, display: coding.display }),
+    },
+  ];
+  return {
+    resource: { ...plan, status, period: { ...plan.period, end: endDate }, extension },
+    identifier: requiredIdentifier(plan),
+    owned: ['status', 'period', 'extension'],
+  };
+}
+
+/**
+ * A check-in asked the MDT to review the plan: a new review Task of the same episode (numbered by the check-in),
+ * owned by the MDT, on their next worklist.
+ */
+export function escalationTask(ctx: PatientContext, episode: number, checkIn: number, tier: TierId): Desired<Task> {
+  const identifier = managedIdentifier(ctx, 'mdt-review', episode, checkIn);
+  const task: Task = {
+    resourceType: 'Task',
+    meta: TASK_PROFILE,
+    identifier: [identifier],
+    status: 'requested',
+    businessStatus: concept(BUSINESS_STATUS.proposed),
+    intent: 'proposal',
+    priority: 'urgent',
+    code: concept(TASK_CODE.mdtReview, `Review the care plan: escalated at check-in ${checkIn}`),
+    description: `At check-in ${checkIn} the care team asked the MDT to review this patient's care plan: their needs have grown.`,
+    focus: { identifier: ctx.cohort, display: `${ctx.programme.shortTitle} cohort: ${ctx.cohortTitle}` },
+    for: { reference: ctx.source.patient(ctx.patientId) },
+    authoredOn: ctx.now,
+    requester: connector(),
+    reasonCode: concept(TIER_CODE[tier]),
+    ...(ctx.reviewOwner ? { owner: { reference: ctx.reviewOwner } } : {}),
+  };
+  return {
+    resource: task,
+    identifier,
+    owned: ['identifier', 'intent', 'code', 'description', 'focus', 'for', 'reasonCode'],
   };
 }
 

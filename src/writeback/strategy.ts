@@ -102,8 +102,14 @@ export async function applyPlan(
       failures: [{ target: info.subjectKey, reason: err.message }],
     };
   }
-  if (strategy === 'transaction') {
+  // A patient's changes that outgrow one transaction (the run that reads a conversation with many goals and
+  // referrals) are written in batch waves instead: each resource whole, converging on a re-run as a batch does.
+  const entries = plan.creates.length + plan.updates.length + 1;
+  if (strategy === 'transaction' && entries <= options.maxEntries) {
     return applyInTransaction(client, plan, book, info, options);
   }
-  return applyStepwise(client, plan, book, info, { ...options, strategy });
+  return applyStepwise(client, plan, book, info, {
+    ...options,
+    strategy: strategy === 'transaction' ? 'batch' : strategy,
+  });
 }

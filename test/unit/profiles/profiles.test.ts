@@ -13,6 +13,8 @@ import type { PatientContext } from '../../../src/writeback/resources';
 import {
   cancelled,
   carePlan,
+  closedCarePlan,
+  escalationTask,
   checkInTask,
   conversationTask,
   enrolmentFlag,
@@ -64,6 +66,10 @@ function written(context = ctx): Resource[] {
     inactiveFlag(flag, '2027-01-10').resource,
     cancelled(conversation, 'The care plan was completed').resource,
     revokedCarePlan(stored, '2027-01-10').resource,
+    closedCarePlan(stored, 'revoked', '2026-11-30', 'declined-by-patient').resource,
+    closedCarePlan(stored, 'completed', '2027-01-10', 'stepped-down').resource,
+    conversationTask(context, 1, 'PractitionerRole/pharm-1', 'CarePlan/cp1', 14, { attempt: 2, from: '2026-12-21' }).resource,
+    escalationTask(context, 1, 2, 'first').resource,
     cohortGroup(programme, 'practice-Y99001', 'Practice Y99001', undefined, { open: new Map([['p1', { inactive: true }]]), unread: new Set() }, context, context.source).resource,
     provenanceFor(
       { programme, subjectKey: 'nhse-hfu-2022/Patient/p1', events: ['enrol'], reasons: [], evidence: ['Encounter/e1'], asOf: context.asOf, now: context.now },
@@ -95,6 +101,11 @@ describe('published profiles', () => {
       CarePlan: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-CarePlan',
       Provenance: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-Provenance',
       AuditEvent: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-AuditEvent',
+      Questionnaire: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-Questionnaire',
+      QuestionnaireResponse: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-QuestionnaireResponse',
+      Goal: 'http://hl7.org/fhir/StructureDefinition/Goal',
+      ServiceRequest: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-ServiceRequest',
+      Observation: 'https://fhir.hl7.org.uk/StructureDefinition/UKCore-Observation',
     });
     for (const sd of sds) {
       expect(sd.differential?.element.length).toBeGreaterThan(1);
@@ -161,6 +172,7 @@ describe('every resource the connector writes', () => {
     ['a Task input named by text only', (r) => (r.resourceType === 'Task' && r.input?.length ? { ...r, input: [{ type: { text: 'dominantRisk' }, valueString: 'clinical' }] } : undefined)],
     ['a CarePlan without an author', (r) => (r.resourceType === 'CarePlan' ? { ...r, author: undefined } : undefined)],
     ['a CarePlan without its category', (r) => (r.resourceType === 'CarePlan' ? { ...r, category: undefined } : undefined)],
+    ['a CarePlan closed with a reason but still active', (r) => (r.resourceType === 'CarePlan' && r.extension?.length ? { ...r, status: 'active' } : undefined)],
     ['a Group without its identifier', (r) => (r.resourceType === 'Group' ? { ...r, identifier: undefined } : undefined)],
     ['a Provenance without the programme as policy', (r) => (r.resourceType === 'Provenance' ? { ...r, policy: undefined } : undefined)],
     ['a Provenance without the connector as agent', (r) => (r.resourceType === 'Provenance' ? { ...r, agent: [{ who: { reference: 'Practitioner/x' } }] } : undefined)],
