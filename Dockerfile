@@ -25,6 +25,7 @@ COPY mappings ./mappings
 COPY measures ./measures
 COPY profiles ./profiles
 COPY programmes ./programmes
+COPY questionnaires ./questionnaires
 COPY src/pages/web ./src/pages/web
 USER node
 EXPOSE 8080
