@@ -22,8 +22,10 @@ RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY mappings ./mappings
+COPY measures ./measures
 COPY profiles ./profiles
 COPY programmes ./programmes
+COPY questionnaires ./questionnaires
 COPY src/pages/web ./src/pages/web
 USER node
 EXPOSE 8080

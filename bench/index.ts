@@ -2,11 +2,12 @@
  * `npm run bench`: performance figures, measured, never asserted in tests.
  *   npm run bench                      10,000 patients
  *   npm run bench -- --patients 100000 (or --large)
- *   npm run bench -- --only evaluation|run|search-index|read-requests|workspace
+ *   npm run bench -- --only evaluation|run|search-index|read-requests|workspace|report
  *   npm run bench -- --large --only workspace   (the workspace's figures at 100,000 patients)
  */
 import { benchEvaluation } from './evaluation';
 import { benchReadRequests } from './read-requests';
+import { benchReport } from './report-vs-raw';
 import { benchRunVsRaw } from './run-vs-raw';
 import { benchSearchIndex } from './search-index';
 import { benchWorkspace } from './workspace';
@@ -33,6 +34,9 @@ async function main(): Promise<void> {
   }
   if (!only || only === 'workspace') {
     await benchWorkspace(patients);
+  }
+  if (!only || only === 'report') {
+    await benchReport(patients);
   }
 }
 

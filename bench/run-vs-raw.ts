@@ -114,12 +114,20 @@ export async function benchRunVsRaw(patients: number): Promise<RunBenchFigures> 
   }
 }
 
-/** Every search a run makes, pages followed to the end, bodies parsed and dropped; no evaluation, no grouping. */
-async function rawFetch(client: FhirClient, config: Config, rules: ReturnType<typeof rulesFrom>): Promise<number> {
+/**
+ * Every search a run makes, pages followed to the end, bodies parsed and dropped; no evaluation, no grouping. `asOf`
+ * places the date bounds (the report reads further back than a run).
+ */
+export async function rawFetch(
+  client: FhirClient,
+  config: Config,
+  rules: ReturnType<typeof rulesFrom>,
+  asOf: string = AS_OF
+): Promise<number> {
   const started = performance.now();
   const population = await resolvePopulation(client, config.scope);
   await readProgrammeRecord(client, rules.programme.id, cohortIdentifier(rules.programme, population.key));
-  const searches = chunkSearches(rules.mapping, AS_OF, config.extract.dateBounds);
+  const searches = chunkSearches(rules.mapping, asOf, config.extract.dateBounds);
   const fetchChunk = async (page: Patient[]): Promise<void> => {
     const ids = page.map((p) => p.id as string);
     await Promise.all(
@@ -136,7 +144,7 @@ async function rawFetch(client: FhirClient, config: Config, rules: ReturnType<ty
   return performance.now() - started;
 }
 
-interface ServerProcess {
+export interface ServerProcess {
   child: ChildProcess;
   baseUrl: string;
 }

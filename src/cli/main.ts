@@ -7,6 +7,7 @@ import { registerExplain } from './commands/explain';
 import { registerFhirServer } from './commands/fhir-server';
 import { registerMappingTest } from './commands/mapping-test';
 import { registerProfiles } from './commands/profiles';
+import { registerReport } from './commands/report';
 import { registerRun } from './commands/run';
 import { registerServe } from './commands/serve';
 import { registerSurvey } from './commands/survey';
@@ -33,6 +34,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   registerFhirServer(program, io);
   registerMappingTest(program, io, setExitCode);
   registerProfiles(program, io);
+  registerReport(program, io);
   registerRun(program, io, setExitCode);
   registerServe(program, io);
   registerSurvey(program, io);

@@ -5,6 +5,7 @@ export type {
   AuthConfig,
   Config,
   FhirConfig,
+  ReportConfig,
   RoleLevel,
   Scope,
   ServiceAuthConfig,

@@ -291,6 +291,24 @@ const allocationSchema = z
   })
   .prefault({});
 
+/** `hfu report` and the insights page. */
+const reportSchema = z
+  .strictObject({
+    /** The top attenders by GP contacts whose typology, continuity and persistence are reported. */
+    topN: integer(100, 1, 100_000),
+    /** Only patients enrolled at least this long ago are in the impact estimate (and their comparison group). */
+    minFollowUpMonths: integer(6, 1, 120),
+    /** Fewer patients than this in either group and the impact verdict is "too few patients to say". */
+    minGroupSize: integer(30, 2, 100_000),
+    /** Bootstrap resamples for the impact estimate's 95% confidence interval. */
+    bootstrapSamples: integer(2000, 100, 100_000),
+    /** Seed of the bootstrap, so the same data give the same interval. */
+    seed: integer(1, 0, 2 ** 31 - 1),
+    /** Write the headline figures as a FHIR MeasureReport (idempotent by identifier). */
+    writeMeasureReport: boolean(false),
+  })
+  .prefault({});
+
 const roleLevel = z.enum(['read', 'operate']);
 
 const serviceAuthSchema = z
@@ -453,6 +471,7 @@ export const configSchema = z
     service: serviceSchema,
     log: logSchema,
     embedded: embeddedSchema,
+    report: reportSchema,
   })
   .prefault({});
 
@@ -465,5 +484,6 @@ export type WritebackFhirConfig = NonNullable<Config['writeback']['fhir']>;
 export type AuthConfig = FhirConfig['auth'];
 export type ServiceConfig = Config['service'];
 export type ServiceAuthConfig = ServiceConfig['auth'];
+export type ReportConfig = Config['report'];
 export type ServiceUiConfig = ServiceConfig['ui'];
 export type RoleLevel = z.output<typeof roleLevel>;

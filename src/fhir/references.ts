@@ -26,15 +26,36 @@ export function patientIdOfReference(reference: string | undefined, sourceBase?:
   return RELATIVE_PATIENT.exec(local)?.[1];
 }
 
-/** The patient a resource is about: a Patient itself, else its `subject` or `patient` (relative or absolute). */
+/**
+ * The patient a resource is about: a Patient itself; an Appointment's first participant whose actor is a Patient
+ * (Appointment has no subject: R4's `patient` search parameter is `participant.actor.where(resolve() is Patient)`;
+ * a GP appointment is booked for one patient); else its `subject` or `patient` (relative or absolute).
+ */
 export function patientIdOf(resource: Resource): string | undefined {
   if (resource.resourceType === 'Patient') {
     return resource.id;
+  }
+  if (resource.resourceType === 'Appointment') {
+    return appointmentPatientId(resource.participant);
   }
   return patientIdOfReference(
     (resource as { subject?: { reference?: string } }).subject?.reference ??
       (resource as { patient?: { reference?: string } }).patient?.reference
   );
+}
+
+function appointmentPatientId(participants: unknown): string | undefined {
+  if (!Array.isArray(participants)) {
+    return undefined;
+  }
+  for (const participant of participants as { actor?: { reference?: unknown } }[]) {
+    const reference = participant?.actor?.reference;
+    const id = typeof reference === 'string' ? patientIdOfReference(reference) : undefined;
+    if (id) {
+      return id;
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -15,9 +15,10 @@ export function everythingPatient(method: string, url: string): string | undefin
 }
 
 /**
- * One page of `Patient/[id]/$everything`: the Patient first, then each resource whose `subject` or `patient` is that
- * patient (of `_type`'s types, in that order, when given; else of every type), first-created first, as a searchset
- * with `total`. `start`, `end` and `_since` are refused (400) rather than ignored. Links are the caller's to add.
+ * One page of `Patient/[id]/$everything`: the Patient first, then each resource whose `subject` or `patient` (an
+ * Appointment: a participant) is that patient (of `_type`'s types, in that order, when given; else of every type),
+ * first-created first, as a searchset with `total`. `start`, `end` and `_since` are refused (400) rather than
+ * ignored. Links are the caller's to add.
  */
 export async function everythingPage(
   repo: IndexedMemoryRepository,
@@ -68,6 +69,10 @@ function typesOf(query: URLSearchParams): string[] | undefined {
 }
 
 function patientOf(resource: Resource): string | undefined {
+  if (resource.resourceType === 'Appointment') {
+    // No subject: the patient is among the participants (R4's `patient` parameter on Appointment).
+    return resource.participant?.find((p) => p.actor?.reference?.startsWith('Patient/'))?.actor?.reference;
+  }
   return (
     (resource as { subject?: { reference?: string } }).subject?.reference ??
     (resource as { patient?: { reference?: string } }).patient?.reference

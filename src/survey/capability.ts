@@ -1,35 +1,18 @@
-import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import type { CapabilityStatement } from '@medplum/fhirtypes';
 import type { FhirClient } from '../fhir';
 import { FhirError } from '../fhir';
 import type { CompiledMapping } from '../mappings';
 import type { CapabilitySurvey } from './report';
-
-/** The types the connector writes back (writeback/), and the search each is found again by. */
-const WRITTEN: Record<string, string | undefined> = {
-  Group: 'identifier',
-  Flag: '_tag',
-  Task: '_tag',
-  CarePlan: '_tag',
-  Provenance: undefined,
-};
+import type { Rest } from './rest';
+import { interaction, restOf, searchParam, WRITTEN } from './rest';
+import type { Observed } from './settings';
+import { settingsThatFollow } from './settings';
 
 interface Use {
   use: string;
   area: 'read' | 'write' | 'optional';
   declared: (rest: Rest) => boolean;
 }
-
-interface Rest {
-  resources: Map<string, CapabilityStatementRestResource>;
-  interactions: Set<string>;
-  searchParams: Set<string>;
-  operations: Set<string>;
-}
-
-const interaction = (type: string, code: string) => (rest: Rest) =>
-  rest.resources.get(type)?.interaction?.some((i) => i.code === code) ?? false;
-const searchParam = (type: string, name: string) => (rest: Rest) =>
-  rest.searchParams.has(name) || (rest.resources.get(type)?.searchParam?.some((p) => p.name === name) ?? false);
 
 /** What the connector would ask of the server with this mapping: each search, parameter, interaction, operation. */
 export function connectorUses(mapping: Pick<CompiledMapping, 'resourceTypes' | 'search'>): Use[] {
@@ -59,6 +42,18 @@ export function connectorUses(mapping: Pick<CompiledMapping, 'resourceTypes' | '
       }
     }
   }
+  for (const type of ['Patient', ...mapping.resourceTypes]) {
+    uses.push({
+      use: `${type}: _lastUpdated (extract.incremental)`,
+      area: 'optional',
+      declared: searchParam(type, '_lastUpdated'),
+    });
+  }
+  uses.push({
+    use: 'Patient/[id]/$everything (extract.subjectSearch everything)',
+    area: 'optional',
+    declared: (rest) => rest.patientOperations.has('everything'),
+  });
   for (const [type, param] of Object.entries(WRITTEN)) {
     uses.push(
       { use: `${type}: create`, area: 'write', declared: interaction(type, 'create') },
@@ -95,35 +90,54 @@ export function connectorUses(mapping: Pick<CompiledMapping, 'resourceTypes' | '
   return uses;
 }
 
-/** `GET metadata` against what the connector would use. A server that will not say is reported, not fatal. */
-export async function capabilitySurvey(
+/** `GET metadata`; a server that will not say is reported, not fatal. */
+export async function readCapabilities(
   client: FhirClient,
-  mapping: CompiledMapping,
   signal?: AbortSignal
-): Promise<CapabilitySurvey> {
-  let statement: CapabilityStatement | undefined;
+): Promise<CapabilityStatement | undefined> {
   try {
-    statement = await client.capabilities(signal);
+    return await client.capabilities(signal);
   } catch (err) {
     if (!(err instanceof FhirError)) {
       throw err;
     }
+    return undefined;
   }
-  const server = statement?.rest?.find((r) => r.mode === 'server');
-  const rest: Rest = {
-    resources: new Map((server?.resource ?? []).map((r) => [r.type, r])),
-    interactions: new Set((server?.interaction ?? []).map((i) => i.code)),
-    searchParams: new Set((server?.searchParam ?? []).map((p) => p.name)),
-    operations: new Set(
-      [...(server?.operation ?? []), ...(server?.resource ?? []).flatMap((r) => r.operation ?? [])].map((o) =>
-        o.name.replace(/^\$/, '')
-      )
-    ),
-  };
+}
+
+/** A separate write target (`writeback.fhir`): its base URL and what its `GET metadata` said. */
+export interface TargetStatement {
+  baseUrl: string;
+  statement: CapabilityStatement | undefined;
+}
+
+/**
+ * The server's CapabilityStatement against what the connector would use, and the settings that follow. With a
+ * separate target, the writes are checked against the target's statement instead.
+ */
+export function capabilitySurvey(
+  mapping: Pick<CompiledMapping, 'resourceTypes' | 'search'>,
+  statement: CapabilityStatement | undefined,
+  observed: Observed,
+  target?: TargetStatement
+): CapabilitySurvey {
+  const rest = restOf(statement);
+  const writes = target ? restOf(target.statement) : rest;
   return {
     read: Boolean(statement),
     ...(statement?.fhirVersion ? { fhirVersion: statement.fhirVersion } : {}),
     ...(statement?.software?.name ? { software: statement.software.name } : {}),
-    checks: connectorUses(mapping).map(({ use, area, declared }) => ({ use, area, declared: declared(rest) })),
+    ...(target ? { target: { endpoint: target.baseUrl, read: Boolean(target.statement) } } : {}),
+    checks: connectorUses(mapping).map(({ use, area, declared }) => ({
+      use,
+      area,
+      declared: declared(area === 'write' ? writes : rest),
+    })),
+    settings: settingsThatFollow(
+      mapping,
+      statement ? rest : undefined,
+      observed,
+      target ? { kind: 'separate', rest: target.statement ? writes : undefined } : { kind: 'source' }
+    ),
   };
 }

@@ -16,19 +16,11 @@ export function codedFields(
   const read = elementChecks(mapping);
   const readsElement = (type: SourceType) => (element: string) => read.get(type)?.has(element) ?? false;
   const urls = vocabulary.extensionUrls;
-  const byFeature = mapping.features.map((f) => ({
-    feature: f,
-    elements: new Set(
-      elementChecks({ features: [f] })
-        .get(f.resource)
-        ?.keys()
-    ),
-  }));
+  // Per feature, the elements it reads on each of its types: a feature over several types reads each one's fields.
+  const byFeature = mapping.features.map((f) => ({ feature: f, elements: elementChecks({ features: [f] }) }));
   const readers = (field: (typeof CODED_FIELDS)[number]): string[] =>
     byFeature
-      .filter(
-        ({ feature, elements }) => feature.resource === field.resource && field.elements.some((e) => elements.has(e))
-      )
+      .filter(({ elements }) => field.elements.some((e) => elements.get(field.resource)?.has(e)))
       .map(({ feature }) => feature.name);
   return CODED_FIELDS.filter((field) => field.elements.some(readsElement(field.resource))).map((field) => {
     const namesSystems = namesCodeSystems(

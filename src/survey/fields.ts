@@ -76,6 +76,14 @@ function extensionValues(extensions: unknown, matches: (url: string) => boolean)
     ]);
 }
 
+/** A medicine's codings, or the pseudo-system REFERENCE when it is a reference to a Medication resource. */
+function medicationValues(resource: Resource): CodedValue[] {
+  return [
+    ...codingsOf(get(resource, 'medicationCodeableConcept')),
+    ...(get(resource, 'medicationReference') ? [{ system: REFERENCE }] : []),
+  ];
+}
+
 const hospitalization = (resource: Resource): Json => (get(resource, 'hospitalization') as Json | undefined) ?? {};
 
 /** The admission-method urls: the mapping's own (as named in its expressions) and UK Core's. */
@@ -216,10 +224,26 @@ export const CODED_FIELDS: readonly CodedField[] = [
     label: 'Medicine code systems',
     kind: 'systems',
     elements: ['medicationCodeableConcept', 'medicationReference'],
-    values: (r) => [
-      ...codingsOf(get(r, 'medicationCodeableConcept')),
-      ...(get(r, 'medicationReference') ? [{ system: REFERENCE }] : []),
-    ],
+    values: medicationValues,
+  },
+  {
+    id: 'MedicationStatement.status',
+    resource: 'MedicationStatement',
+    label: 'Medication statement status',
+    kind: 'codes',
+    elements: ['status'],
+    values: bareCode('status'),
+    standard: {
+      codes: ['active', 'completed', 'entered-in-error', 'intended', 'stopped', 'on-hold', 'unknown', 'not-taken'],
+    },
+  },
+  {
+    id: 'MedicationStatement.medication',
+    resource: 'MedicationStatement',
+    label: 'Medicine code systems (medication statements)',
+    kind: 'systems',
+    elements: ['medicationCodeableConcept', 'medicationReference'],
+    values: medicationValues,
   },
   {
     id: 'Condition.code',
@@ -292,6 +316,52 @@ export const CODED_FIELDS: readonly CodedField[] = [
       return typeof type === 'string' ? [{ code: type }] : [];
     },
     standard: { codes: ['deny', 'permit'] },
+  },
+  {
+    id: 'Appointment.status',
+    resource: 'Appointment',
+    label: 'Appointment status',
+    kind: 'codes',
+    elements: ['status'],
+    values: bareCode('status'),
+    standard: {
+      codes: [
+        'proposed',
+        'pending',
+        'booked',
+        'arrived',
+        'fulfilled',
+        'cancelled',
+        'noshow',
+        'entered-in-error',
+        'checked-in',
+        'waitlist',
+      ],
+    },
+  },
+  {
+    id: 'Appointment.serviceCategory',
+    resource: 'Appointment',
+    label: 'Appointment service category',
+    kind: 'systems',
+    elements: ['serviceCategory'],
+    values: element('serviceCategory'),
+  },
+  {
+    id: 'Appointment.serviceType',
+    resource: 'Appointment',
+    label: 'Appointment service type',
+    kind: 'systems',
+    elements: ['serviceType'],
+    values: element('serviceType'),
+  },
+  {
+    id: 'Appointment.appointmentType',
+    resource: 'Appointment',
+    label: 'Appointment type',
+    kind: 'systems',
+    elements: ['appointmentType'],
+    values: element('appointmentType'),
   },
 ];
 

@@ -6,7 +6,10 @@ import type { CompiledMapping, PatientRecord, SourceType } from '../mappings';
 import { resourcesOf } from './records';
 import type { QualitySurvey } from './report';
 
-/** Dates in the future or before birth, references that name no sampled patient, entered in error, no period. */
+/**
+ * Dates in the future (of what has happened: a booked appointment may be ahead) or before birth, references that name
+ * no sampled patient, entered in error, encounters with no period, appointments with no start.
+ */
 export async function quality(
   client: FhirClient,
   mapping: CompiledMapping,
@@ -51,6 +54,7 @@ function qualityOf(
     unresolvedPatientReferences: 0,
     enteredInError: 0,
     ...(type === 'Encounter' ? { withoutPeriod: 0 } : {}),
+    ...(type === 'Appointment' ? { withoutStart: 0 } : {}),
   };
   for (const record of records) {
     const birth = londonDay(record.patient.birthDate);
@@ -60,11 +64,14 @@ function qualityOf(
         days.push(birth);
       }
       row.resources++;
-      row.futureDates += days.some((day) => day > asOf) ? 1 : 0;
+      row.futureDates += days.some((day) => day > asOf) && !mayBeAhead(resource) ? 1 : 0;
       row.datesBeforeBirth += birth && type !== 'Patient' && days.some((day) => day < birth) ? 1 : 0;
       row.enteredInError += enteredInError(resource) ? 1 : 0;
       if (row.withoutPeriod !== undefined && !(resource as { period?: { start?: string } }).period?.start) {
         row.withoutPeriod++;
+      }
+      if (row.withoutStart !== undefined && startRequired(resource) && !(resource as { start?: string }).start) {
+        row.withoutStart++;
       }
     }
   }
@@ -80,6 +87,19 @@ function safeDates(evaluate: () => unknown[]): string[] {
   } catch {
     return [];
   }
+}
+
+/** Appointment statuses that say it has taken place (or was missed): only these are wrong when dated ahead. */
+const APPOINTMENT_HAPPENED = new Set(['fulfilled', 'arrived', 'checked-in', 'noshow']);
+
+/** R4's invariant app-3: only proposed or cancelled appointments (and waitlisted ones) may have no start. */
+function startRequired(resource: Resource): boolean {
+  return !['proposed', 'cancelled', 'waitlist'].includes((resource as { status?: string }).status ?? '');
+}
+
+/** A booked, proposed or cancelled appointment is rightly dated after the survey date. */
+function mayBeAhead(resource: Resource): boolean {
+  return resource.resourceType === 'Appointment' && !APPOINTMENT_HAPPENED.has(resource.status);
 }
 
 function enteredInError(resource: Resource): boolean {

@@ -29,7 +29,7 @@ function tables(report: SurveyReport): Table[] {
     rows: report.features.map((f) => [
       f.title,
       f.name,
-      f.resource,
+      f.types.join(', '),
       f.resources,
       `${f.resourcesPerPatient.median}, ${f.resourcesPerPatient.p90}`,
       f.selected,
@@ -89,7 +89,7 @@ function tables(report: SurveyReport): Table[] {
     {
       title: 'Data quality',
       intro:
-        'Per type: dates after the survey date or before the patient’s birth (in the dates the mapping reads), references that do not name a sampled patient, and records entered in error.',
+        'Per type: dates after the survey date (of what has taken place: a booked appointment may be ahead) or before the patient’s birth (in the dates the mapping reads), references that do not name a sampled patient, records entered in error, encounters with no period and appointments with no start.',
       headers: [
         'Type',
         'Records',
@@ -99,6 +99,7 @@ function tables(report: SurveyReport): Table[] {
         'No patient (whole server)',
         'Entered in error',
         'No period',
+        'No start',
       ],
       rows: report.quality.map((q) => [
         q.resource,
@@ -109,17 +110,26 @@ function tables(report: SurveyReport): Table[] {
         q.resource === 'Patient' ? '' : (q.withoutPatientOnServer ?? 'not known'),
         q.enteredInError,
         q.withoutPeriod ?? '',
+        q.withoutStart ?? '',
       ]),
       empty: 'No records read.',
     },
     {
       title: 'What the server declares',
       intro: report.capability.read
-        ? `From GET metadata (FHIR ${report.capability.fhirVersion ?? 'version not given'}${report.capability.software ? `, ${report.capability.software}` : ''}). Not declared does not always mean not supported: common parameters such as _id are often left out.`
+        ? `From GET metadata (FHIR ${report.capability.fhirVersion ?? 'version not given'}${report.capability.software ? `, ${report.capability.software}` : ''}).${targetNote(report)} Not declared does not always mean not supported: common parameters such as _id are often left out.`
         : 'The server did not answer GET metadata with a CapabilityStatement.',
       headers: ['Used by the connector', 'For', 'Declared'],
       rows: report.capability.checks.map((c) => [c.use, c.area, c.declared ? 'yes' : 'NO']),
       empty: 'Nothing to check.',
+    },
+    {
+      title: 'Settings that follow',
+      intro:
+        'The configuration this server calls for, from what it declares and what the survey saw it do. Check each before the first run.',
+      headers: ['Setting', 'Use', 'Change needed', 'Why'],
+      rows: report.capability.settings.map((s) => [s.setting, s.value, s.change ? 'YES' : 'no', s.because]),
+      empty: 'Nothing follows.',
     },
   ];
 }
@@ -143,10 +153,30 @@ function summary(report: SurveyReport): string[] {
             )}. A run against this server needs one search per patient too (extract.subjectSearch: per-patient).`,
         ]
       : []),
+    ...settingsToChange(report),
     ...(report.emptyFields.length
       ? [`Coded fields with no value in any sampled record: ${report.emptyFields.join(', ')}.`]
       : []),
   ];
+}
+
+/** Where the write checks come from, when the record is written to a separate target. */
+function targetNote(report: SurveyReport): string {
+  const target = report.capability.target;
+  if (!target) {
+    return '';
+  }
+  return target.read
+    ? ` Writes are checked against the separate target's metadata (writeback.fhir, ${target.endpoint}).`
+    : ` The separate target (writeback.fhir, ${target.endpoint}) did not answer GET metadata.`;
+}
+
+/** The settings the server needs changed from their defaults, as one sentence (none: nothing said). */
+function settingsToChange(report: SurveyReport): string[] {
+  const changes = report.capability.settings.filter((s) => s.change);
+  return changes.length
+    ? [`This server needs: ${changes.map((s) => `${s.setting}: ${s.value}`).join('; ')} (see Settings that follow).`]
+    : [];
 }
 
 /** The survey as text for a terminal: a summary, then one table per section. */

@@ -36,10 +36,12 @@ export interface FeatureSurvey {
   /** The feature's title for people (`Unplanned admissions`), else its name. */
   title: string;
   description: string;
+  /** The first type the feature reads; `types` all of them (medicines as requests and statements). */
   resource: string;
+  types: string[];
   /** The elements the feature's expressions read (from the mapping's element checks over the R4 model). */
   fields: string[];
-  /** Resources of the type per sampled patient. */
+  /** Resources of the types per sampled patient. */
   resourcesPerPatient: Spread;
   resources: number;
   /** Resources the feature selected (its evidence) across the sample. */
@@ -83,11 +85,26 @@ export interface QualitySurvey {
   enteredInError: number;
   /** Encounters only. */
   withoutPeriod?: number;
+  /** Appointments only: no start, though their status needs one (R4 app-3). */
+  withoutStart?: number;
 }
 
 export interface CapabilitySurvey {
   read: boolean;
   fhirVersion?: string;
   software?: string;
+  /** The separate write target (`writeback.fhir`), when configured: the write checks are against its statement. */
+  target?: { endpoint: string; read: boolean };
   checks: { use: string; area: 'read' | 'write' | 'optional'; declared: boolean }[];
+  /** The configuration that follows from what the server declares and what the survey saw it do. */
+  settings: SettingAdvice[];
+}
+
+/** One setting for this server: the configuration key, the value to use, and why. */
+export interface SettingAdvice {
+  setting: string;
+  value: string;
+  /** True when the default will not work with this server: the setting must change. */
+  change: boolean;
+  because: string;
 }

@@ -3,7 +3,7 @@ import type { IsoDate } from '../dates';
 import type { FhirClient } from '../fhir';
 import type { CompiledMapping, ElementCheck, PatientRecord } from '../mappings';
 import { elementChecks, FeatureEvaluationError, featureEvaluator } from '../mappings';
-import { capabilitySurvey } from './capability';
+import { capabilitySurvey, readCapabilities } from './capability';
 import { codedFields, emptyFields, unrecognisedValues, unusedExtensions } from './coded';
 import { unreadTypes } from './probe';
 import { quality } from './quality';
@@ -24,12 +24,15 @@ export interface SurveyOptions {
   sample: number;
   seed: number;
   asOf: IsoDate;
+  /** The separate write target (`writeback.fhir`), when configured: only its `GET metadata` is read. */
+  target?: FhirClient;
   signal?: AbortSignal;
 }
 
 /**
  * Surveys a sample of the population against a mapping. Reads only (GET): the Patient pages, each mapped type per
- * chunk of sampled patients, `_summary=count` searches and `metadata`. Keeps codes, counts, urls and ids.
+ * chunk of sampled patients, `_summary=count` searches and `metadata` (a separate target's too). Keeps codes, counts,
+ * urls and ids.
  */
 export async function runSurvey(
   client: FhirClient,
@@ -38,8 +41,9 @@ export async function runSurvey(
   options: SurveyOptions
 ): Promise<SurveyReport> {
   const { signal } = options;
-  const [capability, size] = await Promise.all([
-    capabilitySurvey(client, mapping, signal),
+  const [statement, targetStatement, size] = await Promise.all([
+    readCapabilities(client, signal),
+    options.target ? readCapabilities(options.target, signal) : undefined,
     population.size(signal).catch(() => undefined),
   ]);
   const sample = await samplePatients(population.pages(signal), options.sample, options.seed);
@@ -68,7 +72,12 @@ export async function runSurvey(
     unusedExtensions: unusedExtensions(records, vocabulary),
     unreadTypes: await unreadTypes(client, mapping, records, signal),
     quality: await quality(client, mapping, records, unattributed, options.asOf, signal),
-    capability,
+    capability: capabilitySurvey(
+      mapping,
+      statement,
+      { refusedPatientLists: reads.filter((r) => r.strategy === 'per-patient').map((r) => r.resourceType) },
+      options.target ? { baseUrl: options.target.baseUrl, statement: targetStatement } : undefined
+    ),
   };
 }
 
@@ -111,6 +120,7 @@ function evaluate(
       title: feature.spec.title ?? feature.name,
       description: feature.spec.description,
       resource: feature.resource,
+      types: feature.resources,
       fields: fieldsRead(feature),
       resourcesPerPatient: spread(perPatient),
       resources: perPatient.reduce((a, b) => a + b, 0),
@@ -127,20 +137,22 @@ function evaluate(
 
 /**
  * The elements one feature reads, two levels deep (`class.code`, `period.start`); an extension as `extension`, not
- * as each of the value types the R4 model allows it.
+ * as each of the value types the R4 model allows it. A feature over several types names the type of each
+ * (`Appointment.start`, `Encounter.period.start`).
  */
 function fieldsRead(feature: CompiledMapping['features'][number]): string[] {
   const paths = new Set<string>();
-  const walk = (node: ElementCheck, prefix: string): void => {
+  const walk = (node: ElementCheck, prefix: string, depth: number): void => {
     const here = prefix ? `${prefix}.${node.key}` : node.key;
-    if (prefix || !node.children.size || node.key === 'extension') {
+    if (depth > 0 || !node.children.size || node.key === 'extension') {
       paths.add(here);
       return;
     }
-    node.children.forEach((child) => walk(child, here));
+    node.children.forEach((child) => walk(child, here, depth + 1));
   };
-  elementChecks({ features: [feature] })
-    .get(feature.resource)
-    ?.forEach((root) => walk(root, ''));
+  const several = feature.resources.length > 1;
+  for (const [type, roots] of elementChecks({ features: [feature] })) {
+    roots.forEach((root) => walk(root, several ? type : '', 0));
+  }
   return [...paths].sort();
 }

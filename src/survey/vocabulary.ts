@@ -6,7 +6,10 @@ import { NO_SYSTEM, REFERENCE } from './fields';
 export interface MappingVocabulary {
   /** Code system → the mapping's value sets that include it, with their codes. */
   bySystem: Map<string, { id: string; codes: Set<string> }[]>;
-  /** Per resource type, the string literals in the features' expressions (`'IMP'`, `'active'`, urls). */
+  /**
+   * Per resource type, the string literals in the expressions of the features that read it (`'IMP'`, `'active'`,
+   * urls); a feature over several types names its literals for each.
+   */
   literals: Map<SourceType, Set<string>>;
   /** Extension urls the expressions name (`extension('...')`), on any type. */
   extensionUrls: Set<string>;
@@ -26,9 +29,12 @@ export function mappingVocabulary(mapping: Pick<CompiledMapping, 'features' | 'v
   const extensionUrls = new Set<string>();
   for (const feature of mapping.features) {
     const text = expressionText(feature.spec);
-    const set = literals.get(feature.resource) ?? new Set<string>();
-    [...text.matchAll(/'((?:[^'\\]|\\.)*)'/g)].forEach((m) => set.add(m[1] as string));
-    literals.set(feature.resource, set);
+    const named = [...text.matchAll(/'((?:[^'\\]|\\.)*)'/g)].map((m) => m[1] as string);
+    for (const type of feature.resources) {
+      const set = literals.get(type) ?? new Set<string>();
+      named.forEach((literal) => set.add(literal));
+      literals.set(type, set);
+    }
     [...text.matchAll(/extension\(\s*'([^']+)'\s*\)/g)].forEach((m) => extensionUrls.add(m[1] as string));
   }
   return { bySystem, literals, extensionUrls };

@@ -294,5 +294,6 @@ export const SOURCE_TYPES = [
   'Condition',
   'Observation',
   'Consent',
+  'Appointment',
 ] as const;
 export type SourceType = (typeof SOURCE_TYPES)[number];

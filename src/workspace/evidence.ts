@@ -47,7 +47,10 @@ export function evidenceTimeline(
       }
       shown.add(reference);
       const item = itemOf(resource, reference, feature, featureTitle(programme, feature));
-      if (feature === GP_CONTACTS && resource.resourceType === 'Encounter') {
+      if (
+        feature === GP_CONTACTS &&
+        (resource.resourceType === 'Encounter' || resource.resourceType === 'Appointment')
+      ) {
         const month = item.date?.slice(0, 7) ?? 'undated';
         months.set(month, [...(months.get(month) ?? []), reference]);
       } else {
@@ -93,6 +96,11 @@ function describe(resource: Resource): { date?: string; text?: string } {
   switch (resource.resourceType) {
     case 'Encounter':
       return encounter(resource);
+    case 'Appointment': // a GP contact as a GP system's appointment book holds it (gp-record)
+      return {
+        date: londonDay(resource.start),
+        text: conceptText(resource.serviceType?.[0]) ?? conceptText(resource.appointmentType),
+      };
     case 'MedicationRequest':
     case 'MedicationStatement':
       return medicine(resource);

@@ -1,4 +1,4 @@
-import type { Encounter, Extension } from '@medplum/fhirtypes';
+import type { Appointment, Encounter, Extension, Resource } from '@medplum/fhirtypes';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -29,6 +29,30 @@ export function recodeAdmissionMethod(encounter: Encounter): Encounter {
     encounter.extension = [{ ...extension, url: LOCAL_ADMISSION_URL }];
   }
   return encounter;
+}
+
+/** A GP contact of the synthetic practice: an Encounter whose service is general practice. */
+export const isGpContact = (r: Resource): r is Encounter =>
+  r.resourceType === 'Encounter' &&
+  Boolean(r.serviceType?.coding?.some((c) => c.code === codes.SERVICE.generalPractice.code));
+
+/**
+ * A GP contact as a GP system's appointment book shares it: an Appointment (finished → fulfilled, cancelled and in
+ * error kept as such) with the patient among its participants, first or (odd `n`) after the clinician.
+ */
+export function gpContactAsAppointment(encounter: Encounter, n: number): Appointment {
+  const status =
+    encounter.status === 'finished' ? 'fulfilled' : encounter.status === 'cancelled' ? 'cancelled' : 'entered-in-error';
+  const patient = { actor: { reference: encounter.subject?.reference }, status: 'accepted' as const };
+  const clinician = { actor: { reference: 'Practitioner/gp-1' }, status: 'accepted' as const };
+  return {
+    resourceType: 'Appointment',
+    id: `appt-${encounter.id}`,
+    status,
+    start: encounter.period?.start,
+    end: encounter.period?.end,
+    participant: n % 2 ? [clinician, patient] : [patient, clinician],
+  };
 }
 
 /** Every file of a folder with its content hash, to show a folder is untouched. */

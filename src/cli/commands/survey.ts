@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { resolvePopulation } from '../../cohort';
 import { londonToday } from '../../dates';
+import { FhirClient } from '../../fhir';
 import { loadMapping } from '../../mappings';
 import { runSurvey, surveyHtml, surveyText } from '../../survey';
 import type { CliIo } from '../context';
@@ -33,11 +34,14 @@ export function registerSurvey(program: Command, io: CliIo): void {
       });
       const mapping = loadMapping(ctx.config.mapping);
       const client = fhirClient(ctx.config, ctx.logger);
+      const targetConfig = ctx.config.writeback.fhir;
+      const target = targetConfig ? FhirClient.fromConfig(targetConfig, { logger: ctx.logger }) : undefined;
       const population = await resolvePopulation(client, ctx.config.scope, undefined, ctx.config.extract.subjectSearch);
       const report = await runSurvey(client, mapping, population, {
         sample,
         seed: parseInteger(flags.seed as string | undefined, '--seed') ?? 1,
         asOf: parseDate(flags.now as string | undefined, '--now') ?? londonToday(),
+        target,
       });
       if (typeof flags.out === 'string') {
         writeFileSync(flags.out, surveyHtml(report));

@@ -110,3 +110,21 @@ describe('errors', () => {
     expect(problems(() => loadConfig({ file: file('y.yaml', '- a\n- b\n') }))[0]).toMatch(/mapping of keys/);
   });
 });
+
+describe('SMART Backend Services scopes', () => {
+  it('ask to read every type a mapping may read, Appointment and MedicationStatement among them', () => {
+    const config = loadConfig({
+      env: {
+        HFU_FHIR__AUTH__TYPE: 'smart-backend',
+        HFU_FHIR__AUTH__CLIENT_ID: 'hfu',
+        HFU_FHIR__AUTH__PRIVATE_KEY: 'key',
+        HFU_FHIR__AUTH__KID: 'k1',
+      },
+    });
+    const scopes = (config.fhir.auth as { scope: string }).scope.split(' ');
+    expect(scopes).toEqual(
+      expect.arrayContaining(['system/Appointment.rs', 'system/MedicationStatement.rs', 'system/Encounter.rs'])
+    );
+    expect(scopes).toContain('system/Task.crus');
+  });
+});

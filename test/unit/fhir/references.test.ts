@@ -87,3 +87,31 @@ describe('patientIdOf', () => {
     expect(patientIdOf({ resourceType: 'Observation', status: 'final', code: {} })).toBeUndefined();
   });
 });
+
+describe('patientIdOf an Appointment', () => {
+  const appointment = (participant: unknown) =>
+    ({ resourceType: 'Appointment', status: 'fulfilled', participant }) as never;
+
+  it('is the first participant whose actor is a Patient, wherever it stands in the list', () => {
+    expect(
+      patientIdOf(
+        appointment([
+          { actor: { reference: 'Practitioner/gp1' }, status: 'accepted' },
+          { actor: { reference: 'Location/surgery' }, status: 'accepted' },
+          { actor: { reference: 'https://gp.example.nhs.uk/fhir/R4/Patient/p4' }, status: 'accepted' },
+          { actor: { reference: 'Patient/p5' }, status: 'accepted' },
+        ])
+      )
+    ).toBe('p4');
+  });
+
+  it.each([
+    ['no participants', undefined],
+    ['participants that are not a list', { actor: { reference: 'Patient/p1' } }],
+    ['no Patient among them', [{ actor: { reference: 'Practitioner/gp1' }, status: 'accepted' }]],
+    ['a participant with no actor, or a malformed one', [{ status: 'accepted' }, null, { actor: { reference: 7 } }]],
+    ['a versioned patient reference', [{ actor: { reference: 'Patient/p1/_history/2' }, status: 'accepted' }]],
+  ])('is undefined with %s', (_name, participant) => {
+    expect(patientIdOf(appointment(participant))).toBeUndefined();
+  });
+});

@@ -230,3 +230,64 @@ describe('well-formed data', () => {
     expect(problems.filter(Boolean)).toEqual([]);
   });
 });
+
+describe('Appointments (gp-record reads them as GP contacts)', () => {
+  const gpRecord = loadMapping('gp-record');
+  const evaluate = featureEvaluator(gpRecord, AS_OF);
+
+  function appointment(changes: Record<string, unknown> = {}): Resource {
+    return {
+      resourceType: 'Appointment',
+      id: 'a1',
+      status: 'fulfilled',
+      serviceCategory: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/service-category', code: '17' }] }],
+      start: '2026-03-02T10:00:00+00:00',
+      end: '2026-03-02T10:10:00+00:00',
+      participant: [{ actor: { reference: 'Patient/p1' }, status: 'accepted' }],
+      ...changes,
+    } as Resource;
+  }
+  const withAppointments = (...appointments: Resource[]): PatientRecord => ({
+    patient,
+    resources: { Appointment: appointments },
+  });
+
+  it('checks the Appointment elements the feature reads, and its status', () => {
+    expect(checkedElements(gpRecord.features)).toEqual(
+      expect.arrayContaining([
+        'Appointment.status: code',
+        'Appointment.start: instant',
+        'Appointment.serviceCategory: CodeableConcept[]',
+        'Appointment.serviceCategory.coding.code: code',
+        'Appointment.serviceType: CodeableConcept[]',
+        'Encounter.appointment: Reference[]',
+        'Encounter.appointment.reference: string',
+      ])
+    );
+  });
+
+  it.each([
+    ['a start that is no instant', appointment({ start: 'garbage' }), 'Appointment/a1: start is not a valid instant'],
+    ['a start that is a day, not an instant', appointment({ start: '2026-03-02' }), 'Appointment/a1: start'],
+    ['a status that is not a code', appointment({ status: 7 }), 'Appointment/a1: status is not a valid code'],
+    [
+      'a serviceType that is not a list',
+      appointment({ serviceType: { coding: [{ code: 'x' }] } }),
+      'Appointment/a1: serviceType is not a list of CodeableConcept',
+    ],
+    ['an Appointment with no id', appointment({ id: undefined }), 'Appointment with no valid id'],
+  ])('%s: the patient is skipped, naming the element', (_name, data, reason) => {
+    expect(() => evaluate(withAppointments(data))).toThrow(FeatureEvaluationError);
+    try {
+      evaluate(withAppointments(data));
+    } catch (err) {
+      expect((err as Error).message).toContain(reason);
+      expect((err as Error).message).toMatch(/^feature gpEncounters: /);
+    }
+  });
+
+  it('evaluates well-formed appointments, and ignores what no feature reads (the participants aside)', () => {
+    const odd = appointment({ id: 'a2', comment: 42, description: ['not a string'] });
+    expect(evaluate(withAppointments(appointment(), odd)).facts.gpEncounters).toBe(2);
+  });
+});

@@ -92,3 +92,48 @@ describe('writes', () => {
     expect([...page1, ...page2].map((e) => e.resource?.id)).toEqual(all.slice(0, 40).map((e) => e.resource?.id));
   });
 });
+
+describe('Appointments, found by their patient among the participants', () => {
+  const appointment = (id: string, status: string, start: string | undefined, actors: string[]): Resource =>
+    ({
+      resourceType: 'Appointment',
+      id,
+      status,
+      ...(start ? { start, end: start.replace('T09:', 'T10:') } : {}),
+      participant: actors.map((reference) => ({ actor: { reference }, status: 'accepted' })),
+    }) as Resource;
+  const appointments = [
+    appointment('x1', 'fulfilled', '2026-03-01T09:00:00Z', ['Practitioner/gp1', 'Patient/a']),
+    appointment('x2', 'booked', '2025-03-01T09:00:00Z', ['Patient/b', 'Location/surgery']),
+    appointment('x3', 'fulfilled', '2026-06-01T09:00:00Z', ['Patient/a']),
+    appointment('x4', 'proposed', undefined, ['Practitioner/gp1']),
+  ];
+  let withAppointments: IndexedMemoryRepository;
+  let scanned: MemoryRepository;
+
+  beforeAll(async () => {
+    withAppointments = new IndexedMemoryRepository();
+    await withAppointments.load([...resources, ...appointments]);
+    scanned = new MemoryRepository();
+    for (const resource of appointments) {
+      await scanned.createResource(resource);
+    }
+  });
+
+  it.each([
+    ['Appointment?patient=Patient/a', ['x1', 'x3']],
+    ['Appointment?patient=Patient/a,Patient/b', ['x1', 'x2', 'x3']],
+    ['Appointment?actor=Patient/b', ['x2']],
+    ['Appointment?actor=Practitioner/gp1', ['x1', 'x4']],
+    ['Appointment?patient=Practitioner/gp1', []],
+    ['Appointment?patient=Patient/a,Patient/b&date=ge2026-01-01', ['x1', 'x3']],
+    ['Appointment?patient:missing=true', ['x4']],
+  ])('%s', async (query, expected) => {
+    expect(await ids(withAppointments, query)).toEqual(expected);
+    expect(await ids(withAppointments, query)).toEqual(await ids(scanned, query));
+  });
+
+  it('keeps them in the patient compartment that bulk export reads', () => {
+    expect(withAppointments.referencing('Patient/a', 'Appointment')).toEqual(['x1', 'x3']);
+  });
+});

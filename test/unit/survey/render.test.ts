@@ -19,6 +19,7 @@ function report(): SurveyReport {
         title: 'Unplanned admissions',
         description: 'Emergency inpatient admissions',
         resource: 'Encounter',
+        types: ['Encounter'],
         fields: ['class.code', 'period.start'],
         resourcesPerPatient: { median: 4, p90: 11, max: 40 },
         resources: 2600,
@@ -78,7 +79,19 @@ function report(): SurveyReport {
         withoutPeriod: 1,
       },
     ],
-    capability: { read: true, fhirVersion: '4.0.1', checks: [{ use: 'transaction', area: 'write', declared: false }] },
+    capability: {
+      read: true,
+      fhirVersion: '4.0.1',
+      checks: [{ use: 'transaction', area: 'write', declared: false }],
+      settings: [
+        {
+          setting: 'writeback.strategy',
+          value: 'individual',
+          change: true,
+          because: 'the server declares neither transactions nor batches',
+        },
+      ],
+    },
   };
 }
 
@@ -92,6 +105,11 @@ describe('the survey report', () => {
     );
     expect(text).toMatch(/Unplanned admissions\s+unplannedAdmissions\s+Encounter\s+2600\s+4, 11\s+31\s+25/);
     expect(text).toMatch(/MedicationStatement\s+812/);
+    expect(text).toMatch(/Settings that follow\n-+\n/);
+    expect(text).toMatch(
+      /writeback\.strategy\s+individual\s+YES\s+the server declares neither transactions nor batches/
+    );
+    expect(text).toContain('This server needs: writeback.strategy: individual (see Settings that follow).');
     expect(text).toMatch(/transaction\s+write\s+NO/);
     expect(text).toContain('Every sampled patient could be evaluated.');
     expect(text).toContain(

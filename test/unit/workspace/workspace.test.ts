@@ -316,6 +316,44 @@ describe('the evidence timeline', () => {
   });
 });
 
+describe('the evidence timeline of GP contacts held as Appointments (gp-record)', () => {
+  it('groups them by month with the encounters, dated by their start in London', () => {
+    const appointment = (id: string, start: string) => ({
+      resourceType: 'Appointment' as const,
+      id,
+      status: 'fulfilled' as const,
+      start,
+      participant: [{ actor: { reference: 'Patient/p1' }, status: 'accepted' as const }],
+    });
+    const record = {
+      patient: { resourceType: 'Patient' as const, id: 'p1' },
+      resources: {
+        Appointment: [appointment('a1', '2026-10-31T23:30:00Z'), appointment('a2', '2026-10-02T09:00:00Z')],
+        Encounter: [
+          {
+            resourceType: 'Encounter' as const,
+            id: 'g1',
+            status: 'finished' as const,
+            class: { code: 'AMB' },
+            period: { start: '2026-11-20T09:00:00Z' },
+          },
+        ],
+      },
+    };
+    const withAppointments = decide(programme, 'p1', {
+      facts: { unplannedAdmissions: 0, repeatMedications: 0, gpEncounters: 3, age: 80 },
+      evidence: { gpEncounters: ['Appointment/a1', 'Appointment/a2', 'Encounter/g1'] },
+    });
+    const timeline = evidenceTimeline(programme, withAppointments, record);
+    expect(timeline.gpContactsByMonth).toEqual([
+      // 23:30 UTC on 31 October is 31 October in London (GMT), so October holds both appointments
+      { month: '2026-11', label: 'November 2026', count: 1, references: ['Encounter/g1'] },
+      { month: '2026-10', label: 'October 2026', count: 2, references: ['Appointment/a1', 'Appointment/a2'] },
+    ]);
+    expect(timeline.other).toEqual([]);
+  });
+});
+
 describe('patients as the workspace shows them', () => {
   it('writes NHS numbers 3 3 4 and names given then family', () => {
     expect(formatNhsNumber('9434765919')).toBe('943 476 5919');

@@ -1,0 +1,13 @@
+export { buildReport, reportOf, topBy, TYPOLOGY_ROWS } from './build';
+export type { ImpactReport, PersistencePeriod, Report, ReportSettings, TypologyGroup } from './build';
+export { reportCharts } from './charts';
+export type { Chart } from './charts';
+export type { ReportDeps } from './collect';
+export { concentration } from './concentration';
+export { groupContinuity, patientContinuity } from './continuity';
+export { estimate, verdict } from './impact';
+export type { OutcomeEstimate, PatientSeries, Verdict } from './impact';
+export { renderReportDocument, renderReportHtml } from './html';
+export { renderReportText } from './text';
+export { measureReportOf, writeMeasureReport } from './measure';
+export type { MeasureWrite } from './measure';
