@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { Router } from 'express';
 import type { Decision, DecisionResult, Workspace, WorkspaceUser } from '../workspace';
 import { careFormRoutes } from './care-form-routes';
+import { wellbeingChart } from './wellbeing-chart';
 import { Forbidden, InvalidInput, NotFound } from '../workspace';
 import { forbidden, notFound, PageError } from './errors';
 import { requireRole } from './sign-in';
@@ -54,7 +55,8 @@ export function workspaceRoutes(deps: WorkspacePages, views: Views): Router {
     '/patients/:id',
     page('patient.njk', async (user, req) => {
       const review = await workspace.patient(user, req.params.id as string);
-      return reviewView(review, user, { decided: text(req.query.decided), recorded: text(req.query.recorded) });
+      const state = { decided: text(req.query.decided), recorded: text(req.query.recorded) };
+      return { ...reviewView(review, user, state), wellbeingChart: await wellbeingChart(review.plan?.wellbeing ?? []) };
     })
   );
 

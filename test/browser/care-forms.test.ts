@@ -180,6 +180,12 @@ describe("the care team's forms in chromium", () => {
     // Three ONS4 forms, shown over time.
     const wellbeing = page.locator('table', { has: page.locator('caption', { hasText: 'Personal wellbeing' }) });
     expect(await wellbeing.locator('tbody tr').count()).toBe(3);
+    // And as a chart: one image named by its caption, a point per question and form.
+    const chart = page.locator('figure svg[role="img"][aria-labelledby="wellbeing-chart-caption"]');
+    expect(await chart.count()).toBe(1);
+    expect(await chart.locator('g.mark-symbol.role-mark path').count()).toBe(12);
+    await expectAccessible(page);
+    await screenshot(page, 'care-plan');
   });
 
   it('closes the episode of a patient who declines, and the next run does not propose them again', async () => {

@@ -233,6 +233,7 @@ describe("the care team's forms in the workspace", () => {
       expect(saved.body).toContain(goal.description.text);
     }
     expect(saved.body).toContain('Personal wellbeing (ONS4) over time');
+    expect(saved.body).toContain('<svg role="img" aria-labelledby="wellbeing-chart-caption"');
     expect(saved.body).toContain('conversation is recorded');
   });
 
