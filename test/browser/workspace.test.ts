@@ -3,8 +3,8 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { AS_OF, SPECS } from '../integration/helpers/programme';
 import type { WorkspaceRig } from '../helpers/workspace';
 import { startWorkspaceRig } from '../helpers/workspace';
-import type { TestBrowser } from './chromium';
-import { axeViolations, launchChromium, screenshot } from './chromium';
+import type { TestBrowser } from '../helpers/chromium';
+import { axeViolations, launchChromium, screenshot } from '../helpers/chromium';
 
 let rig: WorkspaceRig;
 let chromium: TestBrowser;
