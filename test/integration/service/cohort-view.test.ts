@@ -66,9 +66,10 @@ describe('the cohort view', () => {
   it('reads the programme record once for two pages, and the pages are the cohort on the server', async () => {
     const first = await page('/cohort?pageSize=5');
     const second = await page(first.page.next as string);
-    // One read of the record: the cohort Group, and every Task, Flag and CarePlan the connector wrote.
+    // One read of the record: the cohort Group, and every Task, Flag, CarePlan and care record (Goal, referral,
+    // wellbeing Observation) the connector wrote.
     const searched = first.requests.map((r) => /^GET \/fhir\/R4\/([A-Za-z]+)\?/.exec(r)?.[1]).sort();
-    expect(searched).toEqual(['CarePlan', 'Flag', 'Group', 'Task']);
+    expect(searched).toEqual(['CarePlan', 'Flag', 'Goal', 'Group', 'Observation', 'ServiceRequest', 'Task']);
     expect(second.requests).toEqual([]);
 
     const reviews = await reviewsOnTheServer();
