@@ -7,6 +7,8 @@ import { notFound, pageErrors } from './errors';
 import { isLoopbackHost, isLoopbackHttp, requireUser, SIGN_OUT_PATH, signInRoutes } from './sign-in';
 import { SessionStore } from './sessions';
 import { ASSETS_DIR, createViews, NHSUK_DIST } from './views';
+import type { InsightsPages } from './insights-routes';
+import { insightsRoutes } from './insights-routes';
 import type { WorkspacePages } from './workspace-routes';
 import { workspaceRoutes } from './workspace-routes';
 
@@ -14,11 +16,12 @@ export { developmentUsers, userFromClaims } from './sign-in';
 export type { SessionUser } from './sessions';
 export type { LastRun as LastRunSummary } from './view-models';
 export type { WorkspaceApi, WorkspacePages } from './workspace-routes';
+export type { InsightsPages, InsightsView } from './insights-routes';
 
 export const SERVICE_NAME = 'MDT workspace';
 export const WORKSPACE_HOME = '/mdt/worklist';
 
-export interface PagesDeps extends WorkspacePages {
+export interface PagesDeps extends WorkspacePages, InsightsPages {
   config: Config;
   logger: Logger;
   now?: () => number;
@@ -87,6 +90,7 @@ export function createPages(deps: PagesDeps): Router {
   });
   router.use(signInRoutes(config, store, views, logger));
   router.use('/mdt', requireUser, workspaceRoutes(deps, views));
+  router.use('/mdt', requireUser, insightsRoutes(deps, views));
   router.use('/mdt', (_req, _res, next) => next(notFound()));
   router.use('/mdt', pageErrors(views, logger));
   return router;

@@ -1,4 +1,4 @@
-import type { ReportConfig, WorkforceMember } from '../config';
+import type { Config, ReportConfig, WorkforceMember } from '../config';
 import type { IsoDate } from '../dates';
 import type { TierId } from '../vocabulary';
 import type { CollectSettings, Collected, PatientFigures, ReportDeps } from './collect';
@@ -16,6 +16,19 @@ import { round } from './stats';
 export interface ReportSettings extends Omit<CollectSettings, 'minFollowUpMonths'> {
   report: ReportConfig;
   workforce: readonly WorkforceMember[];
+}
+
+/** The report's settings from the configuration, for a report on `asOf` (`hfu report` and the insights page). */
+export function reportSettingsFrom(config: Config, asOf: IsoDate): ReportSettings {
+  return {
+    scope: config.scope,
+    asOf,
+    concurrency: config.extract.concurrency,
+    dateBounds: config.extract.dateBounds,
+    subjectSearch: config.extract.subjectSearch,
+    report: config.report,
+    workforce: config.allocation.workforce,
+  };
 }
 
 export interface Share {

@@ -1,4 +1,4 @@
-export { buildReport, reportOf, topBy, TYPOLOGY_ROWS } from './build';
+export { buildReport, reportOf, reportSettingsFrom, topBy, TYPOLOGY_ROWS } from './build';
 export type { ImpactReport, PersistencePeriod, Report, ReportSettings, TypologyGroup } from './build';
 export { reportCharts } from './charts';
 export type { Chart } from './charts';

@@ -5,6 +5,7 @@ import type { LastRunSummary } from '../pages';
 import { createPages } from '../pages';
 import type { WorkspaceDeps } from '../workspace';
 import { createWorkspace } from '../workspace';
+import { insightsOf } from './insights';
 import type { RunManager, RunRecord } from './runs';
 import { RunInProgress } from './runs';
 
@@ -17,7 +18,7 @@ export function workspacePages(
   config: Config,
   logger: Logger,
   runs: RunManager,
-  deps: Omit<WorkspaceDeps, 'refreshPatient'>
+  deps: Omit<WorkspaceDeps, 'refreshPatient'> & { config: Config }
 ): Router {
   const workspace = createWorkspace({ ...deps, refreshPatient: (id) => refreshPatient(runs, id) });
   runs.onFinished((record) => workspace.invalidate(record.patients));
@@ -27,6 +28,7 @@ export function workspacePages(
     workspace,
     lastRun: () => lastRunOf(runs.list()[0]),
     startRefresh: () => startUnlessRunning(runs, { trigger: 'workspace' }),
+    insights: insightsOf(config, deps, runs),
   });
 }
 

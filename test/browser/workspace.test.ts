@@ -2,9 +2,9 @@ import type { CarePlan, Flag, Task } from '@medplum/fhirtypes';
 import type { BrowserContext, Page } from 'playwright-core';
 import { AS_OF, SPECS } from '../integration/helpers/programme';
 import type { WorkspaceRig } from '../helpers/workspace';
-import { startWorkspaceRig } from '../helpers/workspace';
-import type { TestBrowser } from './chromium';
-import { axeViolations, launchChromium, screenshot } from './chromium';
+import { signInInChromium, startWorkspaceRig } from '../helpers/workspace';
+import type { TestBrowser } from '../helpers/chromium';
+import { axeViolations, launchChromium, screenshot } from '../helpers/chromium';
 
 let rig: WorkspaceRig;
 let chromium: TestBrowser;
@@ -23,15 +23,7 @@ async function signIn(login: string, url = rig.url, javaScriptEnabled = true): P
   const context = await chromium.context({ javaScriptEnabled });
   contexts.push(context);
   const page = await context.newPage();
-  await page.goto(`${url}/mdt/worklist`);
-  await page.fill('input[name="login"]', login);
-  await page.fill('input[name="password"]', 'any password');
-  await page.click('button[type="submit"]');
-  await page.waitForLoadState();
-  if (page.url().startsWith(rig.provider.issuer)) {
-    await page.click('button[type="submit"]'); // the issuer's consent prompt
-  }
-  await page.waitForURL(`${url}/mdt/worklist`);
+  await signInInChromium(page, rig, login, url);
   return page;
 }
 

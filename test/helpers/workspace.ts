@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import type { Page } from 'playwright-core';
 import type { AddressInfo } from 'node:net';
 import { AS_OF, ProgrammePractice } from '../integration/helpers/programme';
 import type { TestService } from '../integration/helpers/service';
@@ -76,6 +77,19 @@ export async function startWorkspaceRig(ui: Record<string, unknown> = {}): Promi
       await practice.stop();
     },
   };
+}
+
+/** Signs `login` in on a fresh chromium page through the test issuer's own pages, landing on the worklist. */
+export async function signInInChromium(page: Page, rig: WorkspaceRig, login: string, url = rig.url): Promise<void> {
+  await page.goto(`${url}/mdt/worklist`);
+  await page.fill('input[name="login"]', login);
+  await page.fill('input[name="password"]', 'any password');
+  await page.click('button[type="submit"]');
+  await page.waitForLoadState();
+  if (page.url().startsWith(rig.provider.issuer)) {
+    await page.click('button[type="submit"]'); // the issuer's consent prompt
+  }
+  await page.waitForURL(`${url}/mdt/worklist`);
 }
 
 /** A port the OS has just handed out (and taken back), for a service that must know its URL before it listens. */

@@ -6,14 +6,16 @@ import type { Report } from '../../src/report';
 import type { RunningFhirServer } from '../../src/server';
 import { startFhirServer } from '../../src/server';
 import { synthesizePractice } from '../../src/synth';
-import type { Browser } from '../helpers/chromium';
+import type { Page } from 'playwright-core';
+import type { TestBrowser } from '../helpers/chromium';
 import { axeViolations, launchChromium } from '../helpers/chromium';
 import { runCli } from './helpers/cli';
 import { AS_OF } from './helpers/server';
 
 /** The HTML report opened in a real browser (headless chromium) and checked with axe-core. */
 let server: RunningFhirServer;
-let browser: Browser;
+let browser: TestBrowser;
+let page: Page;
 let file: string;
 let report: Report;
 
@@ -26,6 +28,7 @@ beforeAll(async () => {
   expect(result.code).toBe(0);
   report = JSON.parse(result.stdout) as Report;
   browser = await launchChromium();
+  page = await (await browser.context()).newPage();
 }, 180_000);
 afterAll(async () => {
   await browser?.close();
@@ -34,9 +37,9 @@ afterAll(async () => {
 
 describe('the HTML report in a browser', () => {
   it('passes axe-core, with every chart named and followed by a table of its figures', async () => {
-    await browser.page.goto(pathToFileURL(file).href);
-    expect(await axeViolations(browser.page)).toEqual([]);
-    const charts = await browser.page.$$eval('figure.hfu-chart', (figures) =>
+    await page.goto(pathToFileURL(file).href);
+    expect(await axeViolations(page)).toEqual([]);
+    const charts = await page.$$eval('figure.hfu-chart', (figures) =>
       figures.map((f) => ({
         name: f.querySelector('svg')?.getAttribute('aria-labelledby'),
         caption: f.querySelector('figcaption')?.id,
@@ -49,15 +52,15 @@ describe('the HTML report in a browser', () => {
       expect(chart.table).toBe('TABLE');
     }
     expect(report.typology.topN).toBe(20);
-    const heading = await browser.page.textContent('#typology');
+    const heading = await page.textContent('#typology');
     expect(heading).toBe('Who the top 20 GP attenders are');
   });
 
   it('keeps its figures readable at a phone width without horizontal scrolling of the page', async () => {
-    await browser.page.setViewportSize({ width: 375, height: 800 });
-    await browser.page.goto(pathToFileURL(file).href);
-    expect(await axeViolations(browser.page)).toEqual([]);
-    const width = await browser.page.evaluate(
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.goto(pathToFileURL(file).href);
+    expect(await axeViolations(page)).toEqual([]);
+    const width = await page.evaluate(
       () =>
         (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement
           .scrollWidth

@@ -2,7 +2,14 @@ import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { endpointsFrom, rulesFrom } from '../../cohort';
 import { londonToday } from '../../dates';
-import { buildReport, renderReportDocument, renderReportText, reportCharts, writeMeasureReport } from '../../report';
+import {
+  buildReport,
+  renderReportDocument,
+  renderReportText,
+  reportCharts,
+  reportSettingsFrom,
+  writeMeasureReport,
+} from '../../report';
 import type { CliIo } from '../context';
 import { commandContext, writeLine } from '../context';
 import { parseDate } from '../options';
@@ -28,15 +35,7 @@ export function registerReport(program: Command, io: CliIo): void {
       const { config, logger } = ctx;
       const endpoints = endpointsFrom(config, requireBaseUrl(config), { logger });
       const deps = { ...endpoints, logger, ...rulesFrom(config) };
-      const report = await buildReport(deps, {
-        scope: config.scope,
-        asOf,
-        concurrency: config.extract.concurrency,
-        dateBounds: config.extract.dateBounds,
-        subjectSearch: config.extract.subjectSearch,
-        report: config.report,
-        workforce: config.allocation.workforce,
-      });
+      const report = await buildReport(deps, reportSettingsFrom(config, asOf));
       if (typeof flags.out === 'string') {
         await writeFile(flags.out, renderReportDocument(report, await reportCharts(report)));
       }

@@ -1,0 +1,73 @@
+import type { Page } from 'playwright-core';
+import type { TestBrowser } from '../helpers/chromium';
+import { axeViolations, launchChromium, screenshot } from '../helpers/chromium';
+import type { WorkspaceRig } from '../helpers/workspace';
+import { signInInChromium, startWorkspaceRig } from '../helpers/workspace';
+
+let rig: WorkspaceRig;
+let chromium: TestBrowser;
+let page: Page;
+/** What chromium says the page's content security policy refused, as it reports it on the console. */
+const refused: string[] = [];
+
+beforeAll(async () => {
+  [rig, chromium] = await Promise.all([startWorkspaceRig(), launchChromium()]);
+  page = await (await chromium.context()).newPage();
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) {
+      refused.push(message.text());
+    }
+  });
+  await signInInChromium(page, rig, 'lead-user');
+});
+afterAll(async () => {
+  await chromium?.close();
+  await rig?.stop();
+});
+
+describe('the insights page in chromium', () => {
+  it('opens from a lead’s menu and shows every chart drawn, each followed by its table', async () => {
+    await page.click('a[href="/mdt/insights"]');
+    await page.waitForURL(`${rig.url}/mdt/insights`);
+    expect(await page.textContent('h1')).toBe('Insights');
+    const charts = await page.$$eval('figure.hfu-chart', (figures) =>
+      figures.map((f) => {
+        const svg = f.querySelector('svg');
+        const box = svg?.getBoundingClientRect();
+        return {
+          named: svg?.getAttribute('aria-labelledby') === f.querySelector('figcaption')?.id,
+          marks: svg?.querySelectorAll('path, rect, line').length ?? 0,
+          width: box?.width ?? 0,
+          height: box?.height ?? 0,
+          next: f.nextElementSibling?.tagName,
+        };
+      })
+    );
+    expect(charts).toHaveLength(4);
+    for (const chart of charts) {
+      expect(chart.named).toBe(true);
+      expect(chart.marks).toBeGreaterThan(0);
+      expect(chart.width).toBeGreaterThan(200);
+      expect(chart.height).toBeGreaterThan(100);
+      expect(chart.next).toBe('TABLE');
+    }
+    await screenshot(page, 'insights');
+  });
+
+  it('passes axe-core, at a desktop and at a phone width, with no sideways scrolling, and the CSP refuses nothing of its own', async () => {
+    await page.goto(`${rig.url}/mdt/insights`);
+    expect(await axeViolations(page)).toEqual([]);
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.reload();
+    expect(await axeViolations(page)).toEqual([]);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+    // Every workspace page's one refusal, not this page's: NHS.UK frontend's stylesheet asks for its web font from
+    // assets.nhs.uk, which `font-src 'self'` blocks (the text falls back to Arial). Nothing else may be refused.
+    const nhsFont = /^Loading the font 'https:\/\/assets\.nhs\.uk\/fonts\/[^']+' violates/;
+    expect(refused.filter((text) => !nhsFont.test(text))).toEqual([]);
+    // The check can see a refusal: an inline style the page's policy blocks is reported on the console.
+    const reported = page.waitForEvent('console', (message) => /Content Security Policy/i.test(message.text()));
+    await page.evaluate("document.body.setAttribute('style', 'color: red')");
+    expect((await reported).text()).toMatch(/inline style/);
+  });
+});
