@@ -4,9 +4,9 @@ import { addDays } from '../../src/dates';
 import { validateAgainstProfile } from '../../src/profiles';
 import { AS_OF } from '../integration/helpers/programme';
 import type { WorkspaceRig } from '../helpers/workspace';
-import { startWorkspaceRig } from '../helpers/workspace';
-import type { TestBrowser } from './chromium';
-import { axeViolations, launchChromium, screenshot } from './chromium';
+import { signInInChromium, startWorkspaceRig } from '../helpers/workspace';
+import type { TestBrowser } from '../helpers/chromium';
+import { axeViolations, launchChromium, screenshot } from '../helpers/chromium';
 
 /**
  * The care team's forms in chromium: a patient accepted, their conversation recorded with two goals and two
@@ -28,15 +28,7 @@ async function signIn(login: string): Promise<Page> {
   const context = await chromium.context();
   contexts.push(context);
   const page = await context.newPage();
-  await page.goto(`${rig.url}/mdt/worklist`);
-  await page.fill('input[name="login"]', login);
-  await page.fill('input[name="password"]', 'any password');
-  await page.click('button[type="submit"]');
-  await page.waitForLoadState();
-  if (page.url().startsWith(rig.provider.issuer)) {
-    await page.click('button[type="submit"]');
-  }
-  await page.waitForURL(`${rig.url}/mdt/worklist`);
+  await signInInChromium(page, rig, login);
   return page;
 }
 
