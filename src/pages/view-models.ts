@@ -7,6 +7,7 @@ import type {
   WorklistView,
   WorkspaceUser,
 } from '../workspace';
+import { recordedWords } from './care-form-routes';
 import type { FormErrors } from './workspace-routes';
 
 /** The stages in plain English, as the MDT says them. */
@@ -92,6 +93,8 @@ export function reviewView(
     body?: Record<string, unknown>;
     conflict?: DecisionResult;
     decided?: string;
+    /** A care team form just recorded: 'conversation' or 'check-in'. */
+    recorded?: string;
     /** Decided already, by someone else, before this form was sent (nothing written). */
     settled?: boolean;
   }
@@ -140,6 +143,8 @@ export function reviewView(
       stage: conflict.current.stage ? STAGE_WORDS[conflict.current.stage] : undefined,
     },
     decided: state.decided ? DECIDED_WORDS[state.decided] : undefined,
+    recorded: recordedWords(state.recorded),
+    mayRecordForms: user.role !== 'viewer',
     settled: state.settled,
   };
 }

@@ -1,6 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import { Router } from 'express';
 import type { Decision, DecisionResult, Workspace, WorkspaceUser } from '../workspace';
+import { careFormRoutes } from './care-form-routes';
+import { wellbeingChart } from './wellbeing-chart';
 import { Forbidden, InvalidInput, NotFound } from '../workspace';
 import { forbidden, notFound, PageError } from './errors';
 import { requireRole } from './sign-in';
@@ -12,7 +14,7 @@ import { caseloadsView, programmeView, reviewView, worklistView } from './view-m
 /** What the pages ask of the workspace domain. */
 export type WorkspaceApi = Pick<
   Workspace,
-  'worklist' | 'patient' | 'decide' | 'caseloads' | 'myPatients' | 'programme'
+  'worklist' | 'patient' | 'decide' | 'caseloads' | 'myPatients' | 'programme' | 'careForm' | 'recordForm'
 >;
 
 /** What the pages need from the rest of the service. */
@@ -53,7 +55,8 @@ export function workspaceRoutes(deps: WorkspacePages, views: Views): Router {
     '/patients/:id',
     page('patient.njk', async (user, req) => {
       const review = await workspace.patient(user, req.params.id as string);
-      return reviewView(review, user, { decided: text(req.query.decided) });
+      const state = { decided: text(req.query.decided), recorded: text(req.query.recorded) };
+      return { ...reviewView(review, user, state), wellbeingChart: await wellbeingChart(review.plan?.wellbeing ?? []) };
     })
   );
 
@@ -96,6 +99,8 @@ export function workspaceRoutes(deps: WorkspacePages, views: Views): Router {
       res.redirect(303, `/mdt/patients/${encodeURIComponent(id)}?decided=${decision.kind}`);
     })
   );
+
+  router.use(careFormRoutes(workspace, views, handle));
 
   router.get(
     '/caseloads',
@@ -170,6 +175,8 @@ function decisionProblem(field: FormErrors[number]['field'], problem?: string): 
 function userOf(res: Response): WorkspaceUser {
   return res.locals.user as WorkspaceUser;
 }
+
+export type Handle = typeof handle;
 
 /** An async route whose domain errors become pages: Forbidden 403 and NotFound 404, each saying nothing more. */
 function handle(fn: (req: Request, res: Response) => Promise<void>) {

@@ -2,10 +2,12 @@ import type { Task } from '@medplum/fhirtypes';
 import type { WorkforceMember } from '../allocation';
 import type { Programme } from '../criteria';
 import { londonDay } from '../dates';
-import type { Stage } from '../lifecycle';
+import type { Episode, Stage } from '../lifecycle';
 import { episodeStage, isOpenTask, standingOf, tierOfEpisode } from '../lifecycle';
 import type { RiskType, TierId } from '../vocabulary';
 import { ROLES, TASK_CODE } from '../vocabulary';
+import type { CareFormKind } from './forms';
+import { formPath } from './forms';
 import type { OwnerLabels } from './owners';
 import { maySee, patientPractice, patientSummary } from './people';
 import type { Snapshot } from './snapshot';
@@ -45,7 +47,7 @@ function caseloadOf(snapshot: Snapshot, member: WorkforceMember, labels: OwnerLa
     if (!latest || !stage || !known?.patient || !maySee(user, patientPractice(known.patient, snapshot.organisations))) {
       continue;
     }
-    const next = nextTask(latest, member.reference, snapshot.asOf);
+    const next = nextTask(latest, member.reference, snapshot.asOf, id);
     patients.push({
       patient: patientSummary(known.patient, snapshot.asOf, snapshot.organisations),
       stage,
@@ -66,7 +68,8 @@ function caseloadOf(snapshot: Snapshot, member: WorkforceMember, labels: OwnerLa
 function nextTask(
   episode: NonNullable<ReturnType<typeof standingOf>['latest']>,
   owner: string,
-  asOf: string
+  asOf: string,
+  patientId: string
 ): CaseloadPatient['next'] {
   const tasks = [episode.conversation, episode.stepDown, ...episode.checkIns.values()].filter(
     (t): t is Task => isOpenTask(t) && t.owner?.reference === owner
@@ -78,13 +81,24 @@ function nextTask(
   }
   const kind = next.code?.coding?.[0]?.code ?? 'task';
   const date = due(next);
+  const form = formOf(episode, next);
   return {
     reference: `Task/${next.id}`,
     kind,
+    ...(form ? { form: formPath(patientId, form) } : {}),
     label: TASK_LABELS.get(kind) ?? 'Task',
     ...(date ? { due: date } : {}),
     overdue: Boolean(date && date < asOf),
   };
+}
+
+/** The form a Task is recorded with in the workspace: the conversation, or a check-in by its number. */
+function formOf(episode: Episode, task: Task): CareFormKind | undefined {
+  if (task === episode.conversation) {
+    return { kind: 'conversation' };
+  }
+  const n = [...episode.checkIns.entries()].find(([, t]) => t === task)?.[0];
+  return n === undefined ? undefined : { kind: 'check-in', n };
 }
 
 /** Counts by stage and tier over the patients the user may see; the workforce's capacity used against its limit. */

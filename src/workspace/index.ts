@@ -7,6 +7,8 @@ export { PAGE_SIZE, SECTIONS, STAGE_LABELS } from './worklist';
 export { Forbidden, InvalidInput, NotFound } from './errors';
 export { formatNhsNumber } from './people';
 export { SharedRead } from './shared-read';
+export { formPath } from './forms';
+export type { CareFormKind, CareFormResult, CareFormView, PlanGoal, PlanView } from './forms';
 export type {
   Caseload,
   CaseloadPatient,

@@ -1,6 +1,7 @@
 import type { Organization, Practitioner, Reference } from '@medplum/fhirtypes';
 import type { Stage } from '../lifecycle';
 import type { RiskType, Role, TierId } from '../vocabulary';
+import type { PlanView } from './forms';
 
 /**
  * What a signed-in user may do: `mdt` reviews and decides, `lead` also sees every practice and may start a refresh,
@@ -162,6 +163,8 @@ export interface OwnerOption {
 
 export interface PatientReview {
   patient: PatientSummary;
+  /** The care plan of the latest episode as it stands (goals, referrals, wellbeing, open forms). */
+  plan?: PlanView;
   asOf: string;
   stage?: Stage;
   episode?: number;
@@ -215,7 +218,15 @@ export interface CaseloadPatient {
   patient: PatientSummary;
   stage: Stage;
   /** The next open Task of theirs this owner holds: the conversation, a check-in, a step-down review. */
-  next?: { reference: string; kind: string; label: string; due?: string; overdue: boolean };
+  next?: {
+    reference: string;
+    kind: string;
+    label: string;
+    due?: string;
+    overdue: boolean;
+    /** Where the care team records it (a conversation or a check-in), e.g. `/mdt/patients/p1/check-ins/2`. */
+    form?: string;
+  };
 }
 
 export interface Caseload {

@@ -1,4 +1,5 @@
-import type { Patient, Task } from '@medplum/fhirtypes';
+import type { Patient, QuestionnaireResponse, QuestionnaireResponseItem, Task } from '@medplum/fhirtypes';
+import { validateResponse } from '../care';
 import type { Config } from '../config';
 import type { Programme } from '../criteria';
 import type { IsoDate } from '../dates';
@@ -9,7 +10,7 @@ import type { SourceReferences } from '../fhir';
 import { FhirError, isVersionConflict } from '../fhir';
 import { Caseloads } from '../allocation';
 import type { ProgrammeRecord, Stage } from '../lifecycle';
-import { readPatientProgramme, standingOf } from '../lifecycle';
+import { isOpenTask, readPatientProgramme, standingOf } from '../lifecycle';
 import type { Logger } from '../logging';
 import type { CompiledMapping } from '../mappings';
 import { featureEvaluator } from '../mappings';
@@ -27,6 +28,18 @@ import { readOwnerLabels } from './owners';
 import { maySee, patientPractice, patientSummary, practiceReferenceOf, readOrganisations } from './people';
 import { patientReview } from './review';
 import { SharedRead } from './shared-read';
+import type { CareFormKind, CareFormResult, CareFormView } from './forms';
+import {
+  canonicalOf,
+  completedTask,
+  FORM_IDENTIFIER,
+  formResponse,
+  formTask,
+  planGoals,
+  planView,
+  questionnaireOf,
+  unknownGoals,
+} from './forms';
 import type { Snapshot, SnapshotDeps } from './snapshot';
 import { readRecord, readSnapshot, refreshRecord, refreshSnapshot } from './snapshot';
 import type {
@@ -69,6 +82,19 @@ export interface Workspace {
   caseloads(user: WorkspaceUser): Promise<CaseloadView>;
   myPatients(user: WorkspaceUser): Promise<CaseloadView>;
   programme(user: WorkspaceUser): Promise<ProgrammeSummary>;
+  /** A care team form of the patient's current episode, for the MDT (not a viewer); records the view. */
+  careForm(user: WorkspaceUser, patientId: string, form: CareFormKind): Promise<CareFormView>;
+  /**
+   * Saves the form's answers as a QuestionnaireResponse by the user and completes its Task with If-Match on the
+   * version the user saw, then refreshes the patient; invalid answers write nothing.
+   */
+  recordForm(
+    user: WorkspaceUser,
+    patientId: string,
+    form: CareFormKind,
+    items: QuestionnaireResponseItem[],
+    expectedVersion: string
+  ): Promise<CareFormResult>;
   /**
    * The record changed: a run finished. With patient ids (a targeted refresh) only they are read again; without,
    * the whole view is read again on the next request.
@@ -168,7 +194,7 @@ class FhirWorkspace implements Workspace {
       asOf,
       record: { patients: new Map(place ? [[patientId, place]] : []) },
     });
-    return patientReview({
+    const review = patientReview({
       programme: this.deps.programme,
       asOf,
       user,
@@ -181,6 +207,7 @@ class FhirWorkspace implements Workspace {
       labels,
       reviewOwner: this.deps.config.writeback.reviewOwner,
     });
+    return { ...review, plan: planView(patientId, standingOf(place).latest) };
   }
 
   async decide(
@@ -262,6 +289,105 @@ class FhirWorkspace implements Workspace {
   async programme(user: WorkspaceUser): Promise<ProgrammeSummary> {
     const snapshot = await this.snapshot.get();
     return programmeSummary(snapshot, this.deps.programme, this.workforce, user);
+  }
+
+  async careForm(user: WorkspaceUser, patientId: string, form: CareFormKind): Promise<CareFormView> {
+    const { task, episode } = await this.formTaskOf(user, patientId, form);
+    await recordAudit(
+      this.deps.record,
+      auditEvent(
+        user,
+        { kind: 'view', patient: this.snapshotDeps.references.patient(patientId) },
+        this.now().toISOString()
+      )
+    );
+    return {
+      form,
+      questionnaire: questionnaireOf(form),
+      task: { reference: `Task/${task.id}`, version: task.meta?.versionId ?? '' },
+      open: isOpenTask(task),
+      goals: form.kind === 'check-in' ? planGoals(episode) : [],
+    };
+  }
+
+  async recordForm(
+    user: WorkspaceUser,
+    patientId: string,
+    form: CareFormKind,
+    items: QuestionnaireResponseItem[],
+    expectedVersion: string
+  ): Promise<CareFormResult> {
+    const { task, episode } = await this.formTaskOf(user, patientId, form);
+    if (!isOpenTask(task)) {
+      return formConflict(task); // recorded (or closed) since the user opened the form
+    }
+    const questionnaire = questionnaireOf(form);
+    const now = this.now().toISOString();
+    const subject = this.snapshotDeps.references.patient(patientId);
+    const response = formResponse({
+      task,
+      canonical: canonicalOf(task, questionnaire),
+      subject,
+      author: user.agent,
+      items,
+      now,
+    });
+    const issues = [
+      ...validateResponse(questionnaire, response),
+      ...(form.kind === 'check-in' ? unknownGoals(items, planGoals(episode)) : []),
+    ];
+    if (issues.length) {
+      return { kind: 'invalid', issues };
+    }
+    if (task.meta?.versionId !== expectedVersion) {
+      return formConflict(task);
+    }
+    const { resource: saved } = await this.deps.record.create<QuestionnaireResponse>(response, {
+      ifNoneExist: { identifier: `${FORM_IDENTIFIER}|${response.identifier?.value ?? ''}` },
+    });
+    const reference = `QuestionnaireResponse/${saved.id}`;
+    let written: Task;
+    try {
+      written = await this.deps.record.update(completedTask(task, reference, now), { ifMatch: expectedVersion });
+    } catch (err) {
+      if (err instanceof FhirError && isVersionConflict(err.status)) {
+        return formConflict(await this.deps.record.read<Task>('Task', task.id as string));
+      }
+      throw err;
+    }
+    const version = written.meta?.versionId ?? '';
+    await recordAudit(
+      this.deps.record,
+      auditEvent(
+        user,
+        { kind: 'decision', patient: subject, review: `Task/${task.id}`, version, decision: `${form.kind}-recorded` },
+        now
+      )
+    );
+    const refreshed = await this.refresh(patientId);
+    await this.patchSnapshot(patientId);
+    return { kind: 'done', response: reference, task: { reference: `Task/${task.id}`, version }, refreshed };
+  }
+
+  /** The Task of the form in the patient's latest episode, for a user who may record it; else NotFound. */
+  private async formTaskOf(user: WorkspaceUser, patientId: string, form: CareFormKind) {
+    if (user.role === 'viewer') {
+      throw new Forbidden();
+    }
+    checkId(patientId);
+    await this.authorise(user, patientId);
+    const place = await readPatientProgramme(
+      this.deps.record,
+      this.deps.programme.id,
+      patientId,
+      this.snapshotDeps.references
+    );
+    const episode = standingOf(place).latest;
+    const task = formTask(episode, form);
+    if (!task?.id) {
+      throw new NotFound();
+    }
+    return { task, episode };
   }
 
   invalidate(patientIds?: readonly string[]): void {
@@ -349,6 +475,12 @@ function checkId(patientId: string): void {
   if (!/^[A-Za-z0-9\-.]{1,64}$/.test(patientId)) {
     throw new NotFound();
   }
+}
+
+/** Who changed the form's Task since the user opened it, and when, as a decision's conflict says. */
+function formConflict(current: Task): Extract<CareFormResult, { kind: 'conflict' }> {
+  const { by, at } = conflictOf(current);
+  return { kind: 'conflict', ...(by ? { by } : {}), ...(at ? { at } : {}) };
 }
 
 function riskOfReview(review: Task): RiskType {

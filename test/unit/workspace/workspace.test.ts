@@ -544,6 +544,11 @@ describe('caseloads', () => {
     expect(myCaseloads(snapshot, workforce, mine, sam).caseloads.map((c) => c.reference)).toEqual([
       'PractitionerRole/gp-1',
     ]);
+    // Their due (and overdue) conversation, linked to its form.
+    expect(myCaseloads(snapshot, workforce, mine, sam).caseloads[0]?.patients[0]?.next).toMatchObject({
+      overdue: true,
+      form: '/mdt/patients/p1/conversation',
+    });
     expect(myCaseloads(snapshot, workforce, mine, alex).caseloads).toEqual([]);
     const scoped = caseloadView(snapshot, workforce, mine, { ...alex, practices: ['Y00002'] });
     expect(scoped.caseloads[0]).toMatchObject({ used: 1, patients: [] });
