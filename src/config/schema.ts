@@ -285,6 +285,11 @@ const allocationSchema = z
           role: roleSchema,
           /** Patients this person or team can carry at once (open Tasks and active care plans they own). */
           caseload: integer(10, 0, 10_000),
+          /**
+           * Who works this caseload in the workspace: the `sub` claim each of them signs in with (for CIS2, their
+           * UUID). Signed in, they act as this reference: my-patients lists its patients, forms are theirs to fill.
+           */
+          signInSubjects: z.array(z.string().min(1).max(256)).max(50).optional(),
         })
       )
       .default([]),

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { Router } from 'express';
 import * as oidc from 'openid-client';
-import type { Config, ServiceUiConfig } from '../config';
+import type { Config, ServiceUiConfig, WorkforceMember } from '../config';
 import type { Logger } from '../logging';
 import { ROLES } from '../vocabulary';
 import { PageError } from './errors';
@@ -31,7 +31,9 @@ const ROLE_ORDER: Role[] = ['lead', 'mdt', 'viewer'];
  */
 export function signInRoutes(config: Config, store: SessionStore, views: Views, logger: Logger): Router {
   const ui = config.service.ui;
-  return ui.oidc ? issuerRoutes(ui, ui.oidc, store, views, logger) : developmentRoutes(config, store, views);
+  return ui.oidc
+    ? issuerRoutes(ui, ui.oidc, config.allocation.workforce, store, views, logger)
+    : developmentRoutes(config, store, views);
 }
 
 /** Sends a signed-out browser to sign in (a GET comes back where it was going afterwards); refuses anything else. */
@@ -60,6 +62,7 @@ export function requireRole(...roles: Role[]) {
 function issuerRoutes(
   ui: ServiceUiConfig,
   settings: NonNullable<ServiceUiConfig['oidc']>,
+  workforce: readonly WorkforceMember[],
   store: SessionStore,
   views: Views,
   logger: Logger
@@ -128,7 +131,7 @@ function issuerRoutes(
       const claims = needsUserinfo(idClaims, settings)
         ? { ...(await oidc.fetchUserInfo(config, tokens.access_token, idClaims.sub as string)), ...idClaims }
         : idClaims;
-      const user = userFromClaims(claims, ui, issuer.href);
+      const user = userFromClaims(claims, ui, issuer.href, workforce);
       const fresh = store.renew(res, session);
       if (!user) {
         // Signed in at the issuer, refused here: kept signed out, with the ID token for signing out there.
@@ -231,7 +234,8 @@ export function developmentUsers(config: Config): DevelopmentUser[] {
 export function userFromClaims(
   claims: Record<string, unknown>,
   ui: ServiceUiConfig,
-  issuer: string
+  issuer: string,
+  workforce: readonly WorkforceMember[] = []
 ): SessionUser | undefined {
   const settings = ui.oidc;
   const values = new Set(claimStrings(claims[settings?.roleClaim ?? 'roles']));
@@ -248,8 +252,14 @@ export function userFromClaims(
     role,
     // A lead sees every practice of the PCN; a practice claim limits the others.
     ...(practices && role !== 'lead' ? { practices } : {}),
-    agent: { identifier: { system: issuer, value: subject }, display: name },
+    agent: { ...memberReference(workforce, subject), identifier: { system: issuer, value: subject }, display: name },
   };
+}
+
+/** The workforce member whose caseload this person works (`signInSubjects`), as the reference they act as. */
+function memberReference(workforce: readonly WorkforceMember[], subject: string): { reference?: string } {
+  const member = workforce.find((m) => m.signInSubjects?.includes(subject));
+  return member ? { reference: member.reference } : {};
 }
 
 /**

@@ -13,6 +13,7 @@ import Provider from 'oidc-provider';
 const USERS = {
   'mdt-user': { name: 'Morgan MDT', roles: ['mdt'], practices: ['Y99001'] },
   'mdt-user-2': { name: 'Ash Second', roles: ['mdt'], practices: ['Y99001'] },
+  'coach-user': { name: 'Cass Coach', roles: ['mdt'], practices: ['Y99001'] },
   'lead-user': { name: 'Lee Lead', roles: 'lead' },
   'viewer-user': { name: 'Val Viewer', roles: ['viewer'], practices: 'Y99001' },
   'scoped-user': { name: 'Sam Scoped', roles: ['mdt'], practices: ['Z99999'] },

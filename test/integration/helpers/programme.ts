@@ -54,7 +54,13 @@ const CONFIG = {
     workforce: [
       { reference: 'PractitionerRole/gp-1', role: 'gp', caseload: 5 },
       { reference: 'PractitionerRole/pharm-1', role: 'pharmacist', caseload: 5 },
-      { reference: 'PractitionerRole/coach-1', role: 'health-and-wellbeing-coach', caseload: 1 },
+      // The coach signs in to the workspace as the test issuer's `coach-user` (test/helpers/oidc-provider.mjs).
+      {
+        reference: 'PractitionerRole/coach-1',
+        role: 'health-and-wellbeing-coach',
+        caseload: 1,
+        signInSubjects: ['coach-user'],
+      },
     ],
   },
 };

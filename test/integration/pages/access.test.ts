@@ -148,6 +148,17 @@ describe('the development sign-in', () => {
   });
 });
 
+describe('a person who works a caseload', () => {
+  it('is recognised by their sign-in subject: my patients is their caseload, and nobody else’s', async () => {
+    const coach = await (await signedIn('coach-user')).follow(`${rig.url}/mdt/my-patients`);
+    expect(coach.body).toMatch(/<caption[^>]*>Health and wellbeing coach[^<]*: \d+ of 1<\/caption>/);
+    expect(coach.body).not.toContain('You have no patients on your caseload.');
+    const other = await (await signedIn('mdt-user')).follow(`${rig.url}/mdt/my-patients`);
+    expect(other.body).toContain('You have no patients on your caseload.');
+    expect(other.body).not.toContain('<caption');
+  });
+});
+
 describe('headers on every page', () => {
   it('sends no-store and a CSP with no inline script or style, forms only to self and the issuer', async () => {
     const browser = await signedIn('mdt-user');
