@@ -1,4 +1,10 @@
-export { managedIdentifierValue, parseManagedIdentifier, readPatientProgramme, readProgrammeRecord } from './record';
+export {
+  MANAGED_TYPES,
+  managedIdentifierValue,
+  parseManagedIdentifier,
+  readPatientProgramme,
+  readProgrammeRecord,
+} from './record';
 export type { CompletedForm, Episode, EpisodeForms, ManagedKind, PatientInProgramme, ProgrammeRecord } from './record';
 export {
   episodeStage,

@@ -105,7 +105,8 @@ export function parseManagedIdentifier(
 }
 
 /** The per-patient resource types the connector writes (found again by its tag). */
-const MANAGED_TYPES = ['Task', 'Flag', 'CarePlan', 'Goal', 'ServiceRequest', 'Observation'] as const;
+/** The types of the programme record the connector writes and finds again by its tag (the Group, by identifier). */
+export const MANAGED_TYPES = ['Task', 'Flag', 'CarePlan', 'Goal', 'ServiceRequest', 'Observation'] as const;
 
 /**
  * Reads the cohort Group and every Task, Flag, CarePlan, Goal, ServiceRequest and Observation the connector wrote (found by its tag), and files them

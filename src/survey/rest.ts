@@ -1,11 +1,10 @@
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import { MANAGED_TYPES } from '../lifecycle';
 
 /** The types the connector writes back (writeback/), and the search each is found again by. */
 export const WRITTEN: Record<string, string | undefined> = {
   Group: 'identifier',
-  Flag: '_tag',
-  Task: '_tag',
-  CarePlan: '_tag',
+  ...Object.fromEntries(MANAGED_TYPES.map((type) => [type, '_tag'])),
   Provenance: undefined,
 };
 

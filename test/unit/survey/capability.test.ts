@@ -43,7 +43,10 @@ describe('the settings that follow from a CapabilityStatement', () => {
   it('a read-only server: a separate writable target, and no write strategy for it', () => {
     const survey = capabilitySurvey(ukCore, embedded('read-only'), none);
     expect(advice(survey)['writeback.fhir']).toBe('a separate, writable endpoint');
-    expect(why(survey, 'writeback.fhir')).toContain('Group, Flag, Task, CarePlan, Provenance');
+    // Every type a run writes, the care records (goals, referrals, wellbeing scores) among them.
+    for (const type of ['Group', 'Task', 'Flag', 'CarePlan', 'Goal', 'ServiceRequest', 'Observation', 'Provenance']) {
+      expect(why(survey, 'writeback.fhir')).toContain(type);
+    }
     expect(advice(survey)['writeback.strategy']).toBeUndefined();
     expect(survey.checks.find((c) => c.use === 'Task: create')?.declared).toBe(false);
   });
