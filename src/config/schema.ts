@@ -251,8 +251,9 @@ const writebackSchema = z
      */
     strategy: z.enum(['transaction', 'batch', 'individual', 'auto']).default('transaction'),
     /**
-     * A separate, writable endpoint for the programme's record (Group, Task, Flag, CarePlan, Goal, ServiceRequest, Observation, Provenance), when the
-     * source (`fhir`) is read-only: the same keys as `fhir`, `baseUrl` required. Absent: the record is on the source.
+     * A separate, writable endpoint for the programme's record (Group, Task, Flag, CarePlan, Goal, ServiceRequest,
+     * Observation, Provenance), when the source (`fhir`) is read-only: the same keys as `fhir`, `baseUrl` required.
+     * Absent: the record is on the source.
      */
     fhir: fhirEndpointSchema.extend({ baseUrl: httpUrl }).optional(),
   })
