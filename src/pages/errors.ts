@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler } from 'express';
+import { loggableError } from '../errors';
 import type { Logger } from '../logging';
 import type { Views } from './views';
 
@@ -32,7 +33,7 @@ export function pageErrors(views: Views, logger: Logger): ErrorRequestHandler {
           ? new PageError(err.status, 'The form could not be read', 'Go back, check what you entered and try again.')
           : new PageError(500, 'Sorry, there is a problem with the service', 'Try again later.');
     if (!(err instanceof PageError) && error.status >= 500) {
-      logger.error('page failed', { error: err instanceof Error ? err.name : typeof err });
+      logger.error('page failed', loggableError(err));
     }
     res.setHeader('Cache-Control', 'no-store');
     res.status(error.status).send(views.render('error.njk', res.locals, { error }));

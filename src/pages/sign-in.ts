@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { Router } from 'express';
 import * as oidc from 'openid-client';
 import type { Config, ServiceUiConfig, WorkforceMember } from '../config';
+import { loggableError } from '../errors';
 import type { Logger } from '../logging';
 import { ROLES } from '../vocabulary';
 import { PageError } from './errors';
@@ -145,7 +146,7 @@ function issuerRoutes(
       logger.info('signed in', { role: user.role });
       res.redirect(303, pending.returnTo);
     } catch (err) {
-      logger.warn('sign-in failed', { error: err instanceof Error ? err.name : 'unknown' });
+      logger.warn('sign-in failed', loggableError(err));
       next(new PageError(400, 'Sign-in did not finish', 'Sign in again from the start.'));
     }
   });
@@ -301,6 +302,6 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 function issuerUnavailable(err: unknown, logger: Logger): PageError {
-  logger.warn('sign-in issuer unavailable', { error: err instanceof Error ? err.name : 'unknown' });
+  logger.warn('sign-in issuer unavailable', loggableError(err));
   return new PageError(503, 'Sign-in is not available', 'The sign-in service could not be reached. Try again later.');
 }

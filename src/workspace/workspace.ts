@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { Programme } from '../criteria';
 import type { IsoDate } from '../dates';
 import { londonToday } from '../dates';
+import { loggableError } from '../errors';
 import { evaluatePatient } from '../evaluate';
 import type { FhirClient } from '../fhir';
 import type { SourceReferences } from '../fhir';
@@ -443,7 +444,7 @@ class FhirWorkspace implements Workspace {
     } catch (err) {
       this.deps.logger.warn('workspace: the refresh after a decision failed; the next run will follow it', {
         patient: `Patient/${patientId}`,
-        error: err instanceof Error ? err.name : 'unknown',
+        ...loggableError(err),
       });
       return false;
     }
