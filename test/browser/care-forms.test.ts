@@ -1,12 +1,12 @@
 import type { CarePlan, Flag, Goal, ServiceRequest, Task } from '@medplum/fhirtypes';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { addDays } from '../../src/dates';
 import { validateAgainstProfile } from '../../src/profiles';
 import { AS_OF } from '../integration/helpers/programme';
 import type { WorkspaceRig } from '../helpers/workspace';
-import { signInInChromium, startWorkspaceRig } from '../helpers/workspace';
+import { signedInPage, startWorkspaceRig } from '../helpers/workspace';
 import type { TestBrowser } from '../helpers/chromium';
-import { axeViolations, launchChromium, screenshot } from '../helpers/chromium';
+import { expectAccessible, launchChromium, screenshot } from '../helpers/chromium';
 
 /**
  * The care team's forms in chromium: a patient accepted, their conversation recorded with two goals and two
@@ -14,7 +14,6 @@ import { axeViolations, launchChromium, screenshot } from '../helpers/chromium';
  */
 let rig: WorkspaceRig;
 let chromium: TestBrowser;
-const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
   [rig, chromium] = await Promise.all([startWorkspaceRig(), launchChromium()]);
@@ -24,17 +23,8 @@ afterAll(async () => {
   await rig?.stop();
 });
 
-async function signIn(login: string): Promise<Page> {
-  const context = await chromium.context();
-  contexts.push(context);
-  const page = await context.newPage();
-  await signInInChromium(page, rig, login);
-  return page;
-}
-
-async function expectAccessible(page: Page): Promise<void> {
-  const path = new URL(page.url()).pathname;
-  expect({ path, violations: await axeViolations(page) }).toEqual({ path, violations: [] });
+function signIn(login: string): Promise<Page> {
+  return signedInPage(chromium, rig, login);
 }
 
 function expectValid(resources: readonly { resourceType: string; id?: string }[]): void {

@@ -1,14 +1,13 @@
 import type { CarePlan, Flag, Task } from '@medplum/fhirtypes';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { AS_OF, SPECS } from '../integration/helpers/programme';
 import type { WorkspaceRig } from '../helpers/workspace';
-import { signInInChromium, startWorkspaceRig } from '../helpers/workspace';
+import { signedInPage, signInInChromium, startWorkspaceRig } from '../helpers/workspace';
 import type { TestBrowser } from '../helpers/chromium';
-import { axeViolations, launchChromium, screenshot } from '../helpers/chromium';
+import { expectAccessible, launchChromium, screenshot } from '../helpers/chromium';
 
 let rig: WorkspaceRig;
 let chromium: TestBrowser;
-const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
   [rig, chromium] = await Promise.all([startWorkspaceRig(), launchChromium()]);
@@ -19,20 +18,8 @@ afterAll(async () => {
 });
 
 /** A new browser context (another person) signed in as `login` through the test issuer's own pages. */
-async function signIn(login: string, url = rig.url, javaScriptEnabled = true): Promise<Page> {
-  const context = await chromium.context({ javaScriptEnabled });
-  contexts.push(context);
-  const page = await context.newPage();
-  await signInInChromium(page, rig, login, url);
-  return page;
-}
-
-/** axe-core finds nothing on the page. */
-async function expectAccessible(page: Page): Promise<void> {
-  expect({ page: new URL(page.url()).pathname, violations: await axeViolations(page) }).toEqual({
-    page: new URL(page.url()).pathname,
-    violations: [],
-  });
+function signIn(login: string, url = rig.url, javaScriptEnabled = true): Promise<Page> {
+  return signedInPage(chromium, rig, login, { url, javaScriptEnabled });
 }
 
 const review = (patient: string): Promise<Task> => rig.practice.must<Task>('Task', patient, 'mdt-review');
@@ -262,27 +249,15 @@ describe('the MDT workspace in chromium', () => {
   });
 
   it('refuses a user with no role with a page that says so, accessibly', async () => {
-    const context = await chromium.context();
-    contexts.push(context);
-    const page = await context.newPage();
-    await page.goto(`${rig.url}/mdt/worklist`);
-    await page.fill('input[name="login"]', 'nobody-user');
-    await page.fill('input[name="password"]', 'any password');
-    await page.click('button[type="submit"]');
-    await page.waitForLoadState();
-    if (page.url().startsWith(rig.provider.issuer)) {
-      await page.click('button[type="submit"]');
-    }
-    await page.waitForURL(`${rig.url}/mdt/auth/no-access`);
+    const page = await (await chromium.context()).newPage();
+    await signInInChromium(page, rig, 'nobody-user', rig.url, '/mdt/auth/no-access');
     expect(await page.locator('h1').innerText()).toContain('You do not have access');
     await expectAccessible(page);
   });
 
   it('development sign-in: a newcomer chooses a workforce member and takes a decision that enrols a patient', async () => {
     const dev = await rig.another({ oidc: undefined, publicUrl: undefined });
-    const context = await chromium.context();
-    contexts.push(context);
-    const page = await context.newPage();
+    const page = await (await chromium.context()).newPage();
     await page.goto(`${dev.url}/`);
     await page.waitForURL(/\/mdt\/auth\/sign-in/);
     expect(await page.locator('.hfu-dev-banner').innerText()).toContain('Development sign-in');

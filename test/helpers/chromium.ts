@@ -79,3 +79,9 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
+
+/** axe-core finds nothing on the page (the failure names the page's path). */
+export async function expectAccessible(page: Page): Promise<void> {
+  const path = new URL(page.url()).pathname;
+  expect({ path, violations: await axeViolations(page) }).toEqual({ path, violations: [] });
+}

@@ -7,6 +7,7 @@ import type { TestService } from '../integration/helpers/service';
 import { startTestService, testKeys } from '../integration/helpers/service';
 import type { TestOidcProvider } from './oidc';
 import { startOidcProvider } from './oidc';
+import type { TestBrowser } from './chromium';
 
 export const CLIENT_ID = 'hfu-mdt-workspace';
 const CLIENT_SECRET = 'a-test-client-secret-of-some-length';
@@ -79,8 +80,30 @@ export async function startWorkspaceRig(ui: Record<string, unknown> = {}): Promi
   };
 }
 
-/** Signs `login` in on a fresh chromium page through the test issuer's own pages, landing on the worklist. */
-export async function signInInChromium(page: Page, rig: WorkspaceRig, login: string, url = rig.url): Promise<void> {
+/** A new browser context (another person) signed in as `login` through the test issuer's own pages. */
+export async function signedInPage(
+  chromium: TestBrowser,
+  rig: WorkspaceRig,
+  login: string,
+  options: { url?: string; javaScriptEnabled?: boolean } = {}
+): Promise<Page> {
+  const context = await chromium.context({ javaScriptEnabled: options.javaScriptEnabled ?? true });
+  const page = await context.newPage();
+  await signInInChromium(page, rig, login, options.url);
+  return page;
+}
+
+/**
+ * Signs `login` in on a chromium page through the test issuer's own pages, landing on the worklist (or `landsOn`:
+ * the no-access page, for a user with no role).
+ */
+export async function signInInChromium(
+  page: Page,
+  rig: WorkspaceRig,
+  login: string,
+  url = rig.url,
+  landsOn = '/mdt/worklist'
+): Promise<void> {
   await page.goto(`${url}/mdt/worklist`);
   await page.fill('input[name="login"]', login);
   await page.fill('input[name="password"]', 'any password');
@@ -89,7 +112,7 @@ export async function signInInChromium(page: Page, rig: WorkspaceRig, login: str
   if (page.url().startsWith(rig.provider.issuer)) {
     await page.click('button[type="submit"]'); // the issuer's consent prompt
   }
-  await page.waitForURL(`${url}/mdt/worklist`);
+  await page.waitForURL(`${url}${landsOn}`);
 }
 
 /** A port the OS has just handed out (and taken back), for a service that must know its URL before it listens. */
