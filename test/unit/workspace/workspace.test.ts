@@ -386,6 +386,39 @@ describe('the worklist', () => {
     patientId: id,
     episodes: [{ number: 1, review, checkIns: new Map(), ...more }],
   });
+  const openStepDown: Task = { resourceType: 'Task', id: 'sd', status: 'requested', intent: 'proposal' };
+  const escalation = (id: string, n: number, authoredOn: string, extra: Partial<Task> = {}): Task => ({
+    resourceType: 'Task',
+    id: `esc-${id}`,
+    status: 'requested',
+    intent: 'proposal',
+    authoredOn,
+    ...extra,
+  });
+  /** Enrolled with gp-1 as owner; check-in n completed on the 20th for each escalation numbered n. */
+  const enrolledPlace = (id: string, escalations: Record<number, Task>, more: Partial<Episode> = {}) =>
+    place(id, reviewFor(id, 'second', { status: 'accepted' }), {
+      carePlan: {
+        resourceType: 'CarePlan',
+        status: 'active',
+        intent: 'plan',
+        subject: { reference: `Patient/${id}` },
+        author: { reference: 'PractitionerRole/gp-1' },
+      },
+      escalations: new Map(Object.entries(escalations).map(([n, t]) => [Number(n), t])),
+      checkIns: new Map(
+        Object.keys(escalations).map((n): [number, Task] => [
+          Number(n),
+          {
+            resourceType: 'Task',
+            status: 'completed',
+            intent: 'order',
+            executionPeriod: { end: '2026-11-20T10:00:00Z' },
+          },
+        ])
+      ),
+      ...more,
+    });
   const patient = (id: string, ods: string) => ({
     resourceType: 'Patient' as const,
     id,
@@ -408,6 +441,17 @@ describe('the worklist', () => {
       place('e', reviewFor('e', 'second', { status: 'accepted' })),
       place('gone', reviewFor('gone', 'second')),
       place('other', reviewFor('other', 'second')),
+      // Enrolled: f escalated at check-in 2 and also due a step-down review (shown once, as escalated); g's
+      // escalation deferred by an earlier meeting; h's escalation decided, so only the step-down review is left.
+      enrolledPlace('f', { 2: escalation('f', 2, '2026-11-21T09:00:00Z') }, { stepDown: openStepDown }),
+      enrolledPlace('g', {
+        1: escalation('g', 1, '2026-11-10T09:00:00Z', { businessStatus: { coding: [{ code: 'deferred' }] } }),
+      }),
+      enrolledPlace(
+        'h',
+        { 1: escalation('h', 1, '2026-11-10T09:00:00Z', { status: 'completed' }) },
+        { stepDown: openStepDown }
+      ),
     ];
     const known: [string, KnownPatient][] = [
       ['a', { patient: patient('a', 'y1'), decision: facts(1, 15) }],
@@ -416,6 +460,9 @@ describe('the worklist', () => {
       ['d', { patient: patient('d', 'y1'), decision: facts(1, 12) }],
       ['e', { patient: patient('e', 'y1'), decision: facts(1, 12) }],
       ['other', { patient: patient('other', 'y2'), decision: facts(1, 20) }],
+      ['f', { patient: patient('f', 'y1'), decision: facts(1, 12) }],
+      ['g', { patient: patient('g', 'y1'), decision: facts(1, 12) }],
+      ['h', { patient: patient('h', 'y1'), decision: facts(0, 12) }],
     ];
     return {
       asOf: '2026-11-23',
@@ -435,15 +482,28 @@ describe('the worklist', () => {
   const ids = (v: ReturnType<typeof view>) =>
     Object.fromEntries(v.sections.map((s) => [s.section, s.rows.map((r) => r.patient.id)]));
 
-  it('takes new candidates by tier then severity, then deferred reviews, step-downs and those waiting for capacity', () => {
+  it('takes escalations first, then new candidates by tier then severity, deferred reviews, step-downs and those waiting for capacity', () => {
     const v = view(alex);
     expect(ids(v)).toEqual({
+      escalated: ['g', 'f'],
       new: ['c', 'b', 'other', 'a', 'gone'],
       deferred: ['d'],
-      'step-down': [],
+      'step-down': ['h'],
       'awaiting-capacity': ['e'],
     });
-    const c = v.sections[0]?.rows[0];
+    expect(v.sections.map((s) => s.title)[0]).toBe('Escalated by the care team');
+    const [g, f] = v.sections[0]?.rows ?? [];
+    expect(f).toMatchObject({
+      stage: 'enrolled',
+      reason: 'Escalated by the care team at check-in 2 on 20 November 2026',
+      proposedOwner: { reference: 'PractitionerRole/gp-1', label: 'Dr Sam Patel, General practitioner' },
+      review: 'Task/esc-f',
+    });
+    expect(g?.reason).toBe(
+      'Escalated by the care team at check-in 1 on 20 November 2026; deferred at an earlier meeting'
+    );
+    expect(view(alex, { stage: 'escalated' }).page.rows).toBe(2);
+    const c = v.sections[1]?.rows[0];
     expect(c).toMatchObject({
       patient: { name: 'Pat c', nhsNumber: '943 476 5919', age: 76, practice: { ods: 'Y00001', name: 'One' } },
       tier: { code: 'first', label: 'First priority' },
@@ -453,13 +513,15 @@ describe('the worklist', () => {
       proposedOwner: { reference: 'PractitionerRole/gp-1', label: 'Dr Sam Patel, General practitioner' },
     });
     // A patient whose record could not be read stays on the agenda, under their id.
-    expect(v.sections[0]?.rows.find((r) => r.patient.id === 'gone')?.patient.name).toBe('Record could not be read');
+    expect(v.sections[1]?.rows.find((r) => r.patient.id === 'gone')?.patient.name).toBe('Record could not be read');
     expect(v.counts).toMatchObject({
+      escalated: 2,
       new: 5,
       deferred: 1,
+      'step-down': 1,
       'awaiting-capacity': 1,
-      total: 7,
-      byTier: { first: 2, second: 5 },
+      total: 10,
+      byTier: { first: 2, second: 8 },
     });
   });
 
@@ -473,7 +535,7 @@ describe('the worklist', () => {
     expect(ids(view(alex, { practice: 'Y00002' })).new).toEqual(['other']);
     expect(() => view(alex, { stage: 'nonsense' })).toThrow(/^stage: one of/);
     expect(() => view(alex, { page: 0 })).toThrow('page: a whole number from 1');
-    expect(view(alex, { page: 2 })).toMatchObject({ page: { number: 2, size: 50, rows: 7, pages: 1 } });
+    expect(view(alex, { page: 2 })).toMatchObject({ page: { number: 2, size: 50, rows: 10, pages: 1 } });
   });
 });
 
