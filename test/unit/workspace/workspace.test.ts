@@ -2,7 +2,7 @@ import type { AuditEvent, Encounter, MedicationRequest, Task } from '@medplum/fh
 import { Caseloads } from '../../../src/allocation';
 import { decide, loadProgramme } from '../../../src/criteria';
 import type { Episode } from '../../../src/lifecycle';
-import { episodeStage } from '../../../src/lifecycle';
+import { episodeStage, escalationState } from '../../../src/lifecycle';
 import { SourceReferences } from '../../../src/fhir';
 import { loadMapping } from '../../../src/mappings';
 import { validateAgainstProfile } from '../../../src/profiles';
@@ -14,6 +14,7 @@ import {
   conflictOf,
   decidedTask,
   decisionProvenance,
+  decisionTarget,
   DECLINE_REASONS,
 } from '../../../src/workspace/decide';
 import { evidenceTimeline } from '../../../src/workspace/evidence';
@@ -24,7 +25,7 @@ import type { KnownPatient, Snapshot } from '../../../src/workspace/snapshot';
 import { sectionOf, worklistRows, worklistView } from '../../../src/workspace/worklist';
 import { mergeOwned } from '../../../src/writeback/reconcile';
 import type { PatientContext } from '../../../src/writeback/resources';
-import { reviewTask } from '../../../src/writeback/resources';
+import { escalationTask, reviewTask } from '../../../src/writeback/resources';
 
 const programme = loadProgramme({ features: loadMapping('uk-core').features });
 const ctx: PatientContext = {
@@ -63,6 +64,71 @@ const workforce = [
 ];
 const labels = new OwnerLabels(workforce, new Map([['PractitionerRole/gp-1', 'Dr Sam Patel']]));
 const NOW = '2026-11-24T10:00:00.000Z';
+
+describe('a decision on an escalation (a review a check-in asked for)', () => {
+  const asked = escalationTask(ctx, 1, 2, 'first');
+  const open: Task = { ...asked.resource, id: 'esc', meta: { ...asked.resource.meta, versionId: '1' } };
+  const cases: [Decision, string, string][] = [
+    [{ kind: 'continue', note: 'Doing better since' }, 'continue-plan', 'continue-plan'],
+    [{ kind: 'move', owner: 'PractitionerRole/coach-1' }, 'reallocate', 'reallocate'],
+    [{ kind: 'discharge' }, 'discharge', 'discharge'],
+    [{ kind: 'defer' }, 'open', 'deferred'],
+  ];
+
+  it.each(cases)('%o reads back as %s, business status %s, and validates', (d, state, status) => {
+    const task = decidedTask(open, d, alex, NOW, labels);
+    expect(escalationState(task)).toBe(state);
+    expect(task.businessStatus?.coding?.[0]?.code).toBe(status);
+    expect(task.note?.at(-1)).toMatchObject({ authorReference: alex.agent, time: NOW });
+    expect(validateAgainstProfile(task)).toEqual([]);
+    for (const field of asked.owned) {
+      expect({ field, value: (task as unknown as Record<string, unknown>)[field] }).toEqual({
+        field,
+        value: (open as unknown as Record<string, unknown>)[field],
+      });
+    }
+  });
+
+  it('names the new owner on the Task and in the note, and refuses a move to nobody, the owner or a full caseload', () => {
+    const moved = decidedTask(open, { kind: 'move', owner: 'PractitionerRole/gp-1' }, alex, NOW, labels);
+    expect(moved.owner).toEqual({ reference: 'PractitionerRole/gp-1' });
+    expect(moved.note?.at(-1)?.text).toBe('Moved to Dr Sam Patel, General practitioner, who now owns the care plan.');
+    const caseloads = new Caseloads({ patients: new Map() });
+    caseloads.add('PractitionerRole/gp-1', 'someone');
+    const rules = {
+      workforce,
+      caseloads,
+      risk: 'psychosocial' as const,
+      labels,
+      currentOwner: 'PractitionerRole/coach-1',
+    };
+    const check = (d: Decision) => () => checkDecision(d, rules, 'escalation');
+    expect(check({ kind: 'move', owner: 'PractitionerRole/gp-1' })).toThrow('owner: has no room');
+    expect(check({ kind: 'move', owner: 'PractitionerRole/coach-1' })).toThrow('owner: is their owner already');
+    expect(check({ kind: 'move', owner: 'PractitionerRole/nobody' })).toThrow('owner: choose a member');
+    expect(check({ kind: 'accept' })).toThrow('kind: continue, move, discharge or defer');
+    expect(() => checkDecision({ kind: 'discharge' }, rules, 'review')).toThrow('kind: accept, decline or defer');
+    // Any role: a psychosocial patient may be moved to a clinician with room.
+    const roomy = { ...rules, caseloads: new Caseloads({ patients: new Map() }) };
+    expect(() => checkDecision({ kind: 'move', owner: 'PractitionerRole/gp-1' }, roomy, 'escalation')).not.toThrow();
+  });
+
+  it('is what an enrolled patient with an escalation decides on; a conflict says where the patient stands', () => {
+    const episode: Episode = { number: 1, review: stored, checkIns: new Map(), escalations: new Map([[2, open]]) };
+    expect(decisionTarget(episode, 'enrolled')).toMatchObject({ kind: 'escalation', open: true, checkIn: 2 });
+    const discharged = decidedTask(open, { kind: 'discharge' }, alex, NOW, labels);
+    const after: Episode = { ...episode, escalations: new Map([[2, discharged]]) };
+    expect(decisionTarget(after, 'enrolled')).toMatchObject({ kind: 'escalation', open: false });
+    expect(decisionTarget({ ...episode, escalations: undefined }, 'under-review')).toMatchObject({
+      kind: 'review',
+      open: true,
+    });
+    expect(conflictOf(discharged, 'escalation').current.stage).toBe('discharged');
+    expect(conflictOf(decidedTask(open, { kind: 'defer' }, alex, NOW, labels), 'escalation').current.stage).toBe(
+      'enrolled'
+    );
+  });
+});
 
 describe('a decision on the review Task', () => {
   const cases: [Decision, string, string][] = [
