@@ -132,7 +132,10 @@ describe('escalations in the lifecycle', () => {
       { kind: 'reallocate', owner: 'PractitionerRole/gp-1' },
       { kind: 'schedule-check-in', n: 2 },
     ]);
-    const done = { ...episode, carePlan: { ...(episode.carePlan as CarePlan), author: moved.owner } };
+    const done = {
+      ...episode,
+      carePlan: { ...(episode.carePlan as CarePlan), author: { reference: 'PractitionerRole/gp-1' } },
+    };
     expect(kinds(done)).toEqual(['record-care', 'schedule-check-in']);
     // A later decision to keep the plan as it is stands over an earlier move (the MDT decided last).
     const keptSince = checkedIn(
