@@ -240,13 +240,7 @@ export const RISK_CODE: Record<RiskType, Code> = {
   psychosocial: { system: CODE_SYSTEM.risk, code: 'psychosocial', display: 'Psychosocial risk' },
 };
 
-export type BusinessStatus =
-  | 'proposed'
-  | 'enrol'
-  | 'decline'
-  | 'deferred'
-  | 'scheduled'
-  | EscalationOutcome;
+export type BusinessStatus = 'proposed' | 'enrol' | 'decline' | 'deferred' | 'scheduled' | EscalationOutcome;
 
 /**
  * What the MDT decides on a review a check-in asked for (an escalation), besides deferring it: keep the plan going
