@@ -5,8 +5,6 @@ import type {
   CarePlan,
   Flag,
   Provenance,
-  QuestionnaireResponse,
-  QuestionnaireResponseItem,
   Resource,
   Task,
 } from '@medplum/fhirtypes';
@@ -19,6 +17,7 @@ import type { Workspace, WorkspaceUser, WorklistRow } from '../../src/workspace'
 import { createWorkspace } from '../../src/workspace';
 import type { PracticeOptions, RunJson } from './helpers/programme';
 import { AS_OF, ProgrammePractice } from './helpers/programme';
+import { completeWithForm, CONVERSATION, ESCALATING_CHECK_IN } from './helpers/care-forms';
 
 /**
  * A check-in escalates a patient to the MDT; the next run opens the review; the worklist takes it first; the MDT
@@ -26,35 +25,6 @@ import { AS_OF, ProgrammePractice } from './helpers/programme';
  * another professional, or discharged by the MDT.
  */
 const LONG_DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-const SDC = 'http://hl7.org/fhir/uv/sdc/CodeSystem/temp';
-const CS = 'https://fhir.hfu-connector.org/CodeSystem';
-const coded = (system: string, code: string) => ({ valueCoding: { system: `${CS}/${system}`, code } });
-const q = (linkId: string, ...answer: NonNullable<QuestionnaireResponseItem['answer']>): QuestionnaireResponseItem => ({
-  linkId,
-  answer,
-});
-const ons4 = (scores: number[]): QuestionnaireResponseItem => ({
-  linkId: 'wellbeing',
-  item: ['life-satisfaction', 'worthwhile', 'happiness', 'anxiety'].map((id, i) =>
-    q(id, { valueInteger: scores[i] as number })
-  ),
-});
-const CONVERSATION = [
-  q('participation', coded('hfu-participation', 'yes')),
-  q('what-matters', { valueString: 'Staying at home' }),
-  {
-    linkId: 'goals',
-    item: [q('goal-description', { valueString: 'Walk to the shop' }), q('goal-who', { valueString: 'Me' })],
-  },
-  ons4([5, 5, 5, 5]),
-];
-const ESCALATING_CHECK_IN = [
-  q('how-things-are-going', { valueString: 'Worse: a fall and two more admissions' }),
-  q('access-problem', { valueBoolean: false }),
-  ons4([3, 4, 3, 8]),
-  q('next-step', coded('hfu-next-step', 'escalate')),
-];
-
 const alex: WorkspaceUser = {
   subject: 'urn:uuid:alex',
   name: 'Alex Jones',
@@ -122,30 +92,6 @@ async function runTwice(): Promise<RunJson> {
   return runs[0] as RunJson;
 }
 
-/** What a platform does when the professional saves a form: the response, then the Task completed pointing at it. */
-async function completeWithForm(task: Task, items: QuestionnaireResponseItem[]): Promise<void> {
-  const canonical = task.input?.find((i) => i.type.coding?.some((c) => c.code === 'questionnaire'))?.valueCanonical;
-  const { resource: response } = await practice.client.create<QuestionnaireResponse>({
-    resourceType: 'QuestionnaireResponse',
-    questionnaire: canonical,
-    status: 'completed',
-    subject: task.for,
-    authored: `${AS_OF}T11:00:00Z`,
-    author: { reference: task.owner?.reference ?? 'PractitionerRole/gp-1' },
-    item: items,
-  });
-  await practice.record(task, {
-    status: 'completed',
-    executionPeriod: { start: `${AS_OF}T10:00:00Z`, end: `${AS_OF}T11:00:00Z` },
-    output: [
-      {
-        type: { coding: [{ system: SDC, code: 'questionnaire-response' }] },
-        valueReference: { reference: `QuestionnaireResponse/${response.id}` },
-      },
-    ],
-  });
-}
-
 const escalationOf = (id: string) => practice.must<Task>('Task', id, 'mdt-review', 1, 1);
 const checkIn = (id: string, n: number) => practice.must<Task>('Task', id, 'check-in', 1, n);
 const rowsOf = async (section: WorklistRow['section']) =>
@@ -170,11 +116,15 @@ describe.each(SETUPS)('escalations to the MDT %s', (_setup, options) => {
     }
     expect((await runTwice()).actions).toMatchObject({ enrol: 4 });
     for (const id of Object.keys(OWNERS)) {
-      await completeWithForm(await practice.must<Task>('Task', id, 'what-matters-conversation'), CONVERSATION);
+      await completeWithForm(
+        practice,
+        await practice.must<Task>('Task', id, 'what-matters-conversation'),
+        CONVERSATION
+      );
     }
     expect((await runTwice()).actions).toMatchObject({ 'record-care': 4, 'schedule-check-in': 4 });
     for (const id of Object.keys(OWNERS)) {
-      await completeWithForm(await checkIn(id, 1), ESCALATING_CHECK_IN);
+      await completeWithForm(practice, await checkIn(id, 1), ESCALATING_CHECK_IN);
     }
     expect((await runTwice()).actions).toMatchObject({ escalate: 4, 'schedule-check-in': 4 });
     for (const id of Object.keys(OWNERS)) {
