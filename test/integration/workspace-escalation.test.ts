@@ -1,13 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import type {
-  AuditEvent,
-  CarePlan,
-  Flag,
-  Provenance,
-  Resource,
-  Task,
-} from '@medplum/fhirtypes';
+import type { AuditEvent, CarePlan, Flag, Provenance, Resource, Task } from '@medplum/fhirtypes';
 import { endpointsFrom, rulesFrom, runCohort, runSettingsFrom } from '../../src/cohort';
 import { configSchema } from '../../src/config';
 import { createLogger } from '../../src/logging';
