@@ -125,7 +125,9 @@ const concept = (c: { system: string; code: string; display: string }) => ({ cod
  * lastModified (and executionPeriod.end once decided). Only the MDT's fields change; the connector's (description,
  * input, reasonCode...) stay as the run wrote them. What a run reads back from each, README "The lifecycle in the
  * record": accepted → enrolment with this owner; rejected → not proposed within the cool-off; requested with
- * business status deferred → still under review, on the next worklist as deferred.
+ * business status deferred → still under review, on the next worklist as deferred. On an escalation: completed with
+ * continue-plan → nothing more; with reallocate and the new owner → the plan re-allocated to them; with discharge →
+ * the plan completed.
  */
 export function decidedTask(
   task: Task,
