@@ -47,6 +47,7 @@ describe('an escalated patient in the workspace', () => {
     const member = await signedIn('mdt-user');
     const { body } = await member.follow(`${rig.url}${PAGE}`);
     expect(body).toMatch(/asked the MDT to review this patient(&#39;|')s plan at check-in 1 on/);
+    expect(body).toContain('>The criteria today</h2>'); // enrolled: no longer "why proposed"
     for (const value of ['continue', 'move', 'discharge', 'defer']) {
       expect(body).toMatch(new RegExp(`name="decision"[^>]*value="${value}"`));
     }
