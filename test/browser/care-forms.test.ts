@@ -1,12 +1,12 @@
 import type { CarePlan, Flag, Goal, ServiceRequest, Task } from '@medplum/fhirtypes';
 import type { Page } from 'playwright-core';
 import { addDays } from '../../src/dates';
-import { validateAgainstProfile } from '../../src/profiles';
 import { AS_OF } from '../integration/helpers/programme';
 import type { WorkspaceRig } from '../helpers/workspace';
 import { signedInPage, startWorkspaceRig } from '../helpers/workspace';
 import type { TestBrowser } from '../helpers/chromium';
 import { expectAccessible, launchChromium, screenshot } from '../helpers/chromium';
+import { expectValid } from '../helpers/care-forms';
 
 /**
  * The care team's forms in chromium: a patient accepted, their conversation recorded with two goals and two
@@ -25,13 +25,6 @@ afterAll(async () => {
 
 function signIn(login: string): Promise<Page> {
   return signedInPage(chromium, rig, login);
-}
-
-function expectValid(resources: readonly { resourceType: string; id?: string }[]): void {
-  for (const resource of resources) {
-    const ref = `${resource.resourceType}/${resource.id}`;
-    expect({ ref, issues: validateAgainstProfile(resource as never) }).toEqual({ ref, issues: [] });
-  }
 }
 
 /** Accepts the patient with the owner the connector proposed, from their page. */

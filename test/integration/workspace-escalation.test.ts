@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import type { AuditEvent, CarePlan, Flag, Provenance, Resource, Task } from '@medplum/fhirtypes';
+import type { AuditEvent, CarePlan, Flag, Provenance, Task } from '@medplum/fhirtypes';
 import { endpointsFrom, rulesFrom, runCohort, runSettingsFrom } from '../../src/cohort';
 import { configSchema } from '../../src/config';
 import { createLogger } from '../../src/logging';
-import { validateAgainstProfile } from '../../src/profiles';
 import { BUSINESS_STATUS } from '../../src/vocabulary';
 import type { Workspace, WorkspaceUser, WorklistRow } from '../../src/workspace';
 import { createWorkspace } from '../../src/workspace';
 import type { PracticeOptions, RunJson } from './helpers/programme';
 import { AS_OF, ProgrammePractice } from './helpers/programme';
 import { completeWithForm, CONVERSATION, ESCALATING_CHECK_IN } from './helpers/care-forms';
+import { expectValid } from '../helpers/care-forms';
 
 /**
  * A check-in escalates a patient to the MDT; the next run opens the review; the worklist takes it first; the MDT
@@ -89,13 +89,6 @@ const escalationOf = (id: string) => practice.must<Task>('Task', id, 'mdt-review
 const checkIn = (id: string, n: number) => practice.must<Task>('Task', id, 'check-in', 1, n);
 const rowsOf = async (section: WorklistRow['section']) =>
   (await workspace.worklist(alex, {})).sections.find((s) => s.section === section)?.rows ?? [];
-
-function expectValid(resources: readonly Resource[]): void {
-  for (const resource of resources) {
-    const ref = `${resource.resourceType}/${resource.id}`;
-    expect({ ref, issues: validateAgainstProfile(resource) }).toEqual({ ref, issues: [] });
-  }
-}
 
 describe.each(SETUPS)('escalations to the MDT %s', (_setup, options) => {
   beforeAll(() => start(options));

@@ -1,51 +1,51 @@
 import type { QuestionnaireResponse, QuestionnaireResponseItem, Task } from '@medplum/fhirtypes';
+import { coded, ons4, question } from '../../helpers/care-forms';
 import type { ProgrammePractice } from './programme';
 import { AS_OF } from './programme';
 
 /** The care team's forms as a platform records them over FHIR, for tests that need a patient part-way through. */
 const SDC = 'http://hl7.org/fhir/uv/sdc/CodeSystem/temp';
-const CS = 'https://fhir.hfu-connector.org/CodeSystem';
-const coded = (system: string, code: string) => ({ valueCoding: { system: `${CS}/${system}`, code } });
-const q = (linkId: string, ...answer: NonNullable<QuestionnaireResponseItem['answer']>): QuestionnaireResponseItem => ({
-  linkId,
-  answer,
-});
-const ons4 = (scores: number[]): QuestionnaireResponseItem => ({
-  linkId: 'wellbeing',
-  item: ['life-satisfaction', 'worthwhile', 'happiness', 'anxiety'].map((id, i) =>
-    q(id, { valueInteger: scores[i] as number })
-  ),
-});
+
 export const CONVERSATION = [
-  q('participation', coded('hfu-participation', 'yes')),
-  q('what-matters', { valueString: 'Staying at home' }),
+  question('participation', coded('hfu-participation', 'yes')),
+  question('what-matters', { valueString: 'Staying at home' }),
   {
     linkId: 'goals',
-    item: [q('goal-description', { valueString: 'Walk to the shop' }), q('goal-who', { valueString: 'Me' })],
+    item: [
+      question('goal-description', { valueString: 'Walk to the shop' }),
+      question('goal-who', { valueString: 'Me' }),
+    ],
   },
   ons4([5, 5, 5, 5]),
 ];
 export const ESCALATING_CHECK_IN = [
-  q('how-things-are-going', { valueString: 'Worse: a fall and two more admissions' }),
-  q('access-problem', { valueBoolean: false }),
+  question('how-things-are-going', { valueString: 'Worse: a fall and two more admissions' }),
+  question('access-problem', { valueBoolean: false }),
   ons4([3, 4, 3, 8]),
-  q('next-step', coded('hfu-next-step', 'escalate')),
+  question('next-step', coded('hfu-next-step', 'escalate')),
 ];
 
-/** What a platform does when the professional saves a form: the response, then the Task completed pointing at it. */
+/**
+ * What a platform does when the professional saves a form: the response (by the Task's owner unless another author is
+ * given), then the Task completed pointing at it. The form is the one the Task names.
+ */
 export async function completeWithForm(
   practice: ProgrammePractice,
   task: Task,
-  items: QuestionnaireResponseItem[]
-): Promise<void> {
-  const canonical = task.input?.find((i) => i.type.coding?.some((c) => c.code === 'questionnaire'))?.valueCanonical;
+  items: QuestionnaireResponseItem[],
+  author = task.owner?.reference ?? 'PractitionerRole/gp-1'
+): Promise<QuestionnaireResponse> {
+  const canonical = task.input?.find((i) =>
+    i.type.coding?.some((c) => c.system === SDC && c.code === 'questionnaire')
+  )?.valueCanonical;
+  expect(canonical).toBeDefined();
   const { resource: response } = await practice.client.create<QuestionnaireResponse>({
     resourceType: 'QuestionnaireResponse',
     questionnaire: canonical,
     status: 'completed',
     subject: task.for,
     authored: `${AS_OF}T11:00:00Z`,
-    author: { reference: task.owner?.reference ?? 'PractitionerRole/gp-1' },
+    author: { reference: author },
     item: items,
   });
   await practice.record(task, {
@@ -58,6 +58,7 @@ export async function completeWithForm(
       },
     ],
   });
+  return response;
 }
 
 /**
