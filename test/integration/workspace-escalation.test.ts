@@ -1,14 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import type { AuditEvent, CarePlan, Flag, Provenance, Task } from '@medplum/fhirtypes';
-import { endpointsFrom, rulesFrom, runCohort, runSettingsFrom } from '../../src/cohort';
-import { configSchema } from '../../src/config';
-import { createLogger } from '../../src/logging';
 import { BUSINESS_STATUS } from '../../src/vocabulary';
 import type { Workspace, WorkspaceUser, WorklistRow } from '../../src/workspace';
-import { createWorkspace } from '../../src/workspace';
 import type { PracticeOptions, RunJson } from './helpers/programme';
 import { AS_OF, ProgrammePractice } from './helpers/programme';
+import { practiceWorkspace } from './helpers/workspace';
 import { completeWithForm, CONVERSATION, ESCALATING_CHECK_IN } from './helpers/care-forms';
 import { expectValid } from '../helpers/care-forms';
 
@@ -47,28 +42,7 @@ let workspace: Workspace;
 
 async function start(options: PracticeOptions): Promise<void> {
   practice = await ProgrammePractice.start({}, options);
-  const file = JSON.parse(readFileSync(practice.configFile, 'utf8')) as Record<string, unknown>;
-  const config = configSchema.parse({
-    ...file,
-    fhir: { baseUrl: practice.server.baseUrl },
-    writeback: {
-      ...(file.writeback as object),
-      ...(practice.target ? { fhir: { baseUrl: practice.target.baseUrl } } : {}),
-    },
-  });
-  const logger = createLogger({ stream: new Writable({ write: (_c, _e, done) => done() }), format: 'json' });
-  const endpoints = endpointsFrom(config, practice.server.baseUrl);
-  const runDeps = { ...endpoints, logger, ...rulesFrom(config) };
-  workspace = createWorkspace({
-    ...endpoints,
-    config,
-    programme: runDeps.programme,
-    mapping: runDeps.mapping,
-    logger,
-    refreshPatient: async (id) => {
-      await runCohort(runDeps, { ...runSettingsFrom(config, { dryRun: false, patients: [id] }), asOf: AS_OF });
-    },
-  });
+  ({ workspace } = practiceWorkspace(practice));
 }
 
 /** A run of everyone, then the same run again: the second finds everything in place and writes nothing. */
