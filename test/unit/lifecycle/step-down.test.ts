@@ -74,7 +74,7 @@ describe('step-down reviews in the lifecycle', () => {
   it('holds a step-down back while a care-team form waits for correction', () => {
     const episode = enrolled({
       stepDown: stepDown('completed', decided('step-down')),
-      forms: { checkIns: new Map(), unprocessable: ['QuestionnaireResponse/bad'] },
+      forms: { checkIns: new Map(), unprocessable: [{ task: 'Task/ci1', reason: 'no next step' }] },
     });
     expect(kinds(episode)).toEqual([]);
   });
