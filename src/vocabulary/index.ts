@@ -241,13 +241,7 @@ export const RISK_CODE: Record<RiskType, Code> = {
 };
 
 export type BusinessStatus =
-  | 'proposed'
-  | 'enrol'
-  | 'decline'
-  | 'deferred'
-  | 'scheduled'
-  | EscalationOutcome
-  | StepDownOutcome;
+  'proposed' | 'enrol' | 'decline' | 'deferred' | 'scheduled' | EscalationOutcome | StepDownOutcome;
 
 /**
  * What the MDT decides on a review a check-in asked for (an escalation), besides deferring it: keep the plan going

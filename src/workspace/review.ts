@@ -5,7 +5,14 @@ import type { Decision as CriteriaDecision, Programme, RuleExplanation } from '.
 import { candidateSummary, exclusionTitle, explainDecision, reasonSentence, valuesInWords } from '../criteria';
 import type { IsoDate } from '../dates';
 import type { Episode, PatientInProgramme } from '../lifecycle';
-import { episodeStage, escalationState, hasBusinessStatus, standingOf, stepDownState, tierOfEpisode } from '../lifecycle';
+import {
+  episodeStage,
+  escalationState,
+  hasBusinessStatus,
+  standingOf,
+  stepDownState,
+  tierOfEpisode,
+} from '../lifecycle';
 import type { PatientRecord } from '../mappings';
 import type { RiskType } from '../vocabulary';
 import { isTaskInput, RISK_CODE } from '../vocabulary';
