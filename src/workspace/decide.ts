@@ -68,6 +68,7 @@ export function decisionTarget(latest: Episode | undefined, stage: Stage | undef
   return review ? { kind: 'review', task: review, open: stage === 'under-review' || stage === 'undecided' } : undefined;
 }
 
+/** The review changed last: the one a form sent after someone else decided was about. */
 function lastChanged(targets: DecisionTarget[]): DecisionTarget | undefined {
   const changed = (t: DecisionTarget) => t.task.lastModified ?? t.task.meta?.lastUpdated ?? '';
   return [...targets].sort((a, b) => changed(b).localeCompare(changed(a)))[0];
