@@ -71,11 +71,16 @@ export function loadMapping(ref: string): CompiledMapping {
   const mapping = validateDefinition(readDefinitionFile(file, fail), mappingSchema, fail);
   const { lists, valueSets, problems } = loadValueSets(path.resolve(path.dirname(file), mapping.valueSets));
   const functions = mappingFunctions(lists);
+  // One evaluator per distinct expression: features that place their resources by the same `date` (or filter by the
+  // same `where`) then share each patient's days (and kept resources) instead of working them out once each.
+  const evaluators = new Map<string, Evaluator>();
   const features: CompiledFeature[] = [];
   for (const [name, spec] of Object.entries(mapping.features)) {
     const compile = (part: string, expression: string): Evaluator | undefined => {
       try {
-        const evaluator = compileExpression(expression, { functions, variables: MAPPING_VARIABLES });
+        const evaluator =
+          evaluators.get(expression) ?? compileExpression(expression, { functions, variables: MAPPING_VARIABLES });
+        evaluators.set(expression, evaluator);
         problems.push(
           ...elementPathProblems(expression, resourceTypesOf(spec)).map((p) => `features.${name}.${part}: ${p}`)
         );

@@ -13,12 +13,13 @@ import type { Logger } from '../logging';
 import type {
   CompiledFeature,
   CompiledMapping,
+  DatedMapping,
   FactValue,
-  FeatureEvaluator,
   PatientFeatures,
   PatientRecord,
+  RecordEvaluation,
 } from '../mappings';
-import { FeatureEvaluationError, featureEvaluator } from '../mappings';
+import { FeatureEvaluationError, mappingOn, recordEvaluation } from '../mappings';
 import type { Population, SubjectSearch } from '../read';
 import { readPatients, resolvePopulation } from '../read';
 import type { TierId } from '../vocabulary';
@@ -169,13 +170,16 @@ const TYPOLOGY_FEATURES = ['mentalHealth', 'longTermConditions', 'age', 'carer']
  * report and the programme's tiers and exclusions read are evaluated (not the risk factors' 999 and 111 contacts,
  * say), and at past dates only those whose value depends on the date: a feature with no date and no `%asOfDate`
  * (registration, an opt-out, a condition register) reads the same records whatever the date, so its value on --now
- * stands.
+ * stands. A patient's record is checked once and evaluated on every date from one `recordEvaluation`, which works
+ * out what does not depend on the date (each record's day, whether it passes a feature's `where`) only once.
  */
 class Evaluators {
-  private readonly now: FeatureEvaluator;
-  private readonly past: Map<IsoDate, FeatureEvaluator>;
+  /** What a patient's record is checked against: every feature evaluated on any date is one of these. */
+  private readonly nowMapping: CompiledMapping;
+  private readonly now: DatedMapping;
+  private readonly past: Map<IsoDate, DatedMapping>;
   /** Admissions and ED attendances over all the history read, up to a date. */
-  private readonly events: Map<IsoDate, FeatureEvaluator>;
+  private readonly events: Map<IsoDate, DatedMapping>;
   private readonly practitioners?: CompiledFeature;
   /**
    * Each tier parameter lowered by one: a patient who qualifies under one of them is just under the threshold. Not
@@ -198,7 +202,7 @@ class Evaluators {
     }
     const ruleFeatures = [...programme.tiers, ...programme.exclusions].flatMap((rule) => rule.features);
     const wanted = new Set([...REQUIRED_FEATURES, ...ruleFeatures]);
-    const nowMapping = subset(
+    this.nowMapping = subset(
       mapping,
       (f) => wanted.has(f.name) || [...TYPOLOGY_FEATURES, PRACTITIONERS].includes(f.name)
     );
@@ -206,9 +210,9 @@ class Evaluators {
     const eventMapping = allHistory(
       subset(mapping, (f) => f.name === 'unplannedAdmissions' || f.name === 'edAttendances')
     );
-    this.now = featureEvaluator(nowMapping, asOf);
-    this.past = new Map([...pastDates, ...tierDates].map((d) => [d, featureEvaluator(pastMapping, d)]));
-    this.events = new Map([asOf, ...tierDates].map((d) => [d, featureEvaluator(eventMapping, d)]));
+    this.now = mappingOn(this.nowMapping, asOf);
+    this.past = new Map([...pastDates, ...tierDates].map((d) => [d, mappingOn(pastMapping, d)]));
+    this.events = new Map([asOf, ...tierDates].map((d) => [d, mappingOn(eventMapping, d)]));
     this.practitioners = mapping.features.find((f) => f.name === PRACTITIONERS);
     this.loweredParameters = [...new Set(programme.tiers.flatMap((t) => parametersOf(t.when)))]
       .filter((name) => typeof programme.parameters[name] === 'number' && (programme.parameters[name] as number) > 1)
@@ -224,15 +228,16 @@ class Evaluators {
     enrolled: { enrolled: ReadonlyMap<string, IsoDate>; lottery: ReadonlyMap<string, IsoDate> },
     programmeRecord: ProgrammeRecord
   ): { figures: PatientFigures; impact?: { group: ImpactGroup; series: PatientSeries } } {
-    const now = this.now(record);
-    const group = this.impactGroup(record, now.facts, enrolled, programmeRecord);
+    const on = recordEvaluation(this.nowMapping, record);
+    const now = on(this.now);
+    const group = this.impactGroup(record, on, now.facts, enrolled, programmeRecord);
     return {
-      figures: this.figures(record, now),
-      ...(group ? { impact: { group: group.group, series: this.series(record, now.facts, group.date) } } : {}),
+      figures: this.figures(record, on, now),
+      ...(group ? { impact: { group: group.group, series: this.series(on, now.facts, group.date) } } : {}),
     };
   }
 
-  private figures(record: PatientRecord, now: PatientFeatures): PatientFigures {
+  private figures(record: PatientRecord, on: RecordEvaluation, now: PatientFeatures): PatientFigures {
     const facts = now.facts;
     const continuity = this.practitioners
       ? patientContinuity(this.visits(record, now.evidence[PRACTITIONERS] ?? []))
@@ -249,7 +254,7 @@ class Evaluators {
       tier: this.tierOf(facts),
       ...(continuity ? { continuity } : {}),
       past: this.pastDates.map((date) => {
-        const past = this.at(date, record, facts);
+        const past = this.at(date, on, facts);
         return { gpEncounters: count(past.gpEncounters), tier: this.tierOf(past) };
       }),
     };
@@ -263,6 +268,7 @@ class Evaluators {
    */
   private impactGroup(
     record: PatientRecord,
+    on: RecordEvaluation,
     nowFacts: Record<string, FactValue>,
     dates: { enrolled: ReadonlyMap<string, IsoDate>; lottery: ReadonlyMap<string, IsoDate> },
     programmeRecord: ProgrammeRecord
@@ -280,7 +286,7 @@ class Evaluators {
       return undefined; // proposed, declined or enrolled recently: neither enrolled long enough nor a comparison
     }
     for (const date of this.tierDates) {
-      const facts = this.at(date, record, nowFacts);
+      const facts = this.at(date, on, nowFacts);
       if (this.tierOf(facts)) {
         return { group: 'waitlisted', date };
       }
@@ -308,15 +314,15 @@ class Evaluators {
   }
 
   /** The facts on a past date: the date-dependent features evaluated then, the rest as on --now. */
-  private at(date: IsoDate, record: PatientRecord, nowFacts: Record<string, FactValue>): Record<string, FactValue> {
-    return { ...nowFacts, ...(this.past.get(date) as FeatureEvaluator)(record).facts };
+  private at(date: IsoDate, on: RecordEvaluation, nowFacts: Record<string, FactValue>): Record<string, FactValue> {
+    return { ...nowFacts, ...on(this.past.get(date) as DatedMapping).facts };
   }
 
   /** Before: the 12 months to the index date (the window the criteria read); after: from then to --now, per year. */
-  private series(record: PatientRecord, nowFacts: Record<string, FactValue>, date: IsoDate): PatientSeries {
-    const before = this.at(date, record, nowFacts);
-    const upToNow = (this.events.get(this.asOf) as FeatureEvaluator)(record).facts;
-    const upToDate = (this.events.get(date) as FeatureEvaluator)(record).facts;
+  private series(on: RecordEvaluation, nowFacts: Record<string, FactValue>, date: IsoDate): PatientSeries {
+    const before = this.at(date, on, nowFacts);
+    const upToNow = on(this.events.get(this.asOf) as DatedMapping).facts;
+    const upToDate = on(this.events.get(date) as DatedMapping).facts;
     const years = Math.max((Date.parse(this.asOf) - Date.parse(date)) / (365.25 * 86_400_000), 1 / 365.25);
     const after = (name: string) => (count(upToNow[name]) - count(upToDate[name])) / years;
     return {
