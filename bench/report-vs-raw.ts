@@ -1,7 +1,7 @@
 /**
  * `hfu report` against the raw fetch of the same data (time) and against a dry run (peak RSS). Each job runs in its
- * own process, interleaved three times over one embedded server (in a process of its own too), so a job's peak RSS
- * is its own and drift on a shared machine touches every job alike.
+ * own process, interleaved `rounds` times (three unless asked) over one embedded server (in a process of its own too),
+ * so a job's peak RSS is its own and drift on a shared machine touches every job alike.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -28,11 +28,11 @@ export interface ReportBenchFigures {
   reportPeakRssMb: number;
 }
 
-export async function benchReport(patients: number): Promise<ReportBenchFigures> {
+export async function benchReport(patients: number, rounds = 3): Promise<ReportBenchFigures> {
   const server = await startServerProcess(patients);
   try {
     const runs: Record<Job, JobFigures[]> = { raw: [], dry: [], report: [] };
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < rounds; i++) {
       for (const kind of JOBS) {
         runs[kind].push(await runJob(kind, server.baseUrl, String(server.child.pid)));
       }
@@ -49,9 +49,9 @@ export async function benchReport(patients: number): Promise<ReportBenchFigures>
       JOBS.map((kind) => `${median(runs[kind].map(figure)).toFixed(unit === '%' ? 0 : 1)}${unit}`).join(', ');
     const rss = figures.reportPeakRssMb / figures.dryPeakRssMb;
     report(`hfu report against the raw fetch and a dry run: ${patients.toLocaleString('en-GB')} patients`, {
-      'raw fetch (two years of bounds), median of 3': `${(figures.rawMs / 1000).toFixed(2)} s`,
-      'report (figures, charts, HTML), median of 3': `${(figures.reportMs / 1000).toFixed(2)} s`,
-      'dry run, median of 3': `${(median(runs.dry.map((r) => r.ms)) / 1000).toFixed(2)} s`,
+      [`raw fetch (two years of bounds), median of ${rounds}`]: `${(figures.rawMs / 1000).toFixed(2)} s`,
+      [`report (figures, charts, HTML), median of ${rounds}`]: `${(figures.reportMs / 1000).toFixed(2)} s`,
+      [`dry run, median of ${rounds}`]: `${(median(runs.dry.map((r) => r.ms)) / 1000).toFixed(2)} s`,
       'report / dry run': (figures.reportMs / median(runs.dry.map((r) => r.ms))).toFixed(2),
       'connector CPU (medians): raw fetch, dry run, report': perJob((r) => r.cpuMs / 1000, ' s'),
       'server busy (its CPU s / wall s): raw, dry, report': perJob((r) => r.serverBusy * 100, '%'),

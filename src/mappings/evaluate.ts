@@ -151,19 +151,29 @@ class PatientLists {
     );
   }
 
-  /** The resources that pass the feature's `where` (run only on those not yet known to pass or fail). */
+  /**
+   * The resources that pass the feature's `where`: remembered, clause by clause (a clause keeps what passes it, for
+   * the next), each clause run only on the resources not yet known to pass or fail it.
+   */
   kept(feature: CompiledFeature, resources: Resource[], variables: Variables): Set<Resource> {
-    const where = feature.select as Evaluator;
     if (!this.remember || readsDate(feature.spec).where) {
-      return new Set(where(resources, variables) as Resource[]);
+      return new Set((feature.select as Evaluator)(resources, variables) as Resource[]);
     }
-    const known = cached(this.passed, where, () => new Map());
+    let kept = resources;
+    for (const clause of feature.where ?? [feature.select as Evaluator]) {
+      kept = kept.length ? this.passing(clause, kept, variables) : kept;
+    }
+    return new Set(kept);
+  }
+
+  private passing(clause: Evaluator, resources: Resource[], variables: Variables): Resource[] {
+    const known = cached(this.passed, clause, () => new Map());
     const unknown = resources.filter((r) => !known.has(r));
     if (unknown.length) {
-      const passed = new Set(where(unknown, variables) as Resource[]);
+      const passed = new Set(clause(unknown, variables) as Resource[]);
       unknown.forEach((r) => known.set(r, passed.has(r)));
     }
-    return new Set(resources.filter((r) => known.get(r)));
+    return resources.filter((r) => known.get(r));
   }
 
   /** The first item of the aggregate's expression on one resource. */

@@ -2,7 +2,7 @@ import { setImmediate } from 'node:timers/promises';
 import type { Encounter, Resource } from '@medplum/fhirtypes';
 import type { Scope } from '../config';
 import { ConfigError } from '../config';
-import type { Programme } from '../criteria';
+import type { CompiledRule, Programme } from '../criteria';
 import { holds, NO_STATE } from '../criteria';
 import type { IsoDate } from '../dates';
 import { addMonths, londonDay } from '../dates';
@@ -186,6 +186,7 @@ class Evaluators {
    * to zero: a patient with no admissions was not chosen for having had many, so regresses to no mean.
    */
   private readonly loweredParameters: Record<string, number>[];
+  private readonly rules = new RuleResults();
 
   constructor(
     mapping: CompiledMapping,
@@ -300,17 +301,19 @@ class Evaluators {
   /** The tier the programme's criteria give (exclusions applied, no record state: the criteria alone). */
   private tierOf(facts: Record<string, FactValue>): TierId | undefined {
     const p = this.programme.parameters;
-    const tier = this.programme.tiers.find((rule) => holds(rule, { f: facts, p }))?.id;
+    const tier = this.programme.tiers.find((rule) => this.rules.holds(rule, { f: facts, p }))?.id;
     return tier && !this.excluded(facts) ? tier : undefined;
   }
 
   private excluded(facts: Record<string, FactValue>): boolean {
     const vars = { f: facts, p: this.programme.parameters, state: NO_STATE };
-    return this.programme.exclusions.some((rule) => holds(rule, vars));
+    return this.programme.exclusions.some((rule) => this.rules.holds(rule, vars));
   }
 
   private justUnder(facts: Record<string, FactValue>): boolean {
-    return this.loweredParameters.some((p) => this.programme.tiers.some((tier) => holds(tier, { f: facts, p })));
+    return this.loweredParameters.some((p) =>
+      this.programme.tiers.some((tier) => this.rules.holds(tier, { f: facts, p }))
+    );
   }
 
   /** The facts on a past date: the date-dependent features evaluated then, the rest as on --now. */
@@ -344,6 +347,42 @@ class Evaluators {
         const practitioner = feature.value?.(resource, variables)[0];
         return day && typeof practitioner === 'string' ? [{ day, practitioner }] : [];
       });
+  }
+}
+
+type RuleVariables = { f: Record<string, FactValue>; p: Record<string, unknown>; state?: unknown };
+
+/**
+ * Whether a rule holds, kept by the values of the features it reads (and the parameters and state, the same few
+ * objects throughout): most patients share them (no admissions, few repeat items), and a rule reads nothing else.
+ * A rule that reads %f other than as %f.name is evaluated every time.
+ */
+class RuleResults {
+  private readonly known = new Map<string, boolean>();
+  /** Rules, parameters and states, numbered as first met: part of the key. */
+  private readonly ids = new Map<unknown, number>();
+
+  holds(rule: CompiledRule, vars: RuleVariables): boolean {
+    if (rule.when.replace(/%f\.[A-Za-z][A-Za-z0-9]*/g, '').includes('%f')) {
+      return holds(rule, vars);
+    }
+    const values = rule.features.map((name) => [typeof vars.f[name], String(vars.f[name])]);
+    const key = JSON.stringify([this.idOf(rule), this.idOf(vars.p), this.idOf(vars.state), values]);
+    let result = this.known.get(key);
+    if (result === undefined) {
+      result = holds(rule, vars);
+      this.known.set(key, result);
+    }
+    return result;
+  }
+
+  private idOf(object: unknown): number {
+    let id = this.ids.get(object);
+    if (id === undefined) {
+      id = this.ids.size;
+      this.ids.set(object, id);
+    }
+    return id;
   }
 }
 
