@@ -307,6 +307,15 @@ describe('the plan made from the forms', () => {
     expect(div).not.toContain('<script>');
   });
 
+  it('leaves out a list it has nothing for (a server drops an empty one, and the plan would be rewritten every run)', () => {
+    const items = agreed().filter((i) => i.linkId !== 'goals');
+    const { writes } = careRecord(ctx, episodeWith({ conversation: conversationForm(items) }), ref);
+    const plan = writes.find((w) => w.resource.resourceType === 'CarePlan')?.resource as CarePlan;
+    expect(writes.filter((w) => w.resource.resourceType === 'Goal')).toEqual([]);
+    expect(Object.keys(plan)).not.toContain('goal');
+    expect(plan.activity?.length).toBeGreaterThan(0);
+  });
+
   it('makes nothing of a decline', () => {
     const declined = {
       ...conversationForm([q('participation', coded('hfu-participation', 'declined'))]),
