@@ -261,6 +261,17 @@ function wellbeingWrite(
 }
 
 /**
+ * A list element only when it has entries: FHIR has no empty arrays, so a server drops `[]` and a plan written with one
+ * would differ from its read-back on every run.
+ */
+function listed<K extends 'goal' | 'activity' | 'supportingInfo'>(
+  key: K,
+  entries: NonNullable<CarePlan[K]>
+): Partial<CarePlan> {
+  return entries.length ? { [key]: entries } : {};
+}
+
+/**
  * The care plan with its goals, the referrals among its activities and the wellbeing scores in its supporting
  * information (what others added kept), and the narrative.
  */
@@ -274,17 +285,21 @@ function withCare(
   const activityRefs = new Set((plan.activity ?? []).map((a) => a.reference?.reference));
   const supportingRefs = new Set((plan.supportingInfo ?? []).map((s) => s.reference));
   const goalRefs = new Set((plan.goal ?? []).map((g) => g.reference));
+  const { goal: _goal, activity: _activity, supportingInfo: _supporting, ...rest } = plan;
   const resource: CarePlan = {
-    ...plan,
-    goal: [...(plan.goal ?? []), ...goals.filter((g) => !goalRefs.has(g)).map((reference) => ({ reference }))],
-    activity: [
+    ...rest,
+    ...listed('goal', [
+      ...(plan.goal ?? []),
+      ...goals.filter((g) => !goalRefs.has(g)).map((reference) => ({ reference })),
+    ]),
+    ...listed('activity', [
       ...(plan.activity ?? []),
       ...referrals.filter((r) => !activityRefs.has(r)).map((reference) => ({ reference: { reference } })),
-    ],
-    supportingInfo: [
+    ]),
+    ...listed('supportingInfo', [
       ...(plan.supportingInfo ?? []),
       ...scores.filter((s) => !supportingRefs.has(s)).map((reference) => ({ reference })),
-    ],
+    ]),
     text: { status: 'generated', div: carePlanNarrative(plan, narrative) },
   };
   const identifier = plan.identifier?.find((i) => i.system === IDENTIFIER.carePlan);

@@ -2,6 +2,7 @@ import type { Decision } from '../criteria';
 import type { IsoDate } from '../dates';
 import { addDays, londonDay } from '../dates';
 import type { TierId } from '../vocabulary';
+import { decidedOn, latestEscalationDecision, openEscalation, reallocatedTo } from './escalation';
 import type { Episode, PatientInProgramme } from './record';
 import type { Standing } from './stage';
 import { isOpenTask, standingOf, tierOfEpisode } from './stage';
@@ -25,10 +26,20 @@ export type Action =
   | { kind: 'patient-declined'; episode: Episode; on: IsoDate }
   /** "Not now": a new attempt at the conversation, from the date agreed. */
   | { kind: 'reschedule-conversation'; episode: Episode; attempt: number; due: IsoDate }
-  /** A check-in stepped the patient down or discharged them: the care plan is completed. */
-  | { kind: 'complete-plan'; episode: Episode; reason: 'stepped-down' | 'discharged-at-check-in'; on: IsoDate }
+  /** A check-in stepped the patient down or discharged them, or the MDT discharged them: the care plan is completed. */
+  | {
+      kind: 'complete-plan';
+      episode: Episode;
+      reason: 'stepped-down' | 'discharged-at-check-in' | 'discharged-by-mdt';
+      on: IsoDate;
+    }
   /** A check-in asked the MDT to review the plan: a new review Task. */
-  | { kind: 'escalate'; episode: Episode; n: number };
+  | { kind: 'escalate'; episode: Episode; n: number }
+  /**
+   * The MDT, reviewing an escalation, moved the patient to another professional: the care plan's author and the
+   * open conversation, check-in and step-down Tasks' owner become `owner`.
+   */
+  | { kind: 'reallocate'; episode: Episode; owner: string };
 
 export interface TransitionSettings {
   asOf: IsoDate;
@@ -124,7 +135,7 @@ function enrolledTransitions(
     // Enrolment stopped part-way (a run killed mid-write on a server that does not roll back): finish it.
     actions.push({ kind: 'enrol', episode, tier: decision?.qualifyingTier ?? tierOfEpisode(episode) ?? 'second' });
   }
-  const reaction = formReactions(episode);
+  const reaction = formReactions(episode, settings);
   actions.push(...reaction.actions);
   if (reaction.closes) {
     return actions;
@@ -150,10 +161,10 @@ function enrolledTransitions(
 
 /**
  * What the care team's forms ask for: the plan recorded from them; a decline closes the episode, "not now" a new
- * conversation attempt; at the latest check-in, step down or discharge completes the plan, escalate asks the MDT.
- * `closes`: nothing else is to be scheduled.
+ * conversation attempt; then what the MDT decided on an escalation (below); at the latest check-in, step down or
+ * discharge completes the plan, escalate asks the MDT. `closes`: nothing else is to be scheduled.
  */
-function formReactions(episode: Episode): { actions: Action[]; closes: boolean } {
+function formReactions(episode: Episode, settings: TransitionSettings): { actions: Action[]; closes: boolean } {
   const forms = episode.forms;
   const conversation = forms?.conversation;
   if (!forms || !conversation || episode.conversation?.status !== 'completed') {
@@ -168,6 +179,13 @@ function formReactions(episode: Episode): { actions: Action[]; closes: boolean }
     return { actions: [{ kind: 'reschedule-conversation', episode, attempt, due }], closes: true };
   }
   const actions: Action[] = [{ kind: 'record-care', episode }];
+  const decided = escalationReaction(episode, settings);
+  if (decided) {
+    actions.push(decided);
+    if (decided.kind === 'complete-plan') {
+      return { actions, closes: true };
+    }
+  }
   const latest = [...forms.checkIns.entries()].sort(([a], [b]) => b - a)[0];
   if (latest) {
     const [n, form] = latest;
@@ -176,11 +194,31 @@ function formReactions(episode: Episode): { actions: Action[]; closes: boolean }
       actions.push({ kind: 'complete-plan', episode, reason, on: form.completedOn });
       return { actions, closes: true };
     }
-    if (form.nextStep === 'escalate' && !episode.escalations?.has(n)) {
+    // One escalation before the MDT at a time: a check-in that asks while one is open is brought to them once it is
+    // decided (seen once more rather than never), unless a later check-in has said otherwise by then.
+    if (form.nextStep === 'escalate' && !episode.escalations?.has(n) && !openEscalation(episode)) {
       actions.push({ kind: 'escalate', episode, n });
     }
   }
   return { actions, closes: false };
+}
+
+/**
+ * What the MDT's latest decision on an escalation asks of the record: a discharge completes the plan (from the day
+ * they decided); a move to another professional re-allocates the plan until its author is that professional; to
+ * keep the plan going as it is, or a deferral (still open, on the next agenda), asks nothing.
+ */
+function escalationReaction(episode: Episode, settings: TransitionSettings): Action | undefined {
+  const decided = latestEscalationDecision(episode);
+  if (decided?.outcome === 'discharge') {
+    const on = decidedOn(decided.task) ?? settings.asOf;
+    return { kind: 'complete-plan', episode, reason: 'discharged-by-mdt', on };
+  }
+  const owner = decided?.outcome === 'reallocate' ? reallocatedTo(decided.task) : undefined;
+  if (owner && episode.carePlan?.author?.reference !== owner) {
+    return { kind: 'reallocate', episode, owner };
+  }
+  return undefined;
 }
 
 /**

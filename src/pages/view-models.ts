@@ -25,6 +25,9 @@ const DECIDED_WORDS: Record<string, string> = {
   accept: 'Accepted. The care plan, flag and first conversation are in the record.',
   decline: 'Declined. The patient will not be proposed again during the cool-off period.',
   defer: 'Deferred to the next MDT meeting.',
+  continue: 'Recorded. The plan carries on with the professional who has the patient now.',
+  move: 'Moved. The care plan and the open conversation and check-ins are with the new professional.',
+  discharge: 'Discharged. The care plan is completed, the flag is inactive and open tasks are cancelled.',
 };
 
 export interface LastRun {
@@ -114,6 +117,13 @@ export function reviewView(
     disabled: o.full,
     checked: body.owner === o.reference || (!body.owner && o.proposed && !o.full),
   }));
+  const moveItems = review.decision.moveOwners.map((o) => ({
+    value: o.reference,
+    text: o.full ? `${o.label}: ${o.used} of ${o.limit} on their caseload (full)` : o.label,
+    hint: o.full ? undefined : { text: `${o.role.label}: ${o.used} of ${o.limit} on their caseload` },
+    disabled: o.full,
+    checked: body.owner === o.reference,
+  }));
   const reasonItems = [
     { value: '', text: 'Choose a reason', selected: !body.reason },
     ...review.decision.declineReasons.map((r) => ({ value: r.code, text: r.label, selected: body.reason === r.code })),
@@ -136,6 +146,8 @@ export function reviewView(
     chosen,
     note: typeof body.note === 'string' ? body.note : '',
     ownerItems,
+    moveItems,
+    escalation: review.review?.kind === 'escalation',
     reasonItems,
     conflict: conflict && {
       by: conflict.by ?? 'someone else',

@@ -87,7 +87,8 @@ export function workspaceRoutes(deps: WorkspacePages, views: Views): Router {
         }
         if (err instanceof InvalidInput) {
           const field = (['owner', 'reason', 'note'] as const).find((f) => f === err.field) ?? 'decision';
-          await again(400, { errors: [{ field, text: decisionProblem(field, err.problem) }], body });
+          const problem = decisionProblem(field, err.problem, decision.kind === 'move' ? 'move' : undefined);
+          await again(400, { errors: [{ field, text: problem }], body });
           return;
         }
         throw err;
@@ -141,6 +142,15 @@ export function readDecision(body: Record<string, unknown>): {
   const version = text(body.version) ?? '';
   const note = text(body.note);
   const withNote = note ? { note } : {};
+  if (kind === 'continue' || kind === 'discharge') {
+    return { decision: { kind, ...withNote }, version, errors: [] };
+  }
+  if (kind === 'move') {
+    const owner = text(body.owner);
+    return owner
+      ? { decision: { kind, owner, ...withNote }, version, errors: [] }
+      : { version, errors: [{ field: 'owner', text: decisionProblem('owner', undefined, 'move') }] };
+  }
   if (kind === 'accept') {
     const owner = text(body.owner);
     return { decision: { kind, ...(owner ? { owner } : {}), ...withNote }, version, errors: [] };
@@ -154,21 +164,34 @@ export function readDecision(body: Record<string, unknown>): {
   if (kind === 'defer') {
     return { decision: { kind, ...withNote }, version, errors: [] };
   }
-  return { version, errors: [{ field: 'decision', text: decisionProblem('decision') }] };
+  const escalation = body.target === 'escalation';
+  return {
+    version,
+    errors: [
+      { field: 'decision', text: decisionProblem('decision', undefined, escalation ? 'escalation' : undefined) },
+    ],
+  };
 }
 
-function decisionProblem(field: FormErrors[number]['field'], problem?: string): string {
+/** A problem in the form's own words; `about` says which form asked (an escalation's) or which choice (a move). */
+function decisionProblem(field: FormErrors[number]['field'], problem?: string, about?: 'escalation' | 'move'): string {
   switch (field) {
     case 'owner':
-      return problem === 'has no room in their caseload'
-        ? 'Choose someone with room on their caseload'
-        : 'Choose who to allocate the patient to';
+      if (problem === 'has no room in their caseload') {
+        return 'Choose someone with room on their caseload';
+      }
+      if (problem === 'is their owner already') {
+        return 'Choose someone other than the professional who has the patient now';
+      }
+      return about === 'move' ? 'Choose who to move the patient to' : 'Choose who to allocate the patient to';
     case 'reason':
       return 'Choose a reason for declining';
     case 'note':
       return 'Note must be 2,000 characters or fewer';
     default:
-      return 'Choose accept, decline or defer';
+      return about === 'escalation'
+        ? 'Choose what the MDT decides: keep the plan going, move the patient, discharge or defer'
+        : 'Choose accept, decline or defer';
   }
 }
 

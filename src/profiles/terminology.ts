@@ -117,7 +117,7 @@ const SPECS: CodeSystemSpec[] = [
     id: 'hfu-business-status',
     valueSet: VALUE_SET.businessStatus,
     title: 'HFU task business statuses',
-    description: "Business statuses on HFU Tasks: the MDT's decision on a review (enrol, decline, deferred to the next meeting), and the connector's own (proposed, scheduled).",
+    description: "Business statuses on HFU Tasks: the MDT's decision on a review (enrol, decline, deferred to the next meeting); on a review a check-in escalated to them (keep the plan going with the current owner, keep it going with another professional who becomes the Task's owner, discharge, or deferred); and the connector's own (proposed, scheduled).",
     concepts: Object.values(BUSINESS_STATUS),
   },
   {
@@ -177,7 +177,7 @@ const CARE_SPECS: CodeSystemSpec[] = [
     id: 'hfu-plan-status-reason',
     valueSet: VALUE_SET.planStatusReason,
     title: 'HFU care plan status reasons',
-    description: "Why the connector completed or revoked a care plan on the care team's word (the care-plan-status-reason extension).",
+    description: "Why the connector completed or revoked a care plan on the care team's or the MDT's word (the care-plan-status-reason extension).",
     concepts: Object.values(PLAN_STATUS_REASON),
   },
 ];

@@ -196,7 +196,7 @@ export const WELLBEING: Coded<WellbeingQuestion | 'ons4'> = {
   },
 };
 
-export type PlanStatusReason = 'declined-by-patient' | 'stepped-down' | 'discharged-at-check-in';
+export type PlanStatusReason = 'declined-by-patient' | 'stepped-down' | 'discharged-at-check-in' | 'discharged-by-mdt';
 
 /** Why the connector closed a care plan on the care team's word. */
 export const PLAN_STATUS_REASON: Coded<PlanStatusReason> = {
@@ -217,6 +217,12 @@ export const PLAN_STATUS_REASON: Coded<PlanStatusReason> = {
     code: 'discharged-at-check-in',
     display: 'Discharged at a check-in',
     definition: 'At a check-in the care team discharged the patient from the programme.',
+  },
+  'discharged-by-mdt': {
+    system: CODE_SYSTEM.planStatusReason,
+    code: 'discharged-by-mdt',
+    display: 'Discharged by the MDT',
+    definition: 'The MDT, reviewing a patient a check-in escalated to them, ended their time in the programme.',
   },
 };
 

@@ -240,7 +240,13 @@ export const RISK_CODE: Record<RiskType, Code> = {
   psychosocial: { system: CODE_SYSTEM.risk, code: 'psychosocial', display: 'Psychosocial risk' },
 };
 
-export type BusinessStatus = 'proposed' | 'enrol' | 'decline' | 'deferred' | 'scheduled';
+export type BusinessStatus = 'proposed' | 'enrol' | 'decline' | 'deferred' | 'scheduled' | EscalationOutcome;
+
+/**
+ * What the MDT decides on a review a check-in asked for (an escalation), besides deferring it: keep the plan going
+ * with the current owner, keep it going with another professional (the Task's owner), or discharge the patient.
+ */
+export type EscalationOutcome = 'continue-plan' | 'reallocate' | 'discharge';
 
 export const BUSINESS_STATUS: Record<BusinessStatus, Code> = {
   proposed: { system: CODE_SYSTEM.businessStatus, code: 'proposed', display: 'Proposed by hfu-connector' },
@@ -252,6 +258,21 @@ export const BUSINESS_STATUS: Record<BusinessStatus, Code> = {
     display: 'MDT decision: deferred to the next meeting',
   },
   scheduled: { system: CODE_SYSTEM.businessStatus, code: 'scheduled', display: 'Scheduled by hfu-connector' },
+  'continue-plan': {
+    system: CODE_SYSTEM.businessStatus,
+    code: 'continue-plan',
+    display: 'MDT decision: keep the plan going with the current owner',
+  },
+  reallocate: {
+    system: CODE_SYSTEM.businessStatus,
+    code: 'reallocate',
+    display: 'MDT decision: keep the plan going with another professional',
+  },
+  discharge: {
+    system: CODE_SYSTEM.businessStatus,
+    code: 'discharge',
+    display: 'MDT decision: discharge from the programme',
+  },
 };
 
 /** Why the MDT declined a patient (the review Task's statusReason), from the published hfu-decline-reason. */

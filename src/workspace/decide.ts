@@ -2,13 +2,15 @@ import { createHash } from 'node:crypto';
 import type { Annotation, Organization, Provenance, Reference, Task } from '@medplum/fhirtypes';
 import type { Caseloads, WorkforceMember } from '../allocation';
 import type { Programme } from '../criteria';
-import { episodeStage } from '../lifecycle';
+import type { Episode, Stage } from '../lifecycle';
+import { episodeStage, escalationState, openEscalation } from '../lifecycle';
 import type { RiskType } from '../vocabulary';
 import { BUSINESS_STATUS, CANONICAL_BASE, DECLINE_REASON, MANAGED_TAG, PROFILE, ROLES } from '../vocabulary';
 import { connector } from '../writeback';
 import { InvalidInput } from './errors';
 import type { OwnerLabels } from './owners';
 import type { Decision, DecisionResult, Labelled, WorkspaceUser } from './types';
+import { DECISION_KINDS } from './types';
 
 /** The decline reasons the MDT chooses from (hfu-decline-reason). */
 export const DECLINE_REASONS: Labelled[] = Object.values(DECLINE_REASON).map((c) => ({
@@ -18,21 +20,58 @@ export const DECLINE_REASONS: Labelled[] = Object.values(DECLINE_REASON).map((c)
 
 const NOTE_MAX = 2000;
 
-/** What an accept may allocate to, and what is checked. */
+/** What an accept (or a move) may allocate to, and what is checked. */
 export interface AllocationRules {
   workforce: readonly WorkforceMember[];
   caseloads: Caseloads;
   risk: RiskType;
   labels: OwnerLabels;
+  /** Who owns the patient's care now: a move is to someone else. */
+  currentOwner?: string;
 }
 
-/** Checks the decision as given: an owner of the right kind with room, a published decline reason, a short note. */
-export function checkDecision(decision: Decision, rules: AllocationRules): void {
-  if (!decision || !['accept', 'decline', 'defer'].includes(decision.kind)) {
-    throw new InvalidInput('kind', 'accept, decline or defer');
+/**
+ * What the MDT decides on for a patient: the episode's review; once the patient is enrolled and the care team has
+ * escalated to the MDT, the escalation (the open one, else the last, so that a form sent after someone else decided
+ * it meets its new version). `open`: it is still to be decided.
+ */
+export interface DecisionTarget {
+  kind: 'review' | 'escalation';
+  task: Task;
+  open: boolean;
+  /** An escalation's check-in. */
+  checkIn?: number;
+}
+
+export function decisionTarget(latest: Episode | undefined, stage: Stage | undefined): DecisionTarget | undefined {
+  const escalations = [...(latest?.escalations ?? [])].sort(([a], [b]) => b - a);
+  const escalation = openEscalation(latest) ?? (escalations[0] && { n: escalations[0][0], task: escalations[0][1] });
+  if (escalation) {
+    const open = stage === 'enrolled' && escalationState(escalation.task) === 'open';
+    return { kind: 'escalation', task: escalation.task, open, checkIn: escalation.n };
+  }
+  const review = latest?.review;
+  return review ? { kind: 'review', task: review, open: stage === 'under-review' || stage === 'undecided' } : undefined;
+}
+
+/**
+ * Checks the decision as given for the kind of review: an owner of the right kind with room (for an accept), anyone
+ * with room but the current owner (for a move), a published decline reason, a short note.
+ */
+export function checkDecision(
+  decision: Decision,
+  rules: AllocationRules,
+  target: DecisionTarget['kind'] = 'review'
+): void {
+  const kinds: readonly string[] = DECISION_KINDS[target];
+  if (!decision || !kinds.includes(decision.kind)) {
+    throw new InvalidInput('kind', `${kinds.slice(0, -1).join(', ')} or ${kinds[kinds.length - 1]}`);
   }
   if (decision.note !== undefined && (typeof decision.note !== 'string' || decision.note.length > NOTE_MAX)) {
     throw new InvalidInput('note', `at most ${NOTE_MAX} characters`);
+  }
+  if (decision.kind === 'move') {
+    checkMove(decision.owner, rules);
   }
   if (decision.kind === 'decline' && !DECLINE_REASONS.some((r) => r.code === decision.reason)) {
     throw new InvalidInput('reason', `one of ${DECLINE_REASONS.map((r) => r.code).join(', ')}`);
@@ -55,6 +94,20 @@ export function checkDecision(decision: Decision, rules: AllocationRules): void 
   }
 }
 
+/** A move is to a member of the workforce, of any role, with room, who is not the patient's owner already. */
+function checkMove(owner: string, rules: AllocationRules): void {
+  const member = rules.workforce.find((m) => m.reference === owner);
+  if (!member) {
+    throw new InvalidInput('owner', 'choose a member of the workforce');
+  }
+  if (member.reference === rules.currentOwner) {
+    throw new InvalidInput('owner', 'is their owner already');
+  }
+  if (rules.caseloads.count(member.reference) >= member.caseload) {
+    throw new InvalidInput('owner', 'has no room in their caseload');
+  }
+}
+
 /**
  * An accept names its owner while someone of the right kind has room; when nobody has (or there is no workforce) it
  * may name none, and the run enrols the patient with the first who has room (README, Allocation).
@@ -72,7 +125,9 @@ const concept = (c: { system: string; code: string; display: string }) => ({ cod
  * lastModified (and executionPeriod.end once decided). Only the MDT's fields change; the connector's (description,
  * input, reasonCode...) stay as the run wrote them. What a run reads back from each, README "The lifecycle in the
  * record": accepted → enrolment with this owner; rejected → not proposed within the cool-off; requested with
- * business status deferred → still under review, on the next worklist as deferred.
+ * business status deferred → still under review, on the next worklist as deferred. On an escalation: completed with
+ * continue-plan → nothing more; with reallocate and the new owner → the plan re-allocated to them; with discharge →
+ * the plan completed.
  */
 export function decidedTask(
   task: Task,
@@ -107,19 +162,46 @@ export function decidedTask(
     }
     case 'defer':
       return { ...base, status: 'requested', businessStatus: concept(BUSINESS_STATUS.deferred) };
+    // On an escalation: completed, the business status saying what the run is to do (README, the lifecycle).
+    case 'continue':
+    case 'discharge':
+    case 'move': {
+      const outcome = ESCALATION_OUTCOME[decision.kind];
+      return {
+        ...base,
+        status: 'completed',
+        businessStatus: concept(BUSINESS_STATUS[outcome]),
+        ...(decision.kind === 'move' ? { owner: { reference: decision.owner } } : {}),
+        executionPeriod: { ...task.executionPeriod, end: now },
+      };
+    }
   }
 }
 
-/** The note's text: the decision in words, then what the user wrote. */
+const ESCALATION_OUTCOME = { continue: 'continue-plan', move: 'reallocate', discharge: 'discharge' } as const;
+
+/** The note's text: the decision in words (its first word says which, `decisionsOf` reads it), then the user's. */
 function noteText(decision: Decision, labels: OwnerLabels): string {
-  const said =
-    decision.kind === 'accept'
-      ? `Accepted for the programme${decision.owner ? `; allocated to ${labels.label(decision.owner)}` : ''}.`
-      : decision.kind === 'decline'
-        ? `Declined: ${DECLINE_REASONS.find((r) => r.code === decision.reason)?.label ?? decision.reason}.`
-        : 'Deferred to the next meeting.';
   const own = decision.note?.trim();
+  const said = saidOf(decision, labels);
   return own ? `${said} ${own}` : said;
+}
+
+function saidOf(decision: Decision, labels: OwnerLabels): string {
+  switch (decision.kind) {
+    case 'accept':
+      return `Accepted for the programme${decision.owner ? `; allocated to ${labels.label(decision.owner)}` : ''}.`;
+    case 'decline':
+      return `Declined: ${DECLINE_REASONS.find((r) => r.code === decision.reason)?.label ?? decision.reason}.`;
+    case 'defer':
+      return 'Deferred to the next meeting.';
+    case 'continue':
+      return 'Kept on the plan with the current owner.';
+    case 'move':
+      return `Moved to ${labels.label(decision.owner)}, who now owns the care plan.`;
+    case 'discharge':
+      return 'Discharged from the programme by the MDT.';
+  }
 }
 
 /**
@@ -170,7 +252,10 @@ function participant(code: string, display: string) {
  * "This review was changed by <who> at <when>": the author and time of the latest note when it is the latest change
  * the MDT recorded (a decision here writes both), else when it was last modified or updated, by whoever it was.
  */
-export function conflictOf(current: Task): Extract<DecisionResult, { kind: 'conflict' }> {
+export function conflictOf(
+  current: Task,
+  kind: DecisionTarget['kind'] = 'review'
+): Extract<DecisionResult, { kind: 'conflict' }> {
   const note = current.note?.[current.note.length - 1];
   const noted = note?.time && current.lastModified && note.time >= current.lastModified ? note : undefined;
   const by = noted?.authorReference?.display ?? noted?.authorString;
@@ -184,7 +269,12 @@ export function conflictOf(current: Task): Extract<DecisionResult, { kind: 'conf
       ...(current.businessStatus?.coding?.[0]?.code ? { businessStatus: current.businessStatus.coding[0].code } : {}),
       ...(current.owner?.reference ? { owner: current.owner.reference } : {}),
       ...(current.meta?.versionId ? { version: current.meta.versionId } : {}),
-      stage: episodeStage({ number: 0, review: current, checkIns: new Map() }),
+      stage:
+        kind === 'escalation'
+          ? escalationState(current) === 'discharge'
+            ? 'discharged'
+            : 'enrolled'
+          : episodeStage({ number: 0, review: current, checkIns: new Map() }),
     },
   };
 }

@@ -8,6 +8,7 @@ export { Forbidden, InvalidInput, NotFound } from './errors';
 export { formatNhsNumber } from './people';
 export { SharedRead } from './shared-read';
 export { formPath } from './forms';
+export { DECISION_KINDS } from './types';
 export type { CareFormKind, CareFormResult, CareFormView, PlanGoal, PlanView } from './forms';
 export type {
   Caseload,

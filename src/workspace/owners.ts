@@ -78,16 +78,19 @@ function named(names: Practitioner['name']): string | undefined {
   return name === 'Name not recorded' ? undefined : name;
 }
 
-/** The workforce of the kind a risk goes to, each with their caseload; full ones flagged (shown, not choosable). */
+/**
+ * The workforce of the kind a risk goes to (every kind: `any`), each with their caseload; full ones flagged (shown,
+ * not choosable).
+ */
 export function ownerOptions(
   workforce: readonly WorkforceMember[],
   caseloads: Caseloads,
-  risk: RiskType,
+  risk: RiskType | 'any',
   labels: OwnerLabels,
   proposed: string | undefined
 ): OwnerOption[] {
   return workforce
-    .filter((m) => ROLES[m.role].risk === risk)
+    .filter((m) => risk === 'any' || ROLES[m.role].risk === risk)
     .map((m) => {
       const used = caseloads.count(m.reference);
       return {

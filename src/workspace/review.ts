@@ -5,11 +5,12 @@ import type { Decision as CriteriaDecision, Programme, RuleExplanation } from '.
 import { candidateSummary, exclusionTitle, explainDecision, reasonSentence, valuesInWords } from '../criteria';
 import type { IsoDate } from '../dates';
 import type { Episode, PatientInProgramme } from '../lifecycle';
-import { episodeStage, hasBusinessStatus, standingOf, tierOfEpisode } from '../lifecycle';
+import { episodeStage, escalationState, hasBusinessStatus, standingOf, tierOfEpisode } from '../lifecycle';
 import type { PatientRecord } from '../mappings';
 import type { RiskType } from '../vocabulary';
 import { isTaskInput, RISK_CODE } from '../vocabulary';
-import { DECLINE_REASONS, ownerRequired } from './decide';
+import type { DecisionTarget } from './decide';
+import { decisionTarget, DECLINE_REASONS, ownerRequired } from './decide';
 import { evidenceTimeline } from './evidence';
 import type { OwnerLabels } from './owners';
 import { ownerOptions } from './owners';
@@ -44,8 +45,10 @@ export function patientReview(inputs: ReviewInputs): PatientReview {
   const { latest, stage } = standingOf(place);
   const review = latest?.review;
   const risk = riskOf(review) ?? (decision ? dominantRisk(programme, decision.facts) : 'clinical');
-  const open = Boolean(review?.id && (stage === 'under-review' || stage === 'undecided'));
+  const target = decisionTarget(latest, stage);
+  const open = Boolean(target?.open && target.task.id);
   const rules = decision ? explainDecision(programme, decision) : {};
+  const owner = latest ? ownerOf(latest, inputs.reviewOwner) : undefined;
   return {
     patient: inputs.summary,
     asOf,
@@ -64,24 +67,32 @@ export function patientReview(inputs: ReviewInputs): PatientReview {
       ? evidenceTimeline(programme, decision, inputs.record)
       : { events: [], gpContactsByMonth: [], medicines: [], conditions: [], other: [] },
     history: (place?.episodes ?? []).map((e) => episodeHistory(e, inputs)).reverse(),
-    ...(open && review
-      ? {
-          review: {
-            reference: `Task/${review.id}`,
-            version: review.meta?.versionId ?? '',
-            status: review.status,
-            ...(review.businessStatus?.coding?.[0]?.code
-              ? { businessStatus: review.businessStatus.coding[0].code }
-              : {}),
-          },
-        }
-      : {}),
+    ...(open && target && latest ? { review: openReview(target, latest) } : {}),
     decision: {
       allowed: open && user.role !== 'viewer',
       owners: ownerOptions(inputs.workforce, inputs.caseloads, risk, inputs.labels, proposedOwnerOf(review)),
       ownerRequired: ownerRequired({ workforce: inputs.workforce, caseloads: inputs.caseloads, risk }),
       declineReasons: DECLINE_REASONS,
+      ...(owner ? { currentOwner: { reference: owner, label: inputs.labels.label(owner) } } : {}),
+      moveOwners: ownerOptions(inputs.workforce, inputs.caseloads, 'any', inputs.labels, undefined).filter(
+        (o) => o.reference !== owner
+      ),
     },
+  };
+}
+
+/** The review the MDT is to decide, with the version they saw (for If-Match); an escalation says when it was asked. */
+function openReview(target: DecisionTarget, episode: Episode): NonNullable<PatientReview['review']> {
+  const { task } = target;
+  const checkIn = target.checkIn === undefined ? undefined : episode.checkIns.get(target.checkIn);
+  const askedOn = checkIn?.executionPeriod?.end ?? checkIn?.lastModified ?? task.authoredOn;
+  return {
+    reference: `Task/${task.id}`,
+    version: task.meta?.versionId ?? '',
+    status: task.status,
+    ...(task.businessStatus?.coding?.[0]?.code ? { businessStatus: task.businessStatus.coding[0].code } : {}),
+    kind: target.kind,
+    ...(target.kind === 'escalation' ? { checkIn: target.checkIn, ...(askedOn ? { askedOn } : {}) } : {}),
   };
 }
 
@@ -144,7 +155,10 @@ function episodeHistory(episode: Episode, inputs: ReviewInputs): EpisodeHistory 
     ...(tier ? { tier } : {}),
     ...(review?.authoredOn ? { proposedOn: review.authoredOn } : {}),
     ...(owner ? { owner: { reference: owner, label: inputs.labels.label(owner) } } : {}),
-    decisions: decisionsOf(review),
+    decisions: [
+      ...decisionsOf(review),
+      ...[...(episode.escalations ?? [])].sort(([a], [b]) => a - b).flatMap(([, task]) => escalationDecisions(task)),
+    ],
     ...(ref(review) ? { review: ref(review) } : {}),
     ...(ref(episode.flag) ? { flag: ref(episode.flag) } : {}),
     ...(ref(episode.carePlan) ? { carePlan: ref(episode.carePlan) } : {}),
@@ -161,13 +175,7 @@ function decisionsOf(review: Task | undefined): DecisionRecord[] {
     return [];
   }
   const records: DecisionRecord[] = (review.note ?? []).map((note) => ({
-    action: /^Accepted\b/.test(note.text)
-      ? 'accept'
-      : /^Declined\b/.test(note.text)
-        ? 'decline'
-        : /^Deferred\b/.test(note.text)
-          ? 'defer'
-          : 'other',
+    action: NOTE_ACTIONS.find(([pattern]) => pattern.test(note.text))?.[1] ?? 'other',
     ...(note.authorReference?.display || note.authorString
       ? { by: note.authorReference?.display ?? note.authorString }
       : {}),
@@ -192,4 +200,32 @@ function decisionsOf(review: Task | undefined): DecisionRecord[] {
     }
   }
   return records;
+}
+
+/** A decision note's first word (`noteText` in decide.ts), and the decision it records. */
+const NOTE_ACTIONS: [RegExp, DecisionRecord['action']][] = [
+  [/^Accepted\b/, 'accept'],
+  [/^Declined\b/, 'decline'],
+  [/^Deferred\b/, 'defer'],
+  [/^Kept\b/, 'continue'],
+  [/^Moved\b/, 'move'],
+  [/^Discharged\b/, 'discharge'],
+];
+
+const ESCALATION_ACTION = { 'continue-plan': 'continue', reallocate: 'move', discharge: 'discharge' } as const;
+
+/**
+ * The MDT's decisions on an escalation, oldest first: the notes as on a review, and a decision recorded elsewhere
+ * without a note as its outcome at its lastModified.
+ */
+function escalationDecisions(task: Task): DecisionRecord[] {
+  const records = decisionsOf(task);
+  const state = escalationState(task);
+  if (state === 'open' || state === 'closed') {
+    return records;
+  }
+  const action = ESCALATION_ACTION[state];
+  return records.some((r) => r.action === action)
+    ? records
+    : [...records, { action, ...(task.lastModified ? { at: task.lastModified } : {}) }];
 }

@@ -53,7 +53,7 @@ export interface Labelled<T extends string = string> {
   label: string;
 }
 
-export type WorklistSection = 'new' | 'deferred' | 'step-down' | 'awaiting-capacity';
+export type WorklistSection = 'escalated' | 'new' | 'deferred' | 'step-down' | 'awaiting-capacity';
 
 /** One patient on the agenda. */
 export interface WorklistRow {
@@ -66,9 +66,9 @@ export interface WorklistRow {
   /** The risk factors that hold, by title ("Age over 75"). */
   riskFactors: Labelled[];
   dominantRisk?: Labelled<RiskType>;
-  /** Who the connector proposed (or the MDT allocated), with their label. */
+  /** Who the connector proposed (or the MDT allocated; for an enrolled patient, who owns their care), with their label. */
   proposedOwner?: { reference: string; label: string };
-  /** The review Task (`Task/<id>`). */
+  /** The Task the MDT decides on (`Task/<id>`): the review, or for an escalated patient the escalation. */
   review?: string;
 }
 
@@ -129,7 +129,8 @@ export interface RuleInWords {
 }
 
 export interface DecisionRecord {
-  action: 'accept' | 'decline' | 'defer' | 'other';
+  /** On a review: accept, decline, defer; on an escalation: continue (the plan as it is), move, discharge, defer. */
+  action: 'accept' | 'decline' | 'defer' | 'continue' | 'move' | 'discharge' | 'other';
   /** Who decided (the note's author), when known. */
   by?: string;
   at?: string;
@@ -175,8 +176,19 @@ export interface PatientReview {
   dominantRisk: Labelled<RiskType>;
   evidence: EvidenceTimeline;
   history: EpisodeHistory[];
-  /** The open review the MDT decides on, with its version for If-Match; absent when nothing is to be decided. */
-  review?: { reference: string; version: string; status: string; businessStatus?: string };
+  /**
+   * The open review the MDT decides on, with its version for If-Match; absent when nothing is to be decided. For an
+   * enrolled patient it is an escalation: a review the care team asked for at check-in `checkIn` (on `askedOn`).
+   */
+  review?: {
+    reference: string;
+    version: string;
+    status: string;
+    businessStatus?: string;
+    kind: 'review' | 'escalation';
+    checkIn?: number;
+    askedOn?: string;
+  };
   decision: {
     /** The user may decide and a review is open. */
     allowed: boolean;
@@ -188,14 +200,34 @@ export interface PatientReview {
      */
     ownerRequired: boolean;
     declineReasons: Labelled[];
+    /** Who owns the patient's care now (an escalation is decided about them). */
+    currentOwner?: { reference: string; label: string };
+    /**
+     * Who an escalated patient may be moved to: the whole workforce, any role (needs that changed are often clinical),
+     * but their current owner; full caseloads flagged.
+     */
+    moveOwners: OwnerOption[];
   };
 }
 
-/** What the MDT decides about a proposed patient. */
+/**
+ * What the MDT decides about a proposed patient (accept, decline, defer); and about an enrolled patient the care team
+ * escalated to them: keep the plan going with the current owner, keep it going with another professional (move),
+ * end their time in the programme (discharge), or defer to the next meeting.
+ */
 export type Decision =
   | { kind: 'accept'; owner?: string; note?: string }
   | { kind: 'decline'; reason: string; note?: string }
-  | { kind: 'defer'; note?: string };
+  | { kind: 'defer'; note?: string }
+  | { kind: 'continue'; note?: string }
+  | { kind: 'move'; owner: string; note?: string }
+  | { kind: 'discharge'; note?: string };
+
+/** The kinds of decision each kind of review takes. */
+export const DECISION_KINDS = {
+  review: ['accept', 'decline', 'defer'],
+  escalation: ['continue', 'move', 'discharge', 'defer'],
+} as const satisfies Record<'review' | 'escalation', readonly Decision['kind'][]>;
 
 export type DecisionResult =
   | {

@@ -1,8 +1,8 @@
 import { proposedOwnerOf, mdtAllocation } from '../allocation';
 import type { Programme } from '../criteria';
-import { compareSeverity, reasonSentence } from '../criteria';
+import { compareSeverity, longDate, reasonSentence } from '../criteria';
 import type { Episode, PatientInProgramme, Stage } from '../lifecycle';
-import { hasBusinessStatus, isOpenTask, STAGES, standingOf, tierOfEpisode } from '../lifecycle';
+import { hasBusinessStatus, isOpenTask, openEscalation, STAGES, standingOf, tierOfEpisode } from '../lifecycle';
 import type { TierId } from '../vocabulary';
 import { isTaskInput, RISK_CODE, TIER_CODE } from '../vocabulary';
 import { InvalidInput } from './errors';
@@ -21,8 +21,12 @@ import type {
 
 export const PAGE_SIZE = 50;
 
-/** The agenda's sections in the order the meeting takes them. */
+/**
+ * The agenda's sections in the order the meeting takes them: first the enrolled patients whose care team asked the
+ * MDT to review their plan at a check-in (their needs changed: the urgent ones).
+ */
 export const SECTIONS: readonly { section: WorklistSection; title: string }[] = [
+  { section: 'escalated', title: 'Escalated by the care team' },
   { section: 'new', title: 'New candidates' },
   { section: 'deferred', title: 'Deferred from an earlier meeting' },
   { section: 'step-down', title: 'Step-down reviews due' },
@@ -50,6 +54,10 @@ export function sectionOf(episode: Episode, stage: Stage): WorklistSection | und
     case 'accepted':
       return 'awaiting-capacity';
     case 'enrolled':
+      // An escalation comes first: a patient also due a step-down review is shown once, as escalated.
+      if (openEscalation(episode)) {
+        return 'escalated';
+      }
       return isOpenTask(episode.stepDown) ? 'step-down' : undefined;
     default:
       return undefined;
@@ -99,6 +107,8 @@ function rowOf(
   }
   const decision = known?.decision;
   const review = latest.review;
+  const escalation = section === 'escalated' ? openEscalation(latest) : undefined;
+  const decided = escalation?.task ?? review;
   const risk = review?.input?.find((i) => isTaskInput(i, 'dominantRisk'))?.valueCodeableConcept?.coding?.[0]?.code;
   const owner = ownerOf(latest, reviewOwner);
   const tier = section === 'step-down' ? (decision?.qualifyingTier ?? tierOfEpisode(latest)) : tierOfEpisode(latest);
@@ -111,7 +121,9 @@ function rowOf(
     section,
     stage,
     ...(tier ? { tier: tierLabel(tier) } : {}),
-    reason: reasonOf(programme, snapshot, section, decision, review?.description),
+    reason: escalation
+      ? escalationReason(latest, escalation)
+      : reasonOf(programme, snapshot, section, decision, review?.description),
     riskFactors: programme.riskFactors
       .filter((r) => decision?.riskFactors.includes(r.id))
       .map((r) => ({ code: r.id, label: r.title })),
@@ -119,8 +131,19 @@ function rowOf(
       ? { dominantRisk: { code: risk, label: RISK_CODE[risk].display } }
       : {}),
     ...(owner ? { proposedOwner: { reference: owner, label: labels.label(owner) } } : {}),
-    ...(review?.id ? { review: `Task/${review.id}` } : {}),
+    ...(decided?.id ? { review: `Task/${decided.id}` } : {}),
   };
+}
+
+/**
+ * An escalated patient's one line: at which check-in the care team asked, and when (the day the check-in was
+ * recorded, else the day the connector opened the review); and whether an earlier meeting deferred it.
+ */
+function escalationReason(episode: Episode, escalation: NonNullable<ReturnType<typeof openEscalation>>): string {
+  const checkIn = episode.checkIns.get(escalation.n);
+  const on = checkIn?.executionPeriod?.end ?? checkIn?.lastModified ?? escalation.task.authoredOn;
+  const asked = `Escalated by the care team at check-in ${escalation.n}${on ? ` on ${longDate(on)}` : ''}`;
+  return hasBusinessStatus(escalation.task, 'deferred') ? `${asked}; deferred at an earlier meeting` : asked;
 }
 
 /** The row's one line: the figures as of the snapshot; a step-down's say the criteria no longer hold. */
@@ -149,7 +172,7 @@ export function ownerOf(episode: Episode, reviewOwner: string | undefined): stri
 
 /**
  * Within a section: new and deferred candidates by tier in the programme's order, then by its severity ranking
- * (the order capacity is filled in); step-down reviews and those waiting for capacity longest first.
+ * (the order capacity is filled in); escalations, step-down reviews and those waiting for capacity longest first.
  */
 function compareRows(snapshot: Snapshot, programme: Programme, a: WorklistRow, b: WorklistRow): number {
   if (a.section === 'new' || a.section === 'deferred') {
@@ -172,7 +195,12 @@ function compareRows(snapshot: Snapshot, programme: Programme, a: WorklistRow, b
   }
   const since = (r: WorklistRow) => {
     const latest = standingOf(snapshot.record.patients.get(r.patient.id)).latest;
-    const task = r.section === 'step-down' ? latest?.stepDown : latest?.review;
+    const task =
+      r.section === 'escalated'
+        ? openEscalation(latest)?.task
+        : r.section === 'step-down'
+          ? latest?.stepDown
+          : latest?.review;
     return task?.authoredOn ?? task?.lastModified ?? '';
   };
   const bySince = since(a).localeCompare(since(b));
@@ -238,6 +266,7 @@ function checkFilters(user: WorkspaceUser, programme: Programme, filters: Workli
 
 function countsOf(rows: readonly WorklistRow[]): WorklistView['counts'] {
   const counts: WorklistView['counts'] = {
+    escalated: 0,
     new: 0,
     deferred: 0,
     'step-down': 0,

@@ -22,7 +22,7 @@ import type { RiskType } from '../vocabulary';
 import { isTaskInput } from '../vocabulary';
 import { auditEvent, recordAudit } from './audit';
 import { caseloadView, myCaseloads, programmeSummary } from './caseloads';
-import { checkDecision, conflictOf, decidedTask, decisionProvenance } from './decide';
+import { checkDecision, conflictOf, decidedTask, decisionProvenance, decisionTarget } from './decide';
 import { Forbidden, InvalidInput, NotFound } from './errors';
 import type { OwnerLabels } from './owners';
 import { readOwnerLabels } from './owners';
@@ -54,7 +54,7 @@ import type {
   WorklistView,
   WorkspaceUser,
 } from './types';
-import { worklistRows, worklistView } from './worklist';
+import { ownerOf, worklistRows, worklistView } from './worklist';
 
 export interface WorkspaceDeps {
   /** Where the clinical data are read (`fhir`). */
@@ -228,32 +228,39 @@ class FhirWorkspace implements Workspace {
       this.labels.get(),
     ]);
     const { latest, stage } = standingOf(place);
-    const review = latest?.review;
-    if (!review?.id) {
+    const target = decisionTarget(latest, stage);
+    const task = target?.task;
+    if (!target || !task?.id) {
       throw new InvalidInput('review', 'the patient has no review to decide');
     }
-    if (review.meta?.versionId !== expectedVersion) {
-      return conflictOf(review);
+    if (task.meta?.versionId !== expectedVersion) {
+      return conflictOf(task, target.kind);
     }
-    if (stage !== 'under-review' && stage !== 'undecided') {
+    if (!target.open) {
       throw new InvalidInput('review', 'already decided');
     }
-    const risk = riskOfReview(review);
-    checkDecision(decision, { workforce: this.workforce, caseloads: new Caseloads(programmeRecord), risk, labels });
+    const rules = {
+      workforce: this.workforce,
+      caseloads: new Caseloads(programmeRecord),
+      risk: riskOfReview(latest?.review ?? task),
+      labels,
+      currentOwner: latest && ownerOf(latest, this.deps.config.writeback.reviewOwner),
+    };
+    checkDecision(decision, rules, target.kind);
     const now = this.now().toISOString();
     let written: Task;
     try {
-      written = await this.deps.record.update(decidedTask(review, decision, user, now, labels), {
+      written = await this.deps.record.update(decidedTask(task, decision, user, now, labels), {
         ifMatch: expectedVersion,
       });
     } catch (err) {
       if (err instanceof FhirError && isVersionConflict(err.status)) {
-        return conflictOf(await this.deps.record.read<Task>('Task', review.id));
+        return conflictOf(await this.deps.record.read<Task>('Task', task.id), target.kind);
       }
       throw err;
     }
     const version = written.meta?.versionId ?? '';
-    const reference = `Task/${review.id}`;
+    const reference = `Task/${task.id}`;
     const onBehalfOf = user.organisation ?? organisationOf(patient, this.snapshotDeps.references);
     await Promise.all([
       this.deps.record.update(decisionProvenance(this.deps.programme, written, decision, user, onBehalfOf, now)),

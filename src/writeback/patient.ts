@@ -3,7 +3,7 @@ import type { Allocation } from '../allocation';
 import type { Decision, LotteryDraw } from '../criteria';
 import { exclusionTitle } from '../criteria';
 import type { Action, CompletedForm, Episode, PatientInProgramme } from '../lifecycle';
-import { isOpenTask, openTasks, tierOfEpisode } from '../lifecycle';
+import { isOpenTask, latestEscalationDecision, openTasks, tierOfEpisode } from '../lifecycle';
 import { careRecord } from '../care';
 import type { PlanStatusReason } from '../vocabulary/care';
 import type { RiskType, TierId } from '../vocabulary';
@@ -21,6 +21,8 @@ import {
   evidenceReferences,
   inactiveFlag,
   keyOf,
+  reallocatedCarePlan,
+  reallocatedTask,
   ReferenceBook,
   retieredFlag,
   reviewTask,
@@ -81,7 +83,7 @@ export function patientChanges(inputs: PatientInputs): PatientChanges {
     reasons: [],
     evidence: [],
   };
-  for (const action of actions) {
+  for (const action of withReallocation(actions)) {
     const desired = desiredFor(inputs, action, book, changes);
     if (desired.length) {
       changes.desired.push(...desired);
@@ -206,9 +208,22 @@ function desiredFor(inputs: PatientInputs, action: Action, book: ReferenceBook, 
     }
     case 'complete-plan': {
       changes.reasons.push(action.reason);
-      changes.evidence.push(...formEvidence(latestCheckIn(action.episode)));
-      const why = action.reason === 'stepped-down' ? 'Stepped down to community support' : 'Discharged at a check-in';
-      return closeEpisode(ctx, action.episode, 'completed', action.on, action.reason, why);
+      if (action.reason === 'discharged-by-mdt') {
+        changes.evidence.push(...escalationEvidence(action.episode));
+      } else {
+        changes.evidence.push(...formEvidence(latestCheckIn(action.episode)));
+      }
+      return closeEpisode(ctx, action.episode, 'completed', action.on, action.reason, COMPLETED_WHY[action.reason]);
+    }
+    case 'reallocate': {
+      changes.evidence.push(...escalationEvidence(action.episode));
+      const { episode, owner } = action;
+      const tasks = [episode.conversation, episode.stepDown, ...episode.checkIns.values()].filter(isOpenTask);
+      // The Tasks first: a run stopped in between leaves the plan's author unchanged, so the next run finishes.
+      return [
+        ...tasks.filter((t) => t.owner?.reference !== owner).map((t) => reallocatedTask(t, owner)),
+        reallocatedCarePlan(episode.carePlan as CarePlan, owner),
+      ];
     }
     case 'reschedule-conversation': {
       const { episode, attempt, due } = action;
@@ -228,6 +243,33 @@ function desiredFor(inputs: PatientInputs, action: Action, book: ReferenceBook, 
       changes.evidence.push(...formEvidence(action.episode.forms?.checkIns.get(action.n)));
       return [escalationTask(ctx, action.episode.number, action.n, tierOfEpisode(action.episode) ?? 'second')];
   }
+}
+
+const COMPLETED_WHY: Record<Extract<Action, { kind: 'complete-plan' }>['reason'], string> = {
+  'stepped-down': 'Stepped down to community support',
+  'discharged-at-check-in': 'Discharged at a check-in',
+  'discharged-by-mdt': 'Discharged by the MDT',
+};
+
+/**
+ * The actions with any re-allocation seen by the plan recorded from the forms in the same run (its narrative names
+ * the owner), so that the next run finds the plan as this one leaves it.
+ */
+function withReallocation(actions: readonly Action[]): readonly Action[] {
+  const moved = actions.find((a) => a.kind === 'reallocate');
+  if (!moved?.episode.carePlan) {
+    return actions;
+  }
+  const plan = { ...moved.episode.carePlan, author: { reference: moved.owner } };
+  return actions.map((a) =>
+    a.kind === 'record-care' && a.episode === moved.episode ? { ...a, episode: { ...a.episode, carePlan: plan } } : a
+  );
+}
+
+/** The MDT's latest decision on an escalation, behind a change, for the Provenance. */
+function escalationEvidence(episode: Episode): string[] {
+  const task = latestEscalationDecision(episode)?.task;
+  return task?.id ? [`Task/${task.id}`] : [];
 }
 
 /** The care team's form behind a change, for the Provenance. */

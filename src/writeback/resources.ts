@@ -447,6 +447,27 @@ export function escalationTask(ctx: PatientContext, episode: number, checkIn: nu
   };
 }
 
+/**
+ * The MDT moved the patient to another professional: the care plan's author (who owns the patient's care; caseloads
+ * count by it) becomes them. Only the author changes.
+ */
+export function reallocatedCarePlan(plan: CarePlan, owner: string): Desired<CarePlan> {
+  return {
+    resource: { ...plan, author: { reference: owner } },
+    identifier: requiredIdentifier(plan),
+    owned: ['author'],
+  };
+}
+
+/** An open Task of the care plan handed to the professional the MDT moved the patient to. */
+export function reallocatedTask(task: Task, owner: string): Desired<Task> {
+  return {
+    resource: { ...task, owner: { reference: owner } },
+    identifier: requiredIdentifier(task),
+    owned: ['owner'],
+  };
+}
+
 export function revokedCarePlan(plan: CarePlan, endDate: string): Desired<CarePlan> {
   return {
     resource: { ...plan, status: 'revoked', period: { ...plan.period, end: endDate } },

@@ -107,6 +107,7 @@ export class ProgrammeWriter {
       settings: parameters,
       draw,
     });
+    this.followReallocation(patientId, step.actions);
     const plan = planWrites(changes.desired, resourcesOf(patient));
     const changed = plan.creates.length || plan.updates.length ? (changes.events as Action['kind'][]) : [];
     const writes = await this.write(plan, changes.book, {
@@ -146,6 +147,15 @@ export class ProgrammeWriter {
     const plan = planWrites([desired], record.group ? [record.group] : []);
     const info = { subjectKey: desired.identifier.value, events: ['cohort-refresh'], reasons: [], evidence: [] };
     return { writes: await this.write(plan, undefined, info), conflicts: plan.conflicts };
+  }
+
+  /** The MDT moved the patient to another professional: their place moves with them, for later enrolments. */
+  private followReallocation(patientId: string, actions: readonly Action[]): void {
+    const moved = actions.find((a) => a.kind === 'reallocate');
+    if (moved) {
+      this.caseloads.release(patientId);
+      this.caseloads.add(moved.owner, patientId);
+    }
   }
 
   private allocate(review: Parameters<typeof allocate>[0], risk: RiskType, patientId: string): Allocation {

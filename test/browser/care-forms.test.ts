@@ -1,12 +1,12 @@
 import type { CarePlan, Flag, Goal, ServiceRequest, Task } from '@medplum/fhirtypes';
 import type { Page } from 'playwright-core';
 import { addDays } from '../../src/dates';
-import { validateAgainstProfile } from '../../src/profiles';
 import { AS_OF } from '../integration/helpers/programme';
 import type { WorkspaceRig } from '../helpers/workspace';
 import { signedInPage, startWorkspaceRig } from '../helpers/workspace';
 import type { TestBrowser } from '../helpers/chromium';
 import { expectAccessible, launchChromium, screenshot } from '../helpers/chromium';
+import { expectValid } from '../helpers/care-forms';
 
 /**
  * The care team's forms in chromium: a patient accepted, their conversation recorded with two goals and two
@@ -25,13 +25,6 @@ afterAll(async () => {
 
 function signIn(login: string): Promise<Page> {
   return signedInPage(chromium, rig, login);
-}
-
-function expectValid(resources: readonly { resourceType: string; id?: string }[]): void {
-  for (const resource of resources) {
-    const ref = `${resource.resourceType}/${resource.id}`;
-    expect({ ref, issues: validateAgainstProfile(resource as never) }).toEqual({ ref, issues: [] });
-  }
 }
 
 /** Accepts the patient with the owner the connector proposed, from their page. */
@@ -186,5 +179,51 @@ describe("the care team's forms in chromium", () => {
     expect(code).toBe(0);
     expect(json.proposed).not.toContain('Patient/hfu-b');
     expect(await rig.practice.managed<Task>('Task', 'hfu-b', 'mdt-review', 2)).toBeUndefined();
+  });
+
+  it('brings a patient escalated at a check-in to the top of the worklist, and the MDT discharges them', async () => {
+    const page = await signIn('mdt-user');
+    await accept(page, 'hfu-d');
+    await openFromCaseloads(page, '/mdt/patients/hfu-d/conversation');
+    await page.check('input[name="participation"][value="yes"]');
+    await page.fill('#what-matters', 'Staying at home');
+    await page.fill('#goals-1-goal-description', 'Walk to the shop');
+    await page.fill('#goals-1-goal-who', 'Me');
+    await fillWellbeing(page, [5, 5, 5, 5]);
+    await save(page, 'hfu-d', 'conversation');
+    await openFromCaseloads(page, '/mdt/patients/hfu-d/check-ins/1');
+    await page.fill('#how-things-are-going', 'Worse: a fall and two more admissions');
+    await page.check('input[name="goal-progress-1-progress"][value="not-started"]');
+    await page.check('input[name="access-problem"][value="no"]');
+    await fillWellbeing(page, [3, 4, 3, 8]);
+    await page.check('input[name="next-step"][value="escalate"]');
+    await save(page, 'hfu-d', 'check-in');
+
+    await page.goto(`${rig.url}/mdt/worklist`);
+    const captions = await page.locator('table caption').allInnerTexts();
+    expect(captions[0]?.trim()).toBe('Escalated by the care team');
+    const escalated = page.locator('table', {
+      has: page.locator('caption', { hasText: 'Escalated by the care team' }),
+    });
+    expect(await escalated.locator('tbody tr').count()).toBe(1);
+    expect(await escalated.locator('tbody tr').innerText()).toContain('Escalated by the care team at check-in 1 on');
+    await expectAccessible(page);
+    await screenshot(page, 'worklist-escalated');
+
+    await escalated.locator('a[href="/mdt/patients/hfu-d"]').click();
+    await page.waitForURL(`${rig.url}/mdt/patients/hfu-d`);
+    await page.check('input[name="decision"][value="discharge"]');
+    await expectAccessible(page);
+    await screenshot(page, 'escalation-decision');
+    await page.click('form[action$="/decision"] button');
+    await page.waitForURL(/\/mdt\/patients\/hfu-d\?decided=discharge$/);
+    const plan = await carePlan('hfu-d');
+    expect(plan.status).toBe('completed');
+    expect(plan.extension?.[0]?.valueCodeableConcept?.coding?.[0]?.code).toBe('discharged-by-mdt');
+    const flag = await rig.practice.must<Flag>('Flag', 'hfu-d', 'flag');
+    expect(flag.status).toBe('inactive');
+    expectValid([plan, flag, await rig.practice.must<Task>('Task', 'hfu-d', 'mdt-review', 1, 1)]);
+    await page.goto(`${rig.url}/mdt/worklist`);
+    expect(await page.locator('table caption', { hasText: 'Escalated by the care team' }).count()).toBe(0);
   });
 });

@@ -10,10 +10,11 @@ import type {
   Task,
 } from '@medplum/fhirtypes';
 import { addDays } from '../../src/dates';
-import { validateAgainstProfile } from '../../src/profiles';
 import { IDENTIFIER, MANAGED_TAG, QUESTIONNAIRE, token } from '../../src/vocabulary';
 import type { PracticeOptions, RunJson } from './helpers/programme';
 import { AS_OF, ProgrammePractice } from './helpers/programme';
+import { completeWithForm } from './helpers/care-forms';
+import { coded, expectValid, ons4, question } from '../helpers/care-forms';
 
 /**
  * The care team's records with no browser: the test acts as a platform that renders the Questionnaires. It reads
@@ -22,22 +23,9 @@ import { AS_OF, ProgrammePractice } from './helpers/programme';
  */
 type CareRunJson = RunJson & { stages: Record<string, number>; unprocessable: { task: string; reason: string }[] };
 
+/** The codes a Task's form input carries, spelt out: what a platform matches on. */
 const SDC = 'http://hl7.org/fhir/uv/sdc/CodeSystem/temp';
 const CS = 'https://fhir.hfu-connector.org/CodeSystem';
-const coded = (system: string, code: string) => ({ valueCoding: { system: `${CS}/${system}`, code } });
-const question = (
-  linkId: string,
-  ...answer: QuestionnaireResponseItem['answer'] & object
-): QuestionnaireResponseItem => ({
-  linkId,
-  answer,
-});
-const ons4 = (scores: [number, number, number, number]): QuestionnaireResponseItem => ({
-  linkId: 'wellbeing',
-  item: ['life-satisfaction', 'worthwhile', 'happiness', 'anxiety'].map((q, i) =>
-    question(q, { valueInteger: scores[i] })
-  ),
-});
 
 /** One endpoint for everything; and a read-only source with the programme's record (and the forms) on a target. */
 const SETUPS: [string, PracticeOptions, Record<string, string>][] = [
@@ -71,48 +59,6 @@ async function runTwice(asOf = AS_OF): Promise<CareRunJson> {
 
 const tagged = <T extends Resource>(type: T['resourceType'], patientId: string) =>
   practice.client.searchAll<T>(type, { _tag: token(MANAGED_TAG), subject: practice.sourceRef(`Patient/${patientId}`) });
-
-/** What a platform does when the professional saves the form: the response, then the Task completed pointing at it. */
-async function completeWithForm(
-  task: Task,
-  items: QuestionnaireResponseItem[],
-  author = 'PractitionerRole/gp-1'
-): Promise<QuestionnaireResponse> {
-  const canonical = task.input?.find((i) =>
-    i.type.coding?.some((c) => c.system === SDC && c.code === 'questionnaire')
-  )?.valueCanonical;
-  expect(canonical).toBeDefined();
-  const response = (
-    await practice.client.create<QuestionnaireResponse>({
-      resourceType: 'QuestionnaireResponse',
-      questionnaire: canonical,
-      status: 'completed',
-      subject: task.for,
-      authored: `${AS_OF}T11:00:00Z`,
-      author: { reference: author },
-      item: items,
-    })
-  ).resource;
-  await practice.record(task, {
-    status: 'completed',
-    executionPeriod: { start: `${AS_OF}T10:00:00Z`, end: `${AS_OF}T11:00:00Z` },
-    output: [
-      {
-        type: { coding: [{ system: SDC, code: 'questionnaire-response' }] },
-        valueReference: { reference: `QuestionnaireResponse/${response.id}` },
-      },
-    ],
-  });
-  return response;
-}
-
-function expectValid(resources: readonly Resource[]): void {
-  expect(resources.length).toBeGreaterThan(0);
-  for (const resource of resources) {
-    const ref = `${resource.resourceType}/${resource.id}`;
-    expect({ ref, issues: validateAgainstProfile(resource) }).toEqual({ ref, issues: [] });
-  }
-}
 
 describe.each(SETUPS)("the care team's forms over FHIR, as a platform records them, %s", (_name, options, settings) => {
   beforeAll(async () => {
@@ -155,7 +101,7 @@ describe.each(SETUPS)("the care team's forms over FHIR, as a platform records th
 
   it('2. makes the conversation into goals, referrals, wellbeing scores and the plan; closes a declined episode; leaves an invalid form alone', async () => {
     const nextCheckIn = addDays(AS_OF, 10);
-    conversationResponse = await completeWithForm(await conversationOf('hfu-a'), [
+    conversationResponse = await completeWithForm(practice, await conversationOf('hfu-a'), [
       question('participation', coded('hfu-participation', 'yes')),
       question('what-matters', { valueString: 'Getting back to the allotment and seeing my grandchildren' }),
       {
@@ -177,14 +123,14 @@ describe.each(SETUPS)("the care team's forms over FHIR, as a platform records th
       ons4([5, 6, 4, 7]),
       question('next-check-in', { valueDate: nextCheckIn }),
     ]);
-    const declined = await completeWithForm(await conversationOf('hfu-d'), [
+    const declined = await completeWithForm(practice, await conversationOf('hfu-d'), [
       question('participation', coded('hfu-participation', 'declined')),
     ]);
-    const invalid = await completeWithForm(await conversationOf('hfu-b'), [
+    const invalid = await completeWithForm(practice, await conversationOf('hfu-b'), [
       question('participation', coded('hfu-participation', 'yes')),
       ons4([5, 6, 11, 7]), // a score over 10; and no "what matters"
     ]);
-    const notNow = await completeWithForm(await conversationOf('hfu-e'), [
+    const notNow = await completeWithForm(practice, await conversationOf('hfu-e'), [
       question('participation', coded('hfu-participation', 'not-now')),
       question('try-again-after', { valueDate: addDays(AS_OF, 21) }),
     ]);
@@ -200,7 +146,7 @@ describe.each(SETUPS)("the care team's forms over FHIR, as a platform records th
       'medication-review',
       'other',
     ];
-    await completeWithForm(await conversationOf('hfu-f'), [
+    await completeWithForm(practice, await conversationOf('hfu-f'), [
       question('participation', coded('hfu-participation', 'yes')),
       question('what-matters', { valueString: 'Staying at home' }),
       ...[1, 2, 3, 4, 5].map((n) => ({
@@ -322,7 +268,7 @@ describe.each(SETUPS)("the care team's forms over FHIR, as a platform records th
       ],
     });
     const secondDate = addDays(AS_OF, 14); // no date set at an escalation: the programme's cadence
-    await completeWithForm(await practice.must<Task>('Task', 'hfu-a', 'check-in', 1, 1), [
+    await completeWithForm(practice, await practice.must<Task>('Task', 'hfu-a', 'check-in', 1, 1), [
       question('how-things-are-going', { valueString: 'Been to the allotment most weeks' }),
       progress(walk, 'progressing'),
       progress(pension, 'achieved'),
@@ -350,7 +296,7 @@ describe.each(SETUPS)("the care team's forms over FHIR, as a platform records th
     expect((await tagged<Observation>('Observation', 'hfu-a')).length).toBe(2);
     expect((await practice.must<Task>('Task', 'hfu-a', 'check-in', 1, 2)).restriction?.period?.start).toBe(secondDate);
 
-    await completeWithForm(await practice.must<Task>('Task', 'hfu-a', 'check-in', 1, 2), [
+    await completeWithForm(practice, await practice.must<Task>('Task', 'hfu-a', 'check-in', 1, 2), [
       question('how-things-are-going', { valueString: 'Doing well, the group keeps me going' }),
       progress(walk, 'achieved'),
       question('access-problem', { valueBoolean: false }),

@@ -1,16 +1,13 @@
-import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import type { AuditEvent, CarePlan, Encounter, Flag, MedicationRequest, Provenance, Task } from '@medplum/fhirtypes';
-import { endpointsFrom, rulesFrom, runCohort, runSettingsFrom } from '../../src/cohort';
-import { configSchema } from '../../src/config';
 import { addMonths } from '../../src/dates';
 import type { FhirClient } from '../../src/fhir';
-import { createLogger } from '../../src/logging';
 import { validateAgainstProfile } from '../../src/profiles';
 import type { Workspace, WorkspaceUser, WorklistRow } from '../../src/workspace';
 import { createWorkspace, Forbidden } from '../../src/workspace';
 import type { PracticeOptions } from './helpers/programme';
 import { AS_OF, ProgrammePractice } from './helpers/programme';
+import type { WorkspaceDeps } from './helpers/workspace';
+import { practiceWorkspace } from './helpers/workspace';
 
 const LONG_DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 
@@ -41,40 +38,16 @@ let practice: ProgrammePractice;
 let source: FhirClient;
 let workspace: Workspace;
 let run: () => Promise<void>;
-let deps: Parameters<typeof createWorkspace>[0];
+let deps: WorkspaceDeps;
 
 async function start(options: PracticeOptions): Promise<void> {
   practice = await ProgrammePractice.start({}, options);
-  const file = JSON.parse(readFileSync(practice.configFile, 'utf8')) as Record<string, unknown>;
-  const config = configSchema.parse({
-    ...file,
-    fhir: { baseUrl: practice.server.baseUrl },
-    writeback: {
-      ...(file.writeback as object),
-      ...(practice.target ? { fhir: { baseUrl: practice.target.baseUrl } } : {}),
-    },
-  });
-  const logger = createLogger({ stream: new Writable({ write: (_c, _e, done) => done() }), format: 'json' });
-  const endpoints = endpointsFrom(config, practice.server.baseUrl);
-  source = endpoints.source;
-  const runDeps = { ...endpoints, logger, ...rulesFrom(config) };
-  const refreshPatient = async (id: string): Promise<void> => {
-    await runCohort(runDeps, { ...runSettingsFrom(config, { dryRun: false, patients: [id] }), asOf: AS_OF });
-  };
+  ({ workspace, deps, source } = practiceWorkspace(practice));
   run = async () => {
     const { code } = await practice.run(AS_OF);
     expect(code).toBe(0);
     workspace.invalidate();
   };
-  deps = {
-    ...endpoints,
-    config,
-    programme: runDeps.programme,
-    mapping: runDeps.mapping,
-    logger,
-    refreshPatient,
-  };
-  workspace = createWorkspace(deps);
   await run();
 }
 

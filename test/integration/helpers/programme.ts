@@ -1,7 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CarePlan, CareTeam, Flag, Group, PractitionerRole, Provenance, Resource, Task } from '@medplum/fhirtypes';
+import type { Config } from '../../../src/config';
 import { configSchema } from '../../../src/config';
 import { londonToday } from '../../../src/dates';
 import { FhirClient } from '../../../src/fhir';
@@ -121,6 +122,19 @@ export class ProgrammePractice {
 
   async stop(): Promise<void> {
     await Promise.all([this.server.stop(), this.target?.stop()]);
+  }
+
+  /** The connector's configuration as a run here reads it: the file, on the source and the separate target if any. */
+  config(): Config {
+    const file = JSON.parse(readFileSync(this.configFile, 'utf8')) as Record<string, unknown>;
+    return configSchema.parse({
+      ...file,
+      fhir: { baseUrl: this.server.baseUrl },
+      writeback: {
+        ...(file.writeback as object),
+        ...(this.target ? { fhir: { baseUrl: this.target.baseUrl } } : {}),
+      },
+    });
   }
 
   /** A source resource as the record refers to it: absolute on the source's base when the record is apart. */

@@ -1,18 +1,10 @@
-import type {
-  AuditEvent,
-  CarePlan,
-  Goal,
-  QuestionnaireResponse,
-  Resource,
-  ServiceRequest,
-  Task,
-} from '@medplum/fhirtypes';
+import type { AuditEvent, CarePlan, Goal, QuestionnaireResponse, ServiceRequest, Task } from '@medplum/fhirtypes';
 import { conversationQuestionnaire, validateResponse } from '../../../src/care';
-import { validateAgainstProfile } from '../../../src/profiles';
 import { QUESTIONNAIRE } from '../../../src/vocabulary';
 import { Browser, formFields, signInThroughIssuer } from '../../helpers/oidc';
 import type { WorkspaceRig } from '../../helpers/workspace';
 import { startWorkspaceRig } from '../../helpers/workspace';
+import { expectValid } from '../../helpers/care-forms';
 
 /**
  * The care team's forms in the workspace over HTTP: who may record them, CSRF, an invalid form shown again with its
@@ -67,14 +59,6 @@ const CONVERSATION_ANSWERS: [string, string][] = [
 ];
 
 const responses = () => rig.practice.client.searchAll<QuestionnaireResponse>('QuestionnaireResponse', {});
-
-function expectValid(resources: readonly Resource[]): void {
-  expect(resources.length).toBeGreaterThan(0);
-  for (const resource of resources) {
-    const ref = `${resource.resourceType}/${resource.id}`;
-    expect({ ref, issues: validateAgainstProfile(resource) }).toEqual({ ref, issues: [] });
-  }
-}
 
 describe("the care team's forms in the workspace", () => {
   it('0. has no conversation form before the MDT accepts the patient (404)', async () => {

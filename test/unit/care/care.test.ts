@@ -11,23 +11,12 @@ import {
 import type { Episode, EpisodeForms } from '../../../src/lifecycle';
 import { transitions } from '../../../src/lifecycle';
 import { fileNameOf, QUESTIONNAIRES_DIR, validateAgainstProfile } from '../../../src/profiles';
-import { IDENTIFIER, MANAGED_TAG, PROFILE, QUESTIONNAIRE } from '../../../src/vocabulary';
+import { CANONICAL_BASE, IDENTIFIER, MANAGED_TAG, PROFILE, QUESTIONNAIRE } from '../../../src/vocabulary';
+import { coded, ons4, question } from '../../helpers/care-forms';
 
-const CS = 'https://fhir.hfu-connector.org/CodeSystem';
-const coded = (system: string, code: string) => ({ valueCoding: { system: `${CS}/${system}`, code } });
-const q = (linkId: string, ...answer: NonNullable<QuestionnaireResponseItem['answer']>): QuestionnaireResponseItem => ({
-  linkId,
-  answer,
-});
-const ons4 = (scores: number[]): QuestionnaireResponseItem => ({
-  linkId: 'wellbeing',
-  item: ['life-satisfaction', 'worthwhile', 'happiness', 'anxiety'].map((id, i) =>
-    q(id, { valueInteger: scores[i] as number })
-  ),
-});
 const goal = (description: string, who: string): QuestionnaireResponseItem => ({
   linkId: 'goals',
-  item: [q('goal-description', { valueString: description }), q('goal-who', { valueString: who })],
+  item: [question('goal-description', { valueString: description }), question('goal-who', { valueString: who })],
 });
 const response = (questionnaire: string, item: QuestionnaireResponseItem[], id = 'qr1'): QuestionnaireResponse => ({
   resourceType: 'QuestionnaireResponse',
@@ -40,13 +29,13 @@ const response = (questionnaire: string, item: QuestionnaireResponseItem[], id =
   item,
 });
 const agreed = (): QuestionnaireResponseItem[] => [
-  q('participation', coded('hfu-participation', 'yes')),
-  q('what-matters', { valueString: 'My garden' }),
+  question('participation', coded('hfu-participation', 'yes')),
+  question('what-matters', { valueString: 'My garden' }),
   goal('Walk twice a week', 'Me'),
   goal('Claim pension credit', 'Citizens Advice'),
-  q('support', coded('hfu-support', 'housing'), coded('hfu-support', 'carer-support')),
+  question('support', coded('hfu-support', 'housing'), coded('hfu-support', 'carer-support')),
   ons4([5, 6, 4, 7]),
-  q('next-check-in', { valueDate: '2026-12-01' }),
+  question('next-check-in', { valueDate: '2026-12-01' }),
 ];
 
 describe('the care team forms (Questionnaires)', () => {
@@ -79,11 +68,11 @@ describe('a response checked against its form', () => {
 
   it('accepts a complete conversation, a decline, and "not now" with its date', () => {
     expect(check(agreed())).toEqual([]);
-    expect(check([q('participation', coded('hfu-participation', 'declined'))])).toEqual([]);
+    expect(check([question('participation', coded('hfu-participation', 'declined'))])).toEqual([]);
     expect(
       check([
-        q('participation', coded('hfu-participation', 'not-now')),
-        q('try-again-after', { valueDate: '2027-01-04' }),
+        question('participation', coded('hfu-participation', 'not-now')),
+        question('try-again-after', { valueDate: '2027-01-04' }),
       ])
     ).toEqual([]);
   });
@@ -92,12 +81,12 @@ describe('a response checked against its form', () => {
     ['no participation', [], ['missing-required:participation']],
     [
       '"not now" without a date',
-      [q('participation', coded('hfu-participation', 'not-now'))],
+      [question('participation', coded('hfu-participation', 'not-now'))],
       ['missing-required:try-again-after'],
     ],
     [
       'a participation code not on the list',
-      [q('participation', coded('hfu-participation', 'maybe'))],
+      [question('participation', coded('hfu-participation', 'maybe'))],
       ['not-an-option:participation'],
     ],
     [
@@ -106,7 +95,7 @@ describe('a response checked against its form', () => {
         ...agreed().filter((i) => i.linkId !== 'wellbeing'),
         {
           linkId: 'wellbeing',
-          item: [q('life-satisfaction', { valueString: '5' }), ...(ons4([5, 6, 4, 7]).item ?? []).slice(1)],
+          item: [question('life-satisfaction', { valueString: '5' }), ...(ons4([5, 6, 4, 7]).item ?? []).slice(1)],
         },
       ],
       ['wrong-type:life-satisfaction'],
@@ -120,12 +109,12 @@ describe('a response checked against its form', () => {
     ['six goals', [...agreed(), ...[1, 2, 3, 4].map((n) => goal(`Goal ${n}`, 'Me'))], ['too-many:goals']],
     [
       'a goal without who',
-      [...agreed(), { linkId: 'goals', item: [q('goal-description', { valueString: 'x' })] }],
+      [...agreed(), { linkId: 'goals', item: [question('goal-description', { valueString: 'x' })] }],
       ['missing-required:goal-who'],
     ],
     [
       'an item the form does not have',
-      [...agreed(), q('nhs-number', { valueString: '9990000018' })],
+      [...agreed(), question('nhs-number', { valueString: '9990000018' })],
       ['unknown-item:nhs-number'],
     ],
   ])('reports %s', (_name, items, expected) => {
@@ -151,7 +140,9 @@ function episodeWith(forms: Partial<EpisodeForms>, extra: Partial<Episode> = {})
     status: 'active',
     intent: 'plan',
     title: 'Personalised care and support plan (HFU programme)',
-    category: [{ coding: [{ system: `${CS}/hfu`, code: 'personalised-care-and-support-plan' }] }],
+    category: [
+      { coding: [{ system: `${CANONICAL_BASE}/CodeSystem/hfu`, code: 'personalised-care-and-support-plan' }] },
+    ],
     subject: { reference: 'Patient/p1' },
     period: { start: '2026-11-20' },
     author: { reference: 'PractitionerRole/splw-1' },
@@ -299,7 +290,7 @@ describe('the plan made from the forms', () => {
 
   it('escapes what the care team wrote in the narrative', () => {
     const items = agreed().map((i) =>
-      i.linkId === 'what-matters' ? q('what-matters', { valueString: '<script>x</script> & more' }) : i
+      i.linkId === 'what-matters' ? question('what-matters', { valueString: '<script>x</script> & more' }) : i
     );
     const { writes } = careRecord(ctx, episodeWith({ conversation: conversationForm(items) }), ref);
     const div = (writes.find((w) => w.resource.resourceType === 'CarePlan')?.resource as CarePlan).text?.div;
@@ -307,9 +298,18 @@ describe('the plan made from the forms', () => {
     expect(div).not.toContain('<script>');
   });
 
+  it('leaves out a list it has nothing for (a server drops an empty one, and the plan would be rewritten every run)', () => {
+    const items = agreed().filter((i) => i.linkId !== 'goals');
+    const { writes } = careRecord(ctx, episodeWith({ conversation: conversationForm(items) }), ref);
+    const plan = writes.find((w) => w.resource.resourceType === 'CarePlan')?.resource as CarePlan;
+    expect(writes.filter((w) => w.resource.resourceType === 'Goal')).toEqual([]);
+    expect(Object.keys(plan)).not.toContain('goal');
+    expect(plan.activity?.length).toBeGreaterThan(0);
+  });
+
   it('makes nothing of a decline', () => {
     const declined = {
-      ...conversationForm([q('participation', coded('hfu-participation', 'declined'))]),
+      ...conversationForm([question('participation', coded('hfu-participation', 'declined'))]),
       participation: 'declined' as const,
     };
     expect(careRecord(ctx, episodeWith({ conversation: declined }), ref).writes).toEqual([]);

@@ -51,7 +51,7 @@ describe('formatting', () => {
 describe('worklistView', () => {
   const view = (number: number, pages: number): WorklistView => ({
     asOf: '2026-12-01',
-    counts: { new: 0, deferred: 0, 'step-down': 0, 'awaiting-capacity': 0, total: 0, byTier: {} },
+    counts: { escalated: 0, new: 0, deferred: 0, 'step-down': 0, 'awaiting-capacity': 0, total: 0, byTier: {} },
     sections: [],
     filters: { practice: 'Y99001', tier: 'first', page: number },
     options: { practices: [{ ods: 'Y99001', name: 'Example practice' }], tiers: [], stages: [] },

@@ -2,7 +2,7 @@ import type { AuditEvent, Encounter, MedicationRequest, Task } from '@medplum/fh
 import { Caseloads } from '../../../src/allocation';
 import { decide, loadProgramme } from '../../../src/criteria';
 import type { Episode } from '../../../src/lifecycle';
-import { episodeStage } from '../../../src/lifecycle';
+import { episodeStage, escalationState } from '../../../src/lifecycle';
 import { SourceReferences } from '../../../src/fhir';
 import { loadMapping } from '../../../src/mappings';
 import { validateAgainstProfile } from '../../../src/profiles';
@@ -14,6 +14,7 @@ import {
   conflictOf,
   decidedTask,
   decisionProvenance,
+  decisionTarget,
   DECLINE_REASONS,
 } from '../../../src/workspace/decide';
 import { evidenceTimeline } from '../../../src/workspace/evidence';
@@ -24,7 +25,7 @@ import type { KnownPatient, Snapshot } from '../../../src/workspace/snapshot';
 import { sectionOf, worklistRows, worklistView } from '../../../src/workspace/worklist';
 import { mergeOwned } from '../../../src/writeback/reconcile';
 import type { PatientContext } from '../../../src/writeback/resources';
-import { reviewTask } from '../../../src/writeback/resources';
+import { escalationTask, reviewTask } from '../../../src/writeback/resources';
 
 const programme = loadProgramme({ features: loadMapping('uk-core').features });
 const ctx: PatientContext = {
@@ -63,6 +64,71 @@ const workforce = [
 ];
 const labels = new OwnerLabels(workforce, new Map([['PractitionerRole/gp-1', 'Dr Sam Patel']]));
 const NOW = '2026-11-24T10:00:00.000Z';
+
+describe('a decision on an escalation (a review a check-in asked for)', () => {
+  const asked = escalationTask(ctx, 1, 2, 'first');
+  const open: Task = { ...asked.resource, id: 'esc', meta: { ...asked.resource.meta, versionId: '1' } };
+  const cases: [Decision, string, string][] = [
+    [{ kind: 'continue', note: 'Doing better since' }, 'continue-plan', 'continue-plan'],
+    [{ kind: 'move', owner: 'PractitionerRole/coach-1' }, 'reallocate', 'reallocate'],
+    [{ kind: 'discharge' }, 'discharge', 'discharge'],
+    [{ kind: 'defer' }, 'open', 'deferred'],
+  ];
+
+  it.each(cases)('%o reads back as %s, business status %s, and validates', (d, state, status) => {
+    const task = decidedTask(open, d, alex, NOW, labels);
+    expect(escalationState(task)).toBe(state);
+    expect(task.businessStatus?.coding?.[0]?.code).toBe(status);
+    expect(task.note?.at(-1)).toMatchObject({ authorReference: alex.agent, time: NOW });
+    expect(validateAgainstProfile(task)).toEqual([]);
+    for (const field of asked.owned) {
+      expect({ field, value: (task as unknown as Record<string, unknown>)[field] }).toEqual({
+        field,
+        value: (open as unknown as Record<string, unknown>)[field],
+      });
+    }
+  });
+
+  it('names the new owner on the Task and in the note, and refuses a move to nobody, the owner or a full caseload', () => {
+    const moved = decidedTask(open, { kind: 'move', owner: 'PractitionerRole/gp-1' }, alex, NOW, labels);
+    expect(moved.owner).toEqual({ reference: 'PractitionerRole/gp-1' });
+    expect(moved.note?.at(-1)?.text).toBe('Moved to Dr Sam Patel, General practitioner, who now owns the care plan.');
+    const caseloads = new Caseloads({ patients: new Map() });
+    caseloads.add('PractitionerRole/gp-1', 'someone');
+    const rules = {
+      workforce,
+      caseloads,
+      risk: 'psychosocial' as const,
+      labels,
+      currentOwner: 'PractitionerRole/coach-1',
+    };
+    const check = (d: Decision) => () => checkDecision(d, rules, 'escalation');
+    expect(check({ kind: 'move', owner: 'PractitionerRole/gp-1' })).toThrow('owner: has no room');
+    expect(check({ kind: 'move', owner: 'PractitionerRole/coach-1' })).toThrow('owner: is their owner already');
+    expect(check({ kind: 'move', owner: 'PractitionerRole/nobody' })).toThrow('owner: choose a member');
+    expect(check({ kind: 'accept' })).toThrow('kind: continue, move, discharge or defer');
+    expect(() => checkDecision({ kind: 'discharge' }, rules, 'review')).toThrow('kind: accept, decline or defer');
+    // Any role: a psychosocial patient may be moved to a clinician with room.
+    const roomy = { ...rules, caseloads: new Caseloads({ patients: new Map() }) };
+    expect(() => checkDecision({ kind: 'move', owner: 'PractitionerRole/gp-1' }, roomy, 'escalation')).not.toThrow();
+  });
+
+  it('is what an enrolled patient with an escalation decides on; a conflict says where the patient stands', () => {
+    const episode: Episode = { number: 1, review: stored, checkIns: new Map(), escalations: new Map([[2, open]]) };
+    expect(decisionTarget(episode, 'enrolled')).toMatchObject({ kind: 'escalation', open: true, checkIn: 2 });
+    const discharged = decidedTask(open, { kind: 'discharge' }, alex, NOW, labels);
+    const after: Episode = { ...episode, escalations: new Map([[2, discharged]]) };
+    expect(decisionTarget(after, 'enrolled')).toMatchObject({ kind: 'escalation', open: false });
+    expect(decisionTarget({ ...episode, escalations: undefined }, 'under-review')).toMatchObject({
+      kind: 'review',
+      open: true,
+    });
+    expect(conflictOf(discharged, 'escalation').current.stage).toBe('discharged');
+    expect(conflictOf(decidedTask(open, { kind: 'defer' }, alex, NOW, labels), 'escalation').current.stage).toBe(
+      'enrolled'
+    );
+  });
+});
 
 describe('a decision on the review Task', () => {
   const cases: [Decision, string, string][] = [
@@ -386,6 +452,39 @@ describe('the worklist', () => {
     patientId: id,
     episodes: [{ number: 1, review, checkIns: new Map(), ...more }],
   });
+  const openStepDown: Task = { resourceType: 'Task', id: 'sd', status: 'requested', intent: 'proposal' };
+  const escalation = (id: string, n: number, authoredOn: string, extra: Partial<Task> = {}): Task => ({
+    resourceType: 'Task',
+    id: `esc-${id}`,
+    status: 'requested',
+    intent: 'proposal',
+    authoredOn,
+    ...extra,
+  });
+  /** Enrolled with gp-1 as owner; check-in n completed on the 20th for each escalation numbered n. */
+  const enrolledPlace = (id: string, escalations: Record<number, Task>, more: Partial<Episode> = {}) =>
+    place(id, reviewFor(id, 'second', { status: 'accepted' }), {
+      carePlan: {
+        resourceType: 'CarePlan',
+        status: 'active',
+        intent: 'plan',
+        subject: { reference: `Patient/${id}` },
+        author: { reference: 'PractitionerRole/gp-1' },
+      },
+      escalations: new Map(Object.entries(escalations).map(([n, t]) => [Number(n), t])),
+      checkIns: new Map(
+        Object.keys(escalations).map((n): [number, Task] => [
+          Number(n),
+          {
+            resourceType: 'Task',
+            status: 'completed',
+            intent: 'order',
+            executionPeriod: { end: '2026-11-20T10:00:00Z' },
+          },
+        ])
+      ),
+      ...more,
+    });
   const patient = (id: string, ods: string) => ({
     resourceType: 'Patient' as const,
     id,
@@ -408,6 +507,17 @@ describe('the worklist', () => {
       place('e', reviewFor('e', 'second', { status: 'accepted' })),
       place('gone', reviewFor('gone', 'second')),
       place('other', reviewFor('other', 'second')),
+      // Enrolled: f escalated at check-in 2 and also due a step-down review (shown once, as escalated); g's
+      // escalation deferred by an earlier meeting; h's escalation decided, so only the step-down review is left.
+      enrolledPlace('f', { 2: escalation('f', 2, '2026-11-21T09:00:00Z') }, { stepDown: openStepDown }),
+      enrolledPlace('g', {
+        1: escalation('g', 1, '2026-11-10T09:00:00Z', { businessStatus: { coding: [{ code: 'deferred' }] } }),
+      }),
+      enrolledPlace(
+        'h',
+        { 1: escalation('h', 1, '2026-11-10T09:00:00Z', { status: 'completed' }) },
+        { stepDown: openStepDown }
+      ),
     ];
     const known: [string, KnownPatient][] = [
       ['a', { patient: patient('a', 'y1'), decision: facts(1, 15) }],
@@ -416,6 +526,9 @@ describe('the worklist', () => {
       ['d', { patient: patient('d', 'y1'), decision: facts(1, 12) }],
       ['e', { patient: patient('e', 'y1'), decision: facts(1, 12) }],
       ['other', { patient: patient('other', 'y2'), decision: facts(1, 20) }],
+      ['f', { patient: patient('f', 'y1'), decision: facts(1, 12) }],
+      ['g', { patient: patient('g', 'y1'), decision: facts(1, 12) }],
+      ['h', { patient: patient('h', 'y1'), decision: facts(0, 12) }],
     ];
     return {
       asOf: '2026-11-23',
@@ -435,15 +548,28 @@ describe('the worklist', () => {
   const ids = (v: ReturnType<typeof view>) =>
     Object.fromEntries(v.sections.map((s) => [s.section, s.rows.map((r) => r.patient.id)]));
 
-  it('takes new candidates by tier then severity, then deferred reviews, step-downs and those waiting for capacity', () => {
+  it('takes escalations first, then new candidates by tier then severity, deferred reviews, step-downs and those waiting for capacity', () => {
     const v = view(alex);
     expect(ids(v)).toEqual({
+      escalated: ['g', 'f'],
       new: ['c', 'b', 'other', 'a', 'gone'],
       deferred: ['d'],
-      'step-down': [],
+      'step-down': ['h'],
       'awaiting-capacity': ['e'],
     });
-    const c = v.sections[0]?.rows[0];
+    expect(v.sections.map((s) => s.title)[0]).toBe('Escalated by the care team');
+    const [g, f] = v.sections[0]?.rows ?? [];
+    expect(f).toMatchObject({
+      stage: 'enrolled',
+      reason: 'Escalated by the care team at check-in 2 on 20 November 2026',
+      proposedOwner: { reference: 'PractitionerRole/gp-1', label: 'Dr Sam Patel, General practitioner' },
+      review: 'Task/esc-f',
+    });
+    expect(g?.reason).toBe(
+      'Escalated by the care team at check-in 1 on 20 November 2026; deferred at an earlier meeting'
+    );
+    expect(view(alex, { stage: 'escalated' }).page.rows).toBe(2);
+    const c = v.sections[1]?.rows[0];
     expect(c).toMatchObject({
       patient: { name: 'Pat c', nhsNumber: '943 476 5919', age: 76, practice: { ods: 'Y00001', name: 'One' } },
       tier: { code: 'first', label: 'First priority' },
@@ -453,13 +579,15 @@ describe('the worklist', () => {
       proposedOwner: { reference: 'PractitionerRole/gp-1', label: 'Dr Sam Patel, General practitioner' },
     });
     // A patient whose record could not be read stays on the agenda, under their id.
-    expect(v.sections[0]?.rows.find((r) => r.patient.id === 'gone')?.patient.name).toBe('Record could not be read');
+    expect(v.sections[1]?.rows.find((r) => r.patient.id === 'gone')?.patient.name).toBe('Record could not be read');
     expect(v.counts).toMatchObject({
+      escalated: 2,
       new: 5,
       deferred: 1,
+      'step-down': 1,
       'awaiting-capacity': 1,
-      total: 7,
-      byTier: { first: 2, second: 5 },
+      total: 10,
+      byTier: { first: 2, second: 8 },
     });
   });
 
@@ -473,7 +601,7 @@ describe('the worklist', () => {
     expect(ids(view(alex, { practice: 'Y00002' })).new).toEqual(['other']);
     expect(() => view(alex, { stage: 'nonsense' })).toThrow(/^stage: one of/);
     expect(() => view(alex, { page: 0 })).toThrow('page: a whole number from 1');
-    expect(view(alex, { page: 2 })).toMatchObject({ page: { number: 2, size: 50, rows: 7, pages: 1 } });
+    expect(view(alex, { page: 2 })).toMatchObject({ page: { number: 2, size: 50, rows: 10, pages: 1 } });
   });
 });
 

@@ -1,0 +1,64 @@
+import type { Task } from '@medplum/fhirtypes';
+import type { IsoDate } from '../dates';
+import { londonDay } from '../dates';
+import type { EscalationOutcome } from '../vocabulary';
+import type { Episode } from './record';
+import { hasBusinessStatus, isOpenTask } from './stage';
+
+/**
+ * Where a review a check-in asked for (an escalation) stands, as the MDT left it on the Task (the workspace and a
+ * platform alike):
+ * - `open`: still to be decided (requested, or deferred to the next meeting: requested with business status
+ *   deferred);
+ * - completed with business status `reallocate`: keep the plan going with another professional, the Task's owner;
+ * - completed with `discharge`: end the patient's time in the programme;
+ * - completed with `continue-plan`, or with no business status: keep the plan going as it is;
+ * - `closed`: cancelled, rejected or entered in error (the connector cancels one when the episode closes).
+ */
+export type EscalationState = 'open' | 'closed' | EscalationOutcome;
+
+export function escalationState(task: Task): EscalationState {
+  const { status } = task;
+  if (isOpenTask(task)) {
+    return 'open';
+  }
+  if (status !== 'completed') {
+    return 'closed';
+  }
+  if (hasBusinessStatus(task, 'reallocate')) {
+    return 'reallocate';
+  }
+  return hasBusinessStatus(task, 'discharge') ? 'discharge' : 'continue-plan';
+}
+
+/** The episode's escalation still before the MDT, with the check-in it came from (at most one is open). */
+export function openEscalation(episode: Episode | undefined): { n: number; task: Task } | undefined {
+  const open = [...(episode?.escalations ?? [])].filter(([, task]) => escalationState(task) === 'open');
+  const [n, task] = open.sort(([a], [b]) => a - b)[0] ?? [];
+  return n === undefined || !task ? undefined : { n, task };
+}
+
+/**
+ * The MDT's latest decision on an escalation of the episode. Escalations are opened one at a time, each for a later
+ * check-in, so the highest-numbered decided one is the one decided last.
+ */
+export function latestEscalationDecision(
+  episode: Episode
+): { n: number; task: Task; outcome: EscalationOutcome } | undefined {
+  const decided = [...(episode.escalations ?? [])]
+    .map(([n, task]) => ({ n, task, state: escalationState(task) }))
+    .filter((e) => e.state !== 'open' && e.state !== 'closed')
+    .sort((a, b) => b.n - a.n)[0];
+  return decided ? { n: decided.n, task: decided.task, outcome: decided.state as EscalationOutcome } : undefined;
+}
+
+/** The professional an escalation moved the patient to: the Task's owner, a person or a team. */
+export function reallocatedTo(task: Task): string | undefined {
+  const owner = task.owner?.reference;
+  return owner && /^(PractitionerRole|Practitioner|CareTeam)\//.test(owner) ? owner : undefined;
+}
+
+/** The day the MDT decided (London): when the Task's work ended, else when it was last changed. */
+export function decidedOn(task: Task): IsoDate | undefined {
+  return londonDay(task.executionPeriod?.end ?? task.lastModified ?? task.meta?.lastUpdated);
+}
