@@ -4,6 +4,7 @@
  *   npm run bench -- --patients 100000 (or --large)
  *   npm run bench -- --only evaluation|run|search-index|read-requests|workspace|report
  *   npm run bench -- --large --only workspace   (the workspace's figures at 100,000 patients)
+ *   npm run bench -- --large --only report --rounds 1   (one round of the report's three jobs, not three)
  */
 import { benchEvaluation } from './evaluation';
 import { benchReadRequests } from './read-requests';
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
     await benchWorkspace(patients);
   }
   if (!only || only === 'report') {
-    await benchReport(patients);
+    await benchReport(patients, Number(option('rounds') ?? 3));
   }
 }
 

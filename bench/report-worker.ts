@@ -1,7 +1,7 @@
 /**
  * One job of the report benchmark in a process of its own, so that its peak RSS is its own: `raw` (the fetch of the
  * data the report reads), `dry` (a dry run) or `report` (`hfu report --out`: figures, charts, the HTML file).
- * Prints `{"ms":..,"peakRssMb":..}`.
+ * Prints `{"ms":..,"cpuMs":..,"peakRssMb":..}`: wall and CPU (user and system) time of the job, and its peak RSS.
  */
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,6 +20,7 @@ async function job(kind: string, baseUrl: string): Promise<void> {
   const client = FhirClient.fromConfig({ ...config.fhir, baseUrl }, { logger: silentLogger() });
   const deps = { source: client, record: client, logger: silentLogger(), ...rules };
   const started = performance.now();
+  const cpu = process.cpuUsage();
   if (kind === 'raw') {
     // the report reads from two years back (persistence), so its searches are bounded there, not at --now
     await rawFetch(client, config, rules, addMonths(AS_OF, -24));
@@ -42,7 +43,9 @@ async function job(kind: string, baseUrl: string): Promise<void> {
     );
   }
   const ms = performance.now() - started;
-  process.stdout.write(JSON.stringify({ ms, peakRssMb: peakRssMb('self') }) + '\n');
+  const used = process.cpuUsage(cpu);
+  const cpuMs = (used.user + used.system) / 1000;
+  process.stdout.write(JSON.stringify({ ms, cpuMs, peakRssMb: peakRssMb('self') }) + '\n');
 }
 
 job(process.argv[2] ?? '', process.argv[3] ?? '').catch((err: unknown) => {

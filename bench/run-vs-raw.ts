@@ -200,7 +200,7 @@ async function cpuShare(server: ChildProcess, work: () => Promise<unknown>): Pro
 }
 
 /** User and system CPU seconds of a process, from /proc/<pid>/stat (clock ticks of 1/100 s). */
-function cpuSecondsOf(pid: string): number {
+export function cpuSecondsOf(pid: string): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }

@@ -1,5 +1,12 @@
-export { FeatureEvaluationError, featureEvaluator, windowStart } from './evaluate';
-export type { FactValue, FeatureEvaluator, PatientFeatures, PatientRecord } from './evaluate';
+export { FeatureEvaluationError, featureEvaluator, mappingOn, recordEvaluation, windowStart } from './evaluate';
+export type {
+  DatedMapping,
+  FactValue,
+  FeatureEvaluator,
+  PatientFeatures,
+  PatientRecord,
+  RecordEvaluation,
+} from './evaluate';
 export { elementChecks } from './elements';
 export type { ElementCheck, MappingChecks } from './elements';
 export { ageOn } from './functions';

@@ -26,6 +26,8 @@ export interface CompiledFeature {
   resources: SourceType[];
   /** Applied to the whole list of a patient's resources of the type at once: `where(<where>)`, chained for a list. */
   select?: Evaluator;
+  /** The same test one `where(<where>)` at a time, so that a clause two features share is run once on a record. */
+  where?: Evaluator[];
   date?: Evaluator;
   window?: Duration;
   aggregate: Aggregate;
@@ -71,11 +73,20 @@ export function loadMapping(ref: string): CompiledMapping {
   const mapping = validateDefinition(readDefinitionFile(file, fail), mappingSchema, fail);
   const { lists, valueSets, problems } = loadValueSets(path.resolve(path.dirname(file), mapping.valueSets));
   const functions = mappingFunctions(lists);
+  // One evaluator per distinct expression: features that place their resources by the same `date` (or filter by the
+  // same `where`) then share each patient's days (and kept resources) instead of working them out once each.
+  const evaluators = new Map<string, Evaluator>();
+  const shared = (expression: string): Evaluator => {
+    const evaluator =
+      evaluators.get(expression) ?? compileExpression(expression, { functions, variables: MAPPING_VARIABLES });
+    evaluators.set(expression, evaluator);
+    return evaluator;
+  };
   const features: CompiledFeature[] = [];
   for (const [name, spec] of Object.entries(mapping.features)) {
     const compile = (part: string, expression: string): Evaluator | undefined => {
       try {
-        const evaluator = compileExpression(expression, { functions, variables: MAPPING_VARIABLES });
+        const evaluator = shared(expression);
         problems.push(
           ...elementPathProblems(expression, resourceTypesOf(spec)).map((p) => `features.${name}.${part}: ${p}`)
         );
@@ -93,20 +104,16 @@ export function loadMapping(ref: string): CompiledMapping {
       ...valueSetReferences(spec, lists).map((id) => `features.${name}: no value set '${id}' in ${mapping.valueSets}/`)
     );
     const resources = resourceTypesOf(spec);
+    const clauses = [spec.where ?? []].flat().map((w) => `where(${w})`);
+    const select = clauses.length ? compile('where', clauses.join('.')) : undefined;
     features.push({
       name,
       spec,
       resource: resources[0] as SourceType,
       resources,
-      select: spec.where
-        ? compile(
-            'where',
-            [spec.where]
-              .flat()
-              .map((w) => `where(${w})`)
-              .join('.')
-          )
-        : undefined,
+      select,
+      // each clause is part of the whole, which compiled: checked already
+      where: select ? clauses.map((clause) => shared(clause)) : undefined,
       date: spec.date ? compile('date', spec.date) : undefined,
       window: spec.window ? parseDuration(spec.window) : undefined,
       aggregate,

@@ -2,7 +2,7 @@ import { setImmediate } from 'node:timers/promises';
 import type { Encounter, Resource } from '@medplum/fhirtypes';
 import type { Scope } from '../config';
 import { ConfigError } from '../config';
-import type { Programme } from '../criteria';
+import type { CompiledRule, Programme } from '../criteria';
 import { holds, NO_STATE } from '../criteria';
 import type { IsoDate } from '../dates';
 import { addMonths, londonDay } from '../dates';
@@ -13,12 +13,13 @@ import type { Logger } from '../logging';
 import type {
   CompiledFeature,
   CompiledMapping,
+  DatedMapping,
   FactValue,
-  FeatureEvaluator,
   PatientFeatures,
   PatientRecord,
+  RecordEvaluation,
 } from '../mappings';
-import { FeatureEvaluationError, featureEvaluator } from '../mappings';
+import { FeatureEvaluationError, mappingOn, recordEvaluation } from '../mappings';
 import type { Population, SubjectSearch } from '../read';
 import { readPatients, resolvePopulation } from '../read';
 import type { TierId } from '../vocabulary';
@@ -169,19 +170,23 @@ const TYPOLOGY_FEATURES = ['mentalHealth', 'longTermConditions', 'age', 'carer']
  * report and the programme's tiers and exclusions read are evaluated (not the risk factors' 999 and 111 contacts,
  * say), and at past dates only those whose value depends on the date: a feature with no date and no `%asOfDate`
  * (registration, an opt-out, a condition register) reads the same records whatever the date, so its value on --now
- * stands.
+ * stands. A patient's record is checked once and evaluated on every date from one `recordEvaluation`, which works
+ * out what does not depend on the date (each record's day, whether it passes a feature's `where`) only once.
  */
 class Evaluators {
-  private readonly now: FeatureEvaluator;
-  private readonly past: Map<IsoDate, FeatureEvaluator>;
+  /** What a patient's record is checked against: every feature evaluated on any date is one of these. */
+  private readonly nowMapping: CompiledMapping;
+  private readonly now: DatedMapping;
+  private readonly past: Map<IsoDate, DatedMapping>;
   /** Admissions and ED attendances over all the history read, up to a date. */
-  private readonly events: Map<IsoDate, FeatureEvaluator>;
+  private readonly events: Map<IsoDate, DatedMapping>;
   private readonly practitioners?: CompiledFeature;
   /**
    * Each tier parameter lowered by one: a patient who qualifies under one of them is just under the threshold. Not
    * to zero: a patient with no admissions was not chosen for having had many, so regresses to no mean.
    */
   private readonly loweredParameters: Record<string, number>[];
+  private readonly rules = new RuleResults();
 
   constructor(
     mapping: CompiledMapping,
@@ -198,7 +203,7 @@ class Evaluators {
     }
     const ruleFeatures = [...programme.tiers, ...programme.exclusions].flatMap((rule) => rule.features);
     const wanted = new Set([...REQUIRED_FEATURES, ...ruleFeatures]);
-    const nowMapping = subset(
+    this.nowMapping = subset(
       mapping,
       (f) => wanted.has(f.name) || [...TYPOLOGY_FEATURES, PRACTITIONERS].includes(f.name)
     );
@@ -206,9 +211,9 @@ class Evaluators {
     const eventMapping = allHistory(
       subset(mapping, (f) => f.name === 'unplannedAdmissions' || f.name === 'edAttendances')
     );
-    this.now = featureEvaluator(nowMapping, asOf);
-    this.past = new Map([...pastDates, ...tierDates].map((d) => [d, featureEvaluator(pastMapping, d)]));
-    this.events = new Map([asOf, ...tierDates].map((d) => [d, featureEvaluator(eventMapping, d)]));
+    this.now = mappingOn(this.nowMapping, asOf);
+    this.past = new Map([...pastDates, ...tierDates].map((d) => [d, mappingOn(pastMapping, d)]));
+    this.events = new Map([asOf, ...tierDates].map((d) => [d, mappingOn(eventMapping, d)]));
     this.practitioners = mapping.features.find((f) => f.name === PRACTITIONERS);
     this.loweredParameters = [...new Set(programme.tiers.flatMap((t) => parametersOf(t.when)))]
       .filter((name) => typeof programme.parameters[name] === 'number' && (programme.parameters[name] as number) > 1)
@@ -224,15 +229,16 @@ class Evaluators {
     enrolled: { enrolled: ReadonlyMap<string, IsoDate>; lottery: ReadonlyMap<string, IsoDate> },
     programmeRecord: ProgrammeRecord
   ): { figures: PatientFigures; impact?: { group: ImpactGroup; series: PatientSeries } } {
-    const now = this.now(record);
-    const group = this.impactGroup(record, now.facts, enrolled, programmeRecord);
+    const on = recordEvaluation(this.nowMapping, record);
+    const now = on(this.now);
+    const group = this.impactGroup(record, on, now.facts, enrolled, programmeRecord);
     return {
-      figures: this.figures(record, now),
-      ...(group ? { impact: { group: group.group, series: this.series(record, now.facts, group.date) } } : {}),
+      figures: this.figures(record, on, now),
+      ...(group ? { impact: { group: group.group, series: this.series(on, now.facts, group.date) } } : {}),
     };
   }
 
-  private figures(record: PatientRecord, now: PatientFeatures): PatientFigures {
+  private figures(record: PatientRecord, on: RecordEvaluation, now: PatientFeatures): PatientFigures {
     const facts = now.facts;
     const continuity = this.practitioners
       ? patientContinuity(this.visits(record, now.evidence[PRACTITIONERS] ?? []))
@@ -249,7 +255,7 @@ class Evaluators {
       tier: this.tierOf(facts),
       ...(continuity ? { continuity } : {}),
       past: this.pastDates.map((date) => {
-        const past = this.at(date, record, facts);
+        const past = this.at(date, on, facts);
         return { gpEncounters: count(past.gpEncounters), tier: this.tierOf(past) };
       }),
     };
@@ -263,6 +269,7 @@ class Evaluators {
    */
   private impactGroup(
     record: PatientRecord,
+    on: RecordEvaluation,
     nowFacts: Record<string, FactValue>,
     dates: { enrolled: ReadonlyMap<string, IsoDate>; lottery: ReadonlyMap<string, IsoDate> },
     programmeRecord: ProgrammeRecord
@@ -280,7 +287,7 @@ class Evaluators {
       return undefined; // proposed, declined or enrolled recently: neither enrolled long enough nor a comparison
     }
     for (const date of this.tierDates) {
-      const facts = this.at(date, record, nowFacts);
+      const facts = this.at(date, on, nowFacts);
       if (this.tierOf(facts)) {
         return { group: 'waitlisted', date };
       }
@@ -294,29 +301,31 @@ class Evaluators {
   /** The tier the programme's criteria give (exclusions applied, no record state: the criteria alone). */
   private tierOf(facts: Record<string, FactValue>): TierId | undefined {
     const p = this.programme.parameters;
-    const tier = this.programme.tiers.find((rule) => holds(rule, { f: facts, p }))?.id;
+    const tier = this.programme.tiers.find((rule) => this.rules.holds(rule, { f: facts, p }))?.id;
     return tier && !this.excluded(facts) ? tier : undefined;
   }
 
   private excluded(facts: Record<string, FactValue>): boolean {
     const vars = { f: facts, p: this.programme.parameters, state: NO_STATE };
-    return this.programme.exclusions.some((rule) => holds(rule, vars));
+    return this.programme.exclusions.some((rule) => this.rules.holds(rule, vars));
   }
 
   private justUnder(facts: Record<string, FactValue>): boolean {
-    return this.loweredParameters.some((p) => this.programme.tiers.some((tier) => holds(tier, { f: facts, p })));
+    return this.loweredParameters.some((p) =>
+      this.programme.tiers.some((tier) => this.rules.holds(tier, { f: facts, p }))
+    );
   }
 
   /** The facts on a past date: the date-dependent features evaluated then, the rest as on --now. */
-  private at(date: IsoDate, record: PatientRecord, nowFacts: Record<string, FactValue>): Record<string, FactValue> {
-    return { ...nowFacts, ...(this.past.get(date) as FeatureEvaluator)(record).facts };
+  private at(date: IsoDate, on: RecordEvaluation, nowFacts: Record<string, FactValue>): Record<string, FactValue> {
+    return { ...nowFacts, ...on(this.past.get(date) as DatedMapping).facts };
   }
 
   /** Before: the 12 months to the index date (the window the criteria read); after: from then to --now, per year. */
-  private series(record: PatientRecord, nowFacts: Record<string, FactValue>, date: IsoDate): PatientSeries {
-    const before = this.at(date, record, nowFacts);
-    const upToNow = (this.events.get(this.asOf) as FeatureEvaluator)(record).facts;
-    const upToDate = (this.events.get(date) as FeatureEvaluator)(record).facts;
+  private series(on: RecordEvaluation, nowFacts: Record<string, FactValue>, date: IsoDate): PatientSeries {
+    const before = this.at(date, on, nowFacts);
+    const upToNow = on(this.events.get(this.asOf) as DatedMapping).facts;
+    const upToDate = on(this.events.get(date) as DatedMapping).facts;
     const years = Math.max((Date.parse(this.asOf) - Date.parse(date)) / (365.25 * 86_400_000), 1 / 365.25);
     const after = (name: string) => (count(upToNow[name]) - count(upToDate[name])) / years;
     return {
@@ -338,6 +347,42 @@ class Evaluators {
         const practitioner = feature.value?.(resource, variables)[0];
         return day && typeof practitioner === 'string' ? [{ day, practitioner }] : [];
       });
+  }
+}
+
+type RuleVariables = { f: Record<string, FactValue>; p: Record<string, unknown>; state?: unknown };
+
+/**
+ * Whether a rule holds, kept by the values of the features it reads (and the parameters and state, the same few
+ * objects throughout): most patients share them (no admissions, few repeat items), and a rule reads nothing else.
+ * A rule that reads %f other than as %f.name is evaluated every time.
+ */
+class RuleResults {
+  private readonly known = new Map<string, boolean>();
+  /** Rules, parameters and states, numbered as first met: part of the key. */
+  private readonly ids = new Map<unknown, number>();
+
+  holds(rule: CompiledRule, vars: RuleVariables): boolean {
+    if (rule.when.replace(/%f\.[A-Za-z][A-Za-z0-9]*/g, '').includes('%f')) {
+      return holds(rule, vars);
+    }
+    const values = rule.features.map((name) => [typeof vars.f[name], String(vars.f[name])]);
+    const key = JSON.stringify([this.idOf(rule), this.idOf(vars.p), this.idOf(vars.state), values]);
+    let result = this.known.get(key);
+    if (result === undefined) {
+      result = holds(rule, vars);
+      this.known.set(key, result);
+    }
+    return result;
+  }
+
+  private idOf(object: unknown): number {
+    let id = this.ids.get(object);
+    if (id === undefined) {
+      id = this.ids.size;
+      this.ids.set(object, id);
+    }
+    return id;
   }
 }
 

@@ -3,6 +3,7 @@ export { enrolmentDates } from './enrolment';
 export { isValidNhsNumber, MAX_TEST_NHS_NUMBERS, nhsCheckDigit, testNhsNumber } from './nhs-number';
 export {
   generatePatient,
+  generatePatientProfile,
   generatePatients,
   practiceIds,
   practiceOrganizations,

@@ -6,10 +6,19 @@ export function nhsCheckDigit(nineDigits: string): number | undefined {
   if (!/^\d{9}$/.test(nineDigits)) {
     throw new RangeError('an NHS number check digit needs exactly nine digits');
   }
+  return checkDigitOf(weightedSum(nineDigits, 9));
+}
+
+/** The first `count` digits weighted 10, 9, 8 and so on. */
+function weightedSum(digits: string, count: number): number {
   let sum = 0;
-  for (let i = 0; i < 9; i++) {
-    sum += Number(nineDigits[i]) * (10 - i);
+  for (let i = 0; i < count; i++) {
+    sum += (digits.charCodeAt(i) - 48) * (10 - i);
   }
+  return sum;
+}
+
+function checkDigitOf(sum: number): number | undefined {
   const check = 11 - (sum % 11);
   if (check === 10) {
     return undefined;
@@ -39,9 +48,10 @@ export function testNhsNumber(index: number): string {
     throw new RangeError(`test NHS number index ${index} is outside 0..${MAX_TEST_NHS_NUMBERS - 1}`);
   }
   const stem = TEST_RANGE_PREFIX + String(Math.floor(index / PER_STEM)).padStart(5, '0');
+  const stemSum = weightedSum(stem, 8); // the ninth digit, weight 2, is tried in turn
   let wanted = index % PER_STEM;
   for (let digit = 0; digit <= 9; digit++) {
-    const check = nhsCheckDigit(stem + String(digit));
+    const check = checkDigitOf(stemSum + 2 * digit);
     if (check !== undefined && wanted-- === 0) {
       return stem + String(digit) + String(check);
     }

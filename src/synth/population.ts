@@ -264,6 +264,21 @@ export function generatePatient(options: PracticeOptions, index: number): SynthP
   return builder.build();
 }
 
+/**
+ * Multi-year only: patient `index` without their encounters (the truth's event counts are zero), at a small fraction
+ * of the cost; everything else is exactly `generatePatient`'s, since the history draws from its own streams. For
+ * picking out of a very large population the few patients who could qualify (by their repeat medication) before
+ * generating only their histories.
+ */
+export function generatePatientProfile(options: PracticeOptions, index: number): SynthPatient {
+  if (options.historyYears === undefined || options.followUp) {
+    throw new RangeError('a profile without encounters needs the multi-year model (historyYears) and no follow-up');
+  }
+  checkOptions(options);
+  const ods = options.odsCode ?? DEFAULT_ODS;
+  return new PatientBuilder(options, practiceIds(ods), index, Random.forItem(options.seed, index)).build(false);
+}
+
 interface Window {
   /** First day of the 12-month window (inclusive). */
   start: IsoDate;
@@ -307,12 +322,12 @@ class PatientBuilder {
     this.id = `${orgs.practice}-p${String(index).padStart(6, '0')}`;
     this.ref = { reference: `Patient/${this.id}` };
     this.window = {
-      start: addMonths(options.asOf, -12),
+      start: shifted(options.asOf, -12),
       end: options.asOf,
-      historyStart: addMonths(options.asOf, -HISTORY_MONTHS),
+      historyStart: shifted(options.asOf, -HISTORY_MONTHS),
     };
     const countedEnd = options.followUp?.until ?? options.asOf;
-    this.counted = { start: addMonths(countedEnd, -12), end: countedEnd };
+    this.counted = { start: shifted(countedEnd, -12), end: countedEnd };
     this.truth = {
       patientId: this.id,
       age: 0,
@@ -333,7 +348,8 @@ class PatientBuilder {
     };
   }
 
-  build(): SynthPatient {
+  /** `events: false` (multi-year only): everything but the encounters, whose streams no other draw depends on. */
+  build(events = true): SynthPatient {
     const rng = this.rng;
     const patient = this.patient();
     const age = this.truth.age;
@@ -349,7 +365,7 @@ class PatientBuilder {
     this.conditions(registers, anxiety);
     if (utilisation) {
       this.contacts(utilisation, registers.length, age, mentalHealth);
-    } else {
+    } else if (events) {
       this.history(registers.length, age, mentalHealth, patient.deceasedDateTime);
     }
     this.medications(registers, anxiety, age);
@@ -369,8 +385,8 @@ class PatientBuilder {
     const rng = this.rng;
     const [low, high] = rng.weighted(AGE_BANDS);
     const age = rng.int(low, high);
-    const birthDate = addDays(addMonths(this.options.asOf, -12 * age - rng.int(0, 11)), -rng.int(0, 27));
-    this.truth.age = yearsBetween(birthDate, this.options.asOf);
+    const birthDate = shifted(this.options.asOf, -12 * age - rng.int(0, 11), -rng.int(0, 27));
+    this.truth.age = ageOn(birthDate, this.options.asOf);
     const deceased = rng.chance(age >= 85 ? 0.06 : age >= 75 ? 0.025 : age >= 60 ? 0.006 : 0.0008);
     const active = !rng.chance(0.012);
     this.truth.deceased = deceased;
@@ -430,8 +446,8 @@ class PatientBuilder {
 
   /** A random calendar day between `from` and `to` inclusive. */
   private dayIn(from: IsoDate, to: IsoDate): IsoDate {
-    const span = Math.round((londonStartOfDay(to).getTime() - londonStartOfDay(from).getTime()) / 86_400_000);
-    return addDays(from, this.rng.int(0, Math.max(0, span)));
+    const span = Math.round((startOfDay(to) - startOfDay(from)) / 86_400_000);
+    return shifted(from, 0, this.rng.int(0, Math.max(0, span)));
   }
 
   /** A London dateTime on `day` between the given hours. */
@@ -441,8 +457,7 @@ class PatientBuilder {
   }
 
   private inWindow(dateTime: string): boolean {
-    const day = londonDate(new Date(dateTime));
-    return day >= this.counted.start && day <= this.counted.end;
+    return withinDays(Date.parse(dateTime), this.counted.start, this.counted.end);
   }
 
   /** A follow-up emits only the encounters it adds: those starting after its first day, up to its last. */
@@ -452,8 +467,7 @@ class PatientBuilder {
     if (!followUp || !start) {
       return false;
     }
-    const day = londonDate(new Date(start));
-    return day > followUp.from && day <= followUp.until;
+    return withinDays(Date.parse(start), shifted(followUp.from, 0, 1), followUp.until);
   }
 
   private plusMinutes(dateTime: string, minutes: number): string {
@@ -560,13 +574,13 @@ class PatientBuilder {
   private admissionTraps(admissionRate: number): void {
     const rng = this.rng;
     if (rng.chance(Math.min(0.5, admissionRate * 0.15))) {
-      this.admission('emergency', addDays(this.window.start, -rng.int(1, 20)));
+      this.admission('emergency', shifted(this.window.start, 0, -rng.int(1, 20)));
     }
     if (rng.chance(Math.min(0.5, admissionRate * 0.1))) {
-      this.admission('emergency', addDays(this.window.start, rng.int(0, 10)));
+      this.admission('emergency', shifted(this.window.start, 0, rng.int(0, 10)));
     }
     if (rng.chance(Math.min(0.2, admissionRate * 0.02))) {
-      this.admission('emergency', addDays(this.window.end, -rng.int(0, 3)), true);
+      this.admission('emergency', shifted(this.window.end, 0, -rng.int(0, 3)), true);
     }
   }
 
@@ -709,7 +723,7 @@ class PatientBuilder {
   }
 
   private condition(code: Code, clinical: 'active' | 'resolved', verification = 'confirmed'): void {
-    const onset = addMonths(this.options.asOf, -this.rng.int(3, 240));
+    const onset = shifted(this.options.asOf, -this.rng.int(3, 240));
     const condition: Condition = {
       resourceType: 'Condition',
       id: this.nextId('cond'),
@@ -778,7 +792,7 @@ class PatientBuilder {
     const authored =
       course === 'acute'
         ? this.dayIn(this.window.historyStart, this.window.end)
-        : addDays(addMonths(this.options.asOf, -rng.int(1, 72)), -rng.int(0, 27));
+        : shifted(this.options.asOf, -rng.int(1, 72), -rng.int(0, 27));
     const request: MedicationRequest = {
       resourceType: 'MedicationRequest',
       id: this.nextId('med'),
@@ -824,7 +838,7 @@ class PatientBuilder {
       category: [concept(SYSTEM.observationCategory, { code: category, display: categoryDisplay })],
       code: concept(SYSTEM.snomed, code),
       subject: this.ref,
-      effectiveDateTime: this.instantOn(addMonths(this.options.asOf, -this.rng.int(1, withinMonths)), 8, 17),
+      effectiveDateTime: this.instantOn(shifted(this.options.asOf, -this.rng.int(1, withinMonths)), 8, 17),
     };
     this.resources.push(observation);
   }
@@ -841,7 +855,7 @@ class PatientBuilder {
         scope: concept(SYSTEM.consentScope, { code: 'patient-privacy', display: 'Privacy Consent' }),
         category: [concept(SYSTEM.consentCategory, { code: '59284-0', display: 'Patient Consent' })],
         patient: this.ref,
-        dateTime: this.instantOn(addMonths(this.options.asOf, -rng.int(1, 24)), 8, 17),
+        dateTime: this.instantOn(shifted(this.options.asOf, -rng.int(1, 24)), 8, 17),
         policyRule: concept(SYSTEM.actCode, { code: 'OPTOUT', display: 'opt-out' }),
         provision: { type: 'deny' },
       };
@@ -854,10 +868,55 @@ class PatientBuilder {
         status: 'final',
         code: { coding: [{ ...HFU_CODE.objection }] },
         subject: this.ref,
-        effectiveDateTime: this.instantOn(addMonths(this.options.asOf, -rng.int(1, 24)), 8, 17),
+        effectiveDateTime: this.instantOn(shifted(this.options.asOf, -rng.int(1, 24)), 8, 17),
       });
     }
   }
+}
+
+/**
+ * `date` plus `months` calendar months and then `days` days, remembered: the generator shifts the same few thousand
+ * dates by the same few amounts for every patient, and the date functions validate and reparse each time.
+ */
+const shiftedDates = new Map<IsoDate, Map<number, IsoDate>>();
+
+function shifted(date: IsoDate, months: number, days = 0): IsoDate {
+  let byShift = shiftedDates.get(date);
+  if (byShift === undefined) {
+    if (shiftedDates.size > 20_000) {
+      shiftedDates.clear();
+    }
+    byShift = new Map();
+    shiftedDates.set(date, byShift);
+  }
+  const key = months * 100_000 + days; // |days| stays far below 50,000: every (months, days) its own key
+  let value = byShift.get(key);
+  if (value === undefined) {
+    value = addDays(addMonths(date, months), days);
+    byShift.set(key, value);
+  }
+  return value;
+}
+
+/** Whether an instant falls on a London day from `first` to `last`, both inclusive. */
+function withinDays(ms: number, first: IsoDate, last: IsoDate): boolean {
+  return ms >= startOfDay(first) && ms < startOfDay(shifted(last, 0, 1));
+}
+
+/** Ages by birth date on one date, remembered (a practice's patients share some 36,000 birth dates). */
+const ages = { on: '', byBirthDate: new Map<IsoDate, number>() };
+
+function ageOn(birthDate: IsoDate, date: IsoDate): number {
+  if (ages.on !== date) {
+    ages.on = date;
+    ages.byBirthDate.clear();
+  }
+  let age = ages.byBirthDate.get(birthDate);
+  if (age === undefined) {
+    age = yearsBetween(birthDate, date);
+    ages.byBirthDate.set(birthDate, age);
+  }
+  return age;
 }
 
 /** London midnights by day, remembered: the generator asks for the same few thousand days over and over. */

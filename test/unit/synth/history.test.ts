@@ -1,6 +1,13 @@
 import type { CarePlan, Encounter, Practitioner, Resource } from '@medplum/fhirtypes';
 import { addMonths } from '../../../src/dates';
-import { enrolmentDates, generatePatients, practiceResources, synthesizePractice } from '../../../src/synth';
+import {
+  enrolmentDates,
+  generatePatient,
+  generatePatientProfile,
+  generatePatients,
+  practiceResources,
+  synthesizePractice,
+} from '../../../src/synth';
 import type { PracticeOptions } from '../../../src/synth';
 import { HFU_CODE, MANAGED_TAG } from '../../../src/vocabulary';
 import type { PatientCounts } from '../../helpers/tiers';
@@ -206,5 +213,44 @@ describe('follow-up and the programme effect', () => {
     expect(() => synthesizePractice({ ...small, patients: 1, followUp: { from: T1, until: AS_OF } })).toThrow(
       /follow-up/
     );
+  });
+});
+
+describe('a patient without their encounters (for picking patients out of a very large population)', () => {
+  const options: PracticeOptions = { patients: 1000, seed: 5, asOf: AS_OF, historyYears: 3 };
+  const EVENT_COUNTS = [
+    'emergencyAdmissions',
+    'electiveAdmissions',
+    'edAttendances',
+    'gpEncounters',
+    'calls999',
+    'calls111',
+    'emergencyAdmissionsAverted',
+  ] as const;
+  const withoutIds = (resources: readonly Resource[]): string[] =>
+    resources.filter((r) => r.resourceType !== 'Encounter').map((r) => JSON.stringify({ ...r, id: undefined }));
+
+  it('is the full patient less their encounters: the same truth, conditions, medication and the rest', () => {
+    const zeroed = Object.fromEntries(EVENT_COUNTS.map((k) => [k, 0]));
+    const fulls: string[] = [];
+    const profiles: string[] = [];
+    let withRepeats = 0;
+    for (let i = 0; i < options.patients; i++) {
+      const full = generatePatient(options, i);
+      const profile = generatePatientProfile(options, i);
+      fulls.push(JSON.stringify([withoutIds(full.resources), { ...full.truth, ...zeroed }]));
+      profiles.push(JSON.stringify([withoutIds(profile.resources), profile.truth]));
+      expect(profile.resources.some((r) => r.resourceType === 'Encounter')).toBe(false);
+      withRepeats += full.truth.repeatMedications >= 10 ? 1 : 0;
+    }
+    expect(profiles).toEqual(fulls);
+    expect(withRepeats).toBeGreaterThan(10); // the patients a screen by repeat medication keeps are among them
+  });
+
+  it('needs the multi-year model, without a follow-up', () => {
+    expect(() => generatePatientProfile({ ...options, historyYears: undefined }, 0)).toThrow(/multi-year/);
+    expect(() =>
+      generatePatientProfile({ ...options, followUp: { from: AS_OF, until: addMonths(AS_OF, 12) } }, 0)
+    ).toThrow(/follow-up/);
   });
 });
