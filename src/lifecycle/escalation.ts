@@ -1,7 +1,7 @@
 import type { Task } from '@medplum/fhirtypes';
 import type { IsoDate } from '../dates';
 import { londonDay } from '../dates';
-import type { EscalationOutcome } from '../vocabulary';
+import type { EscalationOutcome, StepDownOutcome } from '../vocabulary';
 import type { Episode } from './record';
 import { hasBusinessStatus, isOpenTask } from './stage';
 
@@ -29,6 +29,28 @@ export function escalationState(task: Task): EscalationState {
     return 'reallocate';
   }
   return hasBusinessStatus(task, 'discharge') ? 'discharge' : 'continue-plan';
+}
+
+/**
+ * Where the step-down review stands (the run writes one when an enrolled patient no longer meets the criteria), as
+ * the MDT left it on the Task (the workspace and a platform alike):
+ * - `open`: still to be decided (requested, or deferred to the next meeting: requested with business status deferred);
+ * - completed with business status `step-down`: step the patient down to community support (the plan is completed);
+ * - completed with `continue-plan`, or with no business status: keep them in the programme on the plan (never a
+ *   silent removal: only an explicit step-down ends their time in it);
+ * - `closed`: cancelled, rejected or entered in error (the connector cancels one when the episode closes).
+ */
+export type StepDownState = 'open' | 'closed' | StepDownOutcome;
+
+export function stepDownState(task: Task): StepDownState {
+  const { status } = task;
+  if (isOpenTask(task)) {
+    return 'open';
+  }
+  if (status !== 'completed') {
+    return 'closed';
+  }
+  return hasBusinessStatus(task, 'step-down') ? 'step-down' : 'continue-plan';
 }
 
 /** The episode's escalation still before the MDT, with the check-in it came from (at most one is open). */

@@ -17,8 +17,15 @@ export {
   tierOfEpisode,
 } from './stage';
 export type { Stage, Standing } from './stage';
-export { decidedOn, escalationState, latestEscalationDecision, openEscalation, reallocatedTo } from './escalation';
-export type { EscalationState } from './escalation';
+export {
+  decidedOn,
+  escalationState,
+  latestEscalationDecision,
+  openEscalation,
+  reallocatedTo,
+  stepDownState,
+} from './escalation';
+export type { EscalationState, StepDownState } from './escalation';
 export { needsDischarge, openTasks, transitions } from './transitions';
 export type { Action, ExitReason, TransitionSettings } from './transitions';
 export { cohortEntries } from './view';

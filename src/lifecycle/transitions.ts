@@ -1,8 +1,9 @@
+import type { Task } from '@medplum/fhirtypes';
 import type { Decision } from '../criteria';
 import type { IsoDate } from '../dates';
 import { addDays, londonDay } from '../dates';
 import type { TierId } from '../vocabulary';
-import { decidedOn, latestEscalationDecision, openEscalation, reallocatedTo } from './escalation';
+import { decidedOn, latestEscalationDecision, openEscalation, reallocatedTo, stepDownState } from './escalation';
 import type { Episode, PatientInProgramme } from './record';
 import type { Standing } from './stage';
 import { isOpenTask, standingOf, tierOfEpisode } from './stage';
@@ -26,12 +27,17 @@ export type Action =
   | { kind: 'patient-declined'; episode: Episode; on: IsoDate }
   /** "Not now": a new attempt at the conversation, from the date agreed. */
   | { kind: 'reschedule-conversation'; episode: Episode; attempt: number; due: IsoDate }
-  /** A check-in stepped the patient down or discharged them, or the MDT discharged them: the care plan is completed. */
+  /**
+   * A check-in stepped the patient down or discharged them, or the MDT discharged them (an escalation) or stepped them
+   * down (a step-down review): the care plan is completed.
+   */
   | {
       kind: 'complete-plan';
       episode: Episode;
       reason: 'stepped-down' | 'discharged-at-check-in' | 'discharged-by-mdt';
       on: IsoDate;
+      /** The step-down review whose decision this follows, for the Provenance. */
+      decidedIn?: Task;
     }
   /** A check-in asked the MDT to review the plan: a new review Task. */
   | { kind: 'escalate'; episode: Episode; n: number }
@@ -53,8 +59,8 @@ export interface TransitionSettings {
  * - under review: keep the proposal's evidence current; if the patient died, deregistered or opted out, close it;
  * - accepted by the MDT: enrol (the run allocates an owner, or waitlists for capacity);
  * - enrolled: discharge once a clinician completes or revokes the care plan; exit on death, deregistration or
- *   opt-out; otherwise check-ins after the conversation, a step-down review when the criteria no longer hold, and
- *   the flag's tier kept current.
+ *   opt-out; otherwise check-ins after the conversation, a step-down review when the criteria no longer hold (once
+ *   an episode), the MDT's decision on it followed (step down completes the plan), and the flag's tier kept current.
  * A patient this run could not evaluate (`decision` undefined) gets only what the record alone decides (discharge).
  */
 export function transitions(
@@ -140,6 +146,10 @@ function enrolledTransitions(
   if (reaction.closes) {
     return actions;
   }
+  const steppedDown = stepDownReaction(episode, settings);
+  if (steppedDown) {
+    return [...actions, steppedDown];
+  }
   const checkIn = nextCheckIn(episode, settings);
   if (checkIn) {
     actions.push({ kind: 'schedule-check-in', episode, ...checkIn });
@@ -147,6 +157,8 @@ function enrolledTransitions(
   if (!decision) {
     return actions;
   }
+  // One step-down review an episode: once the MDT has kept the patient in the programme, the run does not ask again
+  // while they stay enrolled, even if they qualify again and later drop out again (README, the lifecycle).
   if (!decision.qualifyingTier && !episode.stepDown) {
     actions.push({ kind: 'step-down', episode });
   }
@@ -219,6 +231,19 @@ function escalationReaction(episode: Episode, settings: TransitionSettings): Act
     return { kind: 'reallocate', episode, owner };
   }
   return undefined;
+}
+
+/**
+ * What the MDT's decision on the step-down review asks of the record: to step the patient down completes the plan
+ * (from the day they decided); to keep them in the programme, or a deferral (still open), asks nothing.
+ */
+function stepDownReaction(episode: Episode, settings: TransitionSettings): Action | undefined {
+  const review = episode.stepDown;
+  if (!review || stepDownState(review) !== 'step-down') {
+    return undefined;
+  }
+  const on = decidedOn(review) ?? settings.asOf;
+  return { kind: 'complete-plan', episode, reason: 'stepped-down', on, decidedIn: review };
 }
 
 /**

@@ -28,6 +28,8 @@ const DECIDED_WORDS: Record<string, string> = {
   continue: 'Recorded. The plan carries on with the professional who has the patient now.',
   move: 'Moved. The care plan and the open conversation and check-ins are with the new professional.',
   discharge: 'Discharged. The care plan is completed, the flag is inactive and open tasks are cancelled.',
+  'step-down':
+    'Stepped down to community support. The care plan is completed, the flag is inactive and open tasks are cancelled.',
 };
 
 export interface LastRun {
@@ -148,6 +150,7 @@ export function reviewView(
     ownerItems,
     moveItems,
     escalation: review.review?.kind === 'escalation',
+    stepDown: review.review?.kind === 'step-down',
     reasonItems,
     conflict: conflict && {
       by: conflict.by ?? 'someone else',

@@ -142,7 +142,7 @@ export function readDecision(body: Record<string, unknown>): {
   const version = text(body.version) ?? '';
   const note = text(body.note);
   const withNote = note ? { note } : {};
-  if (kind === 'continue' || kind === 'discharge') {
+  if (kind === 'continue' || kind === 'discharge' || kind === 'step-down') {
     return { decision: { kind, ...withNote }, version, errors: [] };
   }
   if (kind === 'move') {
@@ -164,17 +164,19 @@ export function readDecision(body: Record<string, unknown>): {
   if (kind === 'defer') {
     return { decision: { kind, ...withNote }, version, errors: [] };
   }
-  const escalation = body.target === 'escalation';
-  return {
-    version,
-    errors: [
-      { field: 'decision', text: decisionProblem('decision', undefined, escalation ? 'escalation' : undefined) },
-    ],
-  };
+  const target = body.target === 'escalation' || body.target === 'step-down' ? body.target : undefined;
+  return { version, errors: [{ field: 'decision', text: decisionProblem('decision', undefined, target) }] };
 }
 
-/** A problem in the form's own words; `about` says which form asked (an escalation's) or which choice (a move). */
-function decisionProblem(field: FormErrors[number]['field'], problem?: string, about?: 'escalation' | 'move'): string {
+/**
+ * A problem in the form's own words; `about` says which form asked (an escalation's, a step-down review's) or which
+ * choice (a move).
+ */
+function decisionProblem(
+  field: FormErrors[number]['field'],
+  problem?: string,
+  about?: 'escalation' | 'step-down' | 'move'
+): string {
   switch (field) {
     case 'owner':
       if (problem === 'has no room in their caseload') {
@@ -191,7 +193,9 @@ function decisionProblem(field: FormErrors[number]['field'], problem?: string, a
     default:
       return about === 'escalation'
         ? 'Choose what the MDT decides: keep the plan going, move the patient, discharge or defer'
-        : 'Choose accept, decline or defer';
+        : about === 'step-down'
+          ? 'Choose what the MDT decides: step the patient down, keep them in the programme or defer'
+          : 'Choose accept, decline or defer';
   }
 }
 

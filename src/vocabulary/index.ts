@@ -240,13 +240,20 @@ export const RISK_CODE: Record<RiskType, Code> = {
   psychosocial: { system: CODE_SYSTEM.risk, code: 'psychosocial', display: 'Psychosocial risk' },
 };
 
-export type BusinessStatus = 'proposed' | 'enrol' | 'decline' | 'deferred' | 'scheduled' | EscalationOutcome;
+export type BusinessStatus =
+  'proposed' | 'enrol' | 'decline' | 'deferred' | 'scheduled' | EscalationOutcome | StepDownOutcome;
 
 /**
  * What the MDT decides on a review a check-in asked for (an escalation), besides deferring it: keep the plan going
  * with the current owner, keep it going with another professional (the Task's owner), or discharge the patient.
  */
 export type EscalationOutcome = 'continue-plan' | 'reallocate' | 'discharge';
+
+/**
+ * What the MDT decides on a step-down review (the patient no longer meets the criteria), besides deferring it: step
+ * the patient down to community support (their time in the programme ends), or keep them in it on the plan.
+ */
+export type StepDownOutcome = 'step-down' | 'continue-plan';
 
 export const BUSINESS_STATUS: Record<BusinessStatus, Code> = {
   proposed: { system: CODE_SYSTEM.businessStatus, code: 'proposed', display: 'Proposed by hfu-connector' },
@@ -272,6 +279,11 @@ export const BUSINESS_STATUS: Record<BusinessStatus, Code> = {
     system: CODE_SYSTEM.businessStatus,
     code: 'discharge',
     display: 'MDT decision: discharge from the programme',
+  },
+  'step-down': {
+    system: CODE_SYSTEM.businessStatus,
+    code: 'step-down',
+    display: 'MDT decision: step down to community support',
   },
 };
 

@@ -3,7 +3,7 @@ import type { Annotation, Organization, Provenance, Reference, Task } from '@med
 import type { Caseloads, WorkforceMember } from '../allocation';
 import type { Programme } from '../criteria';
 import type { Episode, Stage } from '../lifecycle';
-import { episodeStage, escalationState, openEscalation } from '../lifecycle';
+import { episodeStage, escalationState, openEscalation, stepDownState } from '../lifecycle';
 import type { RiskType } from '../vocabulary';
 import { BUSINESS_STATUS, CANONICAL_BASE, DECLINE_REASON, MANAGED_TAG, PROFILE, ROLES } from '../vocabulary';
 import { connector } from '../writeback';
@@ -31,12 +31,13 @@ export interface AllocationRules {
 }
 
 /**
- * What the MDT decides on for a patient: the episode's review; once the patient is enrolled and the care team has
- * escalated to the MDT, the escalation (the open one, else the last, so that a form sent after someone else decided
- * it meets its new version). `open`: it is still to be decided.
+ * What the MDT decides on for a patient: the episode's review; once the patient is enrolled, an escalation the care
+ * team asked for (first, as on the worklist), else the step-down review the run wrote; when none is open, the one
+ * decided last, so that a form sent after someone else decided it meets its new version. `open`: it is still to be
+ * decided.
  */
 export interface DecisionTarget {
-  kind: 'review' | 'escalation';
+  kind: 'review' | 'escalation' | 'step-down';
   task: Task;
   open: boolean;
   /** An escalation's check-in. */
@@ -44,14 +45,33 @@ export interface DecisionTarget {
 }
 
 export function decisionTarget(latest: Episode | undefined, stage: Stage | undefined): DecisionTarget | undefined {
+  const enrolled = stage === 'enrolled';
   const escalations = [...(latest?.escalations ?? [])].sort(([a], [b]) => b - a);
   const escalation = openEscalation(latest) ?? (escalations[0] && { n: escalations[0][0], task: escalations[0][1] });
-  if (escalation) {
-    const open = stage === 'enrolled' && escalationState(escalation.task) === 'open';
-    return { kind: 'escalation', task: escalation.task, open, checkIn: escalation.n };
+  const stepDown = latest?.stepDown;
+  const asEscalation = escalation && {
+    kind: 'escalation' as const,
+    task: escalation.task,
+    open: enrolled && escalationState(escalation.task) === 'open',
+    checkIn: escalation.n,
+  };
+  const asStepDown = stepDown && {
+    kind: 'step-down' as const,
+    task: stepDown,
+    open: enrolled && stepDownState(stepDown) === 'open',
+  };
+  const enrolledReviews: DecisionTarget[] = [asEscalation, asStepDown].filter((t) => t !== undefined);
+  if (enrolledReviews.length) {
+    return enrolledReviews.find((t) => t.open) ?? lastChanged(enrolledReviews);
   }
   const review = latest?.review;
   return review ? { kind: 'review', task: review, open: stage === 'under-review' || stage === 'undecided' } : undefined;
+}
+
+/** The review changed last: the one a form sent after someone else decided was about. */
+function lastChanged(targets: DecisionTarget[]): DecisionTarget | undefined {
+  const changed = (t: DecisionTarget) => t.task.lastModified ?? t.task.meta?.lastUpdated ?? '';
+  return [...targets].sort((a, b) => changed(b).localeCompare(changed(a)))[0];
 }
 
 /**
@@ -127,7 +147,8 @@ const concept = (c: { system: string; code: string; display: string }) => ({ cod
  * record": accepted → enrolment with this owner; rejected → not proposed within the cool-off; requested with
  * business status deferred → still under review, on the next worklist as deferred. On an escalation: completed with
  * continue-plan → nothing more; with reallocate and the new owner → the plan re-allocated to them; with discharge →
- * the plan completed.
+ * the plan completed. On a step-down review: completed with step-down → the plan completed (stepped down);
+ * with continue-plan → nothing more.
  */
 export function decidedTask(
   task: Task,
@@ -165,8 +186,9 @@ export function decidedTask(
     // On an escalation: completed, the business status saying what the run is to do (README, the lifecycle).
     case 'continue':
     case 'discharge':
-    case 'move': {
-      const outcome = ESCALATION_OUTCOME[decision.kind];
+    case 'move':
+    case 'step-down': {
+      const outcome = DECIDED_OUTCOME[decision.kind];
       return {
         ...base,
         status: 'completed',
@@ -178,7 +200,12 @@ export function decidedTask(
   }
 }
 
-const ESCALATION_OUTCOME = { continue: 'continue-plan', move: 'reallocate', discharge: 'discharge' } as const;
+const DECIDED_OUTCOME = {
+  continue: 'continue-plan',
+  move: 'reallocate',
+  discharge: 'discharge',
+  'step-down': 'step-down',
+} as const;
 
 /** The note's text: the decision in words (its first word says which, `decisionsOf` reads it), then the user's. */
 function noteText(decision: Decision, labels: OwnerLabels): string {
@@ -201,6 +228,8 @@ function saidOf(decision: Decision, labels: OwnerLabels): string {
       return `Moved to ${labels.label(decision.owner)}, who now owns the care plan.`;
     case 'discharge':
       return 'Discharged from the programme by the MDT.';
+    case 'step-down':
+      return 'Stepped down to community support by the MDT.';
   }
 }
 
@@ -269,12 +298,19 @@ export function conflictOf(
       ...(current.businessStatus?.coding?.[0]?.code ? { businessStatus: current.businessStatus.coding[0].code } : {}),
       ...(current.owner?.reference ? { owner: current.owner.reference } : {}),
       ...(current.meta?.versionId ? { version: current.meta.versionId } : {}),
-      stage:
-        kind === 'escalation'
-          ? escalationState(current) === 'discharge'
-            ? 'discharged'
-            : 'enrolled'
-          : episodeStage({ number: 0, review: current, checkIns: new Map() }),
+      stage: conflictStage(current, kind),
     },
   };
+}
+
+/** Where the patient stands as the review that changed under the user says: an enrolled patient's closes the plan. */
+function conflictStage(current: Task, kind: DecisionTarget['kind']): Stage {
+  switch (kind) {
+    case 'escalation':
+      return escalationState(current) === 'discharge' ? 'discharged' : 'enrolled';
+    case 'step-down':
+      return stepDownState(current) === 'step-down' ? 'discharged' : 'enrolled';
+    case 'review':
+      return episodeStage({ number: 0, review: current, checkIns: new Map() });
+  }
 }

@@ -5,7 +5,14 @@ import type { Decision as CriteriaDecision, Programme, RuleExplanation } from '.
 import { candidateSummary, exclusionTitle, explainDecision, reasonSentence, valuesInWords } from '../criteria';
 import type { IsoDate } from '../dates';
 import type { Episode, PatientInProgramme } from '../lifecycle';
-import { episodeStage, escalationState, hasBusinessStatus, standingOf, tierOfEpisode } from '../lifecycle';
+import {
+  episodeStage,
+  escalationState,
+  hasBusinessStatus,
+  standingOf,
+  stepDownState,
+  tierOfEpisode,
+} from '../lifecycle';
 import type { PatientRecord } from '../mappings';
 import type { RiskType } from '../vocabulary';
 import { isTaskInput, RISK_CODE } from '../vocabulary';
@@ -92,7 +99,8 @@ function openReview(target: DecisionTarget, episode: Episode): NonNullable<Patie
     status: task.status,
     ...(task.businessStatus?.coding?.[0]?.code ? { businessStatus: task.businessStatus.coding[0].code } : {}),
     kind: target.kind,
-    ...(target.kind === 'escalation' ? { checkIn: target.checkIn, ...(askedOn ? { askedOn } : {}) } : {}),
+    ...(target.kind === 'escalation' ? { checkIn: target.checkIn } : {}),
+    ...(target.kind !== 'review' && askedOn ? { askedOn } : {}),
   };
 }
 
@@ -158,6 +166,7 @@ function episodeHistory(episode: Episode, inputs: ReviewInputs): EpisodeHistory 
     decisions: [
       ...decisionsOf(review),
       ...[...(episode.escalations ?? [])].sort(([a], [b]) => a - b).flatMap(([, task]) => escalationDecisions(task)),
+      ...(episode.stepDown ? stepDownDecisions(episode.stepDown) : []),
     ],
     ...(ref(review) ? { review: ref(review) } : {}),
     ...(ref(episode.flag) ? { flag: ref(episode.flag) } : {}),
@@ -210,6 +219,7 @@ const NOTE_ACTIONS: [RegExp, DecisionRecord['action']][] = [
   [/^Kept\b/, 'continue'],
   [/^Moved\b/, 'move'],
   [/^Discharged\b/, 'discharge'],
+  [/^Stepped down\b/, 'step-down'],
 ];
 
 const ESCALATION_ACTION = { 'continue-plan': 'continue', reallocate: 'move', discharge: 'discharge' } as const;
@@ -219,12 +229,24 @@ const ESCALATION_ACTION = { 'continue-plan': 'continue', reallocate: 'move', dis
  * without a note as its outcome at its lastModified.
  */
 function escalationDecisions(task: Task): DecisionRecord[] {
-  const records = decisionsOf(task);
   const state = escalationState(task);
-  if (state === 'open' || state === 'closed') {
+  return withOutcome(task, state === 'open' || state === 'closed' ? undefined : ESCALATION_ACTION[state]);
+}
+
+/** The MDT's decisions on a step-down review, as on an escalation. */
+function stepDownDecisions(task: Task): DecisionRecord[] {
+  const state = stepDownState(task);
+  return withOutcome(task, state === 'open' || state === 'closed' ? undefined : STEP_DOWN_ACTION[state]);
+}
+
+const STEP_DOWN_ACTION = { 'step-down': 'step-down', 'continue-plan': 'continue' } as const;
+
+/** The notes on an MDT review, and its outcome at its lastModified when no note records it. */
+function withOutcome(task: Task, action: DecisionRecord['action'] | undefined): DecisionRecord[] {
+  const records = decisionsOf(task);
+  if (!action) {
     return records;
   }
-  const action = ESCALATION_ACTION[state];
   return records.some((r) => r.action === action)
     ? records
     : [...records, { action, ...(task.lastModified ? { at: task.lastModified } : {}) }];

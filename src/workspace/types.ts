@@ -129,8 +129,11 @@ export interface RuleInWords {
 }
 
 export interface DecisionRecord {
-  /** On a review: accept, decline, defer; on an escalation: continue (the plan as it is), move, discharge, defer. */
-  action: 'accept' | 'decline' | 'defer' | 'continue' | 'move' | 'discharge' | 'other';
+  /**
+   * On a review: accept, decline, defer; on an escalation: continue (the plan as it is), move, discharge, defer; on a
+   * step-down review: step-down, continue (kept in the programme), defer.
+   */
+  action: 'accept' | 'decline' | 'defer' | 'continue' | 'move' | 'discharge' | 'step-down' | 'other';
   /** Who decided (the note's author), when known. */
   by?: string;
   at?: string;
@@ -178,14 +181,15 @@ export interface PatientReview {
   history: EpisodeHistory[];
   /**
    * The open review the MDT decides on, with its version for If-Match; absent when nothing is to be decided. For an
-   * enrolled patient it is an escalation: a review the care team asked for at check-in `checkIn` (on `askedOn`).
+   * enrolled patient it is an escalation: a review the care team asked for at check-in `checkIn` (on `askedOn`); or
+   * the step-down review the run wrote when they no longer met the criteria (on `askedOn`).
    */
   review?: {
     reference: string;
     version: string;
     status: string;
     businessStatus?: string;
-    kind: 'review' | 'escalation';
+    kind: 'review' | 'escalation' | 'step-down';
     checkIn?: number;
     askedOn?: string;
   };
@@ -213,7 +217,9 @@ export interface PatientReview {
 /**
  * What the MDT decides about a proposed patient (accept, decline, defer); and about an enrolled patient the care team
  * escalated to them: keep the plan going with the current owner, keep it going with another professional (move),
- * end their time in the programme (discharge), or defer to the next meeting.
+ * end their time in the programme (discharge), or defer to the next meeting; and about an enrolled patient who no
+ * longer meets the criteria (a step-down review): step them down to community support, keep them in the programme
+ * (continue), or defer.
  */
 export type Decision =
   | { kind: 'accept'; owner?: string; note?: string }
@@ -221,13 +227,15 @@ export type Decision =
   | { kind: 'defer'; note?: string }
   | { kind: 'continue'; note?: string }
   | { kind: 'move'; owner: string; note?: string }
-  | { kind: 'discharge'; note?: string };
+  | { kind: 'discharge'; note?: string }
+  | { kind: 'step-down'; note?: string };
 
 /** The kinds of decision each kind of review takes. */
 export const DECISION_KINDS = {
   review: ['accept', 'decline', 'defer'],
   escalation: ['continue', 'move', 'discharge', 'defer'],
-} as const satisfies Record<'review' | 'escalation', readonly Decision['kind'][]>;
+  'step-down': ['step-down', 'continue', 'defer'],
+} as const satisfies Record<'review' | 'escalation' | 'step-down', readonly Decision['kind'][]>;
 
 export type DecisionResult =
   | {

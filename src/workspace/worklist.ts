@@ -1,3 +1,4 @@
+import type { Task } from '@medplum/fhirtypes';
 import { proposedOwnerOf, mdtAllocation } from '../allocation';
 import type { Programme } from '../criteria';
 import { compareSeverity, longDate, reasonSentence } from '../criteria';
@@ -108,7 +109,9 @@ function rowOf(
   const decision = known?.decision;
   const review = latest.review;
   const escalation = section === 'escalated' ? openEscalation(latest) : undefined;
-  const decided = escalation?.task ?? review;
+  // The Task the MDT decides on: the escalation, the step-down review, else the episode's review.
+  const stepDown = section === 'step-down' ? latest.stepDown : undefined;
+  const decided = escalation?.task ?? stepDown ?? review;
   const risk = review?.input?.find((i) => isTaskInput(i, 'dominantRisk'))?.valueCodeableConcept?.coding?.[0]?.code;
   const owner = ownerOf(latest, reviewOwner);
   const tier = section === 'step-down' ? (decision?.qualifyingTier ?? tierOfEpisode(latest)) : tierOfEpisode(latest);
@@ -123,7 +126,7 @@ function rowOf(
     ...(tier ? { tier: tierLabel(tier) } : {}),
     reason: escalation
       ? escalationReason(latest, escalation)
-      : reasonOf(programme, snapshot, section, decision, review?.description),
+      : deferredSaid(stepDown, reasonOf(programme, snapshot, section, decision, review?.description)),
     riskFactors: programme.riskFactors
       .filter((r) => decision?.riskFactors.includes(r.id))
       .map((r) => ({ code: r.id, label: r.title })),
@@ -142,8 +145,15 @@ function rowOf(
 function escalationReason(episode: Episode, escalation: NonNullable<ReturnType<typeof openEscalation>>): string {
   const checkIn = episode.checkIns.get(escalation.n);
   const on = checkIn?.executionPeriod?.end ?? checkIn?.lastModified ?? escalation.task.authoredOn;
-  const asked = `Escalated by the care team at check-in ${escalation.n}${on ? ` on ${longDate(on)}` : ''}`;
-  return hasBusinessStatus(escalation.task, 'deferred') ? `${asked}; deferred at an earlier meeting` : asked;
+  return deferredSaid(
+    escalation.task,
+    `Escalated by the care team at check-in ${escalation.n}${on ? ` on ${longDate(on)}` : ''}`
+  );
+}
+
+/** An escalation's or step-down review's line says when an earlier meeting deferred it. */
+function deferredSaid(task: Task | undefined, reason: string): string {
+  return task && hasBusinessStatus(task, 'deferred') ? `${reason}; deferred at an earlier meeting` : reason;
 }
 
 /** The row's one line: the figures as of the snapshot; a step-down's say the criteria no longer hold. */

@@ -208,7 +208,9 @@ function desiredFor(inputs: PatientInputs, action: Action, book: ReferenceBook, 
     }
     case 'complete-plan': {
       changes.reasons.push(action.reason);
-      if (action.reason === 'discharged-by-mdt') {
+      if (action.decidedIn?.id) {
+        changes.evidence.push(`Task/${action.decidedIn.id}`);
+      } else if (action.reason === 'discharged-by-mdt') {
         changes.evidence.push(...escalationEvidence(action.episode));
       } else {
         changes.evidence.push(...formEvidence(latestCheckIn(action.episode)));

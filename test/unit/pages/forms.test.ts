@@ -17,6 +17,10 @@ describe('readDecision', () => {
       }
     );
     expect(readDecision({ decision: 'defer', reason: 'ignored', version: '1' }).decision).toEqual({ kind: 'defer' });
+    expect(readDecision({ decision: 'step-down', note: 'Doing well', version: '2' }).decision).toEqual({
+      kind: 'step-down',
+      note: 'Doing well',
+    });
   });
 
   it('says what is missing in the form’s words, deciding nothing', () => {
@@ -28,6 +32,12 @@ describe('readDecision', () => {
       version: '1',
       errors: [{ field: 'reason', text: 'Choose a reason for declining' }],
     });
+    expect(readDecision({ target: 'step-down', version: '1' }).errors).toEqual([
+      {
+        field: 'decision',
+        text: 'Choose what the MDT decides: step the patient down, keep them in the programme or defer',
+      },
+    ]);
     expect(readDecision({ decision: ['accept', 'defer'], version: '1' }).decision).toBeUndefined();
     expect(readDecision({ decision: 'delete', version: '1' }).decision).toBeUndefined();
   });

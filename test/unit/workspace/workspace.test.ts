@@ -2,7 +2,7 @@ import type { AuditEvent, Encounter, MedicationRequest, Task } from '@medplum/fh
 import { Caseloads } from '../../../src/allocation';
 import { decide, loadProgramme } from '../../../src/criteria';
 import type { Episode } from '../../../src/lifecycle';
-import { episodeStage, escalationState } from '../../../src/lifecycle';
+import { episodeStage, escalationState, stepDownState } from '../../../src/lifecycle';
 import { SourceReferences } from '../../../src/fhir';
 import { loadMapping } from '../../../src/mappings';
 import { validateAgainstProfile } from '../../../src/profiles';
@@ -25,7 +25,7 @@ import type { KnownPatient, Snapshot } from '../../../src/workspace/snapshot';
 import { sectionOf, worklistRows, worklistView } from '../../../src/workspace/worklist';
 import { mergeOwned } from '../../../src/writeback/reconcile';
 import type { PatientContext } from '../../../src/writeback/resources';
-import { escalationTask, reviewTask } from '../../../src/writeback/resources';
+import { escalationTask, reviewTask, stepDownTask } from '../../../src/writeback/resources';
 
 const programme = loadProgramme({ features: loadMapping('uk-core').features });
 const ctx: PatientContext = {
@@ -127,6 +127,65 @@ describe('a decision on an escalation (a review a check-in asked for)', () => {
     expect(conflictOf(decidedTask(open, { kind: 'defer' }, alex, NOW, labels), 'escalation').current.stage).toBe(
       'enrolled'
     );
+  });
+});
+
+describe('a decision on a step-down review (the patient no longer meets the criteria)', () => {
+  const written = stepDownTask(ctx, 1, 'PractitionerRole/gp-1', 'CarePlan/cp');
+  const open: Task = { ...written.resource, id: 'sd', meta: { ...written.resource.meta, versionId: '1' } };
+  const cases: [Decision, string, string, string][] = [
+    [{ kind: 'step-down', note: 'Managing well' }, 'step-down', 'step-down', 'Stepped down to community support'],
+    [{ kind: 'continue' }, 'continue-plan', 'continue-plan', 'Kept on the plan'],
+    [{ kind: 'defer' }, 'open', 'deferred', 'Deferred to the next meeting'],
+  ];
+
+  it.each(cases)('%o reads back as %s, business status %s, and validates', (d, state, status, said) => {
+    const task = decidedTask(open, d, alex, NOW, labels);
+    expect(stepDownState(task)).toBe(state);
+    expect(task.businessStatus?.coding?.[0]?.code).toBe(status);
+    expect(task.status).toBe(state === 'open' ? 'requested' : 'completed');
+    expect(task.note?.at(-1)).toMatchObject({ authorReference: alex.agent, time: NOW });
+    expect(task.note?.at(-1)?.text.startsWith(said)).toBe(true);
+    expect(validateAgainstProfile(task)).toEqual([]);
+    for (const field of written.owned) {
+      expect({ field, value: (task as unknown as Record<string, unknown>)[field] }).toEqual({
+        field,
+        value: (open as unknown as Record<string, unknown>)[field],
+      });
+    }
+  });
+
+  it("takes step down, keep or defer only, and refuses the other reviews' decisions", () => {
+    const rules = { workforce, caseloads: new Caseloads({ patients: new Map() }), risk: 'clinical' as const, labels };
+    for (const kind of ['step-down', 'continue', 'defer'] as const) {
+      expect(() => checkDecision({ kind }, rules, 'step-down')).not.toThrow();
+    }
+    const refused = 'kind: step-down, continue or defer';
+    expect(() => checkDecision({ kind: 'discharge' }, rules, 'step-down')).toThrow(refused);
+    expect(() => checkDecision({ kind: 'accept' }, rules, 'step-down')).toThrow(refused);
+    expect(() => checkDecision({ kind: 'step-down' }, rules, 'escalation')).toThrow('kind: continue, move');
+    expect(() => checkDecision({ kind: 'step-down', note: 'x'.repeat(2001) }, rules, 'step-down')).toThrow('note');
+  });
+
+  it('is what an enrolled patient decides on once no escalation is open; a conflict says where the patient stands', () => {
+    const episode: Episode = { number: 1, review: stored, checkIns: new Map(), stepDown: open };
+    expect(decisionTarget(episode, 'enrolled')).toMatchObject({ kind: 'step-down', open: true });
+    // An escalation is decided first, as the worklist shows it first.
+    const asked = escalationTask(ctx, 1, 2, 'first').resource;
+    const withEscalation = { ...episode, escalations: new Map([[2, { ...asked, id: 'esc' }]]) };
+    expect(decisionTarget(withEscalation, 'enrolled')).toMatchObject({ kind: 'escalation', open: true });
+    const steppedDown = decidedTask(open, { kind: 'step-down' }, alex, NOW, labels);
+    expect(decisionTarget({ ...episode, stepDown: steppedDown }, 'discharged')).toMatchObject({
+      kind: 'step-down',
+      open: false,
+    });
+    expect(conflictOf(steppedDown, 'step-down').current.stage).toBe('discharged');
+    const kept = decidedTask(open, { kind: 'continue' }, alex, NOW, labels);
+    expect(conflictOf(kept, 'step-down').current.stage).toBe('enrolled');
+    expect(
+      sectionOf({ ...episode, stepDown: decidedTask(open, { kind: 'defer' }, alex, NOW, labels) }, 'enrolled')
+    ).toBe('step-down');
+    expect(sectionOf({ ...episode, stepDown: kept }, 'enrolled')).toBeUndefined();
   });
 });
 
