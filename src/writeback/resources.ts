@@ -359,7 +359,7 @@ export function stepDownTask(
   return carePlanTask(ctx, 'step-down-review', episode, undefined, owner, carePlanRef, {
     description:
       'The patient no longer meets the programme criteria. Review whether to step them down to community support or ' +
-      'discharge them; they can re-enter the list if their circumstances change.',
+      'keep them in the programme; after a step down they can re-enter the list if their circumstances change.',
   });
 }
 
