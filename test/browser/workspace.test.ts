@@ -238,9 +238,11 @@ describe('the MDT workspace in chromium', () => {
   });
 
   it('sends a browser idle past the limit back to sign in', async () => {
-    const idle = await rig.another({ sessionIdleMinutes: 0.03 });
+    // 9 s: the sign-in itself (at the issuer, its consent, the callback) must fit in the limit on a loaded machine, as
+    // the sign-in's state lives in the (signed-out) session; 1.8 s was too tight for a shared 2-core machine.
+    const idle = await rig.another({ sessionIdleMinutes: 0.15 });
     const page = await signIn('mdt-user', idle.url);
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await new Promise((resolve) => setTimeout(resolve, 9_500));
     const visited: string[] = [];
     page.on('request', (req) => visited.push(req.url()));
     await page.reload();
