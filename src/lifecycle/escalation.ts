@@ -18,17 +18,22 @@ import { hasBusinessStatus, isOpenTask } from './stage';
 export type EscalationState = 'open' | 'closed' | EscalationOutcome;
 
 export function escalationState(task: Task): EscalationState {
-  const { status } = task;
+  return decidedState(task, ['reallocate', 'discharge']);
+}
+
+/**
+ * Where an MDT review of an enrolled patient stands: open, closed without a decision, the first of `outcomes` whose
+ * business status the completed Task carries, else `continue-plan` (a completion with no outcome keeps the plan).
+ */
+function decidedState<O extends string>(task: Task, outcomes: readonly O[]): 'open' | 'closed' | 'continue-plan' | O {
+  const { status } = task; // read first: isOpenTask narrows the task it rules out to never
   if (isOpenTask(task)) {
     return 'open';
   }
   if (status !== 'completed') {
     return 'closed';
   }
-  if (hasBusinessStatus(task, 'reallocate')) {
-    return 'reallocate';
-  }
-  return hasBusinessStatus(task, 'discharge') ? 'discharge' : 'continue-plan';
+  return outcomes.find((outcome) => hasBusinessStatus(task, outcome)) ?? 'continue-plan';
 }
 
 /**
@@ -43,14 +48,7 @@ export function escalationState(task: Task): EscalationState {
 export type StepDownState = 'open' | 'closed' | StepDownOutcome;
 
 export function stepDownState(task: Task): StepDownState {
-  const { status } = task;
-  if (isOpenTask(task)) {
-    return 'open';
-  }
-  if (status !== 'completed') {
-    return 'closed';
-  }
-  return hasBusinessStatus(task, 'step-down') ? 'step-down' : 'continue-plan';
+  return decidedState(task, ['step-down']);
 }
 
 /** The episode's escalation still before the MDT, with the check-in it came from (at most one is open). */
