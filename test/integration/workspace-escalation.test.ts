@@ -1,9 +1,9 @@
 import type { AuditEvent, CarePlan, Flag, Provenance, Task } from '@medplum/fhirtypes';
 import { BUSINESS_STATUS } from '../../src/vocabulary';
-import type { Workspace, WorkspaceUser, WorklistRow } from '../../src/workspace';
+import type { Workspace, WorklistRow } from '../../src/workspace';
 import type { PracticeOptions, RunJson } from './helpers/programme';
 import { AS_OF, ProgrammePractice } from './helpers/programme';
-import { practiceWorkspace } from './helpers/workspace';
+import { MDT_MEMBER, practiceWorkspace } from './helpers/workspace';
 import { completeWithForm, CONVERSATION, ESCALATING_CHECK_IN } from './helpers/care-forms';
 import { expectValid } from '../helpers/care-forms';
 
@@ -13,16 +13,7 @@ import { expectValid } from '../helpers/care-forms';
  * another professional, or discharged by the MDT.
  */
 const LONG_DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-const alex: WorkspaceUser = {
-  subject: 'urn:uuid:alex',
-  name: 'Alex Jones',
-  role: 'mdt',
-  agent: {
-    type: 'Practitioner',
-    identifier: { system: 'https://fhir.nhs.uk/Id/sds-user-id', value: 'alex' },
-    display: 'Alex Jones',
-  },
-};
+const alex = MDT_MEMBER;
 
 /** Who each enrolled patient starts with, and what happens to their escalation. */
 const OWNERS: Record<string, string> = {
@@ -45,18 +36,11 @@ async function start(options: PracticeOptions): Promise<void> {
   ({ workspace } = practiceWorkspace(practice));
 }
 
-/** A run of everyone, then the same run again: the second finds everything in place and writes nothing. */
+/** A run of everyone twice (the second writes nothing, helpers/programme), then the workspace reads afresh. */
 async function runTwice(): Promise<RunJson> {
-  const runs: RunJson[] = [];
-  for (const _ of [1, 2]) {
-    const { code, json, stderr } = await practice.run(AS_OF);
-    expect({ code, stderr: code ? stderr.slice(-2000) : '' }).toEqual({ code: 0, stderr: '' });
-    expect([json.writeFailures, json.conflicts]).toEqual([[], []]);
-    runs.push(json);
-  }
-  expect(runs[1]?.writes).toMatchObject({ created: 0, updated: 0, provenance: 0 });
+  const first = await practice.runTwice();
   workspace.invalidate();
-  return runs[0] as RunJson;
+  return first;
 }
 
 const escalationOf = (id: string) => practice.must<Task>('Task', id, 'mdt-review', 1, 1);

@@ -180,6 +180,22 @@ export class ProgrammePractice {
     return { code, json: JSON.parse(stdout) as RunJson, stderr };
   }
 
+  /**
+   * A run of everyone, then the same run again: each succeeds with no failed writes or conflicts, and the second finds
+   * everything in place and writes nothing. The first run's report.
+   */
+  async runTwice(asOf: string = AS_OF): Promise<RunJson> {
+    const runs: RunJson[] = [];
+    for (const _ of [1, 2]) {
+      const { code, json, stderr } = await this.run(asOf);
+      expect({ code, stderr: code ? stderr.slice(-2000) : '' }).toEqual({ code: 0, stderr: '' });
+      expect([json.writeFailures, json.conflicts]).toEqual([[], []]);
+      runs.push(json);
+    }
+    expect(runs[1]?.writes).toMatchObject({ created: 0, updated: 0, provenance: 0 });
+    return runs[0] as RunJson;
+  }
+
   tagged<T extends Resource>(type: T['resourceType']): Promise<T[]> {
     return this.client.searchAll<T>(type, { _tag: token(MANAGED_TAG) });
   }

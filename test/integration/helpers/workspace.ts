@@ -2,10 +2,22 @@ import { Writable } from 'node:stream';
 import { endpointsFrom, rulesFrom, runCohort, runSettingsFrom } from '../../../src/cohort';
 import type { FhirClient } from '../../../src/fhir';
 import { createLogger } from '../../../src/logging';
-import type { Workspace } from '../../../src/workspace';
+import type { Workspace, WorkspaceUser } from '../../../src/workspace';
 import { createWorkspace } from '../../../src/workspace';
 import type { ProgrammePractice } from './programme';
 import { AS_OF } from './programme';
+
+/** An MDT member, as the workspace tests act. */
+export const MDT_MEMBER: WorkspaceUser = {
+  subject: 'urn:uuid:alex',
+  name: 'Alex Jones',
+  role: 'mdt',
+  agent: {
+    type: 'Practitioner',
+    identifier: { system: 'https://fhir.nhs.uk/Id/sds-user-id', value: 'alex' },
+    display: 'Alex Jones',
+  },
+};
 
 export type WorkspaceDeps = Parameters<typeof createWorkspace>[0];
 
