@@ -58,12 +58,23 @@ async function runTwice(asOf: string): Promise<[RunJson, Writes]> {
   return [first, second.writes];
 }
 
+/**
+ * Versions of the record's resources already found valid on this setup's server: a version's content never changes,
+ * so each stage validates what the stages before it wrote or changed, and takes the rest as validated.
+ */
+const validated = new Set<string>();
+
 /** Every resource the connector wrote validates against the profile it declares. */
 async function expectEveryWrittenResourceValid(written: Resource[]): Promise<void> {
   expect(written.length).toBeGreaterThan(0);
   for (const resource of written) {
     const ref = `${resource.resourceType}/${resource.id}`;
+    const version = `${ref}/_history/${resource.meta?.versionId ?? ''}`;
+    if (resource.meta?.versionId && validated.has(version)) {
+      continue;
+    }
     expect({ ref, issues: validateAgainstProfile(resource) }).toEqual({ ref, issues: [] });
+    validated.add(version);
   }
 }
 
@@ -71,6 +82,7 @@ describe.each(SETUPS)('the HFU lifecycle %s, driven by what the MDT and clinicia
   let clinicianFlag: Flag;
   let clinicianPlan: CarePlan;
   beforeAll(async () => {
+    validated.clear();
     practice = await ProgrammePractice.start({}, setup.options);
     proxy = setup.options.separateTarget ? undefined : await startFaultyProxy(practice.server.baseUrl, () => undefined);
     env = { HFU_WRITEBACK__STRATEGY: 'auto', HFU_EXTRACT__SUBJECT_SEARCH: setup.subjectSearch };

@@ -5,7 +5,7 @@ import type { Group, Task } from '@medplum/fhirtypes';
 import { configSchema } from '../../src/config';
 import { FhirClient } from '../../src/fhir';
 import { TASK_CODE, token } from '../../src/vocabulary';
-import { expectedTiers } from '../helpers/tiers';
+import { expectedTiers, GUIDANCE } from '../helpers/tiers';
 import { runCli } from './helpers/cli';
 import { startFaultyProxy } from './helpers/proxy';
 import type { SeededServer } from './helpers/server';
@@ -26,12 +26,24 @@ interface RunJson {
   writes: { created: number; updated: number; unchanged: number; provenance: number };
 }
 
+/**
+ * A practice larger than a page of fhir.pageSize, so that its patients are read over several pages; a lower
+ * repeat-medicines threshold than the programme's, so that a practice of this size holds a cohort of some size.
+ */
+const PATIENTS = 300;
+const PAGE_SIZE = 200;
+const REPEAT_ITEMS = 1;
+
 let server: SeededServer;
 let client: FhirClient;
 const expected = new Map<string, string>();
 
 async function hfuRun(baseUrl: string, ...extra: string[]): Promise<{ code: number; json: RunJson; stderr: string }> {
-  const result = await runCli(['run', '--json', '--now', AS_OF, ...extra], { HFU_FHIR__BASE_URL: baseUrl });
+  const result = await runCli(['run', '--json', '--now', AS_OF, ...extra], {
+    HFU_FHIR__BASE_URL: baseUrl,
+    HFU_FHIR__PAGE_SIZE: String(PAGE_SIZE),
+    HFU_PROGRAMME__PARAMETERS__REPEAT_ITEMS: String(REPEAT_ITEMS),
+  });
   return { code: result.code, json: JSON.parse(result.stdout) as RunJson, stderr: result.stderr };
 }
 
@@ -39,9 +51,9 @@ const reviewTasks = () => client.searchAll<Task>('Task', { code: token(TASK_CODE
 const cohortGroups = () => client.searchAll<Group>('Group', {});
 
 beforeAll(async () => {
-  server = await startSeededServer(1500, 1);
+  server = await startSeededServer(PATIENTS, 1);
   client = FhirClient.fromConfig({ ...configSchema.parse({}).fhir, baseUrl: server.baseUrl });
-  for (const [patientId, tier] of expectedTiers(server.resources, AS_OF)) {
+  for (const [patientId, tier] of expectedTiers(server.resources, AS_OF, { ...GUIDANCE, repeatItems: REPEAT_ITEMS })) {
     expected.set(`Patient/${patientId}`, tier);
   }
 });
@@ -51,11 +63,14 @@ describe('hfu run on the embedded server', () => {
   let first: RunJson;
 
   it('finds exactly the cohort the generator made, with evidence for each candidate', async () => {
-    const { code, json } = await hfuRun(server.baseUrl);
+    const proxy = await startFaultyProxy(server.baseUrl, () => undefined);
+    const { code, json } = await hfuRun(proxy.baseUrl).finally(() => proxy.stop());
     first = json;
     expect(code).toBe(0);
     expect(json.complete).toBe(true);
-    expect(json.population).toBe(1500);
+    expect(json.population).toBe(PATIENTS);
+    const patientPages = proxy.seen.filter((s) => s.startsWith('GET /fhir/R4/Patient?'));
+    expect(patientPages.filter((s) => /[?&]_offset=[1-9]/.test(s)).length).toBeGreaterThan(0); // a page after the first
     expect(new Map(json.candidates.map((c) => [c.patient, c.tier]))).toEqual(expected);
     expect(json.tiers.first + json.tiers.second).toBe(expected.size);
     expect(expected.size).toBeGreaterThan(10);
@@ -105,11 +120,12 @@ describe('hfu run on the embedded server', () => {
   });
 
   it('writes nothing on a dry run', async () => {
-    const fresh = await startSeededServer(400, 2);
+    const fresh = await startSeededServer(60, 2);
     try {
       const { json } = await hfuRun(fresh.baseUrl, '--dry-run');
       const freshClient = FhirClient.fromConfig({ ...configSchema.parse({}).fhir, baseUrl: fresh.baseUrl });
-      expect(json.writes.created).toBeGreaterThan(0);
+      expect(expectedTiers(fresh.resources, AS_OF, { ...GUIDANCE, repeatItems: REPEAT_ITEMS }).size).toBeGreaterThan(0); // a review Task it would have written
+      expect(json.writes.created).toBeGreaterThan(1);
       expect(await freshClient.searchAll('Task', {})).toEqual([]);
       expect(await freshClient.searchAll('Group', {})).toEqual([]);
     } finally {

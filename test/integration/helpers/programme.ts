@@ -89,6 +89,11 @@ export interface PracticeOptions {
   behave?: ServerBehaviour;
   /** The programme's record on a second, plain embedded server (`writeback.fhir`), apart from the source. */
   separateTarget?: boolean;
+  /**
+   * What the source holds at the start, from another practice's `snapshot()` (a story's earlier stages, run once for
+   * several tests), instead of the hand-made practice and its team.
+   */
+  resources?: readonly Resource[];
 }
 
 /**
@@ -110,7 +115,7 @@ export class ProgrammePractice {
     extraConfig: Record<string, unknown> = {},
     options: PracticeOptions = {}
   ): Promise<ProgrammePractice> {
-    const resources = [...handMadePractice(AS_OF, SPECS), ...TEAM];
+    const resources = options.resources ?? [...handMadePractice(AS_OF, SPECS), ...TEAM];
     const server = await startFhirServer({ resources, behave: options.behave });
     const target = options.separateTarget ? await startFhirServer() : undefined;
     const record = target ?? server;
@@ -122,6 +127,16 @@ export class ProgrammePractice {
 
   async stop(): Promise<void> {
     await Promise.all([this.server.stop(), this.target?.stop()]);
+  }
+
+  /** Every resource the source holds now, type by type in the order created: to start another practice from. */
+  async snapshot(): Promise<Resource[]> {
+    if (this.target) {
+      throw new Error('a snapshot of the source alone would leave out the record on the separate target');
+    }
+    const repo = this.server.repo;
+    const types = Object.keys(repo.countsByType());
+    return Promise.all(types.flatMap((type) => repo.idsOf(type).map((id) => repo.readResource(type, id))));
   }
 
   /** The connector's configuration as a run here reads it: the file, on the source and the separate target if any. */
