@@ -7,9 +7,11 @@ import { startFaultyProxy } from './helpers/proxy';
 import type { SeededServer } from './helpers/server';
 import { AS_OF, startSeededServer } from './helpers/server';
 
+const PATIENTS = 800; // six candidates, as in 1,000
+
 let server: SeededServer;
 beforeAll(async () => {
-  server = await startSeededServer(1000, 3);
+  server = await startSeededServer(PATIENTS, 3);
 });
 afterAll(() => server.stop());
 
@@ -38,7 +40,7 @@ describe('extract: bulk', () => {
     const [search, bulk] = [await dryRun('search'), await dryRun('bulk')];
     expect(search.code).toBe(0);
     expect({ code: bulk.code, stderr: bulk.code ? bulk.stderr.slice(-1500) : '' }).toEqual({ code: 0, stderr: '' });
-    expect(bulk.report.population).toBe(1000);
+    expect(bulk.report.population).toBe(PATIENTS);
     expect(bulk.report.candidates.length).toBeGreaterThan(5);
     for (const key of ['complete', 'population', 'tiers', 'candidates', 'proposed', 'excluded', 'skipped'] as const) {
       expect({ key, value: bulk.report[key] }).toEqual({ key, value: search.report[key] });
