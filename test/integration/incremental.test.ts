@@ -12,7 +12,7 @@ import { emergencyAdmission } from './helpers/practice';
 import type { SeededServer } from './helpers/server';
 import { AS_OF, startSeededServer } from './helpers/server';
 
-const PATIENTS = 400; // four candidates, three patients a new admission can make one
+const PATIENTS = 500;
 
 let server: SeededServer;
 let client: FhirClient;
