@@ -49,10 +49,15 @@ describe('hfu mapping suggest on a recoded population', () => {
   const builtIn = path.dirname(loadMapping('uk-core').file);
   let before: RunningFhirServer;
   let after: RunningFhirServer;
+  // The survey of the recoded feed, once for the tests that read it (nothing here writes to the servers).
+  let surveyed: { code: number; out: string; err: string };
+  const surveyFile = path.join(work, 'survey.json');
 
   beforeAll(async () => {
     before = await startFhirServer({ resources: original });
     after = await startFhirServer({ resources: recoded });
+    surveyed = await hfu(after, ['survey', '--json', '--now', AS_OF, '--sample', '1000']);
+    writeFileSync(surveyFile, surveyed.out);
   });
   afterAll(async () => {
     await before.stop();
@@ -67,12 +72,9 @@ describe('hfu mapping suggest on a recoded population', () => {
     const missed = await dryRunCandidates(after, 'uk-core');
     expect(missed).not.toEqual(expected);
 
-    const surveyed = await hfu(after, ['survey', '--json', '--now', AS_OF, '--sample', '1000']);
     expect(surveyed.code).toBe(0);
     const report = JSON.parse(surveyed.out) as SurveyReport;
     expect(report.unrecognised.map((u) => u.value)).toContain(`${codes.SYSTEM.admissionMethod}|2E`);
-    const surveyFile = path.join(work, 'survey.json');
-    writeFileSync(surveyFile, surveyed.out);
 
     const copy = path.join(work, 'trust-mapping');
     const suggested = await hfu(after, [
@@ -117,9 +119,7 @@ describe('hfu mapping suggest on a recoded population', () => {
   });
 
   it('without an assignment, changes no list and says what is left to decide', async () => {
-    const surveyed = await hfu(after, ['survey', '--json', '--now', AS_OF, '--sample', '1000']);
-    const surveyFile = path.join(work, 'survey-2.json');
-    writeFileSync(surveyFile, surveyed.out);
+    expect(surveyed.code).toBe(0);
     const copy = path.join(work, 'undecided');
     const suggested = await hfu(after, ['mapping', 'suggest', '--survey', surveyFile, '--out', copy]);
     expect(suggested.code).toBe(0);

@@ -18,7 +18,9 @@ import { runCli } from './helpers/cli';
  */
 const AS_OF = '2026-11-23';
 const UNTIL = addMonths(AS_OF, 12);
-const PRACTICE = ['--patients', '2000', '--seed', '1', '--years', '3', '--as-of', AS_OF];
+// 1,200 patients: some ten candidates enrolled, a few of them with an emergency admission in the follow-up year.
+const PATIENTS = 1200;
+const PRACTICE = ['--patients', String(PATIENTS), '--seed', '1', '--years', '3', '--as-of', AS_OF];
 const dir = mkdtempSync(path.join(tmpdir(), 'hfu-synth-follow-up-'));
 
 let server: RunningFhirServer;
@@ -26,7 +28,7 @@ let client: FhirClient;
 let configFile: string;
 
 beforeAll(async () => {
-  const options = { patients: 2000, seed: 1, asOf: AS_OF, historyYears: 3 };
+  const options = { patients: PATIENTS, seed: 1, asOf: AS_OF, historyYears: 3 };
   const team: PractitionerRole[] = ['gp-1', 'coach-1'].map((id) => ({ resourceType: 'PractitionerRole', id }));
   server = await startFhirServer({ resources: [...practiceResources(options), ...team] });
   for (const patient of generatePatients(options)) {
