@@ -11,7 +11,7 @@ import { MANAGED_TAG, token } from '../../src/vocabulary';
 import { runCli } from './helpers/cli';
 
 /**
- * The impact report through the real lifecycle: a practice with three years of history is refreshed on ENROLLED, the
+ * The impact report through the real lifecycle: a practice with two years of history is refreshed on ENROLLED, the
  * MDT accepts every proposal, the next refresh enrols them; a year of follow-up (no programme effect) is added, and
  * the report is run a year on. The figures are checked against the encounters read back from the server.
  */
@@ -20,10 +20,11 @@ const REPORT = '2026-11-23';
 const YEAR_BEFORE = '2024-11-23';
 
 /**
- * Five hundred patients, and a repeat-items threshold of 6 rather than the programme's 10, so that a practice this
- * small has enough candidates (eight).
+ * A few hundred patients with two years of history (as far back as the report reads: the year before enrolment, and
+ * persistence two years before REPORT), and a repeat-items threshold of 6 rather than the programme's 10, so that a
+ * practice this small has enough candidates.
  */
-const PRACTICE: PracticeOptions = { patients: 500, seed: 9, asOf: ENROLLED, historyYears: 3 };
+const practice = (patients: number): PracticeOptions => ({ patients, seed: 9, asOf: ENROLLED, historyYears: 2 });
 const THRESHOLDS = { HFU_PROGRAMME__PARAMETERS__REPEAT_ITEMS: '6' };
 
 interface Enrolled {
@@ -35,11 +36,11 @@ interface Enrolled {
 }
 
 /**
- * The lifecycle on PRACTICE with `config` (as environment variables): a run on ENROLLED, every proposal accepted,
- * a second run that enrols them, a year of follow-up added, and `hfu report` on REPORT.
+ * The lifecycle on a synthetic practice with `config` (as environment variables): a run on ENROLLED, every proposal
+ * accepted, a second run that enrols them, a year of follow-up added, and `hfu report` on REPORT.
  */
-async function enrolAndFollowUp(config: Record<string, string>): Promise<Enrolled> {
-  const server = await startFhirServer({ resources: synthesizePractice(PRACTICE).resources });
+async function enrolAndFollowUp(options: PracticeOptions, config: Record<string, string>): Promise<Enrolled> {
+  const server = await startFhirServer({ resources: synthesizePractice(options).resources });
   const fhir = configSchema.parse({ fhir: { baseUrl: server.baseUrl } }).fhir;
   const client = FhirClient.fromConfig({ ...fhir, baseUrl: server.baseUrl }, { logger: silentLogger() });
   const env = { ...config, HFU_FHIR__BASE_URL: server.baseUrl, HFU_LOG__LEVEL: 'warn' };
@@ -50,7 +51,7 @@ async function enrolAndFollowUp(config: Record<string, string>): Promise<Enrolle
   expect((await runCli(['run', '--now', ENROLLED], env)).code).toBe(0);
   const enrolled = enrolmentDates(await client.searchAll<CarePlan>('CarePlan', { _tag: token(MANAGED_TAG) }));
   const followUp = synthesizePractice({
-    ...PRACTICE,
+    ...options,
     followUp: { from: ENROLLED, until: REPORT },
     programmeEffect: 0,
     enrolments: enrolled,
@@ -83,15 +84,16 @@ async function admissionRates(client: FhirClient, ids: readonly string[]): Promi
   return { before: mean(before), after: mean(after) / years };
 }
 
+/** Four hundred patients: five qualify, three are just under. */
 describe('hfu report: impact', () => {
-  let practice: Enrolled;
+  let enrolment: Enrolled;
   beforeAll(async () => {
-    practice = await enrolAndFollowUp(THRESHOLDS);
+    enrolment = await enrolAndFollowUp(practice(400), THRESHOLDS);
   }, 300_000);
-  afterAll(() => practice.server.stop());
+  afterAll(() => enrolment.server.stop());
 
   it('compares the enrolled, from their enrolment date, with patients just under the threshold on that date', () => {
-    const { report, enrolled } = practice;
+    const { report, enrolled } = enrolment;
     expect(enrolled.size).toBeGreaterThan(3);
     expect([...enrolled.values()].every((d) => d === ENROLLED)).toBe(true);
     expect(report.impact.groups.enrolled).toBe(enrolled.size);
@@ -105,7 +107,7 @@ describe('hfu report: impact', () => {
   });
 
   it("gives the enrolled's admissions a year before and since as the encounters on the server count them", async () => {
-    const { report, enrolled, client } = practice;
+    const { report, enrolled, client } = enrolment;
     const rates = await admissionRates(client, [...enrolled.keys()]);
     const figures = report.impact.emergencyAdmissions;
     expect(figures.enrolled.before).toBeCloseTo(rates.before, 3);
@@ -114,7 +116,7 @@ describe('hfu report: impact', () => {
   });
 
   it('says "too few patients to say" for groups this small, whatever the before and after show', () => {
-    const { report } = practice;
+    const { report } = enrolment;
     expect(report.impact.groups.enrolled).toBeLessThan(30);
     expect(report.impact.verdict).toBe('too few patients to say');
     expect(report.impact.emergencyAdmissions.naiveBeforeAfter.difference).toBeLessThan(0); // regression to the mean
