@@ -13,7 +13,8 @@ import { runCli } from './helpers/cli';
 /**
  * The impact report through the real lifecycle: a practice with two years of history is refreshed on ENROLLED, the
  * MDT accepts every proposal, the next refresh enrols them; a year of follow-up (no programme effect) is added, and
- * the report is run a year on. The figures are checked against the encounters read back from the server.
+ * the report is run a year on. Once with every qualifying patient proposed (no capacity), once with a lottery over
+ * capacity. The figures are checked against the resources read back from the server.
  */
 const ENROLLED = '2025-11-23';
 const REPORT = '2026-11-23';
@@ -120,6 +121,82 @@ describe('hfu report: impact', () => {
     expect(report.impact.groups.enrolled).toBeLessThan(30);
     expect(report.impact.verdict).toBe('too few patients to say');
     expect(report.impact.emergencyAdmissions.naiveBeforeAfter.difference).toBeLessThan(0); // regression to the mean
+  });
+});
+
+/**
+ * `programme.capacity: { first: 1, second: 1, selection: lottery }` on five hundred patients: a tier with more
+ * candidates than its one place draws it, the rest wait. The comparison group is oracled from the review Tasks on the
+ * server: every candidate a draw recorded, less every patient the programme has a Task for (drawn, enrolled).
+ */
+describe('hfu report: impact against a lottery over capacity', () => {
+  const SEED = 20_251_123;
+  let enrolment: Enrolled;
+  let tasks: Task[];
+  beforeAll(async () => {
+    enrolment = await enrolAndFollowUp(practice(500), {
+      ...THRESHOLDS,
+      HFU_PROGRAMME__CAPACITY__FIRST: '1',
+      HFU_PROGRAMME__CAPACITY__SECOND: '1',
+      HFU_PROGRAMME__CAPACITY__SELECTION: 'lottery',
+      HFU_PROGRAMME__CAPACITY__SEED: String(SEED),
+    });
+    tasks = await enrolment.client.searchAll<Task>('Task', { _tag: token(MANAGED_TAG) });
+  }, 300_000);
+  afterAll(() => enrolment.server.stop());
+
+  const inputs = (task: Task, code: string) => (task.input ?? []).filter((i) => i.type.coding?.[0]?.code === code);
+  const patientOf = (reference: string | undefined) => /^Patient\/([^/]+)$/.exec(reference ?? '')?.[1];
+
+  /** The draws recorded on the review Tasks: by draw, its places and candidates. */
+  function draws(): Map<string, { places: number; candidates: string[] }> {
+    const byDraw = new Map<string, { places: number; candidates: string[] }>();
+    for (const task of tasks) {
+      const draw = inputs(task, 'lottery-draw')[0]?.valueString;
+      if (draw) {
+        const candidates = inputs(task, 'lottery-candidate').map((i) => patientOf(i.valueReference?.reference));
+        const places = inputs(task, 'lottery-places')[0]?.valueInteger ?? NaN;
+        byDraw.set(draw, { places, candidates: candidates.filter((id): id is string => Boolean(id)) });
+      }
+    }
+    return byDraw;
+  }
+
+  /** The oracle: every candidate of a draw, less every patient with a Task of the programme. */
+  function notDrawn(): string[] {
+    const withTask = new Set(tasks.map((t) => patientOf(t.for?.reference)));
+    const candidates = new Set([...draws().values()].flatMap((d) => d.candidates));
+    return [...candidates].filter((id) => !withTask.has(id)).sort();
+  }
+
+  it('had more candidates than places, enrolled those drawn, and left several waiting', () => {
+    const { enrolled } = enrolment;
+    const recorded = [...draws().entries()];
+    expect(recorded.map(([draw]) => draw).every((d) => d.startsWith(`${ENROLLED}/`))).toBe(true);
+    expect(recorded.some(([, d]) => d.candidates.length > d.places)).toBe(true);
+    expect(recorded.every(([, d]) => d.places === 1)).toBe(true);
+    expect(enrolled.size).toBeGreaterThan(0);
+    expect(enrolled.size).toBeLessThanOrEqual(2); // one place per tier
+    const candidates = new Set(recorded.flatMap(([, d]) => d.candidates));
+    expect([...enrolled.keys()].filter((id) => candidates.has(id)).length).toBeGreaterThan(0); // drawn, then enrolled
+    expect([...enrolled.values()].every((d) => d === ENROLLED)).toBe(true);
+    expect(notDrawn().length).toBeGreaterThanOrEqual(4);
+  });
+
+  it("compares the enrolled with the lottery's candidates not drawn, as the review Tasks record them", async () => {
+    const { report, enrolled, client } = enrolment;
+    const comparison = notDrawn();
+    expect(report.impact.comparison).toBe('lottery');
+    expect(report.impact.groups).toMatchObject({ enrolled: enrolled.size, lottery: comparison.length });
+    expect(report.impact.tierDates).toEqual([ENROLLED]);
+    const figures = report.impact.emergencyAdmissions;
+    expect(figures.comparison.patients).toBe(comparison.length);
+    const rates = await admissionRates(client, comparison);
+    expect(figures.comparison.before).toBeCloseTo(rates.before, 3);
+    expect(figures.comparison.after).toBeCloseTo(rates.after, 3);
+    const enrolledRates = await admissionRates(client, [...enrolled.keys()]);
+    expect(figures.enrolled.before).toBeCloseTo(enrolledRates.before, 3);
+    expect(figures.enrolled.after).toBeCloseTo(enrolledRates.after, 3);
   });
 });
 
