@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { AddressInfo } from 'node:net';
 import { AS_OF, ProgrammePractice } from '../integration/helpers/programme';
 import type { TestService } from '../integration/helpers/service';
@@ -91,6 +91,37 @@ export async function signedInPage(
   const page = await context.newPage();
   await signInInChromium(page, rig, login, options.url);
   return page;
+}
+
+type SavedSession = Awaited<ReturnType<BrowserContext['storageState']>>;
+
+/**
+ * Sign-ins made once per login and service in a test file, for the tests that are not about signing in: the first
+ * page for a login (or one asked for `throughIssuer`) signs in through the issuer's own pages in chromium, as
+ * `signedInPage` does, and its cookies are kept (playwright's storageState); each later page is a new context started
+ * from those cookies, already signed in, on about:blank. A sign-in costs 2-4 s of chromium and issuer, a page 0.3-0.7.
+ * The contexts of one login share its session at the service, which holds only who signed in and the CSRF token: a
+ * test that signs out, lets a session expire or otherwise ends one must sign in with `signedInPage` instead.
+ */
+export function reusedSignIns(
+  chromium: TestBrowser,
+  rig: WorkspaceRig
+): (login: string, options?: { url?: string; javaScriptEnabled?: boolean; throughIssuer?: boolean }) => Promise<Page> {
+  const saved = new Map<string, SavedSession>();
+  return async (login, options = {}) => {
+    const key = `${options.url ?? rig.url} ${login}`;
+    const session = saved.get(key);
+    if (!session || options.throughIssuer) {
+      const page = await signedInPage(chromium, rig, login, options);
+      saved.set(key, await page.context().storageState());
+      return page;
+    }
+    const context = await chromium.context({
+      javaScriptEnabled: options.javaScriptEnabled ?? true,
+      storageState: session,
+    });
+    return context.newPage();
+  };
 }
 
 /**
