@@ -22,8 +22,7 @@ beforeAll(async () => {
   signIn = reusedSignIns(chromium, rig);
 });
 afterAll(async () => {
-  await chromium?.close();
-  await rig?.stop();
+  await Promise.all([chromium?.close(), rig?.stop()]);
 });
 
 /** Accepts the patient with the owner the connector proposed, from their page. */

@@ -20,8 +20,7 @@ beforeAll(async () => {
   signIn = reusedSignIns(chromium, rig);
 });
 afterAll(async () => {
-  await chromium?.close();
-  await rig?.stop();
+  await Promise.all([chromium?.close(), rig?.stop()]);
 });
 
 const review = (patient: string): Promise<Task> => rig.practice.must<Task>('Task', patient, 'mdt-review');

@@ -30,12 +30,27 @@ export interface WorkspaceRig {
  * users carry roles in `roles` and ODS codes in `practices` (test/helpers/oidc-provider.mjs).
  */
 export async function startWorkspaceRig(ui: Record<string, unknown> = {}): Promise<WorkspaceRig> {
-  const practice = await ProgrammePractice.start();
-  const { code } = await practice.run(AS_OF);
-  if (code !== 0) {
-    throw new Error(`the first run exited ${code}`);
+  // The issuer starts in its own process while the practice is seeded and run; if either fails, the other stops.
+  const [seeded, issuer] = await Promise.allSettled([
+    ProgrammePractice.start().then(async (started) => {
+      const { code } = await started.run(AS_OF).catch(async (err: unknown) => {
+        await started.stop();
+        throw err;
+      });
+      if (code !== 0) {
+        await started.stop();
+        throw new Error(`the first run exited ${code}`);
+      }
+      return started;
+    }),
+    startOidcProvider(),
+  ]);
+  if (seeded.status === 'rejected' || issuer.status === 'rejected') {
+    await (seeded.status === 'fulfilled' ? seeded.value.stop() : undefined);
+    await (issuer.status === 'fulfilled' ? issuer.value.stop() : undefined);
+    throw seeded.status === 'rejected' ? seeded.reason : (issuer as PromiseRejectedResult).reason;
   }
-  const provider = await startOidcProvider();
+  const [practice, provider] = [seeded.value, issuer.value];
   const keys = testKeys();
   const services: TestService[] = [];
   const start = async (settings: Record<string, unknown>): Promise<{ service: TestService; url: string }> => {
@@ -73,9 +88,7 @@ export async function startWorkspaceRig(ui: Record<string, unknown> = {}): Promi
     ...first,
     another: start,
     async stop() {
-      await Promise.all(services.map((s) => s.stop()));
-      await provider.stop();
-      await practice.stop();
+      await Promise.all([Promise.all(services.map((s) => s.stop())).then(() => practice.stop()), provider.stop()]);
     },
   };
 }
