@@ -2,16 +2,16 @@ import type { CarePlan, Flag, Task } from '@medplum/fhirtypes';
 import type { Page } from 'playwright-core';
 import { AS_OF, SPECS } from '../integration/helpers/programme';
 import type { WorkspaceRig } from '../helpers/workspace';
-import { reusedSignIns, signInInChromium, startWorkspaceRig } from '../helpers/workspace';
+import { reusedSignIns, signedInPage, signInInChromium, startWorkspaceRig } from '../helpers/workspace';
 import type { TestBrowser } from '../helpers/chromium';
 import { expectAccessible, launchChromium, screenshot } from '../helpers/chromium';
 
 let rig: WorkspaceRig;
 let chromium: TestBrowser;
 /**
- * A page signed in as `login`, in a context of its own (another window): the first for each login signs in through
- * the issuer's own pages, later ones start from its cookies on about:blank. The first test signs in through the
- * issuer whatever ran before it; the no-role test signs in on its own.
+ * A page signed in as `login`, in a context of its own (another window), on about:blank: each login signs in once,
+ * through the issuer over HTTP, and its pages start with its cookies. The first test and the no-role test sign in
+ * through the issuer's pages in chromium; the idle-session test, from mdt-user's cookies, at the issuer's consent.
  */
 let signIn: ReturnType<typeof reusedSignIns>;
 
@@ -50,7 +50,7 @@ async function tabTo(page: Page, selector: string): Promise<void> {
 
 describe('the MDT workspace in chromium', () => {
   it('signs in and shows the run’s candidates, the first tier before the second', async () => {
-    const page = await signIn('mdt-user', { throughIssuer: true });
+    const page = await signedInPage(chromium, rig, 'mdt-user');
     // Who the run proposed, from the record: every open review Task the connector wrote.
     const reviews = (await rig.practice.tagged<Task>('Task')).filter(
       (t) => t.code?.coding?.some((c) => c.code === 'mdt-review') && t.status === 'requested'

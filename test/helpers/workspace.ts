@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { AddressInfo } from 'node:net';
 import { AS_OF, ProgrammePractice } from '../integration/helpers/programme';
 import type { TestService } from '../integration/helpers/service';
 import { startTestService, testKeys } from '../integration/helpers/service';
 import type { TestOidcProvider } from './oidc';
-import { startOidcProvider } from './oidc';
+import { Browser, signInThroughIssuer, startOidcProvider } from './oidc';
 import type { TestBrowser } from './chromium';
 
 export const CLIENT_ID = 'hfu-mdt-workspace';
@@ -106,33 +106,37 @@ export async function signedInPage(
   return page;
 }
 
-type SavedSession = Awaited<ReturnType<BrowserContext['storageState']>>;
-
 /**
- * Sign-ins made once per login and service in a test file, for the tests that are not about signing in: the first
- * page for a login (or one asked for `throughIssuer`) signs in through the issuer's own pages in chromium, as
- * `signedInPage` does, and its cookies are kept (playwright's storageState); each later page is a new context started
- * from those cookies, already signed in, on about:blank. A sign-in costs 2-4 s of chromium and issuer, a page 0.3-0.7.
- * The contexts of one login share its session at the service, which holds only who signed in and the CSRF token: a
- * test that signs out, lets a session expire or otherwise ends one must sign in with `signedInPage` instead.
+ * Pages already signed in, for the tests that are not about signing in: each login signs in once per service (and
+ * test file) through the real issuer over plain HTTP (its login and consent forms posted, the service's callback
+ * followed, some 0.1-0.2 s where chromium's sign-in takes 1.5-3.5), and every page for it is a new chromium context
+ * (another window) starting with those cookies, the issuer's and the service's, on about:blank. The contexts of one
+ * login share its session at the service, which holds only who signed in and the CSRF token: a test that signs out,
+ * lets a session expire or otherwise ends one must sign in on its own (`signedInPage`, in chromium).
  */
 export function reusedSignIns(
   chromium: TestBrowser,
   rig: WorkspaceRig
-): (login: string, options?: { url?: string; javaScriptEnabled?: boolean; throughIssuer?: boolean }) => Promise<Page> {
-  const saved = new Map<string, SavedSession>();
-  return async (login, options = {}) => {
-    const key = `${options.url ?? rig.url} ${login}`;
-    const session = saved.get(key);
-    if (!session || options.throughIssuer) {
-      const page = await signedInPage(chromium, rig, login, options);
-      saved.set(key, await page.context().storageState());
-      return page;
+): (login: string, options?: { url?: string; javaScriptEnabled?: boolean }) => Promise<Page> {
+  const signedIn = new Map<string, Promise<{ origin: string; name: string; value: string }[]>>();
+  const signInOverHttp = async (login: string, url: string) => {
+    const browser = new Browser();
+    const landed = await signInThroughIssuer(browser, url, login);
+    if (landed.url !== `${url}/mdt/worklist`) {
+      throw new Error(`${login}'s sign-in landed on ${new URL(landed.url).pathname}, not the worklist`);
     }
-    const context = await chromium.context({
-      javaScriptEnabled: options.javaScriptEnabled ?? true,
-      storageState: session,
-    });
+    return browser.allCookies();
+  };
+  return async (login, options = {}) => {
+    const url = options.url ?? rig.url;
+    const key = `${url} ${login}`;
+    const cookies = signedIn.get(key) ?? signInOverHttp(login, url);
+    signedIn.set(key, cookies);
+    const context = await chromium.context({ javaScriptEnabled: options.javaScriptEnabled ?? true });
+    // As the service and the issuer set them: HttpOnly, SameSite=Lax, host-only on 127.0.0.1 (ports share cookies).
+    await context.addCookies(
+      (await cookies).map(({ origin, name, value }) => ({ name, value, url: origin, httpOnly: true, sameSite: 'Lax' }))
+    );
     return context.newPage();
   };
 }
