@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 
 /** Debian's chromium (.ci/run installs it), headless, with nothing that reaches out to the network on its own. */
@@ -15,11 +15,8 @@ const ARGS = [
 ];
 
 export interface TestBrowser {
-  /**
-   * A fresh context (its own cookies: another person at another computer), limited to 127.0.0.1 and files; with a
-   * `storageState`, starting with the cookies another context saved (the same person at another window).
-   */
-  context(options?: Pick<BrowserContextOptions, 'javaScriptEnabled' | 'storageState'>): Promise<BrowserContext>;
+  /** A fresh context (its own cookies: another person at another computer), limited to 127.0.0.1 and files. */
+  context(options?: { javaScriptEnabled?: boolean }): Promise<BrowserContext>;
   close(): Promise<void>;
 }
 
