@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core';
 import { addDays } from '../../src/dates';
 import { AS_OF } from '../integration/helpers/programme';
 import type { WorkspaceRig } from '../helpers/workspace';
-import { signedInPage, startWorkspaceRig } from '../helpers/workspace';
+import { reusedSignIns, signedInPage, startWorkspaceRig } from '../helpers/workspace';
 import type { TestBrowser } from '../helpers/chromium';
 import { expectAccessible, launchChromium, screenshot } from '../helpers/chromium';
 import { expectValid } from '../helpers/care-forms';
@@ -14,18 +14,19 @@ import { expectValid } from '../helpers/care-forms';
  */
 let rig: WorkspaceRig;
 let chromium: TestBrowser;
+/**
+ * The first test signs in through the issuer's own pages in chromium; the others start from the cookies of one
+ * sign-in through the issuer over HTTP (another window, already signed in, on about:blank).
+ */
+let signIn: ReturnType<typeof reusedSignIns>;
 
 beforeAll(async () => {
   [rig, chromium] = await Promise.all([startWorkspaceRig(), launchChromium()]);
+  signIn = reusedSignIns(chromium, rig);
 });
 afterAll(async () => {
-  await chromium?.close();
-  await rig?.stop();
+  await Promise.all([chromium?.close(), rig?.stop()]);
 });
-
-function signIn(login: string): Promise<Page> {
-  return signedInPage(chromium, rig, login);
-}
 
 /** Accepts the patient with the owner the connector proposed, from their page. */
 async function accept(page: Page, patient: string): Promise<void> {
@@ -63,7 +64,7 @@ describe("the care team's forms in chromium", () => {
   const conversationPath = `/mdt/patients/${PATIENT}/conversation`;
 
   it('records the conversation with two goals and two referrals: the CarePlan holds them', async () => {
-    const page = await signIn('mdt-user');
+    const page = await signedInPage(chromium, rig, 'mdt-user');
     await accept(page, PATIENT);
     await openFromCaseloads(page, conversationPath);
     await expectAccessible(page);

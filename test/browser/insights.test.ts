@@ -21,8 +21,7 @@ beforeAll(async () => {
   await signInInChromium(page, rig, 'lead-user');
 });
 afterAll(async () => {
-  await chromium?.close();
-  await rig?.stop();
+  await Promise.all([chromium?.close(), rig?.stop()]);
 });
 
 describe('the insights page in chromium', () => {

@@ -125,6 +125,11 @@ export class Browser {
     return this.cookies.get(origin)?.get(name);
   }
 
+  /** Every cookie held, with the origin that set it (to hand them to a real browser). */
+  allCookies(): { origin: string; name: string; value: string }[] {
+    return [...this.cookies].flatMap(([origin, jar]) => [...jar].map(([name, value]) => ({ origin, name, value })));
+  }
+
   clear(): void {
     this.cookies.clear();
   }

@@ -6,7 +6,7 @@ import { AS_OF, ProgrammePractice } from '../integration/helpers/programme';
 import type { TestService } from '../integration/helpers/service';
 import { startTestService, testKeys } from '../integration/helpers/service';
 import type { TestOidcProvider } from './oidc';
-import { startOidcProvider } from './oidc';
+import { Browser, signInThroughIssuer, startOidcProvider } from './oidc';
 import type { TestBrowser } from './chromium';
 
 export const CLIENT_ID = 'hfu-mdt-workspace';
@@ -30,12 +30,27 @@ export interface WorkspaceRig {
  * users carry roles in `roles` and ODS codes in `practices` (test/helpers/oidc-provider.mjs).
  */
 export async function startWorkspaceRig(ui: Record<string, unknown> = {}): Promise<WorkspaceRig> {
-  const practice = await ProgrammePractice.start();
-  const { code } = await practice.run(AS_OF);
-  if (code !== 0) {
-    throw new Error(`the first run exited ${code}`);
+  // The issuer starts in its own process while the practice is seeded and run; if either fails, the other stops.
+  const [seeded, issuer] = await Promise.allSettled([
+    ProgrammePractice.start().then(async (started) => {
+      const { code } = await started.run(AS_OF).catch(async (err: unknown) => {
+        await started.stop();
+        throw err;
+      });
+      if (code !== 0) {
+        await started.stop();
+        throw new Error(`the first run exited ${code}`);
+      }
+      return started;
+    }),
+    startOidcProvider(),
+  ]);
+  if (seeded.status === 'rejected' || issuer.status === 'rejected') {
+    await (seeded.status === 'fulfilled' ? seeded.value.stop() : undefined);
+    await (issuer.status === 'fulfilled' ? issuer.value.stop() : undefined);
+    throw seeded.status === 'rejected' ? seeded.reason : (issuer as PromiseRejectedResult).reason;
   }
-  const provider = await startOidcProvider();
+  const [practice, provider] = [seeded.value, issuer.value];
   const keys = testKeys();
   const services: TestService[] = [];
   const start = async (settings: Record<string, unknown>): Promise<{ service: TestService; url: string }> => {
@@ -73,9 +88,7 @@ export async function startWorkspaceRig(ui: Record<string, unknown> = {}): Promi
     ...first,
     another: start,
     async stop() {
-      await Promise.all(services.map((s) => s.stop()));
-      await provider.stop();
-      await practice.stop();
+      await Promise.all([Promise.all(services.map((s) => s.stop())).then(() => practice.stop()), provider.stop()]);
     },
   };
 }
@@ -91,6 +104,41 @@ export async function signedInPage(
   const page = await context.newPage();
   await signInInChromium(page, rig, login, options.url);
   return page;
+}
+
+/**
+ * Pages already signed in, for the tests that are not about signing in: each login signs in once per service (and
+ * test file) through the real issuer over plain HTTP (its login and consent forms posted, the service's callback
+ * followed, some 0.1-0.2 s where chromium's sign-in takes 1.5-3.5), and every page for it is a new chromium context
+ * (another window) starting with those cookies, the issuer's and the service's, on about:blank. The contexts of one
+ * login share its session at the service, which holds only who signed in and the CSRF token: a test that signs out,
+ * lets a session expire or otherwise ends one must sign in on its own (`signedInPage`, in chromium).
+ */
+export function reusedSignIns(
+  chromium: TestBrowser,
+  rig: WorkspaceRig
+): (login: string, options?: { url?: string; javaScriptEnabled?: boolean }) => Promise<Page> {
+  const signedIn = new Map<string, Promise<{ origin: string; name: string; value: string }[]>>();
+  const signInOverHttp = async (login: string, url: string) => {
+    const browser = new Browser();
+    const landed = await signInThroughIssuer(browser, url, login);
+    if (landed.url !== `${url}/mdt/worklist`) {
+      throw new Error(`${login}'s sign-in landed on ${new URL(landed.url).pathname}, not the worklist`);
+    }
+    return browser.allCookies();
+  };
+  return async (login, options = {}) => {
+    const url = options.url ?? rig.url;
+    const key = `${url} ${login}`;
+    const cookies = signedIn.get(key) ?? signInOverHttp(login, url);
+    signedIn.set(key, cookies);
+    const context = await chromium.context({ javaScriptEnabled: options.javaScriptEnabled ?? true });
+    // As the service and the issuer set them: HttpOnly, SameSite=Lax, host-only on 127.0.0.1 (ports share cookies).
+    await context.addCookies(
+      (await cookies).map(({ origin, name, value }) => ({ name, value, url: origin, httpOnly: true, sameSite: 'Lax' }))
+    );
+    return context.newPage();
+  };
 }
 
 /**
