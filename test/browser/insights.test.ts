@@ -43,6 +43,28 @@ describe('the insights page in chromium', () => {
       })
     );
     expect(charts).toHaveLength(4);
+    // Dates as the NHS writes them ("23 November 2026"), never ISO, in what is read on screen or aloud: the page is
+    // the report for today in London.
+    const today = new Intl.DateTimeFormat('en-GB', {
+      day: 'numeric',
+      month: 'long',
+      year: 'numeric',
+      timeZone: 'Europe/London',
+    }).format(new Date());
+    const read = await page.$eval('main', (main) =>
+      [
+        (main as unknown as { innerText: string }).innerText,
+        ...[...main.querySelectorAll('[aria-label], [aria-description], [title], title, desc')].map((e) =>
+          [e.getAttribute('aria-label'), e.getAttribute('aria-description'), e.getAttribute('title'), e.textContent]
+            .filter(Boolean)
+            .join(' ')
+        ),
+      ].join('\n')
+    );
+    expect(read).toContain(`the figures of the whole population on ${today},`);
+    expect(read).toContain(`) on ${today}.`);
+    expect(read).toContain(` to ${today}`);
+    expect(read).not.toMatch(/\d{4}-\d{2}-\d{2}/);
     for (const chart of charts) {
       expect(chart.named).toBe(true);
       expect(chart.marks).toBeGreaterThan(0);
