@@ -1,4 +1,4 @@
-import { londonDay } from '../dates';
+import { longDate } from '../dates';
 import type { Duration, FactValue } from '../mappings';
 import type { Decision } from './decide';
 import type { Programme } from './load';
@@ -117,21 +117,8 @@ export function valuesInWords(programme: Programme, values: Readonly<Record<stri
     .join(', ');
 }
 
-const longDateFormat = new Intl.DateTimeFormat('en-GB', {
-  day: 'numeric',
-  month: 'long',
-  year: 'numeric',
-  timeZone: 'UTC',
-});
-
-/**
- * A date as the NHS style guide writes it: "1 December 2026". A calendar date is London's already (evaluation dates
- * are London calendar days) and is formatted as it stands; a dateTime is first placed on London's calendar.
- */
-export function longDate(date: string): string {
-  const day = londonDay(date);
-  return day ? longDateFormat.format(new Date(`${day}T00:00:00Z`)) : date;
-}
+/** Dates in words ("1 December 2026"): the one formatter, in src/dates, re-exported for criteria's callers. */
+export { longDate };
 
 const UNITS: Record<Duration['unit'], string> = { Y: 'year', M: 'month', W: 'week', D: 'day' };
 

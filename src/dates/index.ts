@@ -122,3 +122,20 @@ export function londonDay(value: unknown): IsoDate | undefined {
   }
   return undefined;
 }
+
+const longDateFormat = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+  timeZone: 'UTC',
+});
+
+/**
+ * A date as the NHS style guide writes it: "1 December 2026" (no leading zero, the month in full). A calendar date
+ * is London's already and is formatted as it stands; a dateTime is first placed on London's calendar. Anything that
+ * is not a FHIR date or dateTime is returned as it is. The one formatter for dates people read: report and pages.
+ */
+export function longDate(date: string): string {
+  const day = londonDay(date);
+  return day ? longDateFormat.format(new Date(`${day}T00:00:00Z`)) : date;
+}

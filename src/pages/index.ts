@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import express, { Router } from 'express';
 import helmet from 'helmet';
 import type { Config } from '../config';
@@ -80,6 +81,7 @@ export function createPages(deps: PagesDeps): Router {
     ...(deps.now ? { now: deps.now } : {}),
   });
   const router = Router();
+  router.get(`/mdt/assets/nhsuk/${NHSUK_CSS}`, nhsukStylesheet());
   router.use('/mdt/assets/nhsuk', express.static(`${NHSUK_DIST}/nhsuk`, { maxAge: '1d', index: false }));
   router.use('/mdt/assets', express.static(ASSETS_DIR, { maxAge: '1h', index: false }));
   router.use('/mdt', securityHeaders(config));
@@ -94,6 +96,24 @@ export function createPages(deps: PagesDeps): Router {
   router.use('/mdt', (_req, _res, next) => next(notFound()));
   router.use('/mdt', pageErrors(views, logger));
   return router;
+}
+
+const NHSUK_CSS = 'nhsuk-frontend.min.css';
+
+/**
+ * NHS.UK frontend's stylesheet without its two @font-face rules, which load Frutiger from https://assets.nhs.uk.
+ * The policy keeps `font-src 'self'` rather than allowing that origin: Frutiger needs the deploying organisation's
+ * own licence from NHS England (not the software's to assume), a service on HSCN may not reach the internet, and
+ * pages of patient data make no third-party requests. Without the rules the browser asks for nothing and the
+ * policy refuses nothing; the font stack stays `"Frutiger W01", Arial, sans-serif`, so the text is in Arial, the
+ * design system's fallback. Read once, on the first request.
+ */
+function nhsukStylesheet(): express.RequestHandler {
+  let css: string | undefined;
+  return (_req, res) => {
+    css ??= readFileSync(`${NHSUK_DIST}/nhsuk/${NHSUK_CSS}`, 'utf8').replace(/@font-face\{[^}]*\}/g, '');
+    res.type('text/css').set('Cache-Control', 'public, max-age=86400').send(css);
+  };
 }
 
 /**

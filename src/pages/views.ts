@@ -1,5 +1,6 @@
 import path from 'node:path';
 import nunjucks from 'nunjucks';
+import { longDate } from '../dates';
 import { PACKAGE_ROOT } from '../package-root';
 
 /** Where NHS.UK frontend's built files are: `nhsuk/components/<name>/macro.njk`, its CSS, JS and assets. */
@@ -38,7 +39,6 @@ export function formatNhsNumber(value: unknown): string {
   return /^\d{10}$/.test(digits) ? `${digits.slice(0, 3)} ${digits.slice(3, 6)} ${digits.slice(6)}` : digits;
 }
 
-const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 const DATE_TIME = new Intl.DateTimeFormat('en-GB', {
   day: 'numeric',
   month: 'long',
@@ -48,13 +48,9 @@ const DATE_TIME = new Intl.DateTimeFormat('en-GB', {
   timeZone: 'Europe/London',
 });
 
-/** A FHIR date or dateTime as "1 December 2026"; a bare date is a calendar date, never shifted by a zone. */
+/** A FHIR date or dateTime as "1 December 2026", on London's calendar (src/dates: the report uses the same). */
 export function formatDate(value: unknown): string {
-  if (typeof value !== 'string' || !value) {
-    return '';
-  }
-  const date = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
-  return Number.isNaN(date.getTime()) ? value : DATE.format(date);
+  return typeof value === 'string' && value ? longDate(value) : '';
 }
 
 /** An instant as "1 December 2026 at 14:05" in UK time. */

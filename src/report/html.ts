@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { longDate } from '../dates';
 import type { Report } from './build';
 import { TYPOLOGY_ROWS } from './build';
 import type { Chart } from './charts';
@@ -83,7 +84,7 @@ function summarySection(report: Report): string {
   const { population } = report;
   const skipped = Object.values(population.skipped).reduce((s, n) => s + n, 0);
   return p(
-    `${population.patients.toLocaleString('en-GB')} patients (${population.title}) on ${report.asOf}.` +
+    `${population.patients.toLocaleString('en-GB')} patients (${population.title}) on ${longDate(report.asOf)}.` +
       (skipped ? ` ${skipped} patients were left out because their records could not be read.` : '') +
       (population.complete ? '' : ' Part of the population could not be read: the figures are incomplete.')
   );
@@ -189,7 +190,7 @@ function persistenceSection(report: Report, chart?: Chart): string {
   const rows = periods.flatMap((period) =>
     Object.entries(period.groups).map(([group, g]) => [
       labels[group] ?? group,
-      `${period.from} to ${period.to}`,
+      `${longDate(period.from)} to ${longDate(period.to)}`,
       g.patients,
       g.stillIn,
       percent(g.share),
@@ -302,7 +303,7 @@ function nhsukCss(): string {
 
 /** The whole report as one self-contained HTML file: styles inlined, charts inline SVG, no script. */
 export function renderReportDocument(report: Report, charts: readonly Chart[]): string {
-  const title = `High Frequency Users report, ${report.asOf}`;
+  const title = `High Frequency Users report, ${longDate(report.asOf)}`;
   return `<!DOCTYPE html>
 <html lang="en-GB" class="nhsuk-template">
 <head>

@@ -142,6 +142,35 @@ describe('hfu report', () => {
     expect(html).toContain('regression to the mean');
   });
 
+  it('writes every date in the HTML as the NHS does ("23 November 2026"), never in ISO form, and keeps ISO in the JSON', () => {
+    const html = readFileSync(htmlFile, 'utf8');
+    // What a reader sees (and a screen reader hears): the text and the attributes read out, without the stylesheet.
+    const visible = html
+      .replace(/<style>[\s\S]*?<\/style>/g, ' ')
+      .replace(/<[^>]*?\b(?:aria-label|aria-description|title|alt)="([^"]*)"[^>]*>/g, ' $1 ')
+      .replace(/<[^>]+>/g, ' ');
+    // Noon UTC is on the same London day all year round.
+    const nhs = new Intl.DateTimeFormat('en-GB', {
+      day: 'numeric',
+      month: 'long',
+      year: 'numeric',
+      timeZone: 'Europe/London',
+    });
+    const words = (iso: string): string => nhs.format(new Date(`${iso}T12:00:00Z`));
+    expect(report.asOf).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(visible).toContain(`on ${words(report.asOf)}.`);
+    expect(html).toContain(`<title>High Frequency Users report, ${words(report.asOf)}</title>`);
+    const oneYear = report.persistence.oneYear;
+    expect(visible).toContain(`${words(oneYear.from)} to ${words(oneYear.to)}`);
+    if (report.persistence.twoYears) {
+      expect(visible).toContain(
+        `${words(report.persistence.twoYears.from)} to ${words(report.persistence.twoYears.to)}`
+      );
+    }
+    expect(visible).not.toMatch(/\d{4}-\d{2}-\d{2}/);
+    expect(visible).not.toContain(report.asOf);
+  });
+
   it('writes the headline figures as a MeasureReport of the project Measure, once, when asked', async () => {
     // The first run (beforeAll) created it; the same report again leaves it as it is.
     const again = await runCli(['report', '--now', AS_OF, '--json'], measureEnv());

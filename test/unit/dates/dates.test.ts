@@ -4,6 +4,7 @@ import {
   isIsoDate,
   londonDate,
   londonStartOfDay,
+  longDate,
   toLondonDateTime,
   yearsBetween,
 } from '../../../src/dates';
@@ -54,5 +55,30 @@ describe('Europe/London', () => {
   it('reads the London date of an instant', () => {
     expect(londonDate(new Date('2025-06-30T23:30:00Z'))).toBe('2025-07-01');
     expect(londonDate(new Date('2025-12-31T23:30:00Z'))).toBe('2025-12-31');
+  });
+});
+
+describe('dates as people read them (NHS style: "1 December 2026")', () => {
+  const nhs = new Intl.DateTimeFormat('en-GB', {
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    timeZone: 'Europe/London',
+  });
+
+  it('writes every calendar day of a year, clock changes included, as London writes it, with no leading zero', () => {
+    for (let t = Date.UTC(2026, 0, 1, 12); t < Date.UTC(2027, 0, 1); t += 86_400_000) {
+      const instant = new Date(t);
+      const iso = instant.toISOString().slice(0, 10); // noon UTC is on the same London day
+      expect(longDate(iso)).toBe(nhs.format(instant));
+      expect(longDate(iso)).toMatch(/^[1-9]\d? [A-Z][a-z]+ \d{4}$/);
+    }
+  });
+
+  it('places a dateTime on London’s calendar and leaves anything else as it is', () => {
+    for (const instant of ['2026-03-29T00:30:00Z', '2026-06-30T23:30:00Z', '2026-10-24T23:30:00Z']) {
+      expect(longDate(instant)).toBe(nhs.format(new Date(instant)));
+    }
+    expect(longDate('soon')).toBe('soon');
   });
 });

@@ -53,6 +53,9 @@ describe('formatting', () => {
   it('shows a FHIR date as the calendar date it is, and an instant in UK time', () => {
     expect(formatDate('2026-03-29')).toBe('29 March 2026');
     expect(formatDate('2026-12-01T23:30:00Z')).toBe('1 December 2026');
+    // An instant is placed on London's calendar: 23:30 UTC on 30 June is 1 July in British Summer Time.
+    expect(formatDate('2026-06-30T23:30:00Z')).toBe('1 July 2026');
+    expect(formatDate('not a date')).toBe('not a date');
     expect(formatDate('')).toBe('');
     expect(formatDateTime('2026-07-01T13:05:00Z')).toBe('1 July 2026 at 14:05');
   });
