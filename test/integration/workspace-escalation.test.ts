@@ -192,6 +192,13 @@ describe.each(SETUPS)('escalations to the MDT %s', (_setup, options) => {
     expect(row).toMatchObject({ review: `Task/${decided.id}`, proposedOwner: { reference: OWNERS['hfu-e'] } });
     expect(row?.reason).toMatch(/did not say who: choose who takes over the care plan$/);
     expect((await workspace.patient(alex, 'hfu-e')).decision.allowed).toBe(true);
+    // Logged by the escalation's id and the code only: no patient id or details.
+    const { stderr } = await practice.run(AS_OF);
+    const logged = stderr.split('\n').filter((l) => l.includes('move unresolved'));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toContain(`Task/${decided.id}`);
+    expect(logged[0]).toContain('reallocate-owner-not-a-professional');
+    expect(logged[0]).not.toContain('hfu-e');
   });
 
   it('4b. a platform then naming the professional over FHIR has the same result as a move in the workspace', async () => {
