@@ -3,7 +3,7 @@ import type { IsoDate } from '../dates';
 import { londonDay } from '../dates';
 import type { FhirClient, SourceReferences } from '../fhir';
 import type { Episode, EpisodeForms, ProgrammeRecord } from '../lifecycle';
-import { standingOf } from '../lifecycle';
+import { standingOf, unresolvedReallocation } from '../lifecycle';
 import { QUESTIONNAIRE } from '../vocabulary';
 import { checkInAnswers, conversationAnswers } from './answers';
 import { checkInQuestionnaire, conversationQuestionnaire, questionnaireFor } from './questionnaires';
@@ -21,7 +21,8 @@ const RESPONSES_PER_SEARCH = 50;
  * Reads the care team's completed forms: for each patient's latest episode with a care plan in force, the
  * QuestionnaireResponse each completed conversation (latest attempt) and check-in Task references from its output,
  * checked against its form, attached to the episode (`forms`) for the lifecycle to react to. A Task completed
- * without a form is left as before (the check-ins follow the programme's cadence). Returns the unusable ones.
+ * without a form is left as before (the check-ins follow the programme's cadence). Returns the unusable ones, and
+ * any escalation decided as a move that names no professional to move the patient to (nothing is moved).
  */
 export async function readCareForms(
   client: FhirClient,
@@ -39,6 +40,11 @@ export async function readCareForms(
     const forms = formsOf(patientId, episode, responses, source);
     episode.forms = forms;
     unprocessable.push(...forms.unprocessable);
+    // Not the forms': a move to nobody the run can follow leaves the rest of the plan to go on (src/lifecycle).
+    const moved = unresolvedReallocation(episode);
+    if (moved) {
+      unprocessable.push(moved);
+    }
   }
   return unprocessable;
 }

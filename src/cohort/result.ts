@@ -61,7 +61,10 @@ export interface RunResult {
   warnings: string[];
   writes: WriteOutcome;
   conflicts: { identifier: string; reference: string }[];
-  /** Completed conversation and check-in Tasks whose form could not be used: left alone until corrected. */
+  /**
+   * Completed conversation and check-in Tasks whose form could not be used, and escalations decided as a move that
+   * names no professional: left alone until corrected.
+   */
   unprocessable: { task: string; reason: string }[];
   decisions?: Decision[];
   timings: { readMs: number; writeMs: number; totalMs: number };

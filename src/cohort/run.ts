@@ -96,7 +96,10 @@ async function start(deps: RunDeps, settings: RunSettings): Promise<RunInputs> {
   const record = await readProgrammeRecord(deps.record, programme.id, cohort, signal);
   // The care team's forms are kept beside the Tasks they complete: in the record.
   const unprocessable = await readCareForms(deps.record, record, sourceReferences(deps), signal);
-  unprocessable.forEach((form) => logger.warn('form unprocessable: left alone', { ...form }));
+  for (const item of unprocessable) {
+    const what = item.reason.startsWith('reallocate-') ? 'move unresolved' : 'form unprocessable';
+    logger.warn(`${what}: left alone`, { ...item }); // a Task reference and a code only
+  }
   const mode = await chooseReadMode(readDeps(deps), population, {
     extract: settings.extract ?? 'search',
     patients: settings.patients,

@@ -72,10 +72,29 @@ export function latestEscalationDecision(
   return decided ? { n: decided.n, task: decided.task, outcome: decided.state as EscalationOutcome } : undefined;
 }
 
-/** The professional an escalation moved the patient to: the Task's owner, a person or a team. */
+/**
+ * The professional an escalation moved the patient to: the Task's owner, a Practitioner or PractitionerRole. A team
+ * (CareTeam, Group) or an Organization owns no caseload: a move "to" one names nobody, so nothing is moved.
+ */
 export function reallocatedTo(task: Task): string | undefined {
   const owner = task.owner?.reference;
-  return owner && /^(PractitionerRole|Practitioner|CareTeam)\//.test(owner) ? owner : undefined;
+  return owner && /^(PractitionerRole|Practitioner)\/[^/]+$/.test(owner) ? owner : undefined;
+}
+
+/**
+ * The MDT's latest decision on the episode's escalations moves the patient (`reallocate`) but the Task names no
+ * professional to move them to (a platform completed it leaving the MDT team or an Organization as owner, or none):
+ * the run moves nothing, and the escalation stays before the MDT until they name one. By reference and code only.
+ */
+export function unresolvedReallocation(
+  episode: Episode | undefined
+): { task: string; reason: 'reallocate-owner-missing' | 'reallocate-owner-not-a-professional' } | undefined {
+  const decided = episode && latestEscalationDecision(episode);
+  if (decided?.outcome !== 'reallocate' || !decided.task.id || reallocatedTo(decided.task)) {
+    return undefined;
+  }
+  const reason = decided.task.owner?.reference ? 'reallocate-owner-not-a-professional' : 'reallocate-owner-missing';
+  return { task: `Task/${decided.task.id}`, reason };
 }
 
 /** The day the MDT decided (London): when the Task's work ended, else when it was last changed. */

@@ -23,6 +23,7 @@ export {
   latestEscalationDecision,
   openEscalation,
   reallocatedTo,
+  unresolvedReallocation,
   stepDownState,
 } from './escalation';
 export type { EscalationState, StepDownState } from './escalation';

@@ -6,7 +6,7 @@ import type { TierId } from '../vocabulary';
 import { decidedOn, latestEscalationDecision, openEscalation, reallocatedTo, stepDownState } from './escalation';
 import type { Episode, PatientInProgramme } from './record';
 import type { Standing } from './stage';
-import { isOpenTask, standingOf, tierOfEpisode } from './stage';
+import { hasBusinessStatus, isOpenTask, standingOf, tierOfEpisode } from './stage';
 
 /** Why a patient leaves the programme other than by discharge: the id of an exclusion the programme marks `exit`. */
 export type ExitReason = string;
@@ -18,7 +18,10 @@ export type Action =
   | { kind: 'enrol'; episode: Episode; tier: TierId }
   | { kind: 'schedule-check-in'; episode: Episode; n: number; due: IsoDate }
   | { kind: 'retier'; episode: Episode; tier: TierId }
+  /** A step-down review: written, or re-opened when the run closed it because the patient qualified again. */
   | { kind: 'step-down'; episode: Episode }
+  /** The patient meets the criteria again while their step-down review is open: the review is closed, unneeded. */
+  | { kind: 'close-step-down'; episode: Episode }
   | { kind: 'discharge'; episode: Episode }
   | { kind: 'exit'; episode: Episode; reason: ExitReason }
   /** The care team's forms made into the plan: goals, referrals, wellbeing scores, the narrative (src/care). */
@@ -158,9 +161,14 @@ function enrolledTransitions(
     return actions;
   }
   // One step-down review an episode: once the MDT has kept the patient in the programme, the run does not ask again
-  // while they stay enrolled, even if they qualify again and later drop out again (README, the lifecycle).
-  if (!decision.qualifyingTier && !episode.stepDown) {
+  // while they stay enrolled, even if they qualify again and later drop out again (README, the lifecycle). One the
+  // run closed, unneeded, because the patient qualified again before the MDT decided is asked again (re-opened).
+  const review = episode.stepDown;
+  if (!decision.qualifyingTier && (!review || closedAsQualifyingAgain(review))) {
     actions.push({ kind: 'step-down', episode });
+  }
+  if (decision.qualifyingTier && isOpenTask(review)) {
+    actions.push({ kind: 'close-step-down', episode });
   }
   const flagTier = episode.flag?.category
     ?.flatMap((c) => c.coding ?? [])
@@ -293,4 +301,9 @@ export function openTasks(episode: Episode): NonNullable<Episode['conversation']
     ...episode.checkIns.values(),
     ...(episode.escalations?.values() ?? []),
   ].filter(isOpenTask);
+}
+
+/** A step-down review the run closed, unneeded, because the patient met the criteria again before the MDT decided. */
+export function closedAsQualifyingAgain(task: Task): boolean {
+  return task.status === 'cancelled' && hasBusinessStatus(task, 'meets-criteria-again');
 }

@@ -117,7 +117,7 @@ const SPECS: CodeSystemSpec[] = [
     id: 'hfu-business-status',
     valueSet: VALUE_SET.businessStatus,
     title: 'HFU task business statuses',
-    description: "Business statuses on HFU Tasks: the MDT's decision on a review (enrol, decline, deferred to the next meeting); on a review a check-in escalated to them (keep the plan going with the current owner, keep it going with another professional who becomes the Task's owner, discharge, or deferred); on a step-down review (step down to community support, keep the plan going with the current owner, or deferred); and the connector's own (proposed, scheduled).",
+    description: "Business statuses on HFU Tasks: the MDT's decision on a review (enrol, decline, deferred to the next meeting); on a review a check-in escalated to them (keep the plan going with the current owner, keep it going with another professional who becomes the Task's owner, discharge, or deferred); on a step-down review (step down to community support, keep the plan going with the current owner, or deferred); and the connector's own (proposed, scheduled; meets the criteria again, on a step-down review it closed as no longer needed).",
     concepts: Object.values(BUSINESS_STATUS),
   },
   {

@@ -241,7 +241,14 @@ export const RISK_CODE: Record<RiskType, Code> = {
 };
 
 export type BusinessStatus =
-  'proposed' | 'enrol' | 'decline' | 'deferred' | 'scheduled' | EscalationOutcome | StepDownOutcome;
+  | 'proposed'
+  | 'enrol'
+  | 'decline'
+  | 'deferred'
+  | 'scheduled'
+  | 'meets-criteria-again'
+  | EscalationOutcome
+  | StepDownOutcome;
 
 /**
  * What the MDT decides on a review a check-in asked for (an escalation), besides deferring it: keep the plan going
@@ -265,6 +272,11 @@ export const BUSINESS_STATUS: Record<BusinessStatus, Code> = {
     display: 'MDT decision: deferred to the next meeting',
   },
   scheduled: { system: CODE_SYSTEM.businessStatus, code: 'scheduled', display: 'Scheduled by hfu-connector' },
+  'meets-criteria-again': {
+    system: CODE_SYSTEM.businessStatus,
+    code: 'meets-criteria-again',
+    display: 'Closed by hfu-connector: the patient meets the criteria again',
+  },
   'continue-plan': {
     system: CODE_SYSTEM.businessStatus,
     code: 'continue-plan',

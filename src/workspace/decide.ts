@@ -3,7 +3,7 @@ import type { Annotation, Organization, Provenance, Reference, Task } from '@med
 import type { Caseloads, WorkforceMember } from '../allocation';
 import type { Programme } from '../criteria';
 import type { Episode, Stage } from '../lifecycle';
-import { episodeStage, escalationState, openEscalation, stepDownState } from '../lifecycle';
+import { episodeStage, escalationState, openEscalation, stepDownState, unresolvedReallocation } from '../lifecycle';
 import type { RiskType } from '../vocabulary';
 import { BUSINESS_STATUS, CANONICAL_BASE, DECLINE_REASON, MANAGED_TAG, PROFILE, ROLES } from '../vocabulary';
 import { connector } from '../writeback';
@@ -49,10 +49,13 @@ export function decisionTarget(latest: Episode | undefined, stage: Stage | undef
   const escalations = [...(latest?.escalations ?? [])].sort(([a], [b]) => b - a);
   const escalation = openEscalation(latest) ?? (escalations[0] && { n: escalations[0][0], task: escalations[0][1] });
   const stepDown = latest?.stepDown;
+  // A move the run could not follow (no professional named) is the MDT's to decide again.
+  const unresolved = unresolvedReallocation(latest)?.task;
   const asEscalation = escalation && {
     kind: 'escalation' as const,
     task: escalation.task,
-    open: enrolled && escalationState(escalation.task) === 'open',
+    open:
+      enrolled && (escalationState(escalation.task) === 'open' || unresolved === `Task/${escalation.task.id ?? ''}`),
     checkIn: escalation.n,
   };
   const asStepDown = stepDown && {

@@ -3,7 +3,15 @@ import { proposedOwnerOf, mdtAllocation } from '../allocation';
 import type { Programme } from '../criteria';
 import { compareSeverity, longDate, reasonSentence } from '../criteria';
 import type { Episode, PatientInProgramme, Stage } from '../lifecycle';
-import { hasBusinessStatus, isOpenTask, openEscalation, STAGES, standingOf, tierOfEpisode } from '../lifecycle';
+import {
+  hasBusinessStatus,
+  isOpenTask,
+  openEscalation,
+  STAGES,
+  standingOf,
+  tierOfEpisode,
+  unresolvedReallocation,
+} from '../lifecycle';
 import type { TierId } from '../vocabulary';
 import { isTaskInput, RISK_CODE, TIER_CODE } from '../vocabulary';
 import { InvalidInput } from './errors';
@@ -56,7 +64,8 @@ export function sectionOf(episode: Episode, stage: Stage): WorklistSection | und
       return 'awaiting-capacity';
     case 'enrolled':
       // An escalation comes first: a patient also due a step-down review is shown once, as escalated.
-      if (openEscalation(episode)) {
+      // So does a move the run could not follow (no professional named): the MDT is to say who.
+      if (openEscalation(episode) || unresolvedReallocation(episode)) {
         return 'escalated';
       }
       return isOpenTask(episode.stepDown) ? 'step-down' : undefined;
@@ -108,7 +117,7 @@ function rowOf(
   }
   const decision = known?.decision;
   const review = latest.review;
-  const escalation = section === 'escalated' ? openEscalation(latest) : undefined;
+  const escalation = section === 'escalated' ? (openEscalation(latest) ?? unresolvedMove(latest)) : undefined;
   // The Task the MDT decides on: the escalation, the step-down review, else the episode's review.
   const stepDown = section === 'step-down' ? latest.stepDown : undefined;
   const decided = escalation?.task ?? stepDown ?? review;
@@ -143,12 +152,22 @@ function rowOf(
  * recorded, else the day the connector opened the review); and whether an earlier meeting deferred it.
  */
 function escalationReason(episode: Episode, escalation: NonNullable<ReturnType<typeof openEscalation>>): string {
+  if (!openEscalation(episode)) {
+    return 'The MDT chose to move this patient to another professional but did not say who: choose who takes over the care plan';
+  }
   const checkIn = episode.checkIns.get(escalation.n);
   const on = checkIn?.executionPeriod?.end ?? checkIn?.lastModified ?? escalation.task.authoredOn;
   return deferredSaid(
     escalation.task,
     `Escalated by the care team at check-in ${escalation.n}${on ? ` on ${longDate(on)}` : ''}`
   );
+}
+
+/** The escalation decided as a move to nobody the run can follow, with its check-in (src/lifecycle). */
+function unresolvedMove(episode: Episode): ReturnType<typeof openEscalation> {
+  const task = unresolvedReallocation(episode)?.task;
+  const found = [...(episode.escalations ?? [])].find(([, t]) => `Task/${t.id}` === task);
+  return found ? { n: found[0], task: found[1] } : undefined;
 }
 
 /** An escalation's or step-down review's line says when an earlier meeting deferred it. */

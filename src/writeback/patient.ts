@@ -23,6 +23,8 @@ import {
   keyOf,
   reallocatedCarePlan,
   reallocatedTask,
+  closedStepDown,
+  reopenedStepDown,
   ReferenceBook,
   retieredFlag,
   reviewTask,
@@ -152,6 +154,9 @@ function desiredFor(inputs: PatientInputs, action: Action, book: ReferenceBook, 
       return [task, withActivities(plan, [book.ref(key)])];
     }
     case 'step-down':
+      if (action.episode.stepDown) {
+        return [reopenedStepDown(action.episode.stepDown)]; // closed as unneeded earlier: asked again
+      }
       return [
         stepDownTask(
           ctx,
@@ -160,6 +165,10 @@ function desiredFor(inputs: PatientInputs, action: Action, book: ReferenceBook, 
           book.ref(carePlanKey(ctx, action.episode))
         ),
       ];
+    case 'close-step-down':
+      changes.reasons.push('meets-criteria-again');
+      changes.evidence.push(...(action.episode.stepDown?.id ? [`Task/${action.episode.stepDown.id}`] : []));
+      return action.episode.stepDown ? [closedStepDown(action.episode.stepDown)] : [];
     case 'retier':
       return action.episode.flag ? [retieredFlag(action.episode.flag, action.tier)] : [];
     case 'discharge': {

@@ -365,6 +365,33 @@ export function stepDownTask(
 
 // --- changes to resources the connector wrote earlier -------------------------------------------------------------
 
+/**
+ * A step-down review no longer needed: the patient meets the criteria again before the MDT decided. Cancelled, the
+ * business status and the reason saying so; the MDT's notes and owner stay as they are.
+ */
+export function closedStepDown(task: Task): Desired<Task> {
+  return {
+    resource: {
+      ...task,
+      status: 'cancelled',
+      businessStatus: concept(BUSINESS_STATUS['meets-criteria-again']),
+      statusReason: { text: 'No longer needed: the patient meets the programme criteria again' },
+    },
+    identifier: requiredIdentifier(task),
+    owned: ['status', 'businessStatus', 'statusReason'],
+  };
+}
+
+/** A step-down review the run closed as unneeded, asked again: the patient no longer meets the criteria again. */
+export function reopenedStepDown(task: Task): Desired<Task> {
+  const { statusReason: _reason, businessStatus: _closed, ...rest } = task;
+  return {
+    resource: { ...rest, status: 'requested' }, // as first written: no business status until the MDT decides
+    identifier: requiredIdentifier(task),
+    owned: ['status', 'businessStatus', 'statusReason'],
+  };
+}
+
 /** A Task the programme no longer needs: cancelled, with why. */
 export function cancelled(task: Task, why: string): Desired<Task> {
   return {

@@ -164,14 +164,54 @@ describe.each(SETUPS)('escalations to the MDT %s', (_setup, options) => {
     expectValid([escalation, plan, open, ...provenance, ...audits]);
   });
 
-  it('4. a platform moving the patient over FHIR has the same result', async () => {
+  it('4. a platform moving the patient to nobody (the MDT team left as owner) moves nothing, and says so', async () => {
+    const before = await practice.must<CarePlan>('CarePlan', 'hfu-e', 'care-plan');
+    const openBefore = await checkIn('hfu-e', 2);
+    const escalation = await escalationOf('hfu-e');
+    const teamOwner = escalation.owner?.reference;
+    expect(teamOwner).toMatch(/^CareTeam\//);
+    await practice.record(escalation, {
+      status: 'completed',
+      businessStatus: { coding: [BUSINESS_STATUS.reallocate] },
+      executionPeriod: { end: `${AS_OF}T12:00:00Z` },
+    });
+    const decided = await escalationOf('hfu-e');
+    const run = await runTwice(); // the second run writes nothing (helpers/programme)
+    expect(run.actions.reallocate ?? 0).toBe(0);
+    expect(run.unprocessable).toContainEqual({
+      task: `Task/${decided.id}`,
+      reason: 'reallocate-owner-not-a-professional',
+    });
+    // The plan as it was: the same versions of the plan and the open check-in, the escalation as the platform left it.
+    const after = await practice.must<CarePlan>('CarePlan', 'hfu-e', 'care-plan');
+    expect([after.meta?.versionId, after.author?.reference]).toEqual([before.meta?.versionId, OWNERS['hfu-e']]);
+    expect((await checkIn('hfu-e', 2)).meta?.versionId).toBe(openBefore.meta?.versionId);
+    expect((await escalationOf('hfu-e')).meta?.versionId).toBe(decided.meta?.versionId);
+    // Still before the MDT, as needing a decision, pointing at the escalation, in plain words.
+    const [row] = (await rowsOf('escalated')).filter((r) => r.patient.id === 'hfu-e');
+    expect(row).toMatchObject({ review: `Task/${decided.id}`, proposedOwner: { reference: OWNERS['hfu-e'] } });
+    expect(row?.reason).toMatch(/did not say who: choose who takes over the care plan$/);
+    expect((await workspace.patient(alex, 'hfu-e')).decision.allowed).toBe(true);
+    // Logged by the escalation's id and the code only: no patient id or details.
+    const { stderr } = await practice.run(AS_OF);
+    const logged = stderr.split('\n').filter((l) => l.includes('move unresolved'));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toContain(`Task/${decided.id}`);
+    expect(logged[0]).toContain('reallocate-owner-not-a-professional');
+    expect(logged[0]).not.toContain('hfu-e');
+  });
+
+  it('4b. a platform then naming the professional over FHIR has the same result as a move in the workspace', async () => {
     await practice.record(await escalationOf('hfu-e'), {
       status: 'completed',
       businessStatus: { coding: [BUSINESS_STATUS.reallocate] },
       owner: { reference: 'PractitionerRole/gp-1' },
       executionPeriod: { end: `${AS_OF}T12:00:00Z` },
     });
-    expect((await runTwice()).actions).toMatchObject({ reallocate: 1 });
+    const run = await runTwice();
+    expect(run.actions).toMatchObject({ reallocate: 1 });
+    expect(run.unprocessable).toEqual([]);
+    expect((await rowsOf('escalated')).map((r) => r.patient.id)).not.toContain('hfu-e');
     const plan = await practice.must<CarePlan>('CarePlan', 'hfu-e', 'care-plan');
     const open = await checkIn('hfu-e', 2);
     expect([plan.author?.reference, open.owner?.reference]).toEqual(['PractitionerRole/gp-1', 'PractitionerRole/gp-1']);

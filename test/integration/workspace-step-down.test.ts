@@ -176,4 +176,48 @@ describe('step-down reviews decided by the MDT, on the embedded server', () => {
     await expectSteppedDown('hfu-d');
     expect(await rowsOf('step-down')).toEqual([]);
   });
+
+  it('6. a patient who meets the criteria again while their review is open: the run closes it, and the plan goes on', async () => {
+    // hfu-e's admissions corrected away: a step-down review; then restored before the MDT decides.
+    const admissions = (await practice.client.searchAll<Encounter>('Encounter', { subject: 'Patient/hfu-e' })).filter(
+      (e) => e.id?.startsWith('hfu-e-adm')
+    );
+    expect(admissions.length).toBeGreaterThan(0);
+    for (const e of admissions) {
+      await practice.changeClinical<Encounter>('Encounter', e.id as string, { status: 'entered-in-error' });
+    }
+    expect((await runTwice()).actions).toMatchObject({ 'step-down': 1 });
+    const open = await stepDownOf('hfu-e');
+    expect(open.status).toBe('requested');
+    for (const e of admissions) {
+      await practice.changeClinical<Encounter>('Encounter', e.id as string, { status: e.status });
+    }
+    const planBefore = await practice.must<CarePlan>('CarePlan', 'hfu-e', 'care-plan');
+
+    const run = await runTwice(); // the second run changes nothing (helpers/programme)
+    expect(run.actions).toMatchObject({ 'close-step-down': 1 });
+    const closed = await stepDownOf('hfu-e');
+    expect(closed).toMatchObject({ status: 'cancelled', owner: open.owner, intent: 'proposal' });
+    expect(closed.businessStatus?.coding?.[0]).toMatchObject(BUSINESS_STATUS['meets-criteria-again']);
+    expect(closed.statusReason?.text).toMatch(/meets the programme criteria again/);
+    const [provenance] = (await practice.provenanceFor(closed)).filter((p) => p.reason?.length);
+    expect(provenance?.reason).toEqual([{ text: 'meets-criteria-again' }]);
+    expect(provenance?.entity?.map((e) => e.what.reference)).toContain(`Task/${closed.id}`);
+    // The patient stays on their plan, unchanged; off the step-down list.
+    const plan = await practice.must<CarePlan>('CarePlan', 'hfu-e', 'care-plan');
+    expect([plan.status, plan.meta?.versionId]).toEqual(['active', planBefore.meta?.versionId]);
+    expect((await practice.must<Flag>('Flag', 'hfu-e', 'flag')).status).toBe('active');
+    expect((await rowsOf('step-down')).map((r) => r.patient.id)).not.toContain('hfu-e');
+    expectValid([closed, provenance as Provenance]);
+
+    // Dropping out again asks the MDT again: the same review re-opened, as first written.
+    for (const e of admissions) {
+      await practice.changeClinical<Encounter>('Encounter', e.id as string, { status: 'entered-in-error' });
+    }
+    expect((await runTwice()).actions).toMatchObject({ 'step-down': 1 });
+    const reopened = await stepDownOf('hfu-e');
+    expect(reopened).toMatchObject({ id: open.id, status: 'requested' });
+    expect([reopened.businessStatus, reopened.statusReason]).toEqual([undefined, undefined]);
+    expect((await rowsOf('step-down')).map((r) => r.patient.id)).toContain('hfu-e');
+  });
 });

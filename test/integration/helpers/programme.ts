@@ -82,6 +82,7 @@ export interface RunJson {
   writes: Writes;
   writeFailures: unknown[];
   conflicts: unknown[];
+  unprocessable: { task: string; reason: string }[];
 }
 
 export interface PracticeOptions {

@@ -2,7 +2,7 @@ import type { CarePlan, Flag, QuestionnaireResponse, Task } from '@medplum/fhirt
 import { loadProgramme } from '../../../src/criteria';
 import { SourceReferences } from '../../../src/fhir';
 import type { Action, Episode, EpisodeForms } from '../../../src/lifecycle';
-import { escalationState, planStep, transitions } from '../../../src/lifecycle';
+import { escalationState, planStep, transitions, unresolvedReallocation } from '../../../src/lifecycle';
 import { loadMapping } from '../../../src/mappings';
 import { IDENTIFIER, MANAGED_TAG } from '../../../src/vocabulary';
 import { patientChanges } from '../../../src/writeback/patient';
@@ -143,6 +143,26 @@ describe('escalations in the lifecycle', () => {
       [moved, escalation(2, 'completed', decided('continue-plan'))]
     );
     expect(kinds(keptSince)).not.toContain('reallocate');
+  });
+
+  it('moves nothing when the move names no professional, and says which escalation and why', () => {
+    const owners: [Task['owner'], string][] = [
+      [{ reference: 'CareTeam/pcn-mdt' }, 'reallocate-owner-not-a-professional'],
+      [{ reference: 'Group/mdt' }, 'reallocate-owner-not-a-professional'],
+      [{ reference: 'Organization/y99001' }, 'reallocate-owner-not-a-professional'],
+      [undefined, 'reallocate-owner-missing'],
+    ];
+    for (const [owner, reason] of owners) {
+      const task = { ...escalation(1, 'completed', decided('reallocate')), owner };
+      const episode = checkedIn(['escalate'], [task]);
+      expect({ owner, kinds: kinds(episode) }).toEqual({ owner, kinds: ['record-care', 'schedule-check-in'] });
+      expect(unresolvedReallocation(episode)).toEqual({ task: 'Task/esc1', reason });
+    }
+    const named = checkedIn(
+      ['escalate'],
+      [escalation(1, 'completed', decided('reallocate', { owner: { reference: 'Practitioner/x' } }))]
+    );
+    expect(unresolvedReallocation(named)).toBeUndefined();
   });
 
   it('completes the plan when the MDT discharges, from the day they decided, scheduling nothing more', () => {

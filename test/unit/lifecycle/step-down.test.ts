@@ -37,6 +37,21 @@ describe('step-down reviews in the lifecycle', () => {
     expect(kinds(enrolled({ stepDown: stepDown('requested', decided('deferred')) }))).toEqual([]);
   });
 
+  it('closes an open review when the patient meets the criteria again, and asks again should they drop out again', () => {
+    const meetsAgain = decision('second');
+    for (const open of [stepDown('requested'), stepDown('requested', decided('deferred')), stepDown('in-progress')]) {
+      expect(kinds(enrolled({ stepDown: open }), meetsAgain)).toEqual(['close-step-down']);
+    }
+    // Closed by the run: nothing more while they qualify; re-opened once they do not.
+    const closedByRun = stepDown('cancelled', { businessStatus: { coding: [{ code: 'meets-criteria-again' }] } });
+    expect(kinds(enrolled({ stepDown: closedByRun }), meetsAgain)).toEqual([]);
+    expect(kinds(enrolled({ stepDown: closedByRun }))).toEqual(['step-down']);
+    // A review decided by the MDT, or cancelled by anyone else, is never re-opened nor closed.
+    for (const done of [stepDown('completed', decided('continue-plan')), stepDown('cancelled')]) {
+      expect([kinds(enrolled({ stepDown: done }), meetsAgain), kinds(enrolled({ stepDown: done }))]).toEqual([[], []]);
+    }
+  });
+
   it('reads each decision from the Task: step down, keep; anything else decided keeps the patient in', () => {
     const cases: [Partial<Task>, Task['status'], string][] = [
       [decided('step-down'), 'completed', 'step-down'],
