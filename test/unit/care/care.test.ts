@@ -1,6 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CarePlan, Goal, QuestionnaireResponse, QuestionnaireResponseItem, Task } from '@medplum/fhirtypes';
+import type {
+  CarePlan,
+  Flag,
+  Goal,
+  QuestionnaireResponse,
+  QuestionnaireResponseItem,
+  ServiceRequest,
+  Task,
+} from '@medplum/fhirtypes';
 import {
   careRecord,
   checkInQuestionnaire,
@@ -9,7 +17,7 @@ import {
   validateResponse,
 } from '../../../src/care';
 import type { Episode, EpisodeForms } from '../../../src/lifecycle';
-import { transitions } from '../../../src/lifecycle';
+import { openReferrals, transitions } from '../../../src/lifecycle';
 import { fileNameOf, QUESTIONNAIRES_DIR, validateAgainstProfile } from '../../../src/profiles';
 import { CANONICAL_BASE, IDENTIFIER, MANAGED_TAG, PROFILE, QUESTIONNAIRE } from '../../../src/vocabulary';
 import { coded, ons4, question } from '../../helpers/care-forms';
@@ -224,6 +232,38 @@ describe('what the lifecycle does with completed forms', () => {
     const actions = transitions(patient(escalated), undefined, false, settings);
     expect(actions.map((a) => a.kind)).toEqual(['record-care', 'schedule-check-in']);
     expect(actions[1]).toMatchObject({ n: 2, due: '2026-12-15' });
+  });
+
+  it('follows a plan ended with a referral the connector wrote still open (a killed run, a clinician), not others', () => {
+    const referral = (status: ServiceRequest['status'], tagged = true): ServiceRequest => ({
+      resourceType: 'ServiceRequest',
+      id: `sr-${status}`,
+      status,
+      intent: 'order',
+      subject: { reference: 'Patient/p1' },
+      ...(tagged ? { meta: { tag: [MANAGED_TAG] } } : {}),
+    });
+    const ended = (...referrals: ServiceRequest[]) => {
+      const episode = episodeWith({});
+      return {
+        ...episode,
+        carePlan: { ...(episode.carePlan as CarePlan), status: 'completed' as const },
+        flag: { ...(episode.flag as Flag), status: 'inactive' as const },
+        referrals: new Map(referrals.map((r, i) => [i + 1, r])),
+      };
+    };
+    for (const status of ['draft', 'active', 'on-hold'] as const) {
+      expect(openReferrals(ended(referral(status)))).toHaveLength(1);
+      expect(kinds(ended(referral(status)))).toEqual(['discharge']);
+    }
+    const closed = ended(
+      referral('completed'),
+      referral('revoked'),
+      referral('entered-in-error'),
+      referral('active', false)
+    );
+    expect(openReferrals(closed)).toEqual([]);
+    expect(kinds(closed)).toEqual([]);
   });
 
   it('does nothing for an episode with an unprocessable form', () => {
