@@ -328,6 +328,34 @@ describe('the plan made from the forms', () => {
     }
   });
 
+  it('cancels a goal it wrote that an amended conversation no longer has, and leaves an achieved one', () => {
+    const earlier = (n: number, lifecycleStatus: Goal['lifecycleStatus']): Goal => ({
+      resourceType: 'Goal',
+      id: `goal-1-${n}`,
+      meta: { profile: [PROFILE.goal], tag: [MANAGED_TAG] },
+      identifier: [{ system: IDENTIFIER.goal, value: `nhse-hfu-2022/Patient/p1/goal/1/${n}` }],
+      lifecycleStatus,
+      description: { text: `Earlier goal ${n}` },
+      subject: { reference: 'Patient/p1' },
+    });
+    const goalsOf = (episode: Episode) =>
+      careRecord(ctx, episode, ref)
+        .writes.filter((w) => w.resource.resourceType === 'Goal')
+        .map((w) => [w.identifier.value.split('/').pop(), (w.resource as Goal).lifecycleStatus, w.owned.length]);
+    const amended = (goals: [number, Goal][]) =>
+      episodeWith({ conversation: conversationForm() }, { goals: new Map(goals) });
+    // The form now has two goals: the third written earlier is cancelled (its status only), the other two rewritten.
+    expect(goalsOf(amended([1, 2, 3].map((n) => [n, earlier(n, 'active')])))).toEqual([
+      ['1', 'active', 9],
+      ['2', 'active', 9],
+      ['3', 'cancelled', 1],
+    ]);
+    expect(goalsOf(amended([[3, earlier(3, 'completed')]])).map(([n]) => n)).toEqual(['1', '2']);
+    expect(goalsOf(amended([[3, earlier(3, 'cancelled')]])).map(([n]) => n)).toEqual(['1', '2']);
+    const foreign = { ...earlier(3, 'active'), meta: {} };
+    expect(goalsOf(amended([[3, foreign]])).map(([n]) => n)).toEqual(['1', '2']);
+  });
+
   it('escapes what the care team wrote in the narrative', () => {
     const items = agreed().map((i) =>
       i.linkId === 'what-matters' ? question('what-matters', { valueString: '<script>x</script> & more' }) : i
