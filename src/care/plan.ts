@@ -78,6 +78,7 @@ export function careRecord(ctx: CareContext, episode: Episode, ref: RefOf): Care
   const goals = agreed.goals.map((goal, i) =>
     goalWrite(ctx, episode, i + 1, goal, conversation, progressOf(episode, i + 1, checkIns))
   );
+  const dropped = droppedGoals(episode, agreed.goals.length);
   const referrals = agreed.support.map((kind) => referralWrite(ctx, episode, kind, conversation, planRef));
   const scores = [
     ...(agreed.wellbeing ? [wellbeingWrite(ctx, episode, 0, agreed.wellbeing, conversation)] : []),
@@ -92,7 +93,7 @@ export function careRecord(ctx: CareContext, episode: Episode, ref: RefOf): Care
     conversation,
   });
   return {
-    writes: [...goals, ...referrals, ...scores, updated],
+    writes: [...goals, ...dropped, ...referrals, ...scores, updated],
     evidence: [conversation, ...checkIns.map((c) => c.form)].map((f) => `QuestionnaireResponse/${f.response.id}`),
   };
 }
@@ -131,6 +132,32 @@ function progressOf(
   }
   return latest;
 }
+
+/** Goal states that are still to be worked on (R4 goal-status); completed, cancelled, rejected... are settled. */
+const OPEN_GOAL = new Set<Goal['lifecycleStatus']>(['proposed', 'planned', 'accepted', 'active', 'on-hold']);
+
+/**
+ * Goals the connector wrote from an earlier version of the conversation that the amended form no longer has (goals
+ * are numbered by their place on the form, so a shorter list drops the last ones): `cancelled`, still listed on the
+ * plan as history. One already achieved stays as it is.
+ */
+function droppedGoals(episode: Episode, agreed: number): CareWrite<Goal>[] {
+  return [...(episode.goals ?? new Map<number, Goal>())]
+    .filter(([n, goal]) => n > agreed && OPEN_GOAL.has(goal.lifecycleStatus) && isManagedGoal(goal))
+    .sort(([a], [b]) => a - b)
+    .map(([, goal]) => {
+      const identifier = goal.identifier?.find((i) => i.system === IDENTIFIER.goal);
+      return {
+        resource: { ...goal, lifecycleStatus: 'cancelled' },
+        identifier: { system: IDENTIFIER.goal, value: identifier?.value ?? '' },
+        owned: ['lifecycleStatus'],
+      };
+    });
+}
+
+const isManagedGoal = (goal: Goal) =>
+  Boolean(goal.meta?.tag?.some((t) => t.system === MANAGED_TAG.system && t.code === MANAGED_TAG.code)) &&
+  Boolean(goal.identifier?.some((i) => i.system === IDENTIFIER.goal && i.value));
 
 function goalWrite(
   ctx: CareContext,

@@ -1,8 +1,9 @@
-import type { Task } from '@medplum/fhirtypes';
+import type { ServiceRequest, Task } from '@medplum/fhirtypes';
 import type { Decision } from '../criteria';
 import type { IsoDate } from '../dates';
 import { addDays, londonDay } from '../dates';
 import type { TierId } from '../vocabulary';
+import { MANAGED_TAG } from '../vocabulary';
 import { decidedOn, latestEscalationDecision, openEscalation, reallocatedTo, stepDownState } from './escalation';
 import type { Episode, PatientInProgramme } from './record';
 import type { Standing } from './stage';
@@ -279,15 +280,30 @@ function nextCheckIn(episode: Episode, settings: TransitionSettings): { n: numbe
 }
 
 /**
- * A clinician completed or revoked the care plan, and the programme has not yet followed: the Flag is still active
- * or one of its Tasks is still open.
+ * A clinician completed or revoked the care plan, and the programme has not yet followed: the Flag is still active,
+ * one of its Tasks is still open or a referral the connector wrote for it is still open.
  */
 export function needsDischarge(episode: Episode | undefined): boolean {
   const plan = episode?.carePlan;
   if (!episode || !plan || (plan.status !== 'completed' && plan.status !== 'revoked')) {
     return false;
   }
-  return episode.flag?.status === 'active' || openTasks(episode).length > 0;
+  return episode.flag?.status === 'active' || openTasks(episode).length > 0 || openReferrals(episode).length > 0;
+}
+
+/** A request still in force or expected to resume (R4 request-status); completed, revoked, entered-in-error are not. */
+const OPEN_REQUEST = new Set<ServiceRequest['status']>(['draft', 'active', 'on-hold']);
+
+/**
+ * The referrals the connector wrote for the episode's plan (its tag, its business identifier) that are still open:
+ * ended with the plan. One the service has completed is theirs and stays as it is.
+ */
+export function openReferrals(episode: Episode): ServiceRequest[] {
+  return [...(episode.referrals?.values() ?? [])].filter(
+    (r) =>
+      OPEN_REQUEST.has(r.status) &&
+      Boolean(r.meta?.tag?.some((t) => t.system === MANAGED_TAG.system && t.code === MANAGED_TAG.code))
+  );
 }
 
 /**

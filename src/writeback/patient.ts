@@ -3,7 +3,14 @@ import type { Allocation } from '../allocation';
 import type { Decision, LotteryDraw } from '../criteria';
 import { exclusionTitle } from '../criteria';
 import type { Action, CompletedForm, Episode, PatientInProgramme } from '../lifecycle';
-import { isOpenTask, latestEscalationDecision, openTasks, tierOfEpisode } from '../lifecycle';
+import {
+  isOpenTask,
+  latestEscalationDecision,
+  managedIdentifierValue,
+  openReferrals,
+  openTasks,
+  tierOfEpisode,
+} from '../lifecycle';
 import { careRecord } from '../care';
 import type { PlanStatusReason } from '../vocabulary/care';
 import type { RiskType, TierId } from '../vocabulary';
@@ -29,6 +36,7 @@ import {
   retieredFlag,
   reviewTask,
   revokedCarePlan,
+  revokedReferral,
   stepDownTask,
   withActivities,
 } from './resources';
@@ -97,7 +105,7 @@ export function patientChanges(inputs: PatientInputs): PatientChanges {
     changes.desired.push(...unfinished);
     changes.events.push(...(changes.events.includes('enrol') ? [] : ['enrol']));
   }
-  changes.desired = coalesce(changes.desired);
+  changes.desired = coalesce(withClosedReferrals(ctx, actions, existing, changes.desired));
   if (decision && changes.desired.length) {
     const tier = decision.tier ?? decision.qualifyingTier;
     changes.evidence = [...(tier ? evidenceReferences(ctx, decision, tier) : []), ...changes.evidence];
@@ -178,6 +186,7 @@ function desiredFor(inputs: PatientInputs, action: Action, book: ReferenceBook, 
         ...openTasks(action.episode).map((t) =>
           cancelled(t, `The care plan was completed: discharged from the ${ctx.programme.shortTitle}`)
         ),
+        ...openReferrals(action.episode).map(revokedReferral),
       ];
     }
     case 'exit': {
@@ -194,6 +203,7 @@ function desiredFor(inputs: PatientInputs, action: Action, book: ReferenceBook, 
       if (episode.carePlan && episode.carePlan.status !== 'revoked' && episode.carePlan.status !== 'completed') {
         desired.push(revokedCarePlan(episode.carePlan, ctx.asOf));
       }
+      desired.push(...openReferrals(episode).map(revokedReferral));
       return desired;
     }
     case 'record-care': {
@@ -310,7 +320,44 @@ function closeEpisode(
     closedCarePlan(plan, status, on, reason),
     ...(episode.flag?.status === 'active' ? [inactiveFlag(episode.flag, on)] : []),
     ...openTasks(episode).map((t) => cancelled(t, `${why}: the ${ctx.programme.shortTitle} episode is closed`)),
+    ...openReferrals(episode).map(revokedReferral),
   ];
+}
+
+const CLOSING: ReadonlySet<Action['kind']> = new Set(['discharge', 'exit', 'patient-declined', 'complete-plan']);
+
+/**
+ * Referrals first written in the run that closes their episode (the conversation and the check-in that ends the plan
+ * read together) are created revoked, as a later run would leave them: the plan they were for has ended.
+ */
+function withClosedReferrals(
+  ctx: PatientContext,
+  actions: readonly Action[],
+  existing: ReadonlyMap<string, Resource>,
+  desired: Desired[]
+): Desired[] {
+  const prefixes = actions
+    .filter((a) => CLOSING.has(a.kind))
+    .map((a) => {
+      const episode = (a as { episode: Episode }).episode.number;
+      return `${managedIdentifierValue(ctx.programme.id, ctx.patientId, 'referral', episode)}/`;
+    });
+  if (!prefixes.length) {
+    return desired;
+  }
+  // Only creates: an existing referral's status is the service's (an open one is revoked by the closing action).
+  return desired.map((want) =>
+    want.resource.resourceType === 'ServiceRequest' &&
+    !existing.has(identifierKey(want.identifier)) &&
+    prefixes.some((p) => want.identifier.value.startsWith(p)) &&
+    (want.resource.status === 'active' || want.resource.status === 'draft' || want.resource.status === 'on-hold')
+      ? {
+          ...want,
+          resource: { ...want.resource, status: 'revoked' },
+          owned: [...new Set([...want.owned, 'status'])],
+        }
+      : want
+  );
 }
 
 /**

@@ -1,5 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { CarePlan, CodeableConcept, Device, Flag, Reference, Resource, Task, TaskInput } from '@medplum/fhirtypes';
+import type {
+  CarePlan,
+  CodeableConcept,
+  Device,
+  Flag,
+  Reference,
+  Resource,
+  ServiceRequest,
+  Task,
+  TaskInput,
+} from '@medplum/fhirtypes';
 import type { Decision, LotteryDraw, Programme } from '../criteria';
 import type { SourceReferences } from '../fhir';
 import { addressedEvidence, candidateSummary, featureTitle } from '../criteria';
@@ -398,6 +408,19 @@ export function cancelled(task: Task, why: string): Desired<Task> {
     resource: { ...task, status: 'cancelled', statusReason: { text: why } },
     identifier: requiredIdentifier(task),
     owned: ['status', 'statusReason'],
+  };
+}
+
+/**
+ * A referral the connector wrote, ended with its care plan: `revoked` (R4 request-status: terminated before the known
+ * full completion of the intended actions). Only the status is the connector's here; who took the referral keeps the
+ * rest, and R4 ServiceRequest has no status reason (the Provenance of the write says why).
+ */
+export function revokedReferral(referral: ServiceRequest): Desired<ServiceRequest> {
+  return {
+    resource: { ...referral, status: 'revoked' },
+    identifier: requiredIdentifier(referral),
+    owned: ['status'],
   };
 }
 

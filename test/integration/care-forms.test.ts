@@ -3,6 +3,7 @@ import type {
   Flag,
   Goal,
   Observation,
+  Provenance,
   QuestionnaireResponse,
   QuestionnaireResponseItem,
   Resource,
@@ -296,6 +297,27 @@ describe.each(SETUPS)("the care team's forms over FHIR, as a platform records th
     expect((await tagged<Observation>('Observation', 'hfu-a')).length).toBe(2);
     expect((await practice.must<Task>('Task', 'hfu-a', 'check-in', 1, 2)).restriction?.period?.start).toBe(secondDate);
 
+    // Before the plan ends: the financial advice service completes its referral, and another system refers the
+    // patient on the same plan (not the connector's: no tag, no business identifier of its own).
+    const referralsBefore = await tagged<ServiceRequest>('ServiceRequest', 'hfu-a');
+    const byCode = (code: string) => referralsBefore.find((r) => r.code?.coding?.[0]?.code === code) as ServiceRequest;
+    const actioned = await practice.client.update<ServiceRequest>({
+      ...byCode('financial-advice'),
+      status: 'completed',
+    });
+    const { resource: foreign } = await practice.client.create<ServiceRequest>({
+      resourceType: 'ServiceRequest',
+      status: 'active',
+      intent: 'order',
+      subject: { reference: practice.sourceRef('Patient/hfu-a') },
+      basedOn: [{ reference: `CarePlan/${(await practice.must<CarePlan>('CarePlan', 'hfu-a', 'care-plan')).id}` }],
+      code: { text: 'Falls clinic' },
+    });
+    const provenanceOf = async (r: ServiceRequest) =>
+      (await practice.client.searchAll<Provenance>('Provenance', {})).filter((p) =>
+        p.target.some((t) => t.reference?.startsWith(`ServiceRequest/${r.id}`))
+      );
+    const provenanceBefore = (await provenanceOf(byCode('community-activity'))).length;
     await completeWithForm(practice, await practice.must<Task>('Task', 'hfu-a', 'check-in', 1, 2), [
       question('how-things-are-going', { valueString: 'Doing well, the group keeps me going' }),
       progress(walk, 'achieved'),
@@ -314,6 +336,28 @@ describe.each(SETUPS)("the care team's forms over FHIR, as a platform records th
     expect((await practice.membersFor('hfu-a'))[0]?.period?.end).toBe(AS_OF);
     expect(await practice.managed<Task>('Task', 'hfu-a', 'check-in', 1, 3)).toBeUndefined();
     expect((await practice.must<Task>('Task', 'hfu-a', 'mdt-review', 1, 1)).status).toBe('cancelled');
+    // The plan ended: the referral still open is revoked, with a Provenance; the one the service completed and the
+    // one the connector did not write are as they were (a second run, above, wrote nothing).
+    const open = byCode('community-activity');
+    const statusOf = async (r: ServiceRequest) =>
+      (await practice.client.read<ServiceRequest>('ServiceRequest', r.id as string)).status;
+    expect({ open: await statusOf(open), actioned: await statusOf(actioned) }).toEqual({
+      open: 'revoked',
+      actioned: 'completed',
+    });
+    expect(await practice.client.read<ServiceRequest>('ServiceRequest', foreign.id as string)).toEqual(foreign);
+    expect((await provenanceOf(open)).length).toBe(provenanceBefore + 1);
+    expect(await provenanceOf(foreign)).toEqual([]);
+    // A run killed after the plan was completed and before its referral was revoked leaves the referral open: the
+    // next run finishes the discharge, and the one after changes nothing.
+    await practice.client.update<ServiceRequest>({
+      ...(await practice.client.read<ServiceRequest>('ServiceRequest', open.id as string)),
+      status: 'active',
+    });
+    expect((await runTwice()).actions).toEqual({ discharge: 1 });
+    expect(await statusOf(open)).toBe('revoked');
+    expect(await statusOf(actioned)).toBe('completed');
+    expect((await provenanceOf(open)).length).toBe(provenanceBefore + 2);
     const written = [
       ...(await tagged<Goal>('Goal', 'hfu-a')),
       ...(await tagged<ServiceRequest>('ServiceRequest', 'hfu-a')),

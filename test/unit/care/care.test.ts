@@ -1,6 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CarePlan, Goal, QuestionnaireResponse, QuestionnaireResponseItem, Task } from '@medplum/fhirtypes';
+import type {
+  CarePlan,
+  Flag,
+  Goal,
+  QuestionnaireResponse,
+  QuestionnaireResponseItem,
+  ServiceRequest,
+  Task,
+} from '@medplum/fhirtypes';
 import {
   careRecord,
   checkInQuestionnaire,
@@ -9,7 +17,7 @@ import {
   validateResponse,
 } from '../../../src/care';
 import type { Episode, EpisodeForms } from '../../../src/lifecycle';
-import { transitions } from '../../../src/lifecycle';
+import { openReferrals, transitions } from '../../../src/lifecycle';
 import { fileNameOf, QUESTIONNAIRES_DIR, validateAgainstProfile } from '../../../src/profiles';
 import { CANONICAL_BASE, IDENTIFIER, MANAGED_TAG, PROFILE, QUESTIONNAIRE } from '../../../src/vocabulary';
 import { coded, ons4, question } from '../../helpers/care-forms';
@@ -226,6 +234,38 @@ describe('what the lifecycle does with completed forms', () => {
     expect(actions[1]).toMatchObject({ n: 2, due: '2026-12-15' });
   });
 
+  it('follows a plan ended with a referral the connector wrote still open (a killed run, a clinician), not others', () => {
+    const referral = (status: ServiceRequest['status'], tagged = true): ServiceRequest => ({
+      resourceType: 'ServiceRequest',
+      id: `sr-${status}`,
+      status,
+      intent: 'order',
+      subject: { reference: 'Patient/p1' },
+      ...(tagged ? { meta: { tag: [MANAGED_TAG] } } : {}),
+    });
+    const ended = (...referrals: ServiceRequest[]) => {
+      const episode = episodeWith({});
+      return {
+        ...episode,
+        carePlan: { ...(episode.carePlan as CarePlan), status: 'completed' as const },
+        flag: { ...(episode.flag as Flag), status: 'inactive' as const },
+        referrals: new Map(referrals.map((r, i) => [i + 1, r])),
+      };
+    };
+    for (const status of ['draft', 'active', 'on-hold'] as const) {
+      expect(openReferrals(ended(referral(status)))).toHaveLength(1);
+      expect(kinds(ended(referral(status)))).toEqual(['discharge']);
+    }
+    const closed = ended(
+      referral('completed'),
+      referral('revoked'),
+      referral('entered-in-error'),
+      referral('active', false)
+    );
+    expect(openReferrals(closed)).toEqual([]);
+    expect(kinds(closed)).toEqual([]);
+  });
+
   it('does nothing for an episode with an unprocessable form', () => {
     expect(
       kinds(
@@ -286,6 +326,34 @@ describe('the plan made from the forms', () => {
         issues: [],
       });
     }
+  });
+
+  it('cancels a goal it wrote that an amended conversation no longer has, and leaves an achieved one', () => {
+    const earlier = (n: number, lifecycleStatus: Goal['lifecycleStatus']): Goal => ({
+      resourceType: 'Goal',
+      id: `goal-1-${n}`,
+      meta: { profile: [PROFILE.goal], tag: [MANAGED_TAG] },
+      identifier: [{ system: IDENTIFIER.goal, value: `nhse-hfu-2022/Patient/p1/goal/1/${n}` }],
+      lifecycleStatus,
+      description: { text: `Earlier goal ${n}` },
+      subject: { reference: 'Patient/p1' },
+    });
+    const goalsOf = (episode: Episode) =>
+      careRecord(ctx, episode, ref)
+        .writes.filter((w) => w.resource.resourceType === 'Goal')
+        .map((w) => [w.identifier.value.split('/').pop(), (w.resource as Goal).lifecycleStatus, w.owned.length]);
+    const amended = (goals: [number, Goal][]) =>
+      episodeWith({ conversation: conversationForm() }, { goals: new Map(goals) });
+    // The form now has two goals: the third written earlier is cancelled (its status only), the other two rewritten.
+    expect(goalsOf(amended([1, 2, 3].map((n) => [n, earlier(n, 'active')])))).toEqual([
+      ['1', 'active', 9],
+      ['2', 'active', 9],
+      ['3', 'cancelled', 1],
+    ]);
+    expect(goalsOf(amended([[3, earlier(3, 'completed')]])).map(([n]) => n)).toEqual(['1', '2']);
+    expect(goalsOf(amended([[3, earlier(3, 'cancelled')]])).map(([n]) => n)).toEqual(['1', '2']);
+    const foreign = { ...earlier(3, 'active'), meta: {} };
+    expect(goalsOf(amended([[3, foreign]])).map(([n]) => n)).toEqual(['1', '2']);
   });
 
   it('escapes what the care team wrote in the narrative', () => {

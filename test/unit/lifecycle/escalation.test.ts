@@ -1,11 +1,15 @@
-import type { CarePlan, Flag, QuestionnaireResponse, Task } from '@medplum/fhirtypes';
+import type { CarePlan, Flag, QuestionnaireResponse, ServiceRequest, Task } from '@medplum/fhirtypes';
 import { loadProgramme } from '../../../src/criteria';
 import { SourceReferences } from '../../../src/fhir';
 import type { Action, Episode, EpisodeForms } from '../../../src/lifecycle';
 import { escalationState, planStep, transitions, unresolvedReallocation } from '../../../src/lifecycle';
 import { loadMapping } from '../../../src/mappings';
 import { IDENTIFIER, MANAGED_TAG } from '../../../src/vocabulary';
+import type { SupportKind } from '../../../src/vocabulary/care';
+import { SUPPORT } from '../../../src/vocabulary/care';
+import { coded, ons4, question } from '../../helpers/care-forms';
 import { patientChanges } from '../../../src/writeback/patient';
+import { mergeOwned } from '../../../src/writeback/reconcile';
 import type { PatientContext } from '../../../src/writeback/resources';
 import { enrolled, inProgramme, settings } from './fixtures';
 
@@ -209,6 +213,62 @@ describe('what the run writes for an escalation decision', () => {
     expect((changes.desired[0]?.resource as Task).owner).toEqual({ reference: 'PractitionerRole/gp-1' });
     expect((changes.desired[1]?.resource as CarePlan).author).toEqual({ reference: 'PractitionerRole/gp-1' });
     expect(changes.evidence).toEqual(['Task/esc1']);
+  });
+
+  it('a discharge read with the conversation: open referrals revoked, new ones written revoked, a completed one kept', () => {
+    const episode = checkedIn(['discharge']);
+    const conversation = episode.forms?.conversation as NonNullable<EpisodeForms['conversation']>;
+    conversation.response = {
+      ...response,
+      item: [
+        question('participation', coded('hfu-participation', 'yes')),
+        question('what-matters', { valueString: 'My garden' }),
+        question(
+          'support',
+          coded('hfu-support', 'housing'),
+          coded('hfu-support', 'carer-support'),
+          coded('hfu-support', 'financial-advice')
+        ),
+      ],
+    };
+    const checkIn = episode.forms?.checkIns.get(1) as NonNullable<ReturnType<EpisodeForms['checkIns']['get']>>;
+    checkIn.response = {
+      ...response,
+      id: 'qr2',
+      item: [ons4([6, 6, 6, 4]), question('next-step', coded('hfu-next-step', 'discharge'))],
+    };
+    const n = (kind: SupportKind) => Object.keys(SUPPORT).indexOf(kind) + 1;
+    const written = (kind: SupportKind, status: ServiceRequest['status']): ServiceRequest => ({
+      resourceType: 'ServiceRequest',
+      id: kind,
+      status,
+      intent: 'order',
+      subject: { reference: 'Patient/p' },
+      meta: { tag: [MANAGED_TAG] },
+      identifier: [{ system: IDENTIFIER.referral, value: `nhse-hfu-2022/Patient/p/referral/1/${n(kind)}` }],
+    });
+    episode.referrals = new Map([
+      [n('housing'), written('housing', 'active')],
+      [n('financial-advice'), written('financial-advice', 'completed')],
+    ]);
+    const actions = transitions(inProgramme(episode), undefined, false, settings);
+    expect(actions.map((a) => a.kind)).toEqual(['record-care', 'complete-plan']);
+    // What each write leaves on the server: a new resource as desired, an existing one with the owned fields merged.
+    const existing = [...episode.referrals.values()];
+    const referrals = changesFor(episode, actions)
+      .desired.filter((d) => d.resource.resourceType === 'ServiceRequest')
+      .map((d) => {
+        const current = existing.find((r) => r.identifier?.[0]?.value === d.identifier.value);
+        const status = ((current ? mergeOwned(current, d) : d.resource) as ServiceRequest).status;
+        return [d.identifier.value.split('/').pop(), status];
+      });
+    expect(referrals.sort()).toEqual(
+      [
+        [String(n('housing')), 'revoked'],
+        [String(n('carer-support')), 'revoked'],
+        [String(n('financial-advice')), 'completed'],
+      ].sort()
+    );
   });
 
   it('a discharge: the plan completed with the reason, the flag ended, the open check-in cancelled', () => {
