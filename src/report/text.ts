@@ -1,3 +1,4 @@
+import { longDate } from '../dates';
 import type { Report } from './build';
 import { TYPOLOGY_ROWS } from './build';
 import {
@@ -14,7 +15,7 @@ import {
 export function renderReportText(report: Report): string[] {
   const { population, typology, continuity, persistence, programme, impact } = report;
   const lines = [
-    `High Frequency Users report on ${report.asOf}: ${population.patients} patients (${population.title}).`,
+    `High Frequency Users report on ${longDate(report.asOf)}: ${population.patients} patients (${population.title}).`,
   ];
   if (!population.complete) {
     lines.push('Part of the population could not be read: the figures are incomplete.');
@@ -39,7 +40,10 @@ export function renderReportText(report: Report): string[] {
     );
   }
   const labels = PERSISTENCE_LABELS(typology.topN);
-  lines.push('', `Still in the group a year later (${persistence.oneYear.from} to ${persistence.oneYear.to}):`);
+  lines.push(
+    '',
+    `Still in the group a year later (${longDate(persistence.oneYear.from)} to ${longDate(persistence.oneYear.to)}):`
+  );
   for (const [group, g] of Object.entries(persistence.oneYear.groups)) {
     lines.push(`  ${(labels[group] ?? group).padEnd(26)} ${g.stillIn} of ${g.patients} (${percent(g.share)})`);
   }

@@ -6,6 +6,7 @@ import { configSchema } from '../../src/config';
 import { FhirClient } from '../../src/fhir';
 import { silentLogger } from '../../src/logging';
 import type { Report } from '../../src/report';
+import { renderReportText } from '../../src/report';
 import type { RunningFhirServer } from '../../src/server';
 import { startFhirServer } from '../../src/server';
 import { synthesizePractice } from '../../src/synth';
@@ -142,7 +143,7 @@ describe('hfu report', () => {
     expect(html).toContain('regression to the mean');
   });
 
-  it('writes every date in the HTML as the NHS does ("23 November 2026"), never in ISO form, and keeps ISO in the JSON', () => {
+  it('writes every date in the HTML and the terminal report as the NHS does ("23 November 2026"), never in ISO form, and keeps ISO in the JSON', () => {
     const html = readFileSync(htmlFile, 'utf8');
     // What a reader sees (and a screen reader hears): the text and the attributes read out, without the stylesheet.
     const visible = html
@@ -169,6 +170,11 @@ describe('hfu report', () => {
     }
     expect(visible).not.toMatch(/\d{4}-\d{2}-\d{2}/);
     expect(visible).not.toContain(report.asOf);
+    // the terminal's report (hfu report without --json or --out) says its dates the same way
+    const text = renderReportText(report).join('\n');
+    expect(text).toContain(`report on ${words(report.asOf)}:`);
+    expect(text).toContain(`(${words(oneYear.from)} to ${words(oneYear.to)})`);
+    expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}/);
   });
 
   it('writes the headline figures as a MeasureReport of the project Measure, once, when asked', async () => {
