@@ -10,7 +10,7 @@ import type {
 } from '@medplum/fhirtypes';
 import type { CompletedForm, Episode } from '../lifecycle';
 import { managedIdentifierValue } from '../lifecycle';
-import { IDENTIFIER, MANAGED_TAG, PROFILE } from '../vocabulary';
+import { IDENTIFIER, isManaged, MANAGED_TAG, PROFILE } from '../vocabulary';
 import type { GoalProgress, SupportKind } from '../vocabulary/care';
 import { REFERRAL_CATEGORY, SUPPORT, SURVEY_CATEGORY, WELLBEING } from '../vocabulary/care';
 import type { CheckInAnswers, ConversationAnswers, Wellbeing } from './answers';
@@ -156,8 +156,7 @@ function droppedGoals(episode: Episode, agreed: number): CareWrite<Goal>[] {
 }
 
 const isManagedGoal = (goal: Goal) =>
-  Boolean(goal.meta?.tag?.some((t) => t.system === MANAGED_TAG.system && t.code === MANAGED_TAG.code)) &&
-  Boolean(goal.identifier?.some((i) => i.system === IDENTIFIER.goal && i.value));
+  isManaged(goal) && Boolean(goal.identifier?.some((i) => i.system === IDENTIFIER.goal && i.value));
 
 function goalWrite(
   ctx: CareContext,

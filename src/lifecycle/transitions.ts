@@ -3,7 +3,7 @@ import type { Decision } from '../criteria';
 import type { IsoDate } from '../dates';
 import { addDays, londonDay } from '../dates';
 import type { TierId } from '../vocabulary';
-import { MANAGED_TAG } from '../vocabulary';
+import { isManaged } from '../vocabulary';
 import { decidedOn, latestEscalationDecision, openEscalation, reallocatedTo, stepDownState } from './escalation';
 import type { Episode, PatientInProgramme } from './record';
 import type { Standing } from './stage';
@@ -299,11 +299,7 @@ const OPEN_REQUEST = new Set<ServiceRequest['status']>(['draft', 'active', 'on-h
  * ended with the plan. One the service has completed is theirs and stays as it is.
  */
 export function openReferrals(episode: Episode): ServiceRequest[] {
-  return [...(episode.referrals?.values() ?? [])].filter(
-    (r) =>
-      OPEN_REQUEST.has(r.status) &&
-      Boolean(r.meta?.tag?.some((t) => t.system === MANAGED_TAG.system && t.code === MANAGED_TAG.code))
-  );
+  return [...(episode.referrals?.values() ?? [])].filter((r) => OPEN_REQUEST.has(r.status) && isManaged(r));
 }
 
 /**

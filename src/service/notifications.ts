@@ -3,7 +3,7 @@ import type { RunDeps } from '../cohort';
 import { sourceReferences } from '../cohort';
 import type { FhirClient, SourceReferences } from '../fhir';
 import type { Logger } from '../logging';
-import { isManaged } from '../writeback';
+import { isManaged } from '../vocabulary';
 import type { RunManager } from './runs';
 import { RunInProgress } from './runs';
 

@@ -1,7 +1,7 @@
 import type { CarePlan, Resource } from '@medplum/fhirtypes';
 import type { IsoDate } from '../dates';
 import { londonDay } from '../dates';
-import { HFU_CODE, MANAGED_TAG } from '../vocabulary';
+import { HFU_CODE, isManaged } from '../vocabulary';
 
 /**
  * When each patient was enrolled, read from the record as a run wrote it: the start of the programme's earliest
@@ -24,7 +24,7 @@ export function enrolmentDates(resources: Iterable<Resource>): Map<string, IsoDa
 }
 
 function isProgrammePlan(plan: CarePlan): boolean {
-  const tagged = plan.meta?.tag?.some((t) => t.system === MANAGED_TAG.system && t.code === MANAGED_TAG.code);
+  const tagged = isManaged(plan);
   const category = plan.category?.some((c) =>
     c.coding?.some((coding) => coding.code === HFU_CODE.carePlanCategory.code)
   );

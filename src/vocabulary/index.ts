@@ -1,3 +1,4 @@
+import type { Resource } from '@medplum/fhirtypes';
 /**
  * The project's own terminology, identifier systems and profile URLs. Every resource the connector writes is
  * tagged with MANAGED_TAG, declares one of PROFILE, and carries a business identifier from IDENTIFIER (Provenance,
@@ -128,6 +129,11 @@ export const MANAGED_TAG: Code = {
   code: 'managed-by-hfu-connector',
   display: 'Written by hfu-connector',
 };
+
+/** Written by the connector: it bears the connector's tag. */
+export function isManaged(resource: Resource): boolean {
+  return Boolean(resource.meta?.tag?.some((t) => t.system === MANAGED_TAG.system && t.code === MANAGED_TAG.code));
+}
 
 /** The connector as a FHIR agent (Provenance.agent, Flag.author): a logical reference to its Device. */
 export const CONNECTOR_DEVICE = {

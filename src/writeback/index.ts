@@ -2,7 +2,7 @@ export { addOutcome, applyInTransaction, emptyOutcome } from './apply';
 export type { WriteOutcome } from './apply';
 export { cohortGroup, cohortIdentifier, DATA_READ_UP_TO_URL, watermarkOf } from './cohort';
 export { patientChanges, resourcesOf } from './patient';
-export { canonical, isManaged, planWrites } from './reconcile';
+export { canonical, planWrites } from './reconcile';
 export type { Desired } from './reconcile';
 export { connector } from './resources';
 export type { PatientContext } from './resources';

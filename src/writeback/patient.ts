@@ -15,7 +15,8 @@ import { careRecord } from '../care';
 import type { PlanStatusReason } from '../vocabulary/care';
 import type { RiskType, TierId } from '../vocabulary';
 import type { Desired } from './reconcile';
-import { identifierKey, isManaged, mergeOwned } from './reconcile';
+import { isManaged } from '../vocabulary';
+import { identifierKey, mergeOwned } from './reconcile';
 import type { PatientContext } from './resources';
 import {
   cancelled,

@@ -1,5 +1,5 @@
 import type { Identifier, Meta, Resource } from '@medplum/fhirtypes';
-import { MANAGED_TAG } from '../vocabulary';
+import { isManaged } from '../vocabulary';
 
 /** A resource as the connector wants it, and which of its fields are the connector's to set. */
 export interface Desired<T extends Resource = Resource> {
@@ -23,10 +23,6 @@ export interface WritePlan {
 
 export function identifierKey(identifier: { system?: string; value?: string }): string {
   return `${identifier.system}|${identifier.value}`;
-}
-
-export function isManaged(resource: Resource): boolean {
-  return Boolean(resource.meta?.tag?.some((t) => t.system === MANAGED_TAG.system && t.code === MANAGED_TAG.code));
 }
 
 /**

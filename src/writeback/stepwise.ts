@@ -4,7 +4,8 @@ import { FhirError, isVersionConflict } from '../fhir';
 import type { ProvenanceInfo, WriteOutcome } from './apply';
 import { emptyOutcome, provenanceFor } from './apply';
 import type { Desired, WritePlan } from './reconcile';
-import { canonical, identifierKey, isManaged, mergeOwned, planWrites } from './reconcile';
+import { isManaged } from '../vocabulary';
+import { canonical, identifierKey, mergeOwned, planWrites } from './reconcile';
 import type { ReferenceBook } from './resources';
 
 export interface StepwiseOptions {
