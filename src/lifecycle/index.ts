@@ -27,7 +27,7 @@ export {
   stepDownState,
 } from './escalation';
 export type { EscalationState, StepDownState } from './escalation';
-export { needsDischarge, openReferrals, openTasks, transitions } from './transitions';
+export { isOpenRequest, needsDischarge, openReferrals, openTasks, transitions } from './transitions';
 export type { Action, ExitReason, TransitionSettings } from './transitions';
 export { cohortEntries } from './view';
 export type { CohortEntry } from './view';

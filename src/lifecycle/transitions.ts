@@ -294,12 +294,16 @@ export function needsDischarge(episode: Episode | undefined): boolean {
 /** A request still in force or expected to resume (R4 request-status); completed, revoked, entered-in-error are not. */
 const OPEN_REQUEST = new Set<ServiceRequest['status']>(['draft', 'active', 'on-hold']);
 
+export function isOpenRequest(request: ServiceRequest): boolean {
+  return OPEN_REQUEST.has(request.status);
+}
+
 /**
  * The referrals the connector wrote for the episode's plan (its tag, its business identifier) that are still open:
  * ended with the plan. One the service has completed is theirs and stays as it is.
  */
 export function openReferrals(episode: Episode): ServiceRequest[] {
-  return [...(episode.referrals?.values() ?? [])].filter((r) => OPEN_REQUEST.has(r.status) && isManaged(r));
+  return [...(episode.referrals?.values() ?? [])].filter((r) => isOpenRequest(r) && isManaged(r));
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Decision, LotteryDraw } from '../criteria';
 import { exclusionTitle } from '../criteria';
 import type { Action, CompletedForm, Episode, PatientInProgramme } from '../lifecycle';
 import {
+  isOpenRequest,
   isOpenTask,
   latestEscalationDecision,
   managedIdentifierValue,
@@ -325,7 +326,13 @@ function closeEpisode(
   ];
 }
 
-const CLOSING: ReadonlySet<Action['kind']> = new Set(['discharge', 'exit', 'patient-declined', 'complete-plan']);
+type ClosingAction = Extract<Action, { kind: 'discharge' | 'exit' | 'patient-declined' | 'complete-plan' }>;
+const CLOSING: ReadonlySet<Action['kind']> = new Set<ClosingAction['kind']>([
+  'discharge',
+  'exit',
+  'patient-declined',
+  'complete-plan',
+]);
 
 /**
  * Referrals first written in the run that closes their episode (the conversation and the check-in that ends the plan
@@ -338,11 +345,8 @@ function withClosedReferrals(
   desired: Desired[]
 ): Desired[] {
   const prefixes = actions
-    .filter((a) => CLOSING.has(a.kind))
-    .map((a) => {
-      const episode = (a as { episode: Episode }).episode.number;
-      return `${managedIdentifierValue(ctx.programme.id, ctx.patientId, 'referral', episode)}/`;
-    });
+    .filter((a): a is ClosingAction => CLOSING.has(a.kind))
+    .map((a) => `${managedIdentifierValue(ctx.programme.id, ctx.patientId, 'referral', a.episode.number)}/`);
   if (!prefixes.length) {
     return desired;
   }
@@ -351,7 +355,7 @@ function withClosedReferrals(
     want.resource.resourceType === 'ServiceRequest' &&
     !existing.has(identifierKey(want.identifier)) &&
     prefixes.some((p) => want.identifier.value.startsWith(p)) &&
-    (want.resource.status === 'active' || want.resource.status === 'draft' || want.resource.status === 'on-hold')
+    isOpenRequest(want.resource)
       ? {
           ...want,
           resource: { ...want.resource, status: 'revoked' },
