@@ -1,6 +1,5 @@
 import type { CarePlan, Goal } from '@medplum/fhirtypes';
-import { longDate } from '../criteria';
-import { addDays } from '../dates';
+import { addDays, longDate } from '../dates';
 import type { CompletedForm } from '../lifecycle';
 import { GOAL_PROGRESS, NEXT_STEP, SUPPORT, WELLBEING } from '../vocabulary/care';
 import type { CheckInAnswers, ConversationAnswers, Wellbeing } from './answers';

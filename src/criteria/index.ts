@@ -9,13 +9,5 @@ export { LIFECYCLE_PARAMETERS } from './schema';
 export type { LifecycleParameter } from './schema';
 export { tune } from './tune';
 export type { TuneGrid, TuneResult } from './tune';
-export {
-  candidateSummary,
-  exclusionTitle,
-  featureTitle,
-  figure,
-  longDate,
-  reasonSentence,
-  valuesInWords,
-} from './wording';
+export { candidateSummary, exclusionTitle, featureTitle, figure, reasonSentence, valuesInWords } from './wording';
 export type { FeatureWording, MappingFeature } from './wording';

@@ -117,9 +117,6 @@ export function valuesInWords(programme: Programme, values: Readonly<Record<stri
     .join(', ');
 }
 
-/** Dates in words ("1 December 2026"): the one formatter, in src/dates, re-exported for criteria's callers. */
-export { longDate };
-
 const UNITS: Record<Duration['unit'], string> = { Y: 'year', M: 'month', W: 'week', D: 'day' };
 
 /** P12M → "12 months", P1M → "month", P1Y → "year", P30D → "30 days". */

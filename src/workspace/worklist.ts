@@ -1,7 +1,8 @@
 import type { Task } from '@medplum/fhirtypes';
 import { proposedOwnerOf, mdtAllocation } from '../allocation';
 import type { Programme } from '../criteria';
-import { compareSeverity, longDate, reasonSentence } from '../criteria';
+import { compareSeverity, reasonSentence } from '../criteria';
+import { longDate } from '../dates';
 import type { Episode, PatientInProgramme, Stage } from '../lifecycle';
 import {
   hasBusinessStatus,

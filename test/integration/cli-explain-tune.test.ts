@@ -2,7 +2,7 @@ import { main } from '../../src/cli/main';
 import { captureIo } from '../helpers/io';
 import type { SeededServer } from './helpers/server';
 import { AS_OF, startSeededServer } from './helpers/server';
-import { longDate } from '../../src/criteria';
+import { longDate } from '../../src/dates';
 import type { PatientTruth } from '../../src/synth';
 import { expectedTiers } from '../helpers/tiers';
 

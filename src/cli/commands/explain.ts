@@ -2,14 +2,8 @@ import type { Command } from 'commander';
 import type { PatientExplanation, ProgrammePlace } from '../../cohort';
 import { explainPatient } from '../../cohort';
 import type { Decision, Programme, RuleExplanation } from '../../criteria';
-import {
-  candidateSummary,
-  exclusionTitle,
-  featureTitle,
-  longDate,
-  reasonSentence,
-  valuesInWords,
-} from '../../criteria';
+import { candidateSummary, exclusionTitle, featureTitle, reasonSentence, valuesInWords } from '../../criteria';
+import { longDate } from '../../dates';
 import type { CliIo } from '../context';
 import { writeLine } from '../context';
 import { EXIT_FAILED, EXIT_OK } from '../exit';

@@ -1,4 +1,4 @@
-import { candidateSummary, decide, figure, loadProgramme, longDate, reasonSentence } from '../../../src/criteria';
+import { candidateSummary, decide, figure, loadProgramme, reasonSentence } from '../../../src/criteria';
 import { loadMapping } from '../../../src/mappings';
 import type { FactValue } from '../../../src/mappings';
 
@@ -54,17 +54,5 @@ describe('a candidate in a line', () => {
       'Second priority: 1 unplanned admission and 14 repeat medicines in the 12 months to 1 December 2026. ' +
         'Risk factors: Age over 75; Carer.'
     );
-  });
-});
-
-describe('NHS style dates', () => {
-  it.each([
-    ['2026-12-01', '1 December 2026'],
-    ['2027-01-09', '9 January 2027'],
-    // An instant is placed on London's calendar: 23:30 UTC on 30 June is 1 July in British Summer Time.
-    ['2026-06-30T23:30:00Z', '1 July 2026'],
-    ['2026-12-31T23:30:00Z', '31 December 2026'],
-  ])('%s → %s', (date, words) => {
-    expect(longDate(date)).toBe(words);
   });
 });

@@ -82,3 +82,15 @@ describe('dates as people read them (NHS style: "1 December 2026")', () => {
     expect(longDate('soon')).toBe('soon');
   });
 });
+
+describe('NHS style dates', () => {
+  it.each([
+    ['2026-12-01', '1 December 2026'],
+    ['2027-01-09', '9 January 2027'],
+    // An instant is placed on London's calendar: 23:30 UTC on 30 June is 1 July in British Summer Time.
+    ['2026-06-30T23:30:00Z', '1 July 2026'],
+    ['2026-12-31T23:30:00Z', '31 December 2026'],
+  ])('%s → %s', (date, words) => {
+    expect(longDate(date)).toBe(words);
+  });
+});
