@@ -7,6 +7,7 @@ import type { Episode, PatientInProgramme, Stage } from '../lifecycle';
 import {
   hasBusinessStatus,
   isOpenTask,
+  latestEscalationDecision,
   openEscalation,
   STAGES,
   standingOf,
@@ -164,11 +165,9 @@ function escalationReason(episode: Episode, escalation: NonNullable<ReturnType<t
   );
 }
 
-/** The escalation decided as a move to nobody the run can follow, with its check-in (src/lifecycle). */
+/** The escalation decided as a move to nobody the run can follow (the latest decision), with its check-in. */
 function unresolvedMove(episode: Episode): ReturnType<typeof openEscalation> {
-  const task = unresolvedReallocation(episode)?.task;
-  const found = [...(episode.escalations ?? [])].find(([, t]) => `Task/${t.id}` === task);
-  return found ? { n: found[0], task: found[1] } : undefined;
+  return unresolvedReallocation(episode) ? latestEscalationDecision(episode) : undefined;
 }
 
 /** An escalation's or step-down review's line says when an earlier meeting deferred it. */
