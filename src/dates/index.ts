@@ -139,3 +139,10 @@ export function longDate(date: string): string {
   const day = londonDay(date);
   return day ? longDateFormat.format(new Date(`${day}T00:00:00Z`)) : date;
 }
+
+const longMonthFormat = new Intl.DateTimeFormat('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' });
+
+/** A calendar month (`2026-12`) as the NHS style guide writes it: "December 2026"; anything else as it is. */
+export function longMonth(month: string): string {
+  return /^\d{4}-(0[1-9]|1[0-2])$/.test(month) ? longMonthFormat.format(new Date(`${month}-01T00:00:00Z`)) : month;
+}

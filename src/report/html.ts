@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { longDate } from '../dates';
+import { longDate, longMonth } from '../dates';
 import type { Report } from './build';
 import { TYPOLOGY_ROWS } from './build';
 import type { Chart } from './charts';
@@ -218,7 +218,7 @@ function programmeSection(report: Report): string {
   const flow = report.programme;
   const stageRows = Object.entries(flow.stages).map(([stage, n]) => [STAGE_LABELS[stage] ?? stage, n]);
   const monthRows = flow.byMonth.map((m) => [
-    `${m.month}, ${m.tier === 'first' ? 'first' : m.tier === 'second' ? 'second' : 'unknown'} priority`,
+    `${longMonth(m.month)}, ${m.tier === 'first' ? 'first' : m.tier === 'second' ? 'second' : 'unknown'} priority`,
     ...(Object.keys(FLOW_LABELS) as (keyof typeof FLOW_LABELS)[]).map((k) => m[k as keyof typeof m]),
   ]);
   const caseload = Object.entries(flow.caseloadByRole).map(([role, n]) => [roleLabel(role), n]);

@@ -65,6 +65,10 @@ describe('the insights page in chromium', () => {
     expect(read).toContain(`) on ${today}.`);
     expect(read).toContain(` to ${today}`);
     expect(read).not.toMatch(/\d{4}-\d{2}-\d{2}/);
+    // the programme's months too ("December 2026, first priority"), this month's at least
+    const month = new Intl.DateTimeFormat('en-GB', { month: 'long', year: 'numeric', timeZone: 'Europe/London' });
+    expect(read).toContain(`${month.format(new Date())}, `);
+    expect(read).not.toMatch(/\b\d{4}-\d{2}\b/);
     for (const chart of charts) {
       expect(chart.named).toBe(true);
       expect(chart.marks).toBeGreaterThan(0);

@@ -5,6 +5,7 @@ import {
   londonDate,
   londonStartOfDay,
   longDate,
+  longMonth,
   toLondonDateTime,
   yearsBetween,
 } from '../../../src/dates';
@@ -92,5 +93,16 @@ describe('NHS style dates', () => {
     ['2026-12-31T23:30:00Z', '31 December 2026'],
   ])('%s → %s', (date, words) => {
     expect(longDate(date)).toBe(words);
+  });
+});
+
+describe('NHS style months', () => {
+  it.each([
+    ['2026-12', 'December 2026'],
+    ['2027-01', 'January 2027'],
+    ['2026-13', '2026-13'],
+    ['soon', 'soon'],
+  ])('%s → %s', (month, words) => {
+    expect(longMonth(month)).toBe(words);
   });
 });
